@@ -1,0 +1,1 @@
+//! Shared helpers for the concur benches (see `benches/`).

@@ -1,0 +1,1 @@
+//! as_completed, wait, map and chaining over concur futures (not implemented yet: see issue 4).

@@ -1,0 +1,533 @@
+//! The executor contract: [`Job`], [`Executor`] (in-process closures) and
+//! [`TaskExecutor`] (named remote functions, which every executor runs).
+
+use crate::error::{BoxError, Error, SubmitError};
+use crate::future::{Future, Promise};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::any::Any;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+trait RunJob: Send {
+    fn run(self: Box<Self>);
+    fn cancel(self: Box<Self>);
+    fn fail(self: Box<Self>, error: Error);
+    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>>;
+}
+
+/// Runs `call(payload)` behind `catch_unwind` into `promise`, unless cancelled.
+fn run_into<P, T: Send + Sync + 'static>(
+    promise: &Promise<T>,
+    payload: P,
+    call: impl FnOnce(P) -> Result<T, Error>,
+) {
+    if !matches!(promise.set_running_or_notify_cancel(), Ok(true)) {
+        return;
+    }
+    let outcome = match catch_unwind(AssertUnwindSafe(move || call(payload))) {
+        Ok(o) => o,
+        Err(panic) => Err(Error::panicked(panic)),
+    };
+    let _ = promise.set_outcome(outcome);
+}
+
+/// One payload, one function pointer that runs it, one promise.
+struct PayloadJob<P, T: Send + Sync + 'static> {
+    payload: P,
+    call: fn(P) -> Result<T, Error>,
+    promise: Promise<T>,
+}
+
+impl<P: Send + 'static, T: Send + Sync + 'static> RunJob for PayloadJob<P, T> {
+    fn run(self: Box<Self>) {
+        let this = *self;
+        run_into(&this.promise, this.payload, this.call);
+    }
+    fn cancel(self: Box<Self>) {
+        self.promise.cancel();
+    }
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.promise.set_exception(error);
+    }
+    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>> {
+        Some(self)
+    }
+}
+
+/// Many argument sets of one remote function, one promise each, run in order.
+struct BatchJob<F: RemoteFn> {
+    items: Vec<(F::Args, Promise<F::Output>)>,
+}
+
+impl<F: RemoteFn> RunJob for BatchJob<F> {
+    fn run(self: Box<Self>) {
+        for (args, promise) in self.items {
+            run_into(&promise, args, |a| F::call(a).map_err(Error::task));
+        }
+    }
+    fn cancel(self: Box<Self>) {
+        for (_, p) in &self.items {
+            p.cancel();
+        }
+    }
+    fn fail(self: Box<Self>, error: Error) {
+        for (_, p) in &self.items {
+            let _ = p.set_exception(error.clone());
+        }
+    }
+    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>> {
+        Some(self)
+    }
+}
+
+/// A closure that borrows from a scope; see [`Job::new_scoped`].
+struct ScopedJob<F, T: Send + Sync + 'static> {
+    f: F,
+    promise: Promise<T>,
+}
+
+impl<F: FnOnce() -> T + Send, T: Send + Sync + 'static> RunJob for ScopedJob<F, T> {
+    fn run(self: Box<Self>) {
+        let this = *self;
+        run_into(&this.promise, this.f, |f| Ok(f()));
+    }
+    fn cancel(self: Box<Self>) {
+        self.promise.cancel();
+    }
+    fn fail(self: Box<Self>, error: Error) {
+        let _ = self.promise.set_exception(error);
+    }
+    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>> {
+        None
+    }
+}
+
+/// A unit of work an executor runs: a task bound to the promise of its
+/// future. Executors only move jobs around and call [`run`](Self::run),
+/// [`cancel`](Self::cancel) or [`fail`](Self::fail); panics, task errors and
+/// cancellation are handled inside.
+///
+/// Dropping a job unrun fails its future as
+/// [`Abandoned`](crate::ErrorKind::Abandoned).
+///
+/// # Examples
+///
+/// ```
+/// let (job, fut) = concur_core::Job::new(|| 6 * 7);
+/// std::thread::spawn(move || job.run());
+/// assert_eq!(*fut.result().unwrap(), 42);
+/// ```
+#[must_use = "a job does nothing unless run"]
+pub struct Job {
+    inner: Box<dyn RunJob>,
+}
+
+impl Job {
+    fn from_run(inner: impl RunJob + 'static) -> Self {
+        Self {
+            inner: Box::new(inner),
+        }
+    }
+
+    fn with_payload<P: Send + 'static, T: Send + Sync + 'static>(
+        payload: P,
+        call: fn(P) -> Result<T, Error>,
+    ) -> (Self, Future<T>) {
+        let (promise, fut) = Promise::new();
+        let job = Self::from_run(PayloadJob {
+            payload,
+            call,
+            promise,
+        });
+        (job, fut)
+    }
+
+    /// A job running `f`; its value fills the future, a panic fails it with
+    /// [`Panicked`](crate::ErrorKind::Panicked).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (job, fut) = concur_core::Job::new(|| -> u8 { panic!("oops") });
+    /// job.run();
+    /// assert_eq!(fut.result().unwrap_err().panic_message(), Some("oops"));
+    /// ```
+    pub fn new<F, R>(f: F) -> (Self, Future<R>)
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        Self::with_payload(f, |f| Ok(f()))
+    }
+
+    /// A job running a fallible `f`: `Ok(v)` fills the future with `v`,
+    /// `Err(e)` fails it with `e` (kind [`Task`](crate::ErrorKind::Task),
+    /// downcastable back to `E`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (job, fut) = concur_core::Job::new_fallible(|| "x".parse::<u8>());
+    /// job.run();
+    /// let err = fut.result().unwrap_err();
+    /// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+    /// ```
+    pub fn new_fallible<F, T, E>(f: F) -> (Self, Future<T>)
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + Sync + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self::with_payload(f, |f| f().map_err(Error::task))
+    }
+
+    /// A job whose closure may borrow data living for `'scope`.
+    ///
+    /// # Safety
+    ///
+    /// The caller must ensure the job is run or dropped before `'scope`
+    /// ends (as a scoped executor does by waiting for every job it accepted
+    /// before its scope returns). The job and its future are `'static` in
+    /// type only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let data = vec![1, 2, 3];
+    /// // SAFETY: the job runs before `data` goes out of scope.
+    /// let (job, fut) = unsafe { concur_core::Job::new_scoped(|| data.iter().sum::<i32>()) };
+    /// job.run();
+    /// assert_eq!(*fut.result().unwrap(), 6);
+    /// ```
+    pub unsafe fn new_scoped<'scope, F, R>(f: F) -> (Self, Future<R>)
+    where
+        F: FnOnce() -> R + Send + 'scope,
+        R: Send + Sync + 'static,
+    {
+        let (promise, fut) = Promise::new();
+        let boxed: Box<dyn RunJob + 'scope> = Box::new(ScopedJob { f, promise });
+        // SAFETY: only the lifetime bound changes; the caller guarantees the
+        // box is consumed (run or dropped) before `'scope` ends.
+        let boxed: Box<dyn RunJob + 'static> = unsafe { std::mem::transmute(boxed) };
+        (Self { inner: boxed }, fut)
+    }
+
+    /// One job running `f` on every argument set in `batch`, in order, with
+    /// one future per item (how `map(chunksize)` batches work).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{BoxError, Job, RemoteFn};
+    ///
+    /// #[derive(Clone, Copy)]
+    /// struct Double;
+    /// impl RemoteFn for Double {
+    ///     type Args = u32;
+    ///     type Output = u32;
+    ///     const NAME: &'static str = "double";
+    ///     const FINGERPRINT: u64 = 1;
+    ///     fn call(x: u32) -> Result<u32, BoxError> { Ok(x * 2) }
+    /// }
+    ///
+    /// let (job, futs) = Job::batch(Double, vec![1, 2, 3]);
+    /// job.run();
+    /// let out: Vec<u32> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
+    /// assert_eq!(out, [2, 4, 6]);
+    /// ```
+    pub fn batch<F: RemoteFn>(_f: F, batch: Vec<F::Args>) -> (Self, Vec<Future<F::Output>>) {
+        let mut futs = Vec::with_capacity(batch.len());
+        let items = batch
+            .into_iter()
+            .map(|a| {
+                let (p, f) = Promise::new();
+                futs.push(f);
+                (a, p)
+            })
+            .collect();
+        (Self::from_run(BatchJob::<F> { items }), futs)
+    }
+
+    /// Runs the task (unless its future was cancelled) and completes the
+    /// future. Never panics: a panicking task fails its future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (job, fut) = concur_core::Job::new(|| ());
+    /// job.run();
+    /// assert!(fut.done());
+    /// ```
+    pub fn run(self) {
+        self.inner.run();
+    }
+
+    /// Cancels the job's future(s) without running it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (job, fut) = concur_core::Job::new(|| ());
+    /// job.cancel();
+    /// assert!(fut.cancelled());
+    /// ```
+    pub fn cancel(self) {
+        self.inner.cancel();
+    }
+
+    /// Fails the job's future(s) with `error` without running it (for
+    /// example [`Error::broken`] when the executor broke).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (job, fut) = concur_core::Job::new(|| ());
+    /// job.fail(concur_core::Error::shutdown());
+    /// assert!(fut.result().is_err());
+    /// ```
+    pub fn fail(self, error: Error) {
+        self.inner.fail(error);
+    }
+
+    fn into_payload<P: 'static, T: Send + Sync + 'static>(self) -> Option<P> {
+        let any = self.inner.into_any()?;
+        let job = any.downcast::<PayloadJob<P, T>>().ok()?;
+        let PayloadJob { payload, .. } = *job;
+        Some(payload)
+    }
+
+    fn into_batch<F: RemoteFn>(self) -> Option<Vec<F::Args>> {
+        let any = self.inner.into_any()?;
+        let job = any.downcast::<BatchJob<F>>().ok()?;
+        Some(job.items.into_iter().map(|(a, _)| a).collect())
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+const GIVE_BACK: &str = "executors must give back the job they were given";
+
+/// An executor of in-process closures: CPython's `Executor`.
+///
+/// Implementors provide [`execute`](Self::execute) and
+/// [`shutdown`](Self::shutdown); [`submit`](Self::submit) and
+/// [`submit_fallible`](Self::submit_fallible) are built on them. Every
+/// `Executor` is also a [`TaskExecutor`].
+///
+/// # Examples
+///
+/// A (deliberately simple) executor that runs each job on a new thread:
+///
+/// ```
+/// use concur_core::{Executor, Job, SubmitError};
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _wait: bool, _cancel_futures: bool) {}
+/// }
+///
+/// let fut = SpawnEach.submit(|| 2 + 2).unwrap();
+/// assert_eq!(fut.into_result().unwrap(), 4);
+/// ```
+pub trait Executor: Send + Sync {
+    /// Queues `job` to run.
+    ///
+    /// # Errors
+    ///
+    /// Gives the same job back, with [`Error::shutdown`] or
+    /// [`Error::broken`], if the executor can no longer accept work.
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>>;
+
+    /// Stops accepting work. With `wait`, blocks until queued and running
+    /// work is done; with `cancel_futures`, cancels work not yet started.
+    /// Idempotent.
+    fn shutdown(&self, wait: bool, cancel_futures: bool);
+
+    /// Schedules `f` and returns the future of its value. A panic in `f`
+    /// fails the future; it never reaches the caller or kills a worker.
+    ///
+    /// # Errors
+    ///
+    /// The closure is given back if the executor is shut down or broken.
+    fn submit<F, R>(&self, f: F) -> Result<Future<R>, SubmitError<F>>
+    where
+        Self: Sized,
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        let (job, fut) = Job::new(f);
+        match self.execute(job) {
+            Ok(()) => Ok(fut),
+            Err(e) => Err(e.map_task(|job| job.into_payload::<F, R>().expect(GIVE_BACK))),
+        }
+    }
+
+    /// Schedules a fallible `f`: its `Err(e)` fails the future with `e`
+    /// (downcastable back to `E`), so `result()` fails with `E`.
+    ///
+    /// # Errors
+    ///
+    /// The closure is given back if the executor is shut down or broken.
+    fn submit_fallible<F, T, E>(&self, f: F) -> Result<Future<T>, SubmitError<F>>
+    where
+        Self: Sized,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        T: Send + Sync + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        let (job, fut) = Job::new_fallible(f);
+        match self.execute(job) {
+            Ok(()) => Ok(fut),
+            Err(e) => Err(e.map_task(|job| job.into_payload::<F, T>().expect(GIVE_BACK))),
+        }
+    }
+}
+
+impl<E: Executor + ?Sized> Executor for &E {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        (**self).execute(job)
+    }
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        (**self).shutdown(wait, cancel_futures);
+    }
+}
+
+impl<E: Executor + ?Sized> Executor for std::sync::Arc<E> {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        (**self).execute(job)
+    }
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        (**self).shutdown(wait, cancel_futures);
+    }
+}
+
+impl<E: Executor + ?Sized> Executor for Box<E> {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        (**self).execute(job)
+    }
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        (**self).shutdown(wait, cancel_futures);
+    }
+}
+
+/// A function that can run in another process (or on another machine):
+/// named by a stable registry name and a signature fingerprint, never by a
+/// code address. Arguments and output are serializable.
+///
+/// Usually implemented by the `concur-ipc` registration macro rather than by
+/// hand.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{BoxError, RemoteFn};
+///
+/// #[derive(Clone, Copy)]
+/// struct Square;
+/// impl RemoteFn for Square {
+///     type Args = i64;
+///     type Output = i64;
+///     const NAME: &'static str = "example::square";
+///     const FINGERPRINT: u64 = 0x5157;
+///     fn call(x: i64) -> Result<i64, BoxError> { Ok(x * x) }
+/// }
+/// assert_eq!(Square::call(9).unwrap(), 81);
+/// ```
+pub trait RemoteFn: Copy + Send + Sync + 'static {
+    /// The argument set (a tuple for several arguments).
+    type Args: Serialize + DeserializeOwned + Send + 'static;
+    /// What the function returns on success.
+    type Output: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// The registry name, unique in a build (e.g. the function's path).
+    const NAME: &'static str;
+    /// A fingerprint of the signature (argument and output types), so a
+    /// mismatched peer is refused instead of misreading bytes.
+    const FINGERPRINT: u64;
+    /// Runs the function in this process.
+    ///
+    /// # Errors
+    ///
+    /// Whatever the function itself fails with.
+    fn call(args: Self::Args) -> Result<Self::Output, BoxError>;
+}
+
+/// An executor of named [`RemoteFn`]s: the form shared by thread, process
+/// and cluster executors, so code switches executor by changing one line.
+///
+/// Every [`Executor`] implements it by calling the function in-process.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{BoxError, Executor, Job, RemoteFn, SubmitError, TaskExecutor};
+///
+/// #[derive(Clone, Copy)]
+/// struct Inc;
+/// impl RemoteFn for Inc {
+///     type Args = u8;
+///     type Output = u8;
+///     const NAME: &'static str = "inc";
+///     const FINGERPRINT: u64 = 7;
+///     fn call(x: u8) -> Result<u8, BoxError> { x.checked_add(1).ok_or_else(|| "overflow".into()) }
+/// }
+///
+/// struct Inline;
+/// impl Executor for Inline {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// assert_eq!(Inline.submit_task(Inc, 1).unwrap().into_result().unwrap(), 2);
+/// assert!(Inline.submit_task(Inc, 255).unwrap().into_result().is_err());
+/// ```
+pub trait TaskExecutor: Send + Sync {
+    /// Schedules `f(args)`.
+    ///
+    /// # Errors
+    ///
+    /// The arguments are given back if the executor is shut down or broken.
+    fn submit_task<F: RemoteFn>(&self, f: F, args: F::Args) -> Result<Future<F::Output>, SubmitError<F::Args>>;
+
+    /// Schedules `f` over every argument set in `batch` as one unit of work
+    /// (one frame for a process executor), with one future per item.
+    ///
+    /// # Errors
+    ///
+    /// The whole batch is given back if the executor is shut down or broken.
+    fn submit_batch<F: RemoteFn>(
+        &self,
+        f: F,
+        batch: Vec<F::Args>,
+    ) -> Result<Vec<Future<F::Output>>, SubmitError<Vec<F::Args>>>;
+}
+
+impl<E: Executor + ?Sized> TaskExecutor for E {
+    fn submit_task<F: RemoteFn>(&self, _f: F, args: F::Args) -> Result<Future<F::Output>, SubmitError<F::Args>> {
+        let (job, fut) = Job::with_payload(args, |a| F::call(a).map_err(Error::task));
+        match self.execute(job) {
+            Ok(()) => Ok(fut),
+            Err(e) => Err(e.map_task(|job| job.into_payload::<F::Args, F::Output>().expect(GIVE_BACK))),
+        }
+    }
+
+    fn submit_batch<F: RemoteFn>(
+        &self,
+        f: F,
+        batch: Vec<F::Args>,
+    ) -> Result<Vec<Future<F::Output>>, SubmitError<Vec<F::Args>>> {
+        let (job, futs) = Job::batch(f, batch);
+        match self.execute(job) {
+            Ok(()) => Ok(futs),
+            Err(e) => Err(e.map_task(|job| job.into_batch::<F>().expect(GIVE_BACK))),
+        }
+    }
+}

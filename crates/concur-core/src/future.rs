@@ -1,0 +1,1072 @@
+//! The shared state behind every future, its handle [`Future`] and its
+//! completing side [`Promise`].
+//!
+//! # Invariants
+//!
+//! * Every state transition happens with `waiters` locked, so a waiter that
+//!   checks the state under the lock and then registers can never miss the
+//!   completion (the completer takes the waiter list under that same lock).
+//! * `value` is written once, under the lock, before `state` is stored as
+//!   terminal with `Release`; readers load `state` with `Acquire` and only
+//!   then read `value`, and never write it.
+//! * `value` is only moved out by [`Future::into_result`] /
+//!   [`Future::try_into_result`], which require that the consuming handle is
+//!   the only [`Future`] handle (`handles == 1`, read with `Acquire` after
+//!   the state is terminal). Only `Future` handles can read `value`; new ones
+//!   are only made by cloning one, and the completer counts the handle it
+//!   lends to callbacks before it publishes the terminal state.
+
+use crate::error::Error;
+use crate::notify::Notify;
+use crate::primitive::{self, Arc, AtomicU8, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::state::{self, CANCELLED, FAILED, FINISHED, PENDING, RUNNING, State};
+use crate::watch::WatchShared;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send + 'static>;
+
+/// One registration on a future's waiter list.
+enum Entry {
+    /// A blocked thread or a polling task waiting on this future alone.
+    Single { id: usize, notify: Notify },
+    /// A many-future [`Watcher`](crate::Watcher): `token` is pushed to its
+    /// ready queue.
+    Watch { shared: Arc<WatchShared>, token: usize },
+}
+
+impl Entry {
+    fn notify(self) {
+        match self {
+            Self::Single { notify, .. } => notify.wake(),
+            Self::Watch { shared, token } => shared.push_ready(token),
+        }
+    }
+}
+
+struct Waiters<T> {
+    entries: Vec<Entry>,
+    callbacks: Vec<Callback<T>>,
+    next_id: usize,
+}
+
+pub(crate) struct Inner<T> {
+    state: AtomicU8,
+    /// Number of live [`Future`] handles (not the promise, not erased handles).
+    handles: AtomicUsize,
+    waiters: Mutex<Waiters<T>>,
+    value: UnsafeCell<Option<Result<T, Error>>>,
+}
+
+// SAFETY: `value` is written once by whichever thread completes the future
+// (so `T: Send`) and then read by shared reference from any thread holding a
+// handle (so `T: Sync`). Everything else is atomics or behind the mutex.
+unsafe impl<T: Send + Sync> Sync for Inner<T> {}
+
+impl<T> Inner<T> {
+    fn new(handles: usize) -> Self {
+        Self {
+            state: AtomicU8::new(PENDING),
+            handles: AtomicUsize::new(handles),
+            waiters: Mutex::new(Waiters {
+                entries: Vec::new(),
+                callbacks: Vec::new(),
+                next_id: 0,
+            }),
+            value: UnsafeCell::new(None),
+        }
+    }
+
+    fn state_u8(&self) -> u8 {
+        // ORDERING: pairs with the `Release` store in `complete_locked`, so a
+        // caller that sees a terminal state may read `value`.
+        self.state.load(Ordering::Acquire)
+    }
+
+    fn is_done(&self) -> bool {
+        state::is_terminal(self.state_u8())
+    }
+
+    /// Cancels if pending. `true` if the future is (now or already) cancelled.
+    pub(crate) fn cancel(self: &Arc<Self>) -> bool
+    where
+        T: Send + Sync + 'static,
+    {
+        let guard = primitive::lock(&self.waiters);
+        match self.state.load(Ordering::Relaxed) {
+            PENDING => {
+                complete_locked(self, guard, Err(Error::cancelled()), CANCELLED);
+                true
+            }
+            CANCELLED => true,
+            _ => false,
+        }
+    }
+
+    /// Blocks until done or until `deadline`. `true` if done.
+    pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        if self.is_done() {
+            return true;
+        }
+        // A short bounded spin: waking a parked thread costs ~20 µs here.
+        let mut step = 0;
+        while primitive::spin_step(step) {
+            if self.is_done() {
+                return true;
+            }
+            step += 1;
+        }
+        let id = {
+            let mut w = primitive::lock(&self.waiters);
+            if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+                return true;
+            }
+            let id = w.next_id;
+            w.next_id = w.next_id.wrapping_add(1);
+            w.entries.push(Entry::Single {
+                id,
+                notify: Notify::current_thread(),
+            });
+            id
+        };
+        loop {
+            match deadline {
+                None => primitive::park(),
+                Some(d) => {
+                    let now = primitive::now();
+                    if now >= d {
+                        break;
+                    }
+                    primitive::park_timeout(d - now);
+                }
+            }
+            if self.is_done() {
+                // The completer removed our entry when it took the list.
+                return true;
+            }
+        }
+        // Timed out: remove our entry unless the completer already took it.
+        let mut w = primitive::lock(&self.waiters);
+        if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+            return true;
+        }
+        w.entries
+            .retain(|e| !matches!(e, Entry::Single { id: other, .. } if *other == id));
+        false
+    }
+
+    /// Async readiness: registers (or refreshes) the task's waker in `slot`.
+    fn poll_done(&self, cx: &mut Context<'_>, slot: &mut Option<usize>) -> Poll<()> {
+        if self.is_done() {
+            *slot = None;
+            return Poll::Ready(());
+        }
+        let mut w = primitive::lock(&self.waiters);
+        if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+            *slot = None;
+            return Poll::Ready(());
+        }
+        if let Some(id) = *slot {
+            for e in &mut w.entries {
+                if let Entry::Single { id: other, notify } = e {
+                    if *other == id {
+                        if !notify.will_wake(cx) {
+                            *notify = Notify::Task(cx.waker().clone());
+                        }
+                        return Poll::Pending;
+                    }
+                }
+            }
+        }
+        let id = w.next_id;
+        w.next_id = w.next_id.wrapping_add(1);
+        w.entries.push(Entry::Single {
+            id,
+            notify: Notify::Task(cx.waker().clone()),
+        });
+        *slot = Some(id);
+        Poll::Pending
+    }
+
+    fn forget_waker(&self, slot: &mut Option<usize>) {
+        if let Some(id) = slot.take() {
+            let mut w = primitive::lock(&self.waiters);
+            w.entries
+                .retain(|e| !matches!(e, Entry::Single { id: other, .. } if *other == id));
+        }
+    }
+
+    /// Registers a watcher token; `false` if the future is already done (the
+    /// token is then not registered).
+    pub(crate) fn add_watch(&self, shared: &Arc<WatchShared>, token: usize) -> bool {
+        let mut w = primitive::lock(&self.waiters);
+        if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+            return false;
+        }
+        w.entries.push(Entry::Watch {
+            shared: shared.clone(),
+            token,
+        });
+        true
+    }
+
+    pub(crate) fn remove_watch(&self, shared: &Arc<WatchShared>, token: usize) {
+        let mut w = primitive::lock(&self.waiters);
+        w.entries.retain(|e| match e {
+            Entry::Watch { shared: s, token: t } => !(Arc::ptr_eq(s, shared) && *t == token),
+            Entry::Single { .. } => true,
+        });
+    }
+
+    /// Reads the stored outcome.
+    ///
+    /// # Safety
+    ///
+    /// The state must have been observed terminal (with `Acquire`) and the
+    /// caller must hold a [`Future`] handle for as long as the reference lives.
+    unsafe fn outcome(&self) -> &Option<Result<T, Error>> {
+        // SAFETY: per the caller's contract the value was published before the
+        // terminal state and is not written while a handle borrows it.
+        self.value.with(|p| unsafe { &*p })
+    }
+}
+
+/// Stores the outcome, publishes the terminal state, then (unlocked) wakes
+/// every waiter and runs the callbacks in registration order.
+fn complete_locked<T: Send + Sync + 'static>(
+    inner: &Arc<Inner<T>>,
+    mut guard: primitive::MutexGuard<'_, Waiters<T>>,
+    outcome: Result<T, Error>,
+    new_state: u8,
+) {
+    // SAFETY: the state is not terminal and we hold the lock, so no reader
+    // reads `value` and no other writer exists.
+    inner.value.with_mut(|p| unsafe { *p = Some(outcome) });
+    let entries = std::mem::take(&mut guard.entries);
+    let callbacks = std::mem::take(&mut guard.callbacks);
+    if !callbacks.is_empty() {
+        // ORDERING: published by the `Release` store below (see module docs).
+        inner.handles.fetch_add(1, Ordering::Relaxed);
+    }
+    // ORDERING: `Release` publishes `value`; pairs with `Inner::state_u8`.
+    inner.state.store(new_state, Ordering::Release);
+    drop(guard);
+    for e in entries {
+        e.notify();
+    }
+    if !callbacks.is_empty() {
+        let fut = Future {
+            inner: inner.clone(),
+        };
+        for cb in callbacks {
+            run_callback(&fut, cb);
+        }
+    }
+}
+
+fn run_callback<T>(fut: &Future<T>, cb: Callback<T>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cb(fut))) {
+        let err = Error::panicked(payload);
+        tracing::error!(
+            target: "concur_core",
+            error = %err,
+            "a done-callback panicked; later callbacks still run"
+        );
+    }
+}
+
+/// A handle to a result that may not exist yet.
+///
+/// Cheap to clone (one reference count) and `Send + Sync`: any number of
+/// threads may wait on and read the same future. It is filled in by its
+/// [`Promise`], usually held by an executor.
+///
+/// # Reading the value without `T: Clone`
+///
+/// [`result`](Self::result) blocks and *borrows* the value
+/// (`Result<&T, Error>`), so every handle can read it. To *own* it, consume
+/// the handle with [`into_result`](Self::into_result) (or `.await` it): that
+/// moves the value out when this is the last handle. Errors are shared
+/// (`Error` is a cheap clone), so every reader sees the same error.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::Promise;
+/// use std::thread;
+///
+/// let (promise, fut) = Promise::new();
+/// let reader = fut.clone();
+/// let t = thread::spawn(move || *reader.result().unwrap() + 1);
+/// promise.set_result(41).unwrap();
+/// assert_eq!(t.join().unwrap(), 42);
+/// assert_eq!(fut.into_result().unwrap(), 41);
+/// ```
+#[must_use = "a future does nothing unless its result is read or it is cancelled"]
+pub struct Future<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Future<T> {
+    /// The current state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::ready(3);
+    /// assert_eq!(fut.state(), concur_core::State::Finished);
+    /// ```
+    pub fn state(&self) -> State {
+        State::from_u8(self.inner.state_u8())
+    }
+
+    /// Whether the future is finished, failed or cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(!fut.done());
+    /// ```
+    pub fn done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    /// Whether an executor is running the task now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::<()>::new();
+    /// promise.set_running_or_notify_cancel().unwrap();
+    /// assert!(fut.running());
+    /// ```
+    pub fn running(&self) -> bool {
+        self.inner.state_u8() == RUNNING
+    }
+
+    /// Whether the future was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(fut.cancel());
+    /// assert!(fut.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.inner.state_u8() == CANCELLED
+    }
+
+    /// Blocks until the future is done (without reading it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::ready(());
+    /// fut.wait();
+    /// assert!(fut.done());
+    /// ```
+    pub fn wait(&self) {
+        self.inner.wait_until(None);
+    }
+
+    /// Blocks until the future is done or `timeout` passes; `true` if done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(!fut.wait_timeout(Duration::from_millis(1)));
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.inner.wait_until(primitive::now().checked_add(timeout))
+    }
+
+    /// Blocks until done or until `deadline`; `true` if done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::ready(1);
+    /// assert!(fut.wait_deadline(std::time::Instant::now()));
+    /// ```
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.inner.wait_until(Some(deadline))
+    }
+
+    /// Borrows the outcome if the future is done, without blocking.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// assert!(fut.try_result().is_none());
+    /// promise.set_result(5).unwrap();
+    /// assert_eq!(fut.try_result().unwrap().unwrap(), &5);
+    /// ```
+    pub fn try_result(&self) -> Option<Result<&T, Error>> {
+        if !self.inner.is_done() {
+            return None;
+        }
+        Some(self.read())
+    }
+
+    fn read(&self) -> Result<&T, Error> {
+        // SAFETY: callers observed a terminal state; `self` is a handle.
+        match unsafe { self.inner.outcome() } {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(Error::invalid_state("the value was moved out")),
+        }
+    }
+
+    /// Blocks until done and borrows the value, or returns the error the
+    /// task failed with ([`ErrorKind::Cancelled`](crate::ErrorKind) if it was
+    /// cancelled).
+    ///
+    /// # Errors
+    ///
+    /// The stored error: the task's own error, its panic, a cancellation, a
+    /// broken or shut-down executor.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::ready(String::from("hi"));
+    /// assert_eq!(fut.result().unwrap(), "hi");
+    /// ```
+    pub fn result(&self) -> Result<&T, Error> {
+        self.wait();
+        self.read()
+    }
+
+    /// Like [`result`](Self::result), giving up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Timeout`](crate::ErrorKind) if the future is not done in
+    /// time (the future is unaffected), else as [`result`](Self::result).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (_promise, fut) = concur_core::Promise::<u8>::new();
+    /// let err = fut.result_timeout(Duration::from_millis(5)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// ```
+    pub fn result_timeout(&self, timeout: Duration) -> Result<&T, Error> {
+        if !self.wait_timeout(timeout) {
+            return Err(Error::timeout("1 (of 1) futures unfinished"));
+        }
+        self.read()
+    }
+
+    fn read_exception(&self) -> Result<Option<Error>, Error> {
+        match self.read() {
+            Ok(_) => Ok(None),
+            Err(e) if self.inner.state_u8() == CANCELLED => Err(e),
+            Err(e) => Ok(Some(e)),
+        }
+    }
+
+    /// Blocks until done and returns the error the task failed with, or
+    /// `None` if it produced a value.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind) if the future was cancelled
+    /// (as CPython's `exception()` raises `CancelledError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::<u8>::failed(concur_core::Error::task("bad"));
+    /// assert_eq!(fut.exception().unwrap().unwrap().to_string(), "task failed: bad");
+    /// ```
+    pub fn exception(&self) -> Result<Option<Error>, Error> {
+        self.wait();
+        self.read_exception()
+    }
+
+    /// Like [`exception`](Self::exception), giving up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Timeout`](crate::ErrorKind) on timeout,
+    /// [`ErrorKind::Cancelled`](crate::ErrorKind) if cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::ready(1);
+    /// assert!(fut.exception_timeout(std::time::Duration::ZERO).unwrap().is_none());
+    /// ```
+    pub fn exception_timeout(&self, timeout: Duration) -> Result<Option<Error>, Error> {
+        if !self.wait_timeout(timeout) {
+            return Err(Error::timeout("1 (of 1) futures unfinished"));
+        }
+        self.read_exception()
+    }
+
+    /// Blocks until done and moves the value out of the last handle.
+    ///
+    /// # Errors
+    ///
+    /// The stored error if the task failed or was cancelled. If other
+    /// handles to a *successful* future still exist, the value cannot be
+    /// moved: [`ErrorKind::InvalidState`](crate::ErrorKind) (use
+    /// [`result`](Self::result) to borrow it instead).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = concur_core::Future::ready(vec![1, 2]);
+    /// let v: Vec<i32> = fut.into_result().unwrap();
+    /// assert_eq!(v, [1, 2]);
+    /// ```
+    pub fn into_result(self) -> Result<T, Error> {
+        self.wait();
+        match self.try_into_result() {
+            Ok(outcome) => outcome,
+            Err(shared) => match shared.read() {
+                Err(e) => Err(e),
+                Ok(_) => Err(Error::invalid_state(
+                    "into_result needs the only handle: other clones of this future still exist",
+                )),
+            },
+        }
+    }
+
+    /// Without blocking: moves the outcome out if the future is done and
+    /// this is its only handle, else gives the handle back.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` if the future is not done or other handles exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// let fut = fut.try_into_result().unwrap_err(); // not done yet
+    /// promise.set_result('x').unwrap();
+    /// assert_eq!(fut.try_into_result().unwrap().unwrap(), 'x');
+    /// ```
+    pub fn try_into_result(self) -> Result<Result<T, Error>, Self> {
+        if !self.inner.is_done() {
+            return Err(self);
+        }
+        // ORDERING: pairs with the `Release` decrement in `Drop`, so every
+        // read through another (now dropped) handle happened before we move.
+        if self.inner.handles.load(Ordering::Acquire) != 1 {
+            return Err(self);
+        }
+        // SAFETY: done, and ours is the only handle that can read `value`.
+        let taken = self.inner.value.with_mut(|p| unsafe { (*p).take() });
+        Ok(taken.unwrap_or_else(|| Err(Error::invalid_state("the value was moved out"))))
+    }
+
+    /// A stable identity for this future while any handle lives (the
+    /// address of its shared state): equal for clones of one future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = concur_core::Future::ready(1);
+    /// assert_eq!(a.id(), a.clone().id());
+    /// assert_ne!(a.id(), concur_core::Future::ready(1).id());
+    /// ```
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
+    }
+}
+
+impl<T: Send + Sync + 'static> Future<T> {
+    /// A future already finished with `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(*concur_core::Future::ready(7).result().unwrap(), 7);
+    /// ```
+    pub fn ready(value: T) -> Self {
+        let (promise, fut) = Promise::new();
+        let _ = promise.set_result(value);
+        fut
+    }
+
+    /// A future already failed with `error`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Error, Future, State};
+    /// let fut = Future::<()>::failed(Error::shutdown());
+    /// assert_eq!(fut.state(), State::Failed);
+    /// ```
+    pub fn failed(error: Error) -> Self {
+        let (promise, fut) = Promise::new();
+        let _ = promise.set_exception(error);
+        fut
+    }
+
+    /// Cancels the future if it has not started. Returns `true` if it is
+    /// cancelled now (also if it already was), `false` if it is running or
+    /// done.
+    ///
+    /// Waiters and callbacks are notified at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(fut.cancel());
+    /// assert!(!promise.set_running_or_notify_cancel().unwrap()); // the executor skips it
+    /// assert!(fut.result().unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// Runs `callback` once the future is done (value, error or
+    /// cancellation): on the completing thread, or at once on this thread if
+    /// the future is already done. Callbacks registered before completion run
+    /// in registration order. A panicking callback is reported through
+    /// `tracing` and does not stop the others.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (tx, rx) = mpsc::channel();
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// fut.add_done_callback(move |f| tx.send(*f.result().unwrap()).unwrap());
+    /// promise.set_result(9).unwrap();
+    /// assert_eq!(rx.recv().unwrap(), 9);
+    /// ```
+    pub fn add_done_callback<F>(&self, callback: F)
+    where
+        F: FnOnce(&Future<T>) + Send + 'static,
+    {
+        let mut w = primitive::lock(&self.inner.waiters);
+        if !state::is_terminal(self.inner.state.load(Ordering::Relaxed)) {
+            w.callbacks.push(Box::new(callback));
+            return;
+        }
+        drop(w);
+        run_callback(self, Box::new(callback));
+    }
+
+    /// A type-erased handle (state, cancel, waiting; not the value), for
+    /// collections of futures with different output types.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = concur_core::Future::ready(1u8);
+    /// let b = concur_core::Future::ready("two");
+    /// let all = [a.erase(), b.erase()];
+    /// assert!(all.iter().all(|f| f.done()));
+    /// ```
+    pub fn erase(&self) -> crate::AnyFuture {
+        crate::AnyFuture::new(ErasedInner(self.inner.clone()))
+    }
+}
+
+impl<T> Clone for Future<T> {
+    fn clone(&self) -> Self {
+        // ORDERING: like `Arc::clone`; the new handle is reachable only
+        // through one that already exists.
+        self.inner.handles.fetch_add(1, Ordering::Relaxed);
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Future<T> {
+    fn drop(&mut self) {
+        // ORDERING: pairs with the `Acquire` load in `try_into_result`.
+        self.inner.handles.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl<T> fmt::Debug for Future<T> {
+    /// Like CPython's repr: `<Future at 0x… state=finished returned u64>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state();
+        write!(f, "<Future at {:#x} state={}", self.id(), s.as_str())?;
+        match s {
+            State::Finished => write!(f, " returned {}>", std::any::type_name::<T>()),
+            State::Failed => match self.read() {
+                Err(e) => write!(f, " raised {}>", e.kind()),
+                Ok(_) => f.write_str(">"),
+            },
+            _ => f.write_str(">"),
+        }
+    }
+}
+
+/// The completing side of a [`Future`]: what an executor holds to report the
+/// task's progress and outcome.
+///
+/// Dropping a promise that has not completed its future fails the future
+/// with [`ErrorKind::Abandoned`](crate::ErrorKind), so no waiter hangs.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{ErrorKind, Promise};
+///
+/// let (promise, fut) = Promise::<u32>::new();
+/// drop(promise);
+/// assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Abandoned);
+/// ```
+#[must_use = "dropping a promise fails its future as abandoned"]
+pub struct Promise<T: Send + Sync + 'static> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T: Send + Sync + 'static> Promise<T> {
+    /// A pending future and the promise that completes it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// promise.set_result("done").unwrap();
+    /// assert_eq!(*fut.result().unwrap(), "done");
+    /// ```
+    pub fn new() -> (Self, Future<T>) {
+        let inner = Arc::new(Inner::new(1));
+        (
+            Self {
+                inner: inner.clone(),
+            },
+            Future { inner },
+        )
+    }
+
+    /// Marks the future running, unless it was cancelled.
+    ///
+    /// Returns `Ok(true)` if the task should run now, `Ok(false)` if it was
+    /// cancelled (waiters were already told; skip the task).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind) if the future is already
+    /// running or done (a bug in the executor).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, _fut) = concur_core::Promise::<()>::new();
+    /// assert!(promise.set_running_or_notify_cancel().unwrap());
+    /// assert!(promise.set_running_or_notify_cancel().is_err());
+    /// ```
+    pub fn set_running_or_notify_cancel(&self) -> Result<bool, Error> {
+        let _guard = primitive::lock(&self.inner.waiters);
+        match self.inner.state.load(Ordering::Relaxed) {
+            PENDING => {
+                // ORDERING: all transitions happen under the lock; Release so a
+                // lock-free `running()` sees a state at least this new.
+                self.inner.state.store(RUNNING, Ordering::Release);
+                Ok(true)
+            }
+            CANCELLED => Ok(false),
+            s => Err(Error::invalid_state(format!(
+                "set_running_or_notify_cancel on a {} future",
+                State::from_u8(s)
+            ))),
+        }
+    }
+
+    fn complete(&self, outcome: Result<T, Error>, new_state: u8) -> Result<(), Error> {
+        let guard = primitive::lock(&self.inner.waiters);
+        let s = self.inner.state.load(Ordering::Relaxed);
+        if state::is_terminal(s) {
+            return Err(Error::invalid_state(format!(
+                "the future is already {}",
+                State::from_u8(s)
+            )));
+        }
+        complete_locked(&self.inner, guard, outcome, new_state);
+        Ok(())
+    }
+
+    /// Completes the future with `value`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind) if the future is already
+    /// done (finished, failed or cancelled); the first outcome stays.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// promise.set_result(1).unwrap();
+    /// assert!(promise.set_result(2).is_err());
+    /// assert_eq!(*fut.result().unwrap(), 1);
+    /// ```
+    pub fn set_result(&self, value: T) -> Result<(), Error> {
+        self.complete(Ok(value), FINISHED)
+    }
+
+    /// Fails the future with `error`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind) if already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::<u8>::new();
+    /// promise.set_exception(concur_core::Error::task("no")).unwrap();
+    /// assert!(fut.result().is_err());
+    /// ```
+    pub fn set_exception(&self, error: Error) -> Result<(), Error> {
+        self.complete(Err(error), FAILED)
+    }
+
+    /// Completes with a value or fails with an error.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind) if already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// promise.set_outcome(Ok(3)).unwrap();
+    /// assert_eq!(fut.into_result().unwrap(), 3);
+    /// ```
+    pub fn set_outcome(&self, outcome: Result<T, Error>) -> Result<(), Error> {
+        match outcome {
+            Ok(v) => self.set_result(v),
+            Err(e) => self.set_exception(e),
+        }
+    }
+
+    /// The future's current state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::<()>::new();
+    /// fut.cancel();
+    /// assert_eq!(promise.state(), concur_core::State::Cancelled);
+    /// ```
+    pub fn state(&self) -> State {
+        State::from_u8(self.inner.state_u8())
+    }
+
+    /// Cancels the future if it is still pending (for executors that drop
+    /// queued work, e.g. `shutdown(cancel_futures = true)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(promise.cancel());
+    /// assert!(fut.cancelled());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// A type-erased handle to the future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, _fut) = concur_core::Promise::<()>::new();
+    /// assert!(!promise.erased_future().done());
+    /// ```
+    pub fn erased_future(&self) -> crate::AnyFuture {
+        crate::AnyFuture::new(ErasedInner(self.inner.clone()))
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for Promise<T> {
+    fn drop(&mut self) {
+        if !self.inner.is_done() {
+            let _ = self.complete(Err(Error::abandoned()), FAILED);
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for Promise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Promise").field("state", &self.state()).finish()
+    }
+}
+
+/// The `std::future::Future` behind `fut.await` on an owned [`Future`]:
+/// resolves to [`Future::into_result`]'s outcome.
+///
+/// Dropping it before completion only removes its waker; it does not
+/// cancel the task (the async adapter crate offers cancel-on-drop).
+///
+/// # Examples
+///
+/// ```
+/// let fut = concur_core::Future::ready(5);
+/// let v = futures::executor::block_on(fut).unwrap();
+/// assert_eq!(v, 5);
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct FutureOutput<T> {
+    fut: Option<Future<T>>,
+    slot: Option<usize>,
+}
+
+impl<T> std::future::Future for FutureOutput<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(fut) = this.fut.as_ref() else {
+            return Poll::Ready(Err(Error::invalid_state("polled after completion")));
+        };
+        match fut.inner.poll_done(cx, &mut this.slot) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                let fut = this.fut.take().expect("checked above");
+                Poll::Ready(fut.into_result())
+            }
+        }
+    }
+}
+
+impl<T> Drop for FutureOutput<T> {
+    fn drop(&mut self) {
+        if let Some(fut) = &self.fut {
+            fut.inner.forget_waker(&mut self.slot);
+        }
+    }
+}
+
+impl<T> fmt::Debug for FutureOutput<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FutureOutput").field("fut", &self.fut).finish()
+    }
+}
+
+impl<T> std::future::IntoFuture for Future<T> {
+    type Output = Result<T, Error>;
+    type IntoFuture = FutureOutput<T>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        FutureOutput {
+            fut: Some(self),
+            slot: None,
+        }
+    }
+}
+
+/// The `std::future::Future` behind `(&fut).await`: borrows the value, like
+/// [`Future::result`], without blocking the thread.
+///
+/// # Examples
+///
+/// ```
+/// let fut = concur_core::Future::ready(String::from("a"));
+/// let s: &String = futures::executor::block_on(&fut).unwrap();
+/// assert_eq!(s, "a");
+/// ```
+#[must_use = "futures do nothing unless polled"]
+pub struct FutureOutputRef<'a, T> {
+    fut: &'a Future<T>,
+    slot: Option<usize>,
+}
+
+impl<'a, T> std::future::Future for FutureOutputRef<'a, T> {
+    type Output = Result<&'a T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.fut.inner.poll_done(cx, &mut this.slot) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(this.fut.read()),
+        }
+    }
+}
+
+impl<T> Drop for FutureOutputRef<'_, T> {
+    fn drop(&mut self) {
+        self.fut.inner.forget_waker(&mut self.slot);
+    }
+}
+
+impl<T> fmt::Debug for FutureOutputRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FutureOutputRef").field("fut", self.fut).finish()
+    }
+}
+
+impl<'a, T> std::future::IntoFuture for &'a Future<T> {
+    type Output = Result<&'a T, Error>;
+    type IntoFuture = FutureOutputRef<'a, T>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        FutureOutputRef {
+            fut: self,
+            slot: None,
+        }
+    }
+}
+
+/// Type-erased operations on a future's shared state, for [`AnyFuture`](crate::AnyFuture).
+pub(crate) trait Erased: Send + Sync {
+    fn id(&self) -> usize;
+    fn state_u8(&self) -> u8;
+    fn cancel(&self) -> bool;
+    fn wait_until(&self, deadline: Option<Instant>) -> bool;
+    fn poll_done(&self, cx: &mut Context<'_>, slot: &mut Option<usize>) -> Poll<()>;
+    fn forget_waker(&self, slot: &mut Option<usize>);
+    fn add_watch(&self, shared: &Arc<WatchShared>, token: usize) -> bool;
+    fn remove_watch(&self, shared: &Arc<WatchShared>, token: usize);
+}
+
+/// Holds a future's shared state behind the [`Erased`] trait (loom's `Arc`
+/// cannot be unsized, so the erased handle boxes this instead).
+pub(crate) struct ErasedInner<T>(pub(crate) Arc<Inner<T>>);
+
+impl<T: Send + Sync + 'static> Erased for ErasedInner<T> {
+    fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const () as usize
+    }
+    fn state_u8(&self) -> u8 {
+        self.0.state_u8()
+    }
+    fn cancel(&self) -> bool {
+        self.0.cancel()
+    }
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        self.0.wait_until(deadline)
+    }
+    fn poll_done(&self, cx: &mut Context<'_>, slot: &mut Option<usize>) -> Poll<()> {
+        self.0.poll_done(cx, slot)
+    }
+    fn forget_waker(&self, slot: &mut Option<usize>) {
+        self.0.forget_waker(slot);
+    }
+    fn add_watch(&self, shared: &Arc<WatchShared>, token: usize) -> bool {
+        self.0.add_watch(shared, token)
+    }
+    fn remove_watch(&self, shared: &Arc<WatchShared>, token: usize) {
+        self.0.remove_watch(shared, token);
+    }
+}
+
+#[cfg(test)]
+pub(crate) type InnerForSize<T> = Inner<T>;

@@ -1,0 +1,59 @@
+//! Future handles, their completing side, waiters, callbacks, errors and the
+//! executor traits: the core every concur executor and combinator builds on.
+//!
+//! * [`Future`]: a cheap, clonable, `Send + Sync` handle to a result that may
+//!   not exist yet ([`result`](Future::result), [`cancel`](Future::cancel),
+//!   [`add_done_callback`](Future::add_done_callback), `.await`).
+//! * [`Promise`]: the completing side an executor holds
+//!   ([`set_running_or_notify_cancel`](Promise::set_running_or_notify_cancel),
+//!   [`set_result`](Promise::set_result), [`set_exception`](Promise::set_exception)).
+//! * [`State`]: pending, running, finished, failed, cancelled.
+//! * [`Error`] / [`ErrorKind`]: the one error futures fail with;
+//!   [`SubmitError`] gives a refused task back.
+//! * [`AnyFuture`]: a type-erased handle; [`Watcher`]: waits on many futures
+//!   at once with O(1) work per completion.
+//! * [`Executor`], [`Job`], [`TaskExecutor`], [`RemoteFn`]: the executor
+//!   contract.
+//!
+//! # Examples
+//!
+//! ```
+//! use concur_core::{Promise, State};
+//! use std::{thread, time::Duration};
+//!
+//! let (promise, fut) = Promise::new();
+//! fut.add_done_callback(|f| println!("done: {:?}", f));
+//! let worker = thread::spawn(move || {
+//!     if promise.set_running_or_notify_cancel().unwrap() {
+//!         promise.set_result(6 * 7).unwrap();
+//!     }
+//! });
+//! assert_eq!(*fut.result_timeout(Duration::from_secs(5)).unwrap(), 42);
+//! assert_eq!(fut.state(), State::Finished);
+//! worker.join().unwrap();
+//! ```
+
+mod error;
+mod executor;
+mod future;
+mod notify;
+mod primitive;
+mod state;
+mod watch;
+
+pub use error::{BoxError, Error, ErrorKind, SubmitError};
+pub use executor::{Executor, Job, RemoteFn, TaskExecutor};
+pub use future::{Future, FutureOutput, FutureOutputRef, Promise};
+pub use state::State;
+pub use watch::{AnyFuture, DoneSignal, Watcher};
+
+#[cfg(test)]
+mod tests {
+    /// The shared state of a `Future<()>`, with the `Arc`'s two counters,
+    /// stays within 128 bytes (two cache lines at most).
+    #[test]
+    fn shared_state_of_unit_future_is_at_most_128_bytes() {
+        let size = std::mem::size_of::<crate::future::InnerForSize<()>>() + 2 * std::mem::size_of::<usize>();
+        assert!(size <= 128, "shared state is {size} bytes");
+    }
+}

@@ -1,0 +1,1 @@
+//! Process-pool executor for concur (not implemented yet: see issue 5).

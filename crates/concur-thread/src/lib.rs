@@ -1,0 +1,1 @@
+//! Thread-pool executor for concur (not implemented yet: see issue 3).

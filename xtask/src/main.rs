@@ -1,0 +1,129 @@
+//! Project automation for concur. Run `cargo xtask help`.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const HELP: &str = "\
+cargo xtask <task> [options]
+
+tasks:
+  ci                 fmt --check, clippy -D warnings, test, loom, doc (warnings denied), bench --no-run
+  loom [-p CRATE]    loom models (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
+  bench [--quick]    criterion benches and comparisons; report in target/concur-bench/
+  help               this text
+";
+
+/// Crates that carry loom models (`tests/loom.rs`).
+const LOOM_CRATES: &[&str] = &["concur-core"];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("loom") => loom(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        Some("help" | "--help" | "-h") => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{HELP}")),
+        None => Err(format!("no task given\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run(label: &str, mut cmd: Command) -> Result<(), String> {
+    eprintln!("\n==> {label}");
+    let start = Instant::now();
+    let status = cmd.status().map_err(|e| format!("{label}: could not start: {e}"))?;
+    eprintln!("==> {label}: {:.1?}", start.elapsed());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{label} failed ({status})"))
+    }
+}
+
+fn ci() -> Result<(), String> {
+    let start = Instant::now();
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run("cargo fmt --all --check", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    run("cargo clippy --workspace --all-targets -- -D warnings", clippy)?;
+
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    run("cargo test --workspace", test)?;
+
+    loom(&[])?;
+
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings");
+    run("cargo doc --workspace --no-deps", doc)?;
+
+    let mut bench = cargo();
+    bench.args(["bench", "--workspace", "--no-run"]);
+    run("cargo bench --workspace --no-run", bench)?;
+
+    eprintln!("\nxtask ci: all green in {:.1?}", start.elapsed());
+    Ok(())
+}
+
+fn loom(args: &[String]) -> Result<(), String> {
+    let crates: Vec<String> = match args {
+        [] => LOOM_CRATES.iter().map(|s| s.to_string()).collect(),
+        [flag, name] if flag == "-p" || flag == "--package" => vec![name.clone()],
+        _ => return Err(format!("usage: cargo xtask loom [-p CRATE]\n\n{HELP}")),
+    };
+    let target = root().join("target").join("loom");
+    for krate in crates {
+        let mut cmd = cargo();
+        cmd.args(["test", "--release", "-p", &krate, "--test", "loom"])
+            .env("RUSTFLAGS", "--cfg concur_loom")
+            .env("RUSTDOCFLAGS", "--cfg concur_loom")
+            .env("CARGO_TARGET_DIR", &target);
+        if env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+            cmd.env("LOOM_MAX_PREEMPTIONS", "2");
+        }
+        run(&format!("loom models of {krate}"), cmd)?;
+    }
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<(), String> {
+    let quick = match args {
+        [] => false,
+        [q] if q == "--quick" => true,
+        _ => return Err(format!("usage: cargo xtask bench [--quick]\n\n{HELP}")),
+    };
+    let mut cmd = cargo();
+    cmd.args(["bench", "-p", "concur-benches"]);
+    if quick {
+        cmd.args(["--", "--warm-up-time", "0.5", "--measurement-time", "1"]);
+    }
+    run("cargo bench -p concur-benches", cmd)
+}
