@@ -78,5 +78,10 @@ fn cross_thread_wake(c: &mut Criterion) {
     helper.join().unwrap();
 }
 
-criterion_group!(benches, create_complete_read, callback_fire, cross_thread_wake);
+criterion_group!(
+    benches,
+    create_complete_read,
+    callback_fire,
+    cross_thread_wake
+);
 criterion_main!(benches);

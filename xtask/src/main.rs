@@ -15,9 +15,6 @@ tasks:
   help               this text
 ";
 
-/// Crates that carry loom models (`tests/loom.rs`).
-const LOOM_CRATES: &[&str] = &["concur-core"];
-
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -56,7 +53,9 @@ fn cargo() -> Command {
 fn run(label: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("\n==> {label}");
     let start = Instant::now();
-    let status = cmd.status().map_err(|e| format!("{label}: could not start: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{label}: could not start: {e}"))?;
     eprintln!("==> {label}: {:.1?}", start.elapsed());
     if status.success() {
         Ok(())
@@ -72,8 +71,18 @@ fn ci() -> Result<(), String> {
     run("cargo fmt --all --check", fmt)?;
 
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
-    run("cargo clippy --workspace --all-targets -- -D warnings", clippy)?;
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(
+        "cargo clippy --workspace --all-targets -- -D warnings",
+        clippy,
+    )?;
 
     let mut test = cargo();
     test.args(["test", "--workspace"]);
@@ -82,7 +91,8 @@ fn ci() -> Result<(), String> {
     loom(&[])?;
 
     let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings");
+    doc.args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
     run("cargo doc --workspace --no-deps", doc)?;
 
     let mut bench = cargo();
@@ -95,11 +105,14 @@ fn ci() -> Result<(), String> {
 
 fn loom(args: &[String]) -> Result<(), String> {
     let crates: Vec<String> = match args {
-        [] => LOOM_CRATES.iter().map(|s| s.to_string()).collect(),
+        [] => loom_crates()?,
         [flag, name] if flag == "-p" || flag == "--package" => vec![name.clone()],
         _ => return Err(format!("usage: cargo xtask loom [-p CRATE]\n\n{HELP}")),
     };
-    let target = root().join("target").join("loom");
+    // Its own target dir, so the `--cfg concur_loom` build never invalidates
+    // the normal one.
+    let base = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let target = base.join("loom");
     for krate in crates {
         let mut cmd = cargo();
         cmd.args(["test", "--release", "-p", &krate, "--test", "loom"])
@@ -112,6 +125,19 @@ fn loom(args: &[String]) -> Result<(), String> {
         run(&format!("loom models of {krate}"), cmd)?;
     }
     Ok(())
+}
+
+/// Every crate under `crates/` with loom models in `tests/loom.rs`.
+fn loom_crates() -> Result<Vec<String>, String> {
+    let dir = root().join("crates");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    let mut crates: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("tests").join("loom.rs").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    crates.sort();
+    Ok(crates)
 }
 
 fn bench(args: &[String]) -> Result<(), String> {

@@ -104,7 +104,11 @@ struct PanicInfo {
 }
 
 impl Error {
-    fn new(kind: ErrorKind, message: impl Into<Cow<'static, str>>, source: Option<BoxError>) -> Self {
+    fn new(
+        kind: ErrorKind,
+        message: impl Into<Cow<'static, str>>,
+        source: Option<BoxError>,
+    ) -> Self {
         Self {
             repr: Arc::new(Repr {
                 kind,
@@ -161,7 +165,10 @@ impl Error {
             } else if let Some(s) = payload.downcast_ref::<String>() {
                 (Cow::Owned(s.clone()), "String")
             } else {
-                (Cow::Borrowed("non-string panic payload"), "Box<dyn Any + Send>")
+                (
+                    Cow::Borrowed("non-string panic payload"),
+                    "Box<dyn Any + Send>",
+                )
             };
         Self {
             repr: Arc::new(Repr {
@@ -426,7 +433,8 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("kind", &self.repr.kind).field("message", &self.repr.message);
+        d.field("kind", &self.repr.kind)
+            .field("message", &self.repr.message);
         if let Some(p) = &self.repr.panic {
             d.field("payload_type", &p.payload_type);
         }
@@ -500,7 +508,9 @@ impl<T> SubmitError<T> {
 
 impl<T> fmt::Debug for SubmitError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SubmitError").field("error", &self.error).finish_non_exhaustive()
+        f.debug_struct("SubmitError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
     }
 }
 

@@ -495,7 +495,11 @@ pub trait TaskExecutor: Send + Sync {
     /// # Errors
     ///
     /// The arguments are given back if the executor is shut down or broken.
-    fn submit_task<F: RemoteFn>(&self, f: F, args: F::Args) -> Result<Future<F::Output>, SubmitError<F::Args>>;
+    fn submit_task<F: RemoteFn>(
+        &self,
+        f: F,
+        args: F::Args,
+    ) -> Result<Future<F::Output>, SubmitError<F::Args>>;
 
     /// Schedules `f` over every argument set in `batch` as one unit of work
     /// (one frame for a process executor), with one future per item.
@@ -511,11 +515,17 @@ pub trait TaskExecutor: Send + Sync {
 }
 
 impl<E: Executor + ?Sized> TaskExecutor for E {
-    fn submit_task<F: RemoteFn>(&self, _f: F, args: F::Args) -> Result<Future<F::Output>, SubmitError<F::Args>> {
+    fn submit_task<F: RemoteFn>(
+        &self,
+        _f: F,
+        args: F::Args,
+    ) -> Result<Future<F::Output>, SubmitError<F::Args>> {
         let (job, fut) = Job::with_payload(args, |a| F::call(a).map_err(Error::task));
         match self.execute(job) {
             Ok(()) => Ok(fut),
-            Err(e) => Err(e.map_task(|job| job.into_payload::<F::Args, F::Output>().expect(GIVE_BACK))),
+            Err(e) => {
+                Err(e.map_task(|job| job.into_payload::<F::Args, F::Output>().expect(GIVE_BACK)))
+            }
         }
     }
 

@@ -35,7 +35,10 @@ enum Entry {
     Single { id: usize, notify: Notify },
     /// A many-future [`Watcher`](crate::Watcher): `token` is pushed to its
     /// ready queue.
-    Watch { shared: Arc<WatchShared>, token: usize },
+    Watch {
+        shared: Arc<WatchShared>,
+        token: usize,
+    },
 }
 
 impl Entry {
@@ -216,7 +219,10 @@ impl<T> Inner<T> {
     pub(crate) fn remove_watch(&self, shared: &Arc<WatchShared>, token: usize) {
         let mut w = primitive::lock(&self.waiters);
         w.entries.retain(|e| match e {
-            Entry::Watch { shared: s, token: t } => !(Arc::ptr_eq(s, shared) && *t == token),
+            Entry::Watch {
+                shared: s,
+                token: t,
+            } => !(Arc::ptr_eq(s, shared) && *t == token),
             Entry::Single { .. } => true,
         });
     }
@@ -906,7 +912,9 @@ impl<T: Send + Sync + 'static> Drop for Promise<T> {
 
 impl<T: Send + Sync + 'static> fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Promise").field("state", &self.state()).finish()
+        f.debug_struct("Promise")
+            .field("state", &self.state())
+            .finish()
     }
 }
 
@@ -920,7 +928,7 @@ impl<T: Send + Sync + 'static> fmt::Debug for Promise<T> {
 ///
 /// ```
 /// let fut = concur_core::Future::ready(5);
-/// let v = futures::executor::block_on(fut).unwrap();
+/// let v = futures::executor::block_on(async { fut.await }).unwrap();
 /// assert_eq!(v, 5);
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -957,7 +965,9 @@ impl<T> Drop for FutureOutput<T> {
 
 impl<T> fmt::Debug for FutureOutput<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureOutput").field("fut", &self.fut).finish()
+        f.debug_struct("FutureOutput")
+            .field("fut", &self.fut)
+            .finish()
     }
 }
 
@@ -980,7 +990,7 @@ impl<T> std::future::IntoFuture for Future<T> {
 ///
 /// ```
 /// let fut = concur_core::Future::ready(String::from("a"));
-/// let s: &String = futures::executor::block_on(&fut).unwrap();
+/// let s: &String = futures::executor::block_on(async { (&fut).await }).unwrap();
 /// assert_eq!(s, "a");
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -1009,7 +1019,9 @@ impl<T> Drop for FutureOutputRef<'_, T> {
 
 impl<T> fmt::Debug for FutureOutputRef<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FutureOutputRef").field("fut", self.fut).finish()
+        f.debug_struct("FutureOutputRef")
+            .field("fut", self.fut)
+            .finish()
     }
 }
 

@@ -53,7 +53,8 @@ mod tests {
     /// stays within 128 bytes (two cache lines at most).
     #[test]
     fn shared_state_of_unit_future_is_at_most_128_bytes() {
-        let size = std::mem::size_of::<crate::future::InnerForSize<()>>() + 2 * std::mem::size_of::<usize>();
+        let size = std::mem::size_of::<crate::future::InnerForSize<()>>()
+            + 2 * std::mem::size_of::<usize>();
         assert!(size <= 128, "shared state is {size} bytes");
     }
 }

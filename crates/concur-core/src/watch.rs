@@ -404,7 +404,10 @@ impl Watcher {
     /// let err = w.next_until(Some(Instant::now() + Duration::from_millis(5))).unwrap_err();
     /// assert_eq!(err.to_string(), "timed out: 1 (of 2) futures unfinished");
     /// ```
-    pub fn next_until(&mut self, deadline: Option<Instant>) -> Result<Option<(usize, AnyFuture)>, Error> {
+    pub fn next_until(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Result<Option<(usize, AnyFuture)>, Error> {
         if self.remaining == 0 {
             return Ok(None);
         }
