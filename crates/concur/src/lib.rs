@@ -1,1 +1,70 @@
-//! concur: Python's concurrent.futures model in Rust (facade; not assembled yet: see issue 7).
+//! concur: Python's `concurrent.futures` model in Rust.
+//!
+//! A [`Future`] is a handle to a result that does not exist yet; executors run
+//! tasks and fill futures in; combinators and callbacks react to them. This
+//! crate only re-exports the sub-crates, each behind its own feature:
+//!
+//! * the core, always: [`Future`], [`Promise`], [`State`], [`Error`],
+//!   [`ErrorKind`], [`AnyFuture`], [`Watcher`], [`Executor`], [`TaskExecutor`],
+//!   [`RemoteFn`], [`Job`], [`SubmitError`];
+#![cfg_attr(
+    feature = "thread",
+    doc = "* [`thread`] (feature `thread`, default): the thread-pool executor;"
+)]
+#![cfg_attr(
+    feature = "combinators",
+    doc = "* [`combinators`] (feature `combinators`, default): `as_completed`, `wait`, `map`, chaining;"
+)]
+#![cfg_attr(
+    feature = "process",
+    doc = "* [`process`] and [`ipc`] (feature `process`): the process-pool executor;"
+)]
+#![cfg_attr(
+    feature = "async",
+    doc = "* [`asyncio`] (feature `async`): the bridge to async runtimes."
+)]
+//!
+//! # Examples
+//!
+//! ```
+//! use concur::Promise;
+//!
+//! let (promise, fut) = Promise::new();
+//! std::thread::spawn(move || promise.set_result(6 * 7).unwrap());
+//! assert_eq!(*fut.result().unwrap(), 42);
+//! ```
+
+#[doc(inline)]
+pub use concur_core::{
+    AnyFuture, BoxError, DoneSignal, Error, ErrorKind, Executor, Future, FutureOutput,
+    FutureOutputRef, Job, Promise, RemoteFn, State, SubmitError, TaskExecutor, Watcher,
+};
+
+/// The core crate, for items not re-exported at the top.
+#[doc(inline)]
+pub use concur_core as core_api;
+
+/// The thread-pool executor.
+#[cfg(feature = "thread")]
+#[doc(inline)]
+pub use concur_thread as thread;
+
+/// `as_completed`, `wait`, `map` and chaining.
+#[cfg(feature = "combinators")]
+#[doc(inline)]
+pub use concur_combinators as combinators;
+
+/// The process-pool executor.
+#[cfg(feature = "process")]
+#[doc(inline)]
+pub use concur_process as process;
+
+/// Framing and the remote-function registry behind the process pool.
+#[cfg(feature = "process")]
+#[doc(inline)]
+pub use concur_ipc as ipc;
+
+/// The bridge between concur futures and async runtimes.
+#[cfg(feature = "async")]
+#[doc(inline)]
+pub use concur_async as asyncio;
