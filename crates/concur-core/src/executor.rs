@@ -460,6 +460,11 @@ pub trait RemoteFn: Copy + Send + Sync + 'static {
     fn call(args: Self::Args) -> Result<Self::Output, BoxError>;
 }
 
+/// What [`TaskExecutor::submit_batch`] returns: one future per item, or the
+/// whole batch given back.
+pub type BatchResult<F> =
+    Result<Vec<Future<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
+
 /// An executor of named [`RemoteFn`]s: the form shared by thread, process
 /// and cluster executors, so code switches executor by changing one line.
 ///
@@ -507,11 +512,7 @@ pub trait TaskExecutor: Send + Sync {
     /// # Errors
     ///
     /// The whole batch is given back if the executor is shut down or broken.
-    fn submit_batch<F: RemoteFn>(
-        &self,
-        f: F,
-        batch: Vec<F::Args>,
-    ) -> Result<Vec<Future<F::Output>>, SubmitError<Vec<F::Args>>>;
+    fn submit_batch<F: RemoteFn>(&self, f: F, batch: Vec<F::Args>) -> BatchResult<F>;
 }
 
 impl<E: Executor + ?Sized> TaskExecutor for E {
@@ -529,11 +530,7 @@ impl<E: Executor + ?Sized> TaskExecutor for E {
         }
     }
 
-    fn submit_batch<F: RemoteFn>(
-        &self,
-        f: F,
-        batch: Vec<F::Args>,
-    ) -> Result<Vec<Future<F::Output>>, SubmitError<Vec<F::Args>>> {
+    fn submit_batch<F: RemoteFn>(&self, f: F, batch: Vec<F::Args>) -> BatchResult<F> {
         let (job, futs) = Job::batch(f, batch);
         match self.execute(job) {
             Ok(()) => Ok(futs),

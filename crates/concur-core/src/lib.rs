@@ -42,7 +42,7 @@ mod state;
 mod watch;
 
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
-pub use executor::{Executor, Job, RemoteFn, TaskExecutor};
+pub use executor::{BatchResult, Executor, Job, RemoteFn, TaskExecutor};
 pub use future::{Future, FutureOutput, FutureOutputRef, Promise};
 pub use state::State;
 pub use watch::{AnyFuture, DoneSignal, Watcher};
