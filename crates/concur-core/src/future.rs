@@ -94,14 +94,16 @@ impl<T> Inner<T> {
     }
 
     /// Cancels if pending. `true` if the future is (now or already) cancelled.
-    pub(crate) fn cancel(self: &Arc<Self>) -> bool
+    /// (An associated function, not a method: loom's `Arc` cannot be a
+    /// `self` type.)
+    pub(crate) fn cancel(this: &Arc<Self>) -> bool
     where
         T: Send + Sync + 'static,
     {
-        let guard = primitive::lock(&self.waiters);
-        match self.state.load(Ordering::Relaxed) {
+        let guard = primitive::lock(&this.waiters);
+        match this.state.load(Ordering::Relaxed) {
             PENDING => {
-                complete_locked(self, guard, Err(Error::cancelled()), CANCELLED);
+                complete_locked(this, guard, Err(Error::cancelled()), CANCELLED);
                 true
             }
             CANCELLED => true,
@@ -637,7 +639,7 @@ impl<T: Send + Sync + 'static> Future<T> {
     /// assert!(fut.result().unwrap_err().is_cancelled());
     /// ```
     pub fn cancel(&self) -> bool {
-        self.inner.cancel()
+        Inner::cancel(&self.inner)
     }
 
     /// Runs `callback` once the future is done (value, error or
@@ -886,7 +888,7 @@ impl<T: Send + Sync + 'static> Promise<T> {
     /// assert!(fut.cancelled());
     /// ```
     pub fn cancel(&self) -> bool {
-        self.inner.cancel()
+        Inner::cancel(&self.inner)
     }
 
     /// A type-erased handle to the future.
@@ -1061,7 +1063,7 @@ impl<T: Send + Sync + 'static> Erased for ErasedInner<T> {
         self.0.state_u8()
     }
     fn cancel(&self) -> bool {
-        self.0.cancel()
+        Inner::cancel(&self.0)
     }
     fn wait_until(&self, deadline: Option<Instant>) -> bool {
         self.0.wait_until(deadline)
