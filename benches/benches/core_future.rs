@@ -50,7 +50,8 @@ fn cross_thread_wake(c: &mut Criterion) {
             let _ = p.set_result(1);
         }
     });
-    c.bench_function("core/cross_thread_wake", |b| {
+    let mut g = c.benchmark_group("core/cross_thread_wake");
+    g.bench_function("concur", |b| {
         b.iter(|| {
             let (p, f) = Promise::new();
             tx.send(p).unwrap();
@@ -68,12 +69,13 @@ fn cross_thread_wake(c: &mut Criterion) {
             back.send(v).unwrap();
         }
     });
-    c.bench_function("core/crossbeam_ping_pong", |b| {
+    g.bench_function("crossbeam_ping_pong", |b| {
         b.iter(|| {
             to.send(1).unwrap();
             black_box(from_helper.recv().unwrap())
         })
     });
+    g.finish();
     drop(to);
     helper.join().unwrap();
 }

@@ -1,5 +1,7 @@
 //! Project automation for concur. Run `cargo xtask help`.
 
+mod report;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -146,10 +148,46 @@ fn bench(args: &[String]) -> Result<(), String> {
         [q] if q == "--quick" => true,
         _ => return Err(format!("usage: cargo xtask bench [--quick]\n\n{HELP}")),
     };
+    let target =
+        env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let out_dir = target.join("concur-bench");
+    // Start from a clean slate so the report holds this run's figures only.
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let _ = std::fs::remove_dir_all(target.join("criterion"));
     let mut cmd = cargo();
-    cmd.args(["bench", "-p", "concur-benches"]);
+    cmd.args(["bench", "-p", "concur-benches", "--"]);
     if quick {
-        cmd.args(["--", "--warm-up-time", "0.5", "--measurement-time", "1"]);
+        cmd.args([
+            "--warm-up-time",
+            "0.3",
+            "--measurement-time",
+            "1",
+            "--sample-size",
+            "10",
+        ]);
+    } else {
+        cmd.args(["--warm-up-time", "1", "--measurement-time", "3"]);
     }
-    run("cargo bench -p concur-benches", cmd)
+    if quick {
+        cmd.env("CONCUR_BENCH_QUICK", "1");
+    }
+    run("cargo bench -p concur-benches", cmd)?;
+
+    let mut rows = report::criterion_rows(&target.join("criterion"));
+    rows.extend(report::external_rows(&out_dir.join("external")));
+    if rows.is_empty() {
+        return Err("no benchmark results found".into());
+    }
+    let table = report::markdown(&rows);
+    std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
+    let md_path = out_dir.join("report.md");
+    let body = format!("# concur benchmark report\n\n{table}");
+    std::fs::write(&md_path, &body).map_err(|e| format!("writing {}: {e}", md_path.display()))?;
+    println!("\n{table}");
+    let svg_path = out_dir.join("ratios.svg");
+    match report::svg(&rows, &svg_path) {
+        Ok(()) => println!("wrote {} and {}", md_path.display(), svg_path.display()),
+        Err(e) => println!("wrote {} (no chart: {e})", md_path.display()),
+    }
+    Ok(())
 }
