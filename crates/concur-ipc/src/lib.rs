@@ -1,1 +1,68 @@
-//! Framing, codec and remote-function registry for concur's process executors (not implemented yet: see issue 5).
+//! Framing, codec and remote-function registry for concur's process
+//! executors.
+//!
+//! Closures cannot cross a process boundary, so remote work is named:
+//!
+//! * [`remote!`] turns plain functions into zero-sized types implementing
+//!   [`concur_core::RemoteFn`] and registers them; [`register!`] registers a
+//!   hand-written implementation.
+//! * [`Registry`] maps a registry id (a hash of the function's name) to its
+//!   [`Registration`]; a [`FnRef`] (id plus signature fingerprint) names a
+//!   function in a frame. An unknown id or a mismatched signature is a
+//!   [`RemoteError`], never a call.
+//! * Frames are a little-endian `u32` length followed by a postcard payload
+//!   ([`encode_frame`], [`read_frame`], [`write_frame`]); the length is checked
+//!   against a maximum before anything is allocated, and [`decode`] rejects
+//!   trailing bytes ([`FrameError`]).
+//! * [`Request`] and [`Reply`] are the messages between a pool and a worker;
+//!   [`Hello`] is the handshake carrying the registry fingerprint.
+//!
+//! # Examples
+//!
+//! ```
+//! use concur_ipc::{Call, FnRef, Registry, Request, decode, encode, encode_frame, read_frame};
+//!
+//! concur_ipc::remote! {
+//!     fn square(x: u64) -> u64 { x * x }
+//! }
+//!
+//! // The pool side encodes a call into a frame...
+//! let call = Request::Call(Call {
+//!     generation: 1,
+//!     func: FnRef::of::<square>(),
+//!     items: vec![encode(&12u64).unwrap()],
+//! });
+//! let mut wire = Vec::new();
+//! encode_frame(&call, concur_ipc::DEFAULT_MAX_FRAME, &mut wire).unwrap();
+//!
+//! // ...the worker reads it and runs it from the registry.
+//! let mut buf = Vec::new();
+//! read_frame(&mut wire.as_slice(), concur_ipc::DEFAULT_MAX_FRAME, &mut buf).unwrap();
+//! let Request::Call(call) = decode::<Request>(&buf).unwrap() else { unreachable!() };
+//! let results = Registry::global().execute(&call);
+//! assert_eq!(decode::<u64>(results[0].as_ref().unwrap()).unwrap(), 144);
+//! ```
+
+mod error;
+mod frame;
+mod registry;
+mod wire;
+
+pub use error::{RemoteError, RemoteErrorKind};
+pub use frame::{
+    DEFAULT_MAX_FRAME, FrameError, PREFIX_LEN, decode, encode, encode_frame, frame_len, read_frame,
+    write_frame,
+};
+pub use registry::{Registration, Registry, fingerprint, install_panic_capture};
+pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};
+
+/// Version of the wire protocol; part of the handshake and of the registry
+/// fingerprint.
+pub const PROTOCOL: u32 = 1;
+
+#[doc(hidden)]
+pub mod __private {
+    pub use concur_core::{BoxError, RemoteFn};
+    pub use inventory;
+    pub use std::convert::Infallible;
+}

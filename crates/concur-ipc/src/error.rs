@@ -1,0 +1,230 @@
+//! [`RemoteError`]: a failure that happened in another process.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Which stage of a remote call failed.
+///
+/// # Examples
+///
+/// ```
+/// use concur_ipc::RemoteErrorKind;
+/// assert_eq!(RemoteErrorKind::Panic.as_str(), "panic");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RemoteErrorKind {
+    /// The function panicked.
+    Panic,
+    /// The function returned an error.
+    Task,
+    /// No function with that registry id is registered in the worker.
+    UnknownFunction,
+    /// A function with that id exists, but its signature differs.
+    SignatureMismatch,
+    /// The arguments could not be encoded (in the submitting process).
+    EncodeArgs,
+    /// The worker could not decode the arguments.
+    DecodeArgs,
+    /// The worker could not encode the result.
+    EncodeResult,
+    /// The submitting process could not decode the result.
+    DecodeResult,
+    /// A frame exceeded the configured maximum size.
+    FrameTooLarge,
+    /// The pool's initializer failed in the worker.
+    Initializer,
+}
+
+impl RemoteErrorKind {
+    /// A short lowercase name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concur_ipc::RemoteErrorKind::DecodeArgs.as_str(), "argument decoding");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Panic => "panic",
+            Self::Task => "error",
+            Self::UnknownFunction => "unknown function",
+            Self::SignatureMismatch => "signature mismatch",
+            Self::EncodeArgs => "argument encoding",
+            Self::DecodeArgs => "argument decoding",
+            Self::EncodeResult => "result encoding",
+            Self::DecodeResult => "result decoding",
+            Self::FrameTooLarge => "frame too large",
+            Self::Initializer => "initializer",
+        }
+    }
+}
+
+/// A failure of a remote call, as reported across the process boundary: the
+/// stage, the error's type name, its message (with its `source()` chain) and
+/// the backtrace text when one was captured (`RUST_BACKTRACE=1` in the
+/// worker).
+///
+/// Process executors fail a future with
+/// `concur_core::Error::task(remote_error)`, so it is downcastable:
+///
+/// ```
+/// use concur_ipc::{RemoteError, RemoteErrorKind};
+///
+/// let err = concur_core::Error::task(RemoteError::new(
+///     RemoteErrorKind::Task,
+///     "core::num::error::ParseIntError",
+///     "invalid digit found in string",
+/// ));
+/// let remote = err.downcast_ref::<RemoteError>().unwrap();
+/// assert_eq!(remote.type_name(), "core::num::error::ParseIntError");
+/// assert_eq!(
+///     err.to_string(),
+///     "task failed: core::num::error::ParseIntError: invalid digit found in string"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteError {
+    kind: RemoteErrorKind,
+    type_name: String,
+    message: String,
+    backtrace: Option<String>,
+}
+
+impl RemoteError {
+    /// A remote error of `kind`, with the failing value's type name and message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_ipc::RemoteError::new(concur_ipc::RemoteErrorKind::Panic, "&str", "boom");
+    /// assert_eq!(e.message(), "boom");
+    /// ```
+    #[must_use]
+    pub fn new(
+        kind: RemoteErrorKind,
+        type_name: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            kind,
+            type_name: type_name.into(),
+            message: message.into(),
+            backtrace: None,
+        }
+    }
+
+    /// Adds backtrace text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{RemoteError, RemoteErrorKind};
+    /// let e = RemoteError::new(RemoteErrorKind::Panic, "&str", "x").with_backtrace("0: main");
+    /// assert_eq!(e.backtrace(), Some("0: main"));
+    /// ```
+    #[must_use]
+    pub fn with_backtrace(mut self, backtrace: impl Into<String>) -> Self {
+        self.backtrace = Some(backtrace.into());
+        self
+    }
+
+    /// Builds a remote error from a local error value: its `source()` chain
+    /// is appended to the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{RemoteError, RemoteErrorKind};
+    /// let io = std::io::Error::other("disk full");
+    /// let e = RemoteError::from_error(RemoteErrorKind::Task, "std::io::Error", &io);
+    /// assert_eq!(e.message(), "disk full");
+    /// ```
+    #[must_use]
+    pub fn from_error(
+        kind: RemoteErrorKind,
+        type_name: &str,
+        error: &(dyn std::error::Error + 'static),
+    ) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        Self::new(kind, type_name, message)
+    }
+
+    /// The stage that failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{RemoteError, RemoteErrorKind};
+    /// let e = RemoteError::new(RemoteErrorKind::DecodeResult, "postcard::Error", "eof");
+    /// assert_eq!(e.kind(), RemoteErrorKind::DecodeResult);
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> RemoteErrorKind {
+        self.kind
+    }
+
+    /// The type name of the error (or of the panic payload: `&str`, `String`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_ipc::RemoteError::new(concur_ipc::RemoteErrorKind::Panic, "String", "x");
+    /// assert_eq!(e.type_name(), "String");
+    /// ```
+    #[must_use]
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// The message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_ipc::RemoteError::new(concur_ipc::RemoteErrorKind::Panic, "&str", "boom");
+    /// assert_eq!(e.message(), "boom");
+    /// ```
+    #[must_use]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The backtrace text, when the worker captured one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_ipc::RemoteError::new(concur_ipc::RemoteErrorKind::Panic, "&str", "boom");
+    /// assert_eq!(e.backtrace(), None);
+    /// ```
+    #[must_use]
+    pub fn backtrace(&self) -> Option<&str> {
+        self.backtrace.as_deref()
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            RemoteErrorKind::Task => write!(f, "{}: {}", self.type_name, self.message),
+            RemoteErrorKind::Panic => write!(f, "panicked ({}): {}", self.type_name, self.message),
+            k => write!(
+                f,
+                "{} failed ({}): {}",
+                k.as_str(),
+                self.type_name,
+                self.message
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RemoteError {}

@@ -1,0 +1,287 @@
+//! Length-prefixed frames and the postcard codec.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::io::{self, Read, Write};
+
+/// The default largest frame accepted: 64 MiB.
+pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
+
+/// Bytes of the length prefix in front of every frame (little-endian `u32`).
+pub const PREFIX_LEN: usize = 4;
+
+/// Why a frame could not be read, written, encoded or decoded.
+///
+/// # Examples
+///
+/// ```
+/// use concur_ipc::{FrameError, decode};
+///
+/// // `7u8` followed by a stray byte: trailing bytes are rejected.
+/// let err = decode::<u8>(&[7, 0]).unwrap_err();
+/// assert!(matches!(err, FrameError::TrailingBytes { extra: 1 }));
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The length prefix announces more than the configured maximum; nothing
+    /// was allocated.
+    TooLarge {
+        /// Announced (or encoded) length in bytes.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// The payload decoded, but bytes were left over.
+    TrailingBytes {
+        /// How many bytes were left.
+        extra: usize,
+    },
+    /// postcard could not encode or decode the value.
+    Codec(postcard::Error),
+    /// The peer closed the stream cleanly between frames.
+    Closed,
+    /// Reading or writing failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLarge { len, max } => {
+                write!(f, "frame of {len} bytes exceeds the maximum of {max} bytes")
+            }
+            Self::TrailingBytes { extra } => {
+                write!(f, "{extra} trailing bytes after the encoded value")
+            }
+            Self::Codec(e) => write!(f, "codec error: {e}"),
+            Self::Closed => f.write_str("peer closed the stream"),
+            Self::Io(e) => write!(f, "i/o error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Codec(e) => Some(e),
+            Self::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// Encodes `value` with postcard.
+///
+/// # Errors
+///
+/// [`FrameError::Codec`] if the value's `Serialize` fails.
+///
+/// # Examples
+///
+/// ```
+/// let bytes = concur_ipc::encode(&(1u8, "hi")).unwrap();
+/// assert_eq!(concur_ipc::decode::<(u8, String)>(&bytes).unwrap(), (1, "hi".to_string()));
+/// ```
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FrameError> {
+    postcard::to_stdvec(value).map_err(FrameError::Codec)
+}
+
+/// Decodes exactly one value from `bytes`; trailing bytes are an error.
+///
+/// # Errors
+///
+/// [`FrameError::Codec`] for malformed input, [`FrameError::TrailingBytes`]
+/// if bytes remain.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concur_ipc::decode::<u32>(&[42]).unwrap(), 42);
+/// assert!(concur_ipc::decode::<u32>(&[]).is_err());
+/// ```
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FrameError> {
+    let (value, rest) = postcard::take_from_bytes(bytes).map_err(FrameError::Codec)?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(FrameError::TrailingBytes { extra: rest.len() })
+    }
+}
+
+/// Appends one frame (length prefix, then the postcard encoding of `value`)
+/// to `out`, checking the payload against `max`.
+///
+/// # Errors
+///
+/// [`FrameError::Codec`] if encoding fails, [`FrameError::TooLarge`] if the
+/// payload exceeds `max` (then `out` is left as it was).
+///
+/// # Examples
+///
+/// ```
+/// let mut out = Vec::new();
+/// concur_ipc::encode_frame(&5u16, 1024, &mut out).unwrap();
+/// assert_eq!(out, [1, 0, 0, 0, 5]);
+/// ```
+pub fn encode_frame<T: Serialize + ?Sized>(
+    value: &T,
+    max: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), FrameError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; PREFIX_LEN]);
+    let res = postcard::to_io(value, &mut *out);
+    if let Err(e) = res {
+        out.truncate(start);
+        return Err(FrameError::Codec(e));
+    }
+    let len = out.len() - start - PREFIX_LEN;
+    if len > max || u32::try_from(len).is_err() {
+        out.truncate(start);
+        return Err(FrameError::TooLarge { len, max });
+    }
+    let prefix = (len as u32).to_le_bytes();
+    out[start..start + PREFIX_LEN].copy_from_slice(&prefix);
+    Ok(())
+}
+
+/// Reads the payload length from a 4-byte prefix and checks it against
+/// `max` (before anything is allocated).
+///
+/// # Errors
+///
+/// [`FrameError::TooLarge`] if the announced length exceeds `max`.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concur_ipc::frame_len([3, 0, 0, 0], 10).unwrap(), 3);
+/// assert!(concur_ipc::frame_len([0, 0, 0, 1], 10).is_err());
+/// ```
+pub fn frame_len(prefix: [u8; PREFIX_LEN], max: usize) -> Result<usize, FrameError> {
+    let len = u32::from_le_bytes(prefix) as usize;
+    if len > max {
+        Err(FrameError::TooLarge { len, max })
+    } else {
+        Ok(len)
+    }
+}
+
+/// Reads one frame's payload into `buf` (replacing its contents). Memory is
+/// bounded by `max`: the prefix is checked before `buf` grows.
+///
+/// # Errors
+///
+/// [`FrameError::Closed`] on a clean end of stream before a frame,
+/// [`FrameError::TooLarge`], or [`FrameError::Io`] (including an end of
+/// stream inside a frame).
+///
+/// # Examples
+///
+/// ```
+/// let mut wire = Vec::new();
+/// concur_ipc::encode_frame(&"ping", 64, &mut wire).unwrap();
+/// let mut buf = Vec::new();
+/// concur_ipc::read_frame(&mut wire.as_slice(), 64, &mut buf).unwrap();
+/// assert_eq!(concur_ipc::decode::<String>(&buf).unwrap(), "ping");
+/// ```
+pub fn read_frame<R: Read + ?Sized>(
+    reader: &mut R,
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> Result<(), FrameError> {
+    let mut prefix = [0u8; PREFIX_LEN];
+    let mut got = 0;
+    while got < PREFIX_LEN {
+        match reader.read(&mut prefix[got..]) {
+            Ok(0) if got == 0 => return Err(FrameError::Closed),
+            Ok(0) => return Err(FrameError::Io(io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FrameError::Io(e)),
+        }
+    }
+    let len = frame_len(prefix, max)?;
+    buf.clear();
+    buf.resize(len, 0);
+    reader.read_exact(buf)?;
+    Ok(())
+}
+
+/// Writes one frame (see [`encode_frame`]) and flushes.
+///
+/// # Errors
+///
+/// As [`encode_frame`], plus [`FrameError::Io`].
+///
+/// # Examples
+///
+/// ```
+/// let mut wire = Vec::new();
+/// concur_ipc::write_frame(&mut wire, &7u8, 64).unwrap();
+/// assert_eq!(wire, [1, 0, 0, 0, 7]);
+/// ```
+pub fn write_frame<W: Write + ?Sized, T: Serialize + ?Sized>(
+    writer: &mut W,
+    value: &T,
+    max: usize,
+) -> Result<(), FrameError> {
+    let mut out = Vec::new();
+    encode_frame(value, max, &mut out)?;
+    writer.write_all(&out)?;
+    writer.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_prefix_is_refused_before_allocating() {
+        let wire = [0xff, 0xff, 0xff, 0x7f];
+        let mut buf = Vec::new();
+        let err = read_frame(&mut wire.as_slice(), 1024, &mut buf).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { max: 1024, .. }));
+        assert_eq!(buf.capacity(), 0);
+    }
+
+    #[test]
+    fn truncated_frame_is_an_io_error() {
+        let wire = [5, 0, 0, 0, 1, 2];
+        let mut buf = Vec::new();
+        let err = read_frame(&mut wire.as_slice(), 1024, &mut buf).unwrap_err();
+        assert!(matches!(err, FrameError::Io(_)));
+        let err = read_frame(&mut [1u8, 0].as_slice(), 1024, &mut buf).unwrap_err();
+        assert!(matches!(err, FrameError::Io(_)));
+        let err = read_frame(&mut [0u8; 0].as_slice(), 1024, &mut buf).unwrap_err();
+        assert!(matches!(err, FrameError::Closed));
+    }
+
+    #[test]
+    fn encode_frame_checks_the_limit() {
+        let mut out = vec![9];
+        let err = encode_frame(&vec![0u8; 100], 50, &mut out).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { max: 50, .. }));
+        assert_eq!(out, [9]);
+        encode_frame(&vec![1u8; 3], 50, &mut out).unwrap();
+        assert_eq!(out, [9, 4, 0, 0, 0, 3, 1, 1, 1]);
+    }
+
+    #[test]
+    fn display_is_lowercase() {
+        let e = FrameError::TooLarge { len: 10, max: 5 };
+        assert_eq!(
+            e.to_string(),
+            "frame of 10 bytes exceeds the maximum of 5 bytes"
+        );
+    }
+}

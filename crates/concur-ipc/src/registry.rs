@@ -1,0 +1,634 @@
+//! The remote-function registry: [`Registration`], [`Registry`], the
+//! fingerprints and the call path a worker runs.
+
+use crate::error::{RemoteError, RemoteErrorKind};
+use crate::frame::{decode, encode};
+use crate::wire::{Call, FnRef, ItemResult};
+use concur_core::{BoxError, RemoteFn};
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::OnceLock;
+
+/// 64-bit FNV-1a of `s`, usable in constants: the hash behind registry ids
+/// and signature fingerprints (stable across builds and platforms).
+///
+/// # Examples
+///
+/// ```
+/// const H: u64 = concur_ipc::fingerprint("u64 -> u64");
+/// assert_eq!(H, concur_ipc::fingerprint("u64 -> u64"));
+/// assert_ne!(H, concur_ipc::fingerprint("u32 -> u64"));
+/// ```
+#[must_use]
+pub const fn fingerprint(s: &str) -> u64 {
+    fnv_extend(0xcbf2_9ce4_8422_2325, s.as_bytes())
+}
+
+const fn fnv_extend(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+type Invoke = fn(&[u8], fn() -> &'static str) -> ItemResult;
+
+/// One registered remote function: its name, registry id, signature
+/// fingerprint and the monomorphised code that decodes arguments, calls it
+/// and encodes the result. Created by [`remote!`](crate::remote) and
+/// [`register!`](crate::register); collected with `inventory`.
+///
+/// # Examples
+///
+/// ```
+/// concur_ipc::remote! {
+///     fn triple(x: i32) -> i32 { 3 * x }
+/// }
+/// let reg = concur_ipc::Registration::of::<triple>();
+/// assert!(reg.name().ends_with("::triple"));
+/// assert_eq!(reg.id(), concur_ipc::fingerprint(reg.name()));
+/// ```
+pub struct Registration {
+    name: &'static str,
+    fingerprint: u64,
+    invoke: Invoke,
+    error_type: fn() -> &'static str,
+}
+
+fn boxed_error_type() -> &'static str {
+    "Box<dyn std::error::Error + Send + Sync>"
+}
+
+impl Registration {
+    /// The registration of `F`; its task errors are reported with the type
+    /// name `Box<dyn Error + Send + Sync>`.
+    #[must_use]
+    pub const fn of<F: RemoteFn>() -> Self {
+        Self {
+            name: F::NAME,
+            fingerprint: F::FINGERPRINT,
+            invoke: invoke::<F>,
+            error_type: boxed_error_type,
+        }
+    }
+
+    /// The registration of `F` whose errors are of type `E` (so the error's
+    /// type name travels with it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn parse(s: String) -> Result<u8, std::num::ParseIntError> { s.parse() }
+    /// }
+    /// // `remote!` uses `with_error` for a `Result` return type.
+    /// let reg = concur_ipc::Registration::with_error::<parse, std::num::ParseIntError>();
+    /// assert_eq!(reg.fingerprint(), <parse as concur_core::RemoteFn>::FINGERPRINT);
+    /// ```
+    #[must_use]
+    pub const fn with_error<F: RemoteFn, E: 'static>() -> Self {
+        Self {
+            name: F::NAME,
+            fingerprint: F::FINGERPRINT,
+            invoke: invoke::<F>,
+            error_type: std::any::type_name::<E>,
+        }
+    }
+
+    /// The registry name.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The registry id sent in frames: [`fingerprint`] of the name.
+    #[must_use]
+    pub fn id(&self) -> u64 {
+        fingerprint(self.name)
+    }
+
+    /// The signature fingerprint.
+    #[must_use]
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Decodes `args`, calls the function and encodes its output. Never
+    /// panics: a panic at any stage becomes a [`RemoteError`].
+    ///
+    /// # Errors
+    ///
+    /// A [`RemoteError`] saying which stage failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn add(a: u8, b: u8) -> u8 { a + b }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<add>();
+    /// let out = reg.invoke(&concur_ipc::encode(&(2u8, 3u8)).unwrap()).unwrap();
+    /// assert_eq!(concur_ipc::decode::<u8>(&out).unwrap(), 5);
+    /// ```
+    pub fn invoke(&self, args: &[u8]) -> ItemResult {
+        (self.invoke)(args, self.error_type)
+    }
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("name", &self.name)
+            .field("fingerprint", &format_args!("{:#018x}", self.fingerprint))
+            .finish()
+    }
+}
+
+inventory::collect!(Registration);
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs a panic hook that records the panic's location and (when
+/// `RUST_BACKTRACE` enables it) its backtrace for the [`RemoteError`] of the
+/// failing call, instead of printing them. Worker processes call this once.
+///
+/// # Examples
+///
+/// ```
+/// concur_ipc::install_panic_capture();
+/// ```
+pub fn install_panic_capture() {
+    std::panic::set_hook(Box::new(|info| {
+        let mut text = String::new();
+        if let Some(loc) = info.location() {
+            text.push_str(&format!("panicked at {loc}\n"));
+        }
+        let bt = std::backtrace::Backtrace::capture();
+        if bt.status() == std::backtrace::BacktraceStatus::Captured {
+            text.push_str(&bt.to_string());
+        }
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(text));
+    }));
+}
+
+fn panic_error(kind: RemoteErrorKind, payload: Box<dyn Any + Send>) -> RemoteError {
+    let (type_name, message) = if let Some(s) = payload.downcast_ref::<&'static str>() {
+        ("&str", (*s).to_string())
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        ("String", s.clone())
+    } else {
+        (
+            "Box<dyn Any + Send>",
+            "non-string panic payload".to_string(),
+        )
+    };
+    let err = RemoteError::new(kind, type_name, message);
+    match LAST_PANIC.with(|p| p.borrow_mut().take()) {
+        Some(bt) if !bt.is_empty() => err.with_backtrace(bt),
+        _ => err,
+    }
+}
+
+fn task_error(error: BoxError, error_type: fn() -> &'static str) -> RemoteError {
+    match error.downcast::<RemoteError>() {
+        Ok(remote) => *remote,
+        Err(error) => RemoteError::from_error(RemoteErrorKind::Task, error_type(), &*error),
+    }
+}
+
+fn invoke<F: RemoteFn>(args: &[u8], error_type: fn() -> &'static str) -> ItemResult {
+    let stage = |kind, ty: &str, f: &mut dyn FnMut() -> Result<(), RemoteError>| match catch_unwind(
+        AssertUnwindSafe(f),
+    ) {
+        Ok(r) => r,
+        Err(p) => {
+            let mut e = panic_error(kind, p);
+            e = RemoteError::new(kind, ty, format!("panicked: {}", e.message()));
+            Err(e)
+        }
+    };
+    let mut decoded: Option<F::Args> = None;
+    stage(
+        RemoteErrorKind::DecodeArgs,
+        std::any::type_name::<F::Args>(),
+        &mut || {
+            decoded = Some(decode(args).map_err(|e| {
+                RemoteError::from_error(
+                    RemoteErrorKind::DecodeArgs,
+                    std::any::type_name::<F::Args>(),
+                    &e,
+                )
+            })?);
+            Ok(())
+        },
+    )?;
+    let args = decoded.take().expect("set on success");
+    let output = match catch_unwind(AssertUnwindSafe(move || F::call(args))) {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return Err(task_error(e, error_type)),
+        Err(p) => return Err(panic_error(RemoteErrorKind::Panic, p)),
+    };
+    let mut bytes = Vec::new();
+    stage(
+        RemoteErrorKind::EncodeResult,
+        std::any::type_name::<F::Output>(),
+        &mut || {
+            bytes = encode(&output).map_err(|e| {
+                RemoteError::from_error(
+                    RemoteErrorKind::EncodeResult,
+                    std::any::type_name::<F::Output>(),
+                    &e,
+                )
+            })?;
+            Ok(())
+        },
+    )?;
+    Ok(bytes)
+}
+
+/// Every remote function linked into this binary, by registry id.
+///
+/// # Examples
+///
+/// ```
+/// concur_ipc::remote! {
+///     fn negate(x: i64) -> i64 { -x }
+/// }
+/// let reg = concur_ipc::Registry::global();
+/// assert!(reg.get(concur_ipc::fingerprint(<negate as concur_core::RemoteFn>::NAME)).is_some());
+/// assert_eq!(reg.fingerprint(), concur_ipc::Registry::global().fingerprint());
+/// ```
+#[derive(Debug)]
+pub struct Registry {
+    by_id: HashMap<u64, &'static Registration>,
+    fingerprint: u64,
+}
+
+impl Registry {
+    /// The registry of this process (built on first use).
+    #[must_use]
+    pub fn global() -> &'static Self {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(|| Self::from_entries(inventory::iter::<Registration>))
+    }
+
+    fn from_entries(entries: impl IntoIterator<Item = &'static Registration>) -> Self {
+        let mut by_id = HashMap::new();
+        let mut all = Vec::new();
+        for reg in entries {
+            all.push((reg.id(), reg.fingerprint));
+            if let Entry::Vacant(v) = by_id.entry(reg.id()) {
+                v.insert(reg);
+            }
+        }
+        all.sort_unstable();
+        let mut fp = fnv_extend(
+            fingerprint("concur-ipc registry"),
+            &crate::PROTOCOL.to_le_bytes(),
+        );
+        for (id, f) in all {
+            fp = fnv_extend(fp, &id.to_le_bytes());
+            fp = fnv_extend(fp, &f.to_le_bytes());
+        }
+        Self {
+            by_id,
+            fingerprint: fp,
+        }
+    }
+
+    /// The registration with registry id `id`.
+    #[must_use]
+    pub fn get(&self, id: u64) -> Option<&'static Registration> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// How many functions are registered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Whether no function is registered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// A hash over every registered (id, signature fingerprint) pair and the
+    /// protocol version: what a worker sends at handshake. Two processes
+    /// agree on it only if they registered the same functions with the same
+    /// signatures.
+    #[must_use]
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// Resolves `func`: the registration if the id is known and its
+    /// signature fingerprint matches.
+    ///
+    /// # Errors
+    ///
+    /// [`RemoteErrorKind::UnknownFunction`] or
+    /// [`RemoteErrorKind::SignatureMismatch`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{FnRef, Registry, RemoteErrorKind};
+    /// let err = Registry::global().resolve(FnRef { id: 1, fingerprint: 2 }).unwrap_err();
+    /// assert_eq!(err.kind(), RemoteErrorKind::UnknownFunction);
+    /// ```
+    pub fn resolve(&self, func: FnRef) -> Result<&'static Registration, RemoteError> {
+        match self.get(func.id) {
+            None => Err(RemoteError::new(
+                RemoteErrorKind::UnknownFunction,
+                "concur_ipc::FnRef",
+                format!(
+                    "no remote function with registry id {:#018x} is registered in the worker",
+                    func.id
+                ),
+            )),
+            Some(reg) if reg.fingerprint != func.fingerprint => Err(RemoteError::new(
+                RemoteErrorKind::SignatureMismatch,
+                "concur_ipc::FnRef",
+                format!(
+                    "remote function `{}` has signature fingerprint {:#018x} in the worker, \
+                     but the caller expected {:#018x}",
+                    reg.name, reg.fingerprint, func.fingerprint
+                ),
+            )),
+            Some(reg) => Ok(reg),
+        }
+    }
+
+    /// Runs every item of `call` (in order) and returns one result per item.
+    /// Never panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{Call, FnRef, Registry};
+    /// concur_ipc::remote! {
+    ///     fn inc(x: u32) -> u32 { x + 1 }
+    /// }
+    /// let call = Call {
+    ///     generation: 1,
+    ///     func: FnRef::of::<inc>(),
+    ///     items: vec![concur_ipc::encode(&1u32).unwrap()],
+    /// };
+    /// let out = Registry::global().execute(&call);
+    /// assert_eq!(concur_ipc::decode::<u32>(out[0].as_ref().unwrap()).unwrap(), 2);
+    /// ```
+    #[must_use]
+    pub fn execute(&self, call: &Call) -> Vec<ItemResult> {
+        match self.resolve(call.func) {
+            Ok(reg) => call.items.iter().map(|a| reg.invoke(a)).collect(),
+            Err(e) => call.items.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+}
+
+/// Makes plain functions callable in another process: for each `fn`, a
+/// zero-sized type of the same name implementing
+/// [`RemoteFn`](concur_core::RemoteFn) plus a registry entry.
+///
+/// * One parameter: `Args` is its type; several: a tuple; none: `()`.
+/// * A return type written literally `Result<T, E>` makes the function
+///   fallible: `Output = T`, and an `Err` fails the future with a
+///   [`RemoteError`] naming `E` (downcastable locally to `E`). Any other
+///   return type is the output as is.
+/// * The name is `module_path!()::name`; the signature fingerprint hashes
+///   the parameter and return types as written.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::RemoteFn;
+///
+/// concur_ipc::remote! {
+///     /// Squares a number.
+///     pub fn square(x: u64) -> u64 { x * x }
+///
+///     fn div(a: u32, b: u32) -> Result<u32, String> {
+///         if b == 0 { return Err("division by zero".into()) }
+///         Ok(a / b)
+///     }
+/// }
+///
+/// assert_eq!(square::call(7).unwrap(), 49);
+/// assert_eq!(div::call((7, 2)).unwrap(), 3);
+/// assert_eq!(div::call((7, 0)).unwrap_err().to_string(), "division by zero");
+/// assert_ne!(square::FINGERPRINT, div::FINGERPRINT);
+/// ```
+#[macro_export]
+macro_rules! remote {
+    () => {};
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> Result<$ok:ty, $err:ty> $body:block
+        $($rest:tt)*
+    ) => {
+        $crate::__remote_item! {
+            [$(#[$meta])*] $vis $name [$($arg: $ty),*] [Result<$ok, $err>] [$ok] [$err] $body fallible
+        }
+        $crate::remote! { $($rest)* }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) -> $ret:ty $body:block
+        $($rest:tt)*
+    ) => {
+        $crate::__remote_item! {
+            [$(#[$meta])*] $vis $name [$($arg: $ty),*] [$ret] [$ret] [$crate::__private::Infallible] $body infallible
+        }
+        $crate::remote! { $($rest)* }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident ( $($arg:ident : $ty:ty),* $(,)? ) $body:block
+        $($rest:tt)*
+    ) => {
+        $crate::remote! {
+            $(#[$meta])* $vis fn $name($($arg: $ty),*) -> () $body
+            $($rest)*
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_item {
+    (
+        [$($meta:tt)*] $vis:vis $name:ident [$($arg:ident : $ty:ty),*] [$ret:ty] [$out:ty] [$err:ty]
+        $body:block $mode:ident
+    ) => {
+        $($meta)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, Default)]
+        $vis struct $name;
+
+        impl $crate::__private::RemoteFn for $name {
+            type Args = $crate::__remote_args!(@ty $($ty),*);
+            type Output = $out;
+            const NAME: &'static str = concat!(module_path!(), "::", stringify!($name));
+            const FINGERPRINT: u64 = $crate::fingerprint(concat!(
+                "fn(", stringify!($($ty),*), ") -> ", stringify!($ret)
+            ));
+            fn call(args: Self::Args) -> ::std::result::Result<$out, $crate::__private::BoxError> {
+                #[allow(clippy::unused_unit)]
+                fn __user($($arg: $ty),*) -> $ret $body
+                #[allow(unused_parens, clippy::let_unit_value)]
+                let $crate::__remote_args!(@pat $($arg),*) = args;
+                $crate::__remote_args!(@$mode __user($($arg),*))
+            }
+        }
+
+        $crate::__private::inventory::submit! {
+            $crate::Registration::with_error::<$name, $err>()
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __remote_args {
+    (@ty $t:ty) => { $t };
+    (@ty $($t:ty),*) => { ($($t,)*) };
+    (@pat $a:ident) => { $a };
+    (@pat $($a:ident),*) => { ($($a,)*) };
+    (@fallible $e:expr) => { $e.map_err(::std::convert::Into::into) };
+    (@infallible $e:expr) => { ::std::result::Result::Ok($e) };
+}
+
+/// Registers a hand-written [`RemoteFn`](concur_core::RemoteFn) type so
+/// workers can run it.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{BoxError, RemoteFn};
+///
+/// #[derive(Clone, Copy)]
+/// struct Halve;
+/// impl RemoteFn for Halve {
+///     type Args = u32;
+///     type Output = u32;
+///     const NAME: &'static str = "docs::halve";
+///     const FINGERPRINT: u64 = concur_ipc::fingerprint("fn(u32) -> u32");
+///     fn call(x: u32) -> Result<u32, BoxError> { Ok(x / 2) }
+/// }
+/// concur_ipc::register!(Halve);
+///
+/// assert!(concur_ipc::Registry::global().get(concur_ipc::fingerprint("docs::halve")).is_some());
+/// ```
+#[macro_export]
+macro_rules! register {
+    ($ty:ty) => {
+        $crate::__private::inventory::submit! {
+            $crate::Registration::of::<$ty>()
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::remote! {
+        fn unit_fn() { }
+        fn three(a: u8, b: u16, c: String) -> String { format!("{a}{b}{c}") }
+        fn early(x: i32) -> i32 { if x < 0 { return 0 } x }
+        fn failing(x: u8) -> Result<u8, std::num::TryFromIntError> { u8::try_from(u32::from(x) * 1000) }
+        fn panicking(x: u8) -> u8 { if x > 0 { panic!("bad {x}") } x }
+    }
+
+    fn run<F: RemoteFn>(args: &F::Args) -> ItemResult {
+        Registry::global()
+            .execute(&Call {
+                generation: 0,
+                func: FnRef::of::<F>(),
+                items: vec![encode(args).unwrap()],
+            })
+            .pop()
+            .unwrap()
+    }
+
+    #[test]
+    fn macro_shapes() {
+        unit_fn::call(()).unwrap();
+        assert_eq!(three::call((1, 2, "c".into())).unwrap(), "12c");
+        assert_eq!(early::call(-5).unwrap(), 0);
+        assert!(unit_fn::NAME.ends_with("registry::tests::unit_fn"));
+    }
+
+    #[test]
+    fn task_error_keeps_type_name() {
+        let e = run::<failing>(&3).unwrap_err();
+        assert_eq!(e.kind(), RemoteErrorKind::Task);
+        assert_eq!(e.type_name(), "core::num::error::TryFromIntError");
+        assert!(run::<failing>(&0).is_ok());
+    }
+
+    #[test]
+    fn panic_becomes_remote_error() {
+        let e = run::<panicking>(&3).unwrap_err();
+        assert_eq!(e.kind(), RemoteErrorKind::Panic);
+        assert_eq!(e.type_name(), "String");
+        assert_eq!(e.message(), "bad 3");
+    }
+
+    #[test]
+    fn bad_arguments_and_unknown_ids() {
+        let reg = Registry::global();
+        let good = FnRef::of::<three>();
+        let out = reg.execute(&Call {
+            generation: 0,
+            func: good,
+            items: vec![vec![1, 2], encode(&(1u8, 2u16, "x")).unwrap()],
+        });
+        assert_eq!(
+            out[0].as_ref().unwrap_err().kind(),
+            RemoteErrorKind::DecodeArgs
+        );
+        assert!(out[1].is_ok());
+        let bad_fp = FnRef {
+            id: good.id,
+            fingerprint: good.fingerprint ^ 1,
+        };
+        let e = reg.resolve(bad_fp).unwrap_err();
+        assert_eq!(e.kind(), RemoteErrorKind::SignatureMismatch);
+        assert!(e.message().contains("three"));
+        // Trailing bytes after valid arguments are rejected.
+        let mut args = encode(&7i32).unwrap();
+        args.push(0);
+        let out = reg.execute(&Call {
+            generation: 0,
+            func: FnRef::of::<early>(),
+            items: vec![args],
+        });
+        assert_eq!(
+            out[0].as_ref().unwrap_err().kind(),
+            RemoteErrorKind::DecodeArgs
+        );
+    }
+
+    #[test]
+    fn registry_fingerprint_depends_on_entries() {
+        static A: Registration = Registration::of::<three>();
+        static B: Registration = Registration::of::<early>();
+        let one = Registry::from_entries([&A]);
+        let two = Registry::from_entries([&A, &B]);
+        let two_rev = Registry::from_entries([&B, &A]);
+        assert_ne!(one.fingerprint(), two.fingerprint());
+        assert_eq!(two.fingerprint(), two_rev.fingerprint());
+    }
+}

@@ -1,0 +1,172 @@
+//! The messages exchanged between a pool and its workers.
+
+use crate::error::RemoteError;
+use concur_core::RemoteFn;
+use serde::{Deserialize, Serialize};
+
+/// What one item of a call produced: the encoded output, or why not.
+pub type ItemResult = Result<Vec<u8>, RemoteError>;
+
+/// Names a remote function in a frame: registry id (hash of its name) and
+/// signature fingerprint. Never a code address.
+///
+/// # Examples
+///
+/// ```
+/// concur_ipc::remote! {
+///     fn id_of(x: u8) -> u8 { x }
+/// }
+/// let f = concur_ipc::FnRef::of::<id_of>();
+/// assert_eq!(f.id, concur_ipc::fingerprint(<id_of as concur_core::RemoteFn>::NAME));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FnRef {
+    /// Registry id: [`fingerprint`](crate::fingerprint) of the name.
+    pub id: u64,
+    /// Signature fingerprint.
+    pub fingerprint: u64,
+}
+
+impl FnRef {
+    /// The reference to `F`.
+    #[must_use]
+    pub const fn of<F: RemoteFn>() -> Self {
+        Self {
+            id: crate::fingerprint(F::NAME),
+            fingerprint: F::FINGERPRINT,
+        }
+    }
+}
+
+/// One unit of work: a function and one encoded argument set per item,
+/// tagged with the assignment's generation number.
+///
+/// # Examples
+///
+/// ```
+/// let call = concur_ipc::Call { generation: 3, func: concur_ipc::FnRef { id: 1, fingerprint: 2 }, items: vec![] };
+/// let bytes = concur_ipc::encode(&concur_ipc::Request::Call(call.clone())).unwrap();
+/// assert_eq!(concur_ipc::decode::<concur_ipc::Request>(&bytes).unwrap(), concur_ipc::Request::Call(call));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Call {
+    /// Unique per assignment; echoed in the reply so a late reply from a
+    /// replaced worker is recognised and ignored.
+    pub generation: u64,
+    /// The function.
+    pub func: FnRef,
+    /// Encoded argument sets.
+    pub items: Vec<Vec<u8>>,
+}
+
+/// Pool → worker.
+///
+/// # Examples
+///
+/// ```
+/// let bytes = concur_ipc::encode(&concur_ipc::Request::Exit).unwrap();
+/// assert_eq!(concur_ipc::decode::<concur_ipc::Request>(&bytes).unwrap(), concur_ipc::Request::Exit);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Request {
+    /// Sent once after the worker's [`Hello`]: run the initializer (if any)
+    /// and use `max_frame` from now on.
+    Init {
+        /// The pool's initializer (takes `()`).
+        initializer: Option<FnRef>,
+        /// The largest frame either side accepts.
+        max_frame: u64,
+    },
+    /// Run a call.
+    Call(Call),
+    /// Exit cleanly.
+    Exit,
+}
+
+/// The first message of a worker.
+///
+/// # Examples
+///
+/// ```
+/// let hello = concur_ipc::Hello::current(42);
+/// assert_eq!(hello.registry, concur_ipc::Registry::global().fingerprint());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// [`PROTOCOL`](crate::PROTOCOL) of the worker.
+    pub protocol: u32,
+    /// The worker's process id.
+    pub pid: u32,
+    /// The worker's [`Registry::fingerprint`](crate::Registry::fingerprint).
+    pub registry: u64,
+}
+
+impl Hello {
+    /// The hello this process would send, with `pid`.
+    #[must_use]
+    pub fn current(pid: u32) -> Self {
+        Self {
+            protocol: crate::PROTOCOL,
+            pid,
+            registry: crate::Registry::global().fingerprint(),
+        }
+    }
+
+    /// Checks a peer's hello against this process.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what differs (protocol or registry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut hello = concur_ipc::Hello::current(1);
+    /// assert!(hello.check().is_ok());
+    /// hello.registry ^= 1;
+    /// assert!(hello.check().unwrap_err().contains("different build"));
+    /// ```
+    pub fn check(&self) -> Result<(), String> {
+        let me = Self::current(self.pid);
+        if self.protocol != me.protocol {
+            return Err(format!(
+                "worker {} speaks protocol {} but this process speaks {}",
+                self.pid, self.protocol, me.protocol
+            ));
+        }
+        if self.registry != me.registry {
+            return Err(format!(
+                "worker {} has registry fingerprint {:#018x} but this process has {:#018x}: \
+                 it comes from a different build (different remote functions or signatures)",
+                self.pid, self.registry, me.registry
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Worker → pool.
+///
+/// # Examples
+///
+/// ```
+/// let r = concur_ipc::Reply::Done { generation: 1, results: vec![Ok(vec![5])] };
+/// let bytes = concur_ipc::encode(&r).unwrap();
+/// assert_eq!(concur_ipc::decode::<concur_ipc::Reply>(&bytes).unwrap(), r);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// Handshake.
+    Hello(Hello),
+    /// The initializer ran; the worker takes calls.
+    Ready,
+    /// The initializer failed; the worker exits.
+    InitFailed(RemoteError),
+    /// The results of the call with `generation`, one per item.
+    Done {
+        /// The call's generation.
+        generation: u64,
+        /// One result per item.
+        results: Vec<ItemResult>,
+    },
+}
