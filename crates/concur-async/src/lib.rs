@@ -1,1 +1,70 @@
-//! Bridge between concur futures and async runtimes (not implemented yet: see issue 6).
+//! The bridge between concur futures and async code, for any runtime: an
+//! event loop for I/O, a pool for blocking or CPU work, futures flowing
+//! between them (asyncio's hybrid pattern).
+//!
+//! The crate depends on no runtime (only `std::task`, `futures-core` and
+//! `async-lock`); everything works under tokio (current-thread and
+//! multi-thread), smol / async-executor and `futures::executor::block_on`.
+//! A concur [`Future`](concur_core::Future) can be `.await`ed directly
+//! (concur-core implements `IntoFuture` for it); this crate adds:
+//!
+//! * Pool → loop: [`run_in_executor`] (`loop.run_in_executor`),
+//!   [`run_task_in_executor`] (for any [`TaskExecutor`](concur_core::TaskExecutor)),
+//!   [`wrap_future`] (`asyncio.wrap_future`), all returning a
+//!   [`WrappedFuture`] that cancels a not-yet-started task when dropped
+//!   ([`WrappedFuture::detach`] opts out).
+//! * Loop → threads: [`run_coroutine_threadsafe`] submits a
+//!   `std::future::Future` to a running runtime through a [`Spawner`]
+//!   (tokio's `Handle` with feature `tokio`; the built-in
+//!   [`BackgroundRuntime`] with feature `background-runtime`, on by default)
+//!   and returns a concur future; cancelling it aborts the coroutine.
+//! * Many futures: [`as_completed`] (a [`Stream`](futures_core::Stream)),
+//!   [`gather`] with [`RaiseFirst`] or [`CollectAll`], [`wait`] with
+//!   [`ReturnWhen`].
+//! * [`BoundedSubmitter`]: at most N tasks in flight, on
+//!   [`async_lock::Semaphore`].
+//!
+//! # Examples
+//!
+//! ```
+//! use concur_async::{gather, run_in_executor, RaiseFirst};
+//! use concur_core::{Executor, Job, SubmitError};
+//!
+//! // Any concur executor; a thread per job keeps the example small.
+//! struct SpawnEach;
+//! impl Executor for SpawnEach {
+//!     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+//!         std::thread::spawn(move || job.run());
+//!         Ok(())
+//!     }
+//!     fn shutdown(&self, _: bool, _: bool) {}
+//! }
+//!
+//! let pool = SpawnEach;
+//! let out = futures::executor::block_on(async {
+//!     // Offload CPU work; the event loop keeps running meanwhile.
+//!     let squares: Vec<_> = (0..4u64)
+//!         .map(|i| run_in_executor(&pool, move || i * i).detach())
+//!         .collect();
+//!     gather(squares, RaiseFirst).await
+//! });
+//! assert_eq!(out.unwrap(), [0, 1, 4, 9]);
+//! ```
+
+#[cfg(feature = "background-runtime")]
+mod background;
+mod bounded;
+mod combine;
+mod primitive;
+mod spawn;
+mod wrap;
+
+#[cfg(feature = "background-runtime")]
+pub use background::{BackgroundRuntime, BackgroundSpawner};
+pub use bounded::BoundedSubmitter;
+pub use combine::{
+    AsCompleted, CollectAll, DoneAndNotDone, Gather, GatherPolicy, RaiseFirst, ReturnWhen, Wait,
+    as_completed, gather, wait,
+};
+pub use spawn::{SpawnError, Spawner, Task, run_coroutine_threadsafe};
+pub use wrap::{WrappedFuture, run_in_executor, run_task_in_executor, wrap_future};

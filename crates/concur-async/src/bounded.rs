@@ -1,0 +1,229 @@
+//! [`BoundedSubmitter`]: asyncio's `Semaphore` pattern around
+//! `run_in_executor`, on [`async_lock::Semaphore`].
+
+use crate::wrap::{WrappedFuture, run_in_executor};
+use async_lock::Semaphore;
+use concur_core::{Error, Executor};
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+/// Submits closures to an executor with at most `max_in_flight` of them
+/// queued or running at once; further submissions wait (asynchronously, the
+/// event loop never blocks) for a slot.
+///
+/// A slot is taken before the task is submitted and given back when its
+/// future is done: finished, failed, or cancelled (for example because the
+/// returned [`WrappedFuture`] was dropped before the task started). The
+/// executor itself may be shared with other submitters; only tasks submitted
+/// through this one count.
+///
+/// The semaphore is [`async_lock::Semaphore`], which is fair: waiting
+/// submissions get slots in the order they asked.
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::BoundedSubmitter;
+/// use concur_core::{Executor, Job, SubmitError};
+/// use std::num::NonZeroUsize;
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// let bounded = BoundedSubmitter::new(SpawnEach, NonZeroUsize::new(2).unwrap());
+/// let total = futures::executor::block_on(async {
+///     let mut handles = Vec::new();
+///     for i in 0..10u64 {
+///         handles.push(bounded.submit(move || i * i).await); // waits while 2 are in flight
+///     }
+///     let mut sum = 0;
+///     for h in handles {
+///         sum += h.await.unwrap();
+///     }
+///     sum
+/// });
+/// assert_eq!(total, 285);
+/// ```
+pub struct BoundedSubmitter<E> {
+    executor: E,
+    permits: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+impl<E: Executor> BoundedSubmitter<E> {
+    /// A submitter over `executor` (a pool, `&pool` or `Arc<pool>`) allowing
+    /// `max_in_flight` tasks at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// assert_eq!(b.max_in_flight(), 1);
+    /// ```
+    pub fn new(executor: E, max_in_flight: NonZeroUsize) -> Self {
+        let n = max_in_flight.get();
+        Self {
+            executor,
+            permits: Arc::new(Semaphore::new(n)),
+            max_in_flight: n,
+        }
+    }
+
+    /// The limit given to [`new`](Self::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::new(8).unwrap());
+    /// assert_eq!(b.max_in_flight(), 8);
+    /// ```
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// The executor tasks are submitted to.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// let _pool: &Inline = b.executor();
+    /// ```
+    pub fn executor(&self) -> &E {
+        &self.executor
+    }
+
+    /// Waits for a free slot, then submits `f` like
+    /// [`run_in_executor`](crate::run_in_executor) and returns its
+    /// awaitable (same cancel-on-drop rule). Dropping this future while it
+    /// waits for a slot submits nothing.
+    ///
+    /// # Errors
+    ///
+    /// None here; the awaitable resolves to the executor's refusal or the
+    /// task's outcome.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// let v = futures::executor::block_on(async { b.submit(|| 5).await.await });
+    /// assert_eq!(v.unwrap(), 5);
+    /// ```
+    pub async fn submit<F, R>(&self, f: F) -> WrappedFuture<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        let permit = self.permits.acquire_arc().await;
+        self.submit_with(permit, f)
+    }
+
+    /// Submits `f` if a slot is free now; otherwise gives `f` back.
+    ///
+    /// # Errors
+    ///
+    /// `Err(f)` when `max_in_flight` tasks are in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Never;
+    /// # impl Executor for Never {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { std::mem::forget(job); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let b = concur_async::BoundedSubmitter::new(Never, std::num::NonZeroUsize::MIN);
+    /// let first = b.try_submit(|| 1).ok().unwrap().detach(); // never completes
+    /// assert!(b.try_submit(|| 2).is_err());
+    /// # drop(first);
+    /// ```
+    pub fn try_submit<F, R>(&self, f: F) -> Result<WrappedFuture<R>, F>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        match self.permits.try_acquire_arc() {
+            Some(permit) => Ok(self.submit_with(permit, f)),
+            None => Err(f),
+        }
+    }
+
+    /// Waits for a slot, runs `f` and waits for its outcome: the whole
+    /// `async with sem: await loop.run_in_executor(...)` pattern.
+    ///
+    /// # Errors
+    ///
+    /// The executor's refusal or whatever the task failed with.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// assert_eq!(futures::executor::block_on(b.run(|| "x")).unwrap(), "x");
+    /// ```
+    pub async fn run<F, R>(&self, f: F) -> Result<R, Error>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        self.submit(f).await.await
+    }
+
+    fn submit_with<F, R>(&self, permit: async_lock::SemaphoreGuardArc, f: F) -> WrappedFuture<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        let w = run_in_executor(&self.executor, f);
+        // The slot is freed once the future is done, however it ends.
+        w.future().add_done_callback(move |_| drop(permit));
+        w
+    }
+}
+
+impl<E> fmt::Debug for BoundedSubmitter<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSubmitter")
+            .field("max_in_flight", &self.max_in_flight)
+            .finish_non_exhaustive()
+    }
+}

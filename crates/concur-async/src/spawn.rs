@@ -1,0 +1,328 @@
+//! From a plain thread to the event loop: [`Spawner`] and
+//! [`run_coroutine_threadsafe`].
+//!
+//! # Invariants
+//!
+//! * The concur future stays *pending* while its coroutine runs (as in
+//!   asyncio), so [`Future::cancel`] succeeds until the coroutine finished.
+//!   The coroutine's completion goes through
+//!   [`Promise::set_running_or_notify_cancel`], so a cancellation that won
+//!   the race is never overwritten.
+//! * Cancelling runs a done-callback that sets the task's abort flag and
+//!   takes its stored waker under one lock; the task checks the flag and
+//!   stores its (possibly replaced) waker under that same lock before it
+//!   polls the coroutine. So either the task sees the flag, or the waker it
+//!   stored last is woken: no wake-up is lost (`tests/loom.rs`).
+
+use crate::primitive::{self, Arc, Mutex};
+use concur_core::{Error, Future, Promise};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+/// A type-erased task handed to a [`Spawner`]: drive it to completion on
+/// the runtime (its output is `()`; results travel through a concur future).
+pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// A running async runtime that accepts tasks from any thread.
+///
+/// Implemented for `tokio::runtime::Handle` (feature `tokio`), for
+/// [`BackgroundRuntime`](crate::BackgroundRuntime) and its spawner (feature
+/// `background-runtime`), for `async_executor::Executor<'static>` (same
+/// feature; drive it with `run`, as smol does), and through references,
+/// `Arc` and `Box`. Implement it for any other runtime in three lines.
+///
+/// # Examples
+///
+/// A spawner that runs each task on a new thread with
+/// `futures::executor::block_on`:
+///
+/// ```
+/// use concur_async::{run_coroutine_threadsafe, SpawnError, Spawner, Task};
+///
+/// struct ThreadPerTask;
+/// impl Spawner for ThreadPerTask {
+///     fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+///         std::thread::spawn(move || futures::executor::block_on(task));
+///         Ok(())
+///     }
+/// }
+///
+/// let fut = run_coroutine_threadsafe(async { 40 + 2 }, &ThreadPerTask);
+/// assert_eq!(fut.into_result().unwrap(), 42);
+/// ```
+pub trait Spawner: Send + Sync {
+    /// Schedules `task` to be polled to completion on the runtime.
+    ///
+    /// # Errors
+    ///
+    /// A [`SpawnError`] holding the task if the runtime no longer accepts
+    /// work (for example it was shut down).
+    fn spawn(&self, task: Task) -> Result<(), SpawnError>;
+}
+
+impl<S: Spawner + ?Sized> Spawner for &S {
+    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        (**self).spawn(task)
+    }
+}
+
+impl<S: Spawner + ?Sized> Spawner for std::sync::Arc<S> {
+    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        (**self).spawn(task)
+    }
+}
+
+impl<S: Spawner + ?Sized> Spawner for Box<S> {
+    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        (**self).spawn(task)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Spawner for tokio::runtime::Handle {
+    /// Spawns onto the tokio runtime. Never fails: a runtime that is shut
+    /// down drops the task, and [`run_coroutine_threadsafe`]'s future then
+    /// fails with [`Shutdown`](concur_core::ErrorKind::Shutdown).
+    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        drop(tokio::runtime::Handle::spawn(self, task));
+        Ok(())
+    }
+}
+
+/// A [`Spawner`] refused a task: the runtime is shut down. Holds the task,
+/// unpolled.
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::{SpawnError, Task};
+///
+/// let task: Task = Box::pin(async {});
+/// let err = SpawnError::new(task);
+/// assert_eq!(err.to_string(), "the runtime is shut down and accepts no task");
+/// let _task_back: Task = err.into_task();
+/// ```
+pub struct SpawnError {
+    task: Task,
+}
+
+impl SpawnError {
+    /// Wraps the refused task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _ = concur_async::SpawnError::new(Box::pin(async {}));
+    /// ```
+    #[must_use]
+    pub fn new(task: Task) -> Self {
+        Self { task }
+    }
+
+    /// The refused task, never polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_async::SpawnError::new(Box::pin(async {}));
+    /// futures::executor::block_on(err.into_task());
+    /// ```
+    #[must_use]
+    pub fn into_task(self) -> Task {
+        self.task
+    }
+}
+
+impl fmt::Debug for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpawnError").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the runtime is shut down and accepts no task")
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+/// Submits the coroutine `coro` to a running runtime from any thread and
+/// returns a concur [`Future`] of its output: asyncio's
+/// `run_coroutine_threadsafe(coro, loop)`.
+///
+/// The returned future can be waited on from plain threads
+/// ([`Future::result`]), chained with callbacks, or awaited elsewhere.
+///
+/// * It stays *pending* while the coroutine runs (as in asyncio), then
+///   finishes with its output, or fails with
+///   [`Panicked`](concur_core::ErrorKind::Panicked) if the coroutine
+///   panicked (the panic is caught; the runtime is unaffected).
+/// * [`Future::cancel`] succeeds until the coroutine finished and aborts it,
+///   best effort: the coroutine is dropped at the next point its task is
+///   polled (at once if it is idle awaiting something; after the current
+///   poll if a runtime thread is polling it right now). Code between two
+///   `.await`s is never interrupted.
+/// * If the spawner refuses the task, or the runtime drops it unfinished
+///   (it was shut down), the future fails with
+///   [`Shutdown`](concur_core::ErrorKind::Shutdown).
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::{run_coroutine_threadsafe, BackgroundRuntime};
+///
+/// let rt = BackgroundRuntime::new().unwrap();
+/// let fut = run_coroutine_threadsafe(async { "hello from the loop" }, &rt);
+/// assert_eq!(*fut.result().unwrap(), "hello from the loop");
+///
+/// // Cancelling aborts a coroutine that has not finished.
+/// let stuck = run_coroutine_threadsafe(std::future::pending::<()>(), &rt);
+/// assert!(stuck.cancel());
+/// assert!(stuck.result().unwrap_err().is_cancelled());
+/// ```
+pub fn run_coroutine_threadsafe<F, S>(coro: F, spawner: &S) -> Future<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + Sync + 'static,
+    S: Spawner + ?Sized,
+{
+    let (promise, fut) = Promise::new();
+    let abort = Arc::new(AbortSignal::new());
+    let on_cancel = abort.clone();
+    fut.add_done_callback(move |f| {
+        if f.cancelled() {
+            on_cancel.abort();
+        }
+    });
+    let task = Coroutine {
+        coro: Some(Box::pin(coro)),
+        promise: Some(promise),
+        abort,
+    };
+    if let Err(refused) = spawner.spawn(Box::pin(task)) {
+        // Dropping the unpolled task fails the future with `Shutdown`.
+        drop(refused);
+    }
+    fut
+}
+
+/// The abort flag and the task's last waker, under one lock.
+struct AbortSignal {
+    state: Mutex<AbortState>,
+}
+
+struct AbortState {
+    aborted: bool,
+    waker: Option<Waker>,
+}
+
+impl AbortSignal {
+    fn new() -> Self {
+        Self {
+            state: Mutex::new(AbortState {
+                aborted: false,
+                waker: None,
+            }),
+        }
+    }
+
+    /// `true` if aborted; else stores (or refreshes) the task's waker.
+    fn poll_aborted(&self, cx: &Context<'_>) -> bool {
+        let mut s = primitive::lock(&self.state);
+        if s.aborted {
+            s.waker = None;
+            return true;
+        }
+        match &s.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => s.waker = Some(cx.waker().clone()),
+        }
+        false
+    }
+
+    fn abort(&self) {
+        let waker = {
+            let mut s = primitive::lock(&self.state);
+            s.aborted = true;
+            s.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+/// The task behind [`run_coroutine_threadsafe`].
+struct Coroutine<F: std::future::Future>
+where
+    F::Output: Send + Sync + 'static,
+{
+    coro: Option<Pin<Box<F>>>,
+    promise: Option<Promise<F::Output>>,
+    abort: Arc<AbortSignal>,
+}
+
+impl<F: std::future::Future> Coroutine<F>
+where
+    F::Output: Send + Sync + 'static,
+{
+    fn complete(&mut self, outcome: Result<F::Output, Error>) {
+        self.coro = None;
+        if let Some(promise) = self.promise.take() {
+            // `Ok(false)`: cancelled meanwhile; the cancellation stands.
+            if let Ok(true) = promise.set_running_or_notify_cancel() {
+                let _ = promise.set_outcome(outcome);
+            }
+        }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Coroutine<F>
+where
+    F::Output: Send + Sync + 'static,
+{
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every field is `Unpin` (the coroutine is boxed).
+        let this = self.get_mut();
+        if this.abort.poll_aborted(cx) {
+            // The future is already cancelled; drop the coroutine now.
+            this.coro = None;
+            this.promise = None;
+            return Poll::Ready(());
+        }
+        let Some(coro) = this.coro.as_mut() else {
+            return Poll::Ready(());
+        };
+        match catch_unwind(AssertUnwindSafe(|| coro.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => {
+                this.complete(Ok(v));
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                this.complete(Err(Error::panicked(payload)));
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<F: std::future::Future> Drop for Coroutine<F>
+where
+    F::Output: Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        // Drop the coroutine first, so its own destructors have run when
+        // waiters see the outcome.
+        self.coro = None;
+        if let Some(promise) = self.promise.take() {
+            // Dropped unfinished by the runtime (or refused by the spawner).
+            let _ = promise.set_exception(Error::shutdown());
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! From the pool to the event loop: [`wrap_future`], [`run_in_executor`],
+//! [`run_task_in_executor`] and the awaitable they return, [`WrappedFuture`].
+//!
+//! # Invariants
+//!
+//! * A [`WrappedFuture`] owns one counted handle of its concur future and one
+//!   erased handle (for the waker registration, which core keeps per
+//!   [`DoneSignal`]); the erased handle does not count, so awaiting moves the
+//!   value out when the wrapper's handle is the only one.
+//! * Dropping a wrapper that has not yielded its outcome calls
+//!   [`Future::cancel`], which only changes a *pending* future: a running or
+//!   done one is untouched.
+
+use concur_core::{DoneSignal, Error, Executor, Future, Job, RemoteFn, State, TaskExecutor};
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// An owned awaitable over a concur [`Future`], with asyncio's
+/// cancel-on-drop rule.
+///
+/// Resolves to the future's outcome, moving the value out (like
+/// [`Future::into_result`]). The event loop never blocks: the task's
+/// completion wakes the awaiting task.
+///
+/// # Cancel on drop
+///
+/// Dropping the wrapper before it resolved cancels the underlying future
+/// **if the task has not started**: a queued task is then skipped by the
+/// executor and every other handle sees it cancelled (asyncio's
+/// `wrap_future` / `run_in_executor` semantics). A task already running runs
+/// to completion, and a future already done is left as it is. To keep the
+/// task alive whatever happens to the awaitable, call
+/// [`detach`](Self::detach).
+///
+/// # Values and other handles
+///
+/// Like `.await` on an owned [`Future`], the value is moved out, which needs
+/// the wrapper's handle to be the only one; if other clones of the future are
+/// still alive the outcome is an [`InvalidState`](concur_core::ErrorKind)
+/// error (errors are shared and always come through).
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::wrap_future;
+/// use concur_core::Promise;
+///
+/// let (promise, fut) = Promise::new();
+/// std::thread::spawn(move || promise.set_result(6 * 7).unwrap());
+/// let v = futures::executor::block_on(wrap_future(fut)).unwrap();
+/// assert_eq!(v, 42);
+/// ```
+#[must_use = "dropping a WrappedFuture cancels its task if it has not started"]
+pub struct WrappedFuture<T: Send + Sync + 'static> {
+    fut: Option<Future<T>>,
+    signal: DoneSignal,
+}
+
+/// Wraps a concur future into an owned awaitable with cancel-on-drop
+/// semantics (asyncio's `wrap_future`). See [`WrappedFuture`].
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::wrap_future;
+/// use concur_core::Promise;
+///
+/// let (promise, fut) = Promise::<u8>::new();
+/// let handle = fut.clone();
+/// drop(wrap_future(fut)); // dropped before the task started
+/// assert!(handle.cancelled());
+/// assert!(!promise.set_running_or_notify_cancel().unwrap());
+/// ```
+pub fn wrap_future<T: Send + Sync + 'static>(fut: Future<T>) -> WrappedFuture<T> {
+    WrappedFuture {
+        signal: fut.erase().done_signal(),
+        fut: Some(fut),
+    }
+}
+
+/// Runs `f` on `executor` and returns an awaitable of its outcome: asyncio's
+/// `loop.run_in_executor(executor, f)`.
+///
+/// The task is submitted at once (not on first poll). The calling thread
+/// never blocks, neither here nor when awaiting. A panic in `f` fails the
+/// outcome with [`Panicked`](concur_core::ErrorKind::Panicked).
+///
+/// Dropping the returned future before it resolves cancels the task **if it
+/// has not started yet** (it then never runs); once started it runs to the
+/// end. Use [`WrappedFuture::detach`] to keep it queued whatever happens.
+///
+/// # Errors
+///
+/// The awaitable resolves to [`Shutdown`](concur_core::ErrorKind::Shutdown)
+/// or [`Broken`](concur_core::ErrorKind::Broken) if the executor refuses the
+/// task (it is then never run), or to whatever the task failed with.
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::run_in_executor;
+/// use concur_core::{Executor, Job, SubmitError};
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// let out = futures::executor::block_on(async {
+///     run_in_executor(&SpawnEach, || (1..=10).sum::<u32>()).await
+/// });
+/// assert_eq!(out.unwrap(), 55);
+/// ```
+pub fn run_in_executor<E, F, R>(executor: &E, f: F) -> WrappedFuture<R>
+where
+    E: Executor + ?Sized,
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + Sync + 'static,
+{
+    let (job, fut) = Job::new(f);
+    if let Err(refused) = executor.execute(job) {
+        let (job, error) = refused.into_parts();
+        job.fail(error);
+    }
+    wrap_future(fut)
+}
+
+/// Runs the named remote function `f(args)` on any [`TaskExecutor`] (a
+/// thread or process pool alike) and returns an awaitable of its outcome,
+/// with the same cancel-on-drop rule as [`run_in_executor`].
+///
+/// # Errors
+///
+/// The awaitable resolves to the executor's refusal
+/// ([`Shutdown`](concur_core::ErrorKind::Shutdown) /
+/// [`Broken`](concur_core::ErrorKind::Broken)) or to the function's error
+/// ([`Task`](concur_core::ErrorKind::Task)).
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::run_task_in_executor;
+/// use concur_core::{BoxError, Executor, Job, RemoteFn, SubmitError};
+///
+/// #[derive(Clone, Copy)]
+/// struct Square;
+/// impl RemoteFn for Square {
+///     type Args = u64;
+///     type Output = u64;
+///     const NAME: &'static str = "doc::square";
+///     const FINGERPRINT: u64 = 1;
+///     fn call(x: u64) -> Result<u64, BoxError> { Ok(x * x) }
+/// }
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// let v = futures::executor::block_on(run_task_in_executor(&SpawnEach, Square, 12));
+/// assert_eq!(v.unwrap(), 144);
+/// ```
+pub fn run_task_in_executor<E, F>(executor: &E, f: F, args: F::Args) -> WrappedFuture<F::Output>
+where
+    E: TaskExecutor + ?Sized,
+    F: RemoteFn,
+{
+    match executor.submit_task(f, args) {
+        Ok(fut) => wrap_future(fut),
+        Err(refused) => wrap_future(Future::failed(refused.error().clone())),
+    }
+}
+
+impl<T: Send + Sync + 'static> WrappedFuture<T> {
+    /// The underlying concur future (for its state, callbacks, or a clone).
+    ///
+    /// # Panics
+    ///
+    /// If called after the wrapper resolved (it then no longer holds it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = concur_async::wrap_future(concur_core::Future::ready(1));
+    /// assert!(w.future().done());
+    /// ```
+    pub fn future(&self) -> &Future<T> {
+        self.fut
+            .as_ref()
+            .expect("WrappedFuture::future called after the wrapper resolved")
+    }
+
+    /// The future's state ([`State::Finished`] once the wrapper resolved,
+    /// whatever the outcome was).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_p, f) = concur_core::Promise::<()>::new();
+    /// let w = concur_async::wrap_future(f);
+    /// assert_eq!(w.state(), concur_core::State::Pending);
+    /// ```
+    pub fn state(&self) -> State {
+        self.fut.as_ref().map_or(State::Finished, Future::state)
+    }
+
+    /// Whether the underlying future is done (or the wrapper resolved).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(concur_async::wrap_future(concur_core::Future::ready(0)).done());
+    /// ```
+    pub fn done(&self) -> bool {
+        self.fut.as_ref().is_none_or(Future::done)
+    }
+
+    /// Cancels the task if it has not started; see [`Future::cancel`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_p, f) = concur_core::Promise::<()>::new();
+    /// let w = concur_async::wrap_future(f);
+    /// assert!(w.cancel());
+    /// let err = futures::executor::block_on(w).unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.fut.as_ref().is_some_and(Future::cancel)
+    }
+
+    /// Gives the concur future back without cancel-on-drop: the task keeps
+    /// running (or queued) whatever happens to the returned handle, which
+    /// can itself be awaited.
+    ///
+    /// # Panics
+    ///
+    /// If called after the wrapper resolved.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, f) = concur_core::Promise::<u8>::new();
+    /// let detached = concur_async::wrap_future(f).detach();
+    /// drop(detached); // no cancellation
+    /// assert!(promise.set_running_or_notify_cancel().unwrap());
+    /// ```
+    pub fn detach(mut self) -> Future<T> {
+        self.fut
+            .take()
+            .expect("WrappedFuture::detach called after the wrapper resolved")
+    }
+}
+
+impl<T: Send + Sync + 'static> std::future::Future for WrappedFuture<T> {
+    type Output = Result<T, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if this.fut.is_none() {
+            return Poll::Ready(Err(Error::invalid_state("polled after completion")));
+        }
+        match Pin::new(&mut this.signal).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                let fut = this.fut.take().expect("checked above");
+                Poll::Ready(fut.into_result())
+            }
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for WrappedFuture<T> {
+    fn drop(&mut self) {
+        if let Some(fut) = &self.fut {
+            // A no-op unless the task is still pending.
+            fut.cancel();
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> fmt::Debug for WrappedFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WrappedFuture")
+            .field("fut", &self.fut)
+            .finish()
+    }
+}
