@@ -1,0 +1,256 @@
+//! [`Builder`] and [`BuildError`]: configuring a [`ThreadPool`].
+
+use crate::pool::{Config, ThreadPool};
+use concur_core::BoxError;
+use std::fmt;
+use std::sync::Arc as StdArc;
+use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+
+/// The initializer every worker runs once before taking work.
+pub(crate) type Initializer = StdArc<dyn Fn() -> Result<(), BoxError> + Send + Sync>;
+
+/// Numbers the default thread-name prefixes (`concur-pool-0`, `concur-pool-1`, …).
+static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
+
+/// Configures a [`ThreadPool`]; [`build`](Self::build) validates it.
+///
+/// Every setting has a default, so `ThreadPool::builder().build()` gives a
+/// pool like CPython's `ThreadPoolExecutor()`.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::Executor;
+/// use concur_thread::ThreadPool;
+///
+/// let pool = ThreadPool::builder()
+///     .max_workers(2)
+///     .thread_name_prefix("io")
+///     .stack_size(256 * 1024)
+///     .build()
+///     .unwrap();
+/// let name = pool.submit(|| std::thread::current().name().map(str::to_owned)).unwrap();
+/// assert_eq!(name.into_result().unwrap().as_deref(), Some("io_0"));
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    max_workers: Option<usize>,
+    thread_name_prefix: Option<String>,
+    stack_size: Option<usize>,
+    initializer: Option<Initializer>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("max_workers", &self.max_workers)
+            .field("thread_name_prefix", &self.thread_name_prefix)
+            .field("stack_size", &self.stack_size)
+            .field("initializer", &self.initializer.as_ref().map(|_| "Fn"))
+            .finish()
+    }
+}
+
+impl Builder {
+    /// A builder with every setting at its default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::Builder::new().build().unwrap();
+    /// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
+    /// ```
+    pub fn new() -> Self {
+        Self {
+            max_workers: None,
+            thread_name_prefix: None,
+            stack_size: None,
+            initializer: None,
+        }
+    }
+
+    /// The most worker threads the pool will ever run at once. Threads start
+    /// lazily, one per submission that finds no idle worker, up to this
+    /// bound. Default: [`default_max_workers`] (CPython's
+    /// `min(32, cpu_count + 4)`); 0 makes [`build`](Self::build) fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::builder().max_workers(3).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 3);
+    /// assert!(concur_thread::ThreadPool::builder().max_workers(0).build().is_err());
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// Names the workers `{prefix}_0`, `{prefix}_1`, … in the order they
+    /// start. Default: `concur-pool-{k}`, with `k` counting the pools of
+    /// the process. An empty prefix or one containing a NUL byte makes
+    /// [`build`](Self::build) fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::builder().thread_name_prefix("db").build().unwrap();
+    /// assert_eq!(pool.thread_name_prefix(), "db");
+    /// ```
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.thread_name_prefix = Some(prefix.into());
+        self
+    }
+
+    /// The stack size of each worker, in bytes. Default: the standard
+    /// library's (2 MiB unless `RUST_MIN_STACK` says otherwise); 0 makes
+    /// [`build`](Self::build) fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::builder().stack_size(64 * 1024).build().unwrap();
+    /// assert_eq!(pool.submit(|| 1).unwrap().into_result().unwrap(), 1);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// A function every worker runs once when it starts, before any task
+    /// (CPython's `initializer`; capture what would be `initargs`).
+    ///
+    /// If it returns an error or panics, the pool is *broken*: every task
+    /// still queued and every later submission fails with
+    /// [`ErrorKind::Broken`](concur_core::ErrorKind::Broken), whose source is
+    /// the initializer's error (or its panic, as a
+    /// [`Panicked`](concur_core::ErrorKind::Panicked) error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Executor, ErrorKind};
+    /// use std::cell::Cell;
+    ///
+    /// thread_local!(static CONN: Cell<u32> = const { Cell::new(0) });
+    ///
+    /// let pool = concur_thread::ThreadPool::builder()
+    ///     .initializer(|| -> Result<(), std::io::Error> {
+    ///         CONN.with(|c| c.set(7));
+    ///         Ok(())
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.submit(|| CONN.with(Cell::get)).unwrap().into_result().unwrap(), 7);
+    ///
+    /// let broken = concur_thread::ThreadPool::builder()
+    ///     .initializer(|| Err::<(), _>(std::fmt::Error))
+    ///     .build()
+    ///     .unwrap();
+    /// let err = broken.submit(|| 1).unwrap().into_result().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Broken);
+    /// assert!(err.downcast_ref::<std::fmt::Error>().is_some());
+    /// ```
+    pub fn initializer<F, E>(mut self, init: F) -> Self
+    where
+        F: Fn() -> Result<(), E> + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.initializer = Some(StdArc::new(move || init().map_err(Into::into)));
+        self
+    }
+
+    /// Validates the configuration and creates the pool (no thread starts
+    /// until the first submission).
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] if `max_workers` or `stack_size` is 0, or the thread
+    /// name prefix is empty or contains a NUL byte.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_thread::ThreadPool::builder().max_workers(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "max_workers must be greater than 0");
+    /// ```
+    pub fn build(self) -> Result<ThreadPool, BuildError> {
+        let max_workers = match self.max_workers {
+            Some(0) => return Err(BuildError(BuildErrorKind::ZeroWorkers)),
+            Some(n) => n,
+            None => default_max_workers(),
+        };
+        if self.stack_size == Some(0) {
+            return Err(BuildError(BuildErrorKind::ZeroStack));
+        }
+        let prefix = match self.thread_name_prefix {
+            Some(p) if p.is_empty() => return Err(BuildError(BuildErrorKind::EmptyPrefix)),
+            Some(p) if p.contains('\0') => return Err(BuildError(BuildErrorKind::NulInPrefix)),
+            Some(p) => p,
+            None => format!(
+                "concur-pool-{}",
+                POOL_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) // ORDERING: a unique number is all that is needed.
+            ),
+        };
+        Ok(ThreadPool::from_config(Config {
+            max_workers,
+            prefix,
+            stack_size: self.stack_size,
+            initializer: self.initializer,
+        }))
+    }
+}
+
+/// CPython's default worker bound: `min(32, cpu_count + 4)`, where
+/// `cpu_count` is [`std::thread::available_parallelism`] (1 if unknown).
+///
+/// # Examples
+///
+/// ```
+/// let n = concur_thread::default_max_workers();
+/// assert!((5..=32).contains(&n));
+/// ```
+#[must_use]
+pub fn default_max_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    32.min(cpus + 4)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BuildErrorKind {
+    ZeroWorkers,
+    ZeroStack,
+    EmptyPrefix,
+    NulInPrefix,
+}
+
+/// Why [`Builder::build`] refused a configuration.
+///
+/// # Examples
+///
+/// ```
+/// let err = concur_thread::ThreadPool::builder().stack_size(0).build().unwrap_err();
+/// assert_eq!(err.to_string(), "stack_size must be greater than 0");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(BuildErrorKind);
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            BuildErrorKind::ZeroWorkers => "max_workers must be greater than 0",
+            BuildErrorKind::ZeroStack => "stack_size must be greater than 0",
+            BuildErrorKind::EmptyPrefix => "thread_name_prefix must not be empty",
+            BuildErrorKind::NulInPrefix => "thread_name_prefix must not contain a NUL byte",
+        })
+    }
+}
+
+impl std::error::Error for BuildError {}

@@ -1,0 +1,600 @@
+//! [`ThreadPool`]: the queue, the idle/sleep bookkeeping and the workers.
+//!
+//! # Invariants
+//!
+//! * `state` = flags (`SHUTDOWN`, `BROKEN`) + `INFLIGHT` × submissions in
+//!   progress. A submission increments it, and only pushes if no flag was
+//!   set; closing sets a flag, then waits for the in-flight count to reach
+//!   zero. After that no job can enter the queue, so "closing, no
+//!   submission in flight and queue empty" is final: a worker may exit.
+//! * `counters` = `spinning` (low 32 bits: idle workers that will look at
+//!   the queue again without being woken) + `sleeping` (high 32 bits:
+//!   workers blocked on `wake`). `sleeping` changes only under the `sleep`
+//!   lock; a waker moves one sleeper to `spinning` and adds a token to the
+//!   lock's counter, so `sleeping + tokens` = workers in the sleep section.
+//! * No lost wake-up (Dekker): a submitter pushes, fences, then reads
+//!   `counters`; a worker going to sleep registers in `counters`, fences,
+//!   then re-checks the queue. One of them sees the other. A worker that
+//!   leaves `spinning` with a job does the same check so that a job pushed
+//!   while it still looked like a spinner gets a sleeper woken.
+//! * `idle` holds idle tokens (CPython's `_idle_semaphore`, made exact):
+//!   tokens = idle workers − queued jobs whose submitter claimed a token.
+//!   A worker going idle adds one; a submitter that claims one does not
+//!   start a thread and marks its job claimed; an idle worker taking an
+//!   unclaimed job retracts one; a busy worker taking a claimed job gives
+//!   one back (the idle worker it was meant for is still idle). Tokens only
+//!   steer thread creation; liveness comes from the two points above.
+
+use crate::builder::{Builder, Initializer};
+use crate::primitive::{
+    self, Arc, AtomicU64, AtomicUsize, Condvar, JoinHandle, Mutex, Ordering, ThreadBuilder, fence,
+};
+use crate::queue::Queue;
+use concur_core::{Error, Executor, Job, SubmitError};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+const SHUTDOWN: usize = 1;
+const BROKEN: usize = 2;
+const CLOSED: usize = SHUTDOWN | BROKEN;
+const INFLIGHT: usize = 4;
+
+const SPINNER: u64 = 1;
+const SLEEPER: u64 = 1 << 32;
+
+fn spinning(c: u64) -> u64 {
+    c & (SLEEPER - 1)
+}
+
+fn sleeping(c: u64) -> u64 {
+    c >> 32
+}
+
+/// What [`Builder::build`] validated.
+pub(crate) struct Config {
+    pub(crate) max_workers: usize,
+    pub(crate) prefix: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) initializer: Option<Initializer>,
+}
+
+struct Shared {
+    queue: Queue,
+    state: AtomicUsize,
+    idle: AtomicUsize,
+    counters: AtomicU64,
+    /// Wake-up tokens handed to sleepers (see the module invariants).
+    sleep: Mutex<usize>,
+    wake: Condvar,
+    /// Worker slots taken so far (never decreases except when a spawn fails).
+    threads: AtomicUsize,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    /// Held while joining, so that concurrent `shutdown(wait = true)` calls
+    /// all return after every worker is joined.
+    join_lock: Mutex<()>,
+    broken: Mutex<Option<Error>>,
+    config: Config,
+}
+
+/// A pool of worker threads running submitted closures: CPython's
+/// `ThreadPoolExecutor`.
+///
+/// * Submission comes from the [`Executor`] trait (`submit`,
+///   `submit_fallible`) and [`TaskExecutor`](concur_core::TaskExecutor)
+///   (`submit_task`, `submit_batch`); import the trait to call them.
+/// * Workers start lazily: a submission that finds no idle worker starts
+///   one, up to [`max_workers`](Self::max_workers); idle workers are reused
+///   first. Idle workers spin briefly, then sleep; a submission wakes
+///   exactly one sleeper, and only when needed.
+/// * A panic or returned error lands in the task's future; the worker
+///   survives.
+/// * [`shutdown`](Executor::shutdown) stops accepting work; dropping the
+///   pool is `shutdown(wait = true, cancel_futures = false)`: queued work
+///   still runs and every worker is joined.
+/// * [`scope`](Self::scope) submits closures that borrow from the caller.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::Executor;
+/// use concur_thread::ThreadPool;
+///
+/// let pool = ThreadPool::new(4).unwrap();
+/// let futs: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * i).unwrap()).collect();
+/// let total: u64 = futs.into_iter().map(|f| f.into_result().unwrap()).sum();
+/// assert_eq!(total, 285);
+///
+/// // A panic fails only its own future.
+/// let bad = pool.submit(|| -> u8 { panic!("boom") }).unwrap();
+/// assert_eq!(bad.result().unwrap_err().panic_message(), Some("boom"));
+/// assert_eq!(*pool.submit(|| 1).unwrap().result().unwrap(), 1);
+/// ```
+///
+/// Closures must be `Send`: this does not compile.
+///
+/// ```compile_fail
+/// use concur_core::Executor;
+/// let pool = concur_thread::ThreadPool::new(1).unwrap();
+/// let not_send = std::rc::Rc::new(5);
+/// let fut = pool.submit(move || *not_send);
+/// ```
+pub struct ThreadPool {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.shared;
+        f.debug_struct("ThreadPool")
+            .field("max_workers", &s.config.max_workers)
+            .field("thread_name_prefix", &s.config.prefix)
+            .field("num_threads", &self.num_threads())
+            .field("shutdown", &self.is_shutdown())
+            .field("broken", &self.is_broken())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ThreadPool {
+    /// A [`Builder`] to configure a pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::builder().max_workers(2).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A pool of at most `max_workers` threads, other settings default.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`](crate::BuildError) if `max_workers` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// assert_eq!(pool.submit(|| "hi").unwrap().into_result().unwrap(), "hi");
+    /// ```
+    pub fn new(max_workers: usize) -> Result<Self, crate::BuildError> {
+        Builder::new().max_workers(max_workers).build()
+    }
+
+    pub(crate) fn from_config(config: Config) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                queue: Queue::new(),
+                state: AtomicUsize::new(0),
+                idle: AtomicUsize::new(0),
+                counters: AtomicU64::new(0),
+                sleep: Mutex::new(0),
+                wake: Condvar::new(),
+                threads: AtomicUsize::new(0),
+                handles: Mutex::new(Vec::new()),
+                join_lock: Mutex::new(()),
+                broken: Mutex::new(None),
+                config,
+            }),
+        }
+    }
+
+    /// The most worker threads this pool runs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concur_thread::ThreadPool::new(7).unwrap().max_workers(), 7);
+    /// ```
+    #[must_use]
+    pub fn max_workers(&self) -> usize {
+        self.shared.config.max_workers
+    }
+
+    /// The prefix of the workers' names (`{prefix}_0`, `{prefix}_1`, …).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// assert!(pool.thread_name_prefix().starts_with("concur-pool-"));
+    /// ```
+    #[must_use]
+    pub fn thread_name_prefix(&self) -> &str {
+        &self.shared.config.prefix
+    }
+
+    /// How many worker threads have been started so far (CPython's
+    /// `len(executor._threads)`); never more than
+    /// [`max_workers`](Self::max_workers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::new(4).unwrap();
+    /// assert_eq!(pool.num_threads(), 0);
+    /// pool.submit(|| ()).unwrap().wait();
+    /// assert_eq!(pool.num_threads(), 1);
+    /// ```
+    #[must_use]
+    pub fn num_threads(&self) -> usize {
+        // ORDERING: a statistic; no memory is published through it.
+        self.shared.threads.load(Ordering::Relaxed)
+    }
+
+    /// Whether [`shutdown`](Executor::shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// pool.shutdown(true, false);
+    /// assert!(pool.is_shutdown());
+    /// ```
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.state.load(Ordering::SeqCst) & SHUTDOWN != 0
+    }
+
+    /// Whether a worker's initializer failed, breaking the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::builder()
+    ///     .initializer(|| Err::<(), _>("no database"))
+    ///     .build()
+    ///     .unwrap();
+    /// let _ = pool.submit(|| ()).unwrap().wait();
+    /// assert!(pool.is_broken());
+    /// ```
+    #[must_use]
+    pub fn is_broken(&self) -> bool {
+        self.shared.state.load(Ordering::SeqCst) & BROKEN != 0
+    }
+
+    /// Runs `f` with a [`Scope`](crate::Scope) whose submissions may borrow
+    /// from the caller's stack; returns once every job submitted through the
+    /// scope has run (or was cancelled) and its future is done — also when
+    /// `f` panics, in which case the panic is then resumed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
+    /// let total = pool.scope(|s| {
+    ///     let futs: Vec<_> = words.iter().map(|w| s.submit(|| w.len())).collect();
+    ///     futs.iter().map(|f| *f.result().unwrap()).sum::<usize>()
+    /// });
+    /// assert_eq!(total, 6);
+    /// ```
+    pub fn scope<'env, F, T>(&self, f: F) -> T
+    where
+        F: for<'scope> FnOnce(&'scope crate::Scope<'scope, 'env>) -> T,
+    {
+        crate::scope::run(self, f)
+    }
+
+    fn closed_error(&self, state: usize) -> Error {
+        if state & BROKEN != 0 {
+            if let Some(e) = primitive::lock(&self.shared.broken).clone() {
+                return e;
+            }
+        }
+        Error::shutdown()
+    }
+}
+
+impl Shared {
+    /// Claims an idle token without blocking (`_idle_semaphore.acquire(timeout=0)`).
+    fn claim_idle(&self) -> bool {
+        // ORDERING: tokens only steer thread creation (see module docs);
+        // correctness never depends on them, so Relaxed is enough.
+        let mut n = self.idle.load(Ordering::Relaxed);
+        while n > 0 {
+            // ORDERING: as above.
+            match self
+                .idle
+                .compare_exchange_weak(n, n - 1, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(actual) => n = actual,
+            }
+        }
+        false
+    }
+
+    fn release_idle(&self) {
+        // ORDERING: see `claim_idle`.
+        self.idle.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// After a submission pushed a job (and fenced): wakes one sleeper if no
+    /// spinning worker is sure to pick the job up.
+    fn notify_new_job(&self, queue_was_empty: bool) {
+        let c = self.counters.load(Ordering::SeqCst);
+        if sleeping(c) > 0 && (!queue_was_empty || spinning(c) == 0) {
+            self.wake_one();
+        }
+    }
+
+    fn wake_one(&self) {
+        let mut tokens = primitive::lock(&self.sleep);
+        let c = self.counters.load(Ordering::SeqCst);
+        if sleeping(c) > 0 {
+            // One sleeper becomes a spinner: later submissions see it.
+            self.counters
+                .fetch_add(SPINNER.wrapping_sub(SLEEPER), Ordering::SeqCst);
+            *tokens += 1;
+            self.wake.notify_one();
+        }
+    }
+
+    /// A spinning worker found a job: it stops spinning, and wakes a sleeper
+    /// if more work is queued that a submitter may have left to it.
+    fn become_busy(&self, claimed: bool) {
+        let before = self.counters.fetch_sub(SPINNER, Ordering::SeqCst);
+        if sleeping(before) > 0 {
+            fence(Ordering::SeqCst);
+            if !self.queue.is_empty() {
+                self.wake_one();
+            }
+        }
+        if !claimed {
+            // Nobody claimed a token for this job: retract this worker's.
+            self.claim_idle();
+        }
+    }
+
+    fn in_flight(state: usize) -> usize {
+        state / INFLIGHT
+    }
+
+    /// Waits until at most `own` submissions are in flight (`own` is 1 when
+    /// the caller is itself a submission).
+    fn wait_in_flight(&self, own: usize) {
+        let mut step = 0;
+        while Self::in_flight(self.state.load(Ordering::SeqCst)) > own {
+            if !primitive::spin_step(step) {
+                primitive::yield_now();
+            }
+            step = step.saturating_add(1);
+        }
+    }
+
+    /// Breaks the pool with `error` (first one wins) and fails every queued
+    /// job with it.
+    fn break_pool(&self, error: Error, own_in_flight: usize) {
+        {
+            let mut slot = primitive::lock(&self.broken);
+            if slot.is_none() {
+                *slot = Some(error);
+            }
+        }
+        self.state.fetch_or(BROKEN, Ordering::SeqCst);
+        self.wait_in_flight(own_in_flight);
+        let error = primitive::lock(&self.broken)
+            .clone()
+            .expect("set above, never cleared");
+        while let Some((job, _)) = self.queue.pop() {
+            job.fail(error.clone());
+        }
+        self.wake_all();
+    }
+
+    fn wake_all(&self) {
+        let _tokens = primitive::lock(&self.sleep);
+        self.wake.notify_all();
+    }
+
+    /// Starts worker number `index` (its slot is already reserved).
+    fn spawn_worker(self: &Arc<Self>, index: usize) -> std::io::Result<()> {
+        let mut builder = ThreadBuilder::new().name(format!("{}_{index}", self.config.prefix));
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let shared = Arc::clone(self);
+        let handle = builder.spawn(move || shared.worker_main())?;
+        primitive::lock(&self.handles).push(handle);
+        Ok(())
+    }
+
+    fn worker_main(&self) {
+        if let Some(init) = &self.config.initializer {
+            let outcome = match catch_unwind(AssertUnwindSafe(|| init())) {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(panic) => Some(Box::new(Error::panicked(panic)) as concur_core::BoxError),
+            };
+            if let Some(cause) = outcome {
+                self.break_pool(
+                    Error::broken(
+                        "a thread initializer failed, the thread pool is not usable anymore",
+                        Some(cause),
+                    ),
+                    0,
+                );
+                return;
+            }
+        }
+        loop {
+            while let Some((job, claimed)) = self.queue.pop() {
+                if claimed {
+                    self.release_idle();
+                }
+                job.run();
+            }
+            self.release_idle();
+            self.counters.fetch_add(SPINNER, Ordering::SeqCst);
+            match self.idle_wait() {
+                Some(job) => job.run(),
+                None => return,
+            }
+        }
+    }
+
+    /// The idle phase of a (spinning) worker: spin, then sleep, until a job
+    /// comes (`Some`, worker no longer spinning) or the pool is closed and
+    /// drained (`None`, worker unregistered).
+    fn idle_wait(&self) -> Option<Job> {
+        loop {
+            let mut step = 0;
+            loop {
+                if let Some((job, claimed)) = self.queue.pop() {
+                    self.become_busy(claimed);
+                    return Some(job);
+                }
+                if self.state.load(Ordering::SeqCst) & CLOSED != 0 || !primitive::spin_step(step) {
+                    break;
+                }
+                step += 1;
+            }
+
+            let mut tokens = primitive::lock(&self.sleep);
+            self.counters
+                .fetch_add(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if let Some((job, claimed)) = self.queue.pop() {
+                self.counters
+                    .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
+                drop(tokens);
+                self.become_busy(claimed);
+                return Some(job);
+            }
+            let state = self.state.load(Ordering::SeqCst);
+            if state & CLOSED != 0 {
+                if Self::in_flight(state) == 0 && self.queue.is_empty() {
+                    self.counters.fetch_sub(SLEEPER, Ordering::SeqCst);
+                    return None;
+                }
+                // A submission is finishing: retry without sleeping.
+                self.counters
+                    .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
+                drop(tokens);
+                primitive::yield_now();
+                continue;
+            }
+            loop {
+                if *tokens > 0 {
+                    // The waker already moved this worker to `spinning`.
+                    *tokens -= 1;
+                    break;
+                }
+                if self.state.load(Ordering::SeqCst) & CLOSED != 0 {
+                    self.counters
+                        .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
+                    break;
+                }
+                tokens = primitive::wait(&self.wake, tokens);
+            }
+        }
+    }
+}
+
+impl Executor for ThreadPool {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        let s = &self.shared;
+        let state = s.state.fetch_add(INFLIGHT, Ordering::SeqCst);
+        if state & CLOSED != 0 {
+            s.state.fetch_sub(INFLIGHT, Ordering::SeqCst);
+            return Err(SubmitError::new(job, self.closed_error(state)));
+        }
+        let mut spawn = None;
+        let mut claimed = s.claim_idle();
+        if !claimed {
+            // ORDERING: a slot count; the CAS below decides.
+            let mut n = s.threads.load(Ordering::Relaxed);
+            if n > 0 && n < s.config.max_workers {
+                // A worker may be between completing its last future and
+                // announcing itself idle (the caller of `result()` saw the
+                // value first): give it a moment before starting a thread.
+                let mut step = 0;
+                while primitive::spin_step(step) {
+                    if s.claim_idle() {
+                        claimed = true;
+                        n = usize::MAX;
+                        break;
+                    }
+                    step += 1;
+                }
+            }
+            while n < s.config.max_workers {
+                // ORDERING: the slot counter publishes nothing.
+                match s.threads.compare_exchange_weak(
+                    n,
+                    n + 1,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        spawn = Some(n);
+                        break;
+                    }
+                    Err(actual) => n = actual,
+                }
+            }
+        }
+        let queue_was_empty = s.queue.is_empty();
+        s.queue.push((job, claimed));
+        fence(Ordering::SeqCst);
+        s.notify_new_job(queue_was_empty);
+        if let Some(index) = spawn {
+            if let Err(e) = s.spawn_worker(index) {
+                // ORDERING: as above.
+                let before = s.threads.fetch_sub(1, Ordering::Relaxed);
+                if before == 1 {
+                    // No worker at all: the queued jobs could never run.
+                    s.break_pool(
+                        Error::broken("could not start a worker thread", Some(Box::new(e))),
+                        1,
+                    );
+                }
+            }
+        }
+        s.state.fetch_sub(INFLIGHT, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        let s = &self.shared;
+        s.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
+        s.wait_in_flight(0);
+        if cancel_futures {
+            while let Some((job, _)) = s.queue.pop() {
+                job.cancel();
+            }
+        }
+        s.wake_all();
+        if wait {
+            let _joining = primitive::lock(&s.join_lock);
+            let handles = std::mem::take(&mut *primitive::lock(&s.handles));
+            let me = primitive::current_thread().id();
+            let mut kept = Vec::new();
+            for h in handles {
+                if h.thread().id() == me {
+                    // Called from one of our own workers: it cannot join
+                    // itself; it exits once it returns to its loop.
+                    kept.push(h);
+                } else {
+                    // Workers never panic (jobs catch their panics).
+                    let _ = h.join();
+                }
+            }
+            primitive::lock(&s.handles).extend(kept);
+        }
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.shutdown(true, false);
+    }
+}

@@ -1,0 +1,167 @@
+//! [`Scope`]: submissions that borrow from the caller's stack.
+
+use crate::pool::ThreadPool;
+use crate::primitive::{self, Arc, Condvar, Mutex};
+use concur_core::{AnyFuture, Executor, Future, Job};
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+
+/// Counts the scoped closures not yet consumed (run or dropped).
+struct Pending {
+    count: Mutex<usize>,
+    zero: Condvar,
+}
+
+impl Pending {
+    fn add(&self) {
+        *primitive::lock(&self.count) += 1;
+    }
+
+    fn done(&self) {
+        let mut n = primitive::lock(&self.count);
+        *n -= 1;
+        if *n == 0 {
+            self.zero.notify_all();
+        }
+    }
+
+    fn wait_zero(&self) {
+        let mut n = primitive::lock(&self.count);
+        while *n > 0 {
+            n = primitive::wait(&self.zero, n);
+        }
+    }
+}
+
+/// A scoped closure that signals `pending` only after the closure (and
+/// everything it captured) is gone, whether it ran, panicked or was dropped.
+struct Guarded<F> {
+    f: Option<F>,
+    pending: Arc<Pending>,
+}
+
+impl<F: FnOnce() -> R, R> Guarded<F> {
+    fn call(mut self) -> R {
+        let f = self.f.take().expect("a guarded closure is called once");
+        f()
+        // `self` drops here (also when `f` panics), after `f`'s captures.
+    }
+}
+
+impl<F> Drop for Guarded<F> {
+    fn drop(&mut self) {
+        drop(self.f.take());
+        self.pending.done();
+    }
+}
+
+/// Submits closures that may borrow anything outliving the
+/// [`ThreadPool::scope`] call; given to the closure passed to it.
+///
+/// # Examples
+///
+/// ```
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// let mut counts = [0usize; 3];
+/// pool.scope(|s| {
+///     for (i, slot) in counts.iter_mut().enumerate() {
+///         s.submit(move || *slot = i * 10);
+///     }
+/// });
+/// assert_eq!(counts, [0, 10, 20]);
+/// ```
+pub struct Scope<'scope, 'env: 'scope> {
+    pool: &'scope ThreadPool,
+    pending: Arc<Pending>,
+    futures: Mutex<Vec<AnyFuture>>,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("pool", &self.pool)
+            .field("submitted", &primitive::lock(&self.futures).len())
+            .finish()
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Schedules `f`, which may borrow from the enclosing stack, on the pool
+    /// and returns its future. The scope does not return before `f` has run
+    /// (or was cancelled) and the future is done.
+    ///
+    /// If the pool is shut down or broken, `f` is dropped and the future
+    /// fails at once with [`ErrorKind::Shutdown`](concur_core::ErrorKind) or
+    /// [`ErrorKind::Broken`](concur_core::ErrorKind).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Executor, ErrorKind};
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// let data = [1, 2, 3];
+    /// let sum = pool.scope(|s| s.submit(|| data.iter().sum::<i32>()).into_result().unwrap());
+    /// assert_eq!(sum, 6);
+    ///
+    /// pool.shutdown(true, false);
+    /// pool.scope(|s| {
+    ///     let fut = s.submit(|| data.len());
+    ///     assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Shutdown);
+    /// });
+    /// ```
+    pub fn submit<F, R>(&'scope self, f: F) -> Future<R>
+    where
+        F: FnOnce() -> R + Send + 'scope,
+        R: Send + Sync + 'static,
+    {
+        self.pending.add();
+        let guarded = Guarded {
+            f: Some(f),
+            pending: Arc::clone(&self.pending),
+        };
+        // SAFETY: the closure (and with it everything borrowed for 'scope)
+        // is consumed before `pending` is decremented (`Guarded`), and
+        // `run` does not return — not even by unwinding — before `pending`
+        // is back to zero; so the job is run or dropped within 'scope.
+        let (job, fut) = unsafe { Job::new_scoped(move || guarded.call()) };
+        primitive::lock(&self.futures).push(fut.erase());
+        if let Err(refused) = self.pool.execute(job) {
+            let (job, error) = refused.into_parts();
+            job.fail(error);
+        }
+        fut
+    }
+
+    fn wait_all(&self) {
+        self.pending.wait_zero();
+        let futures = std::mem::take(&mut *primitive::lock(&self.futures));
+        for f in futures {
+            f.wait();
+        }
+    }
+}
+
+pub(crate) fn run<'env, F, T>(pool: &ThreadPool, f: F) -> T
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let scope = Scope {
+        pool,
+        pending: Arc::new(Pending {
+            count: Mutex::new(0),
+            zero: Condvar::new(),
+        }),
+        futures: Mutex::new(Vec::new()),
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    scope.wait_all();
+    match outcome {
+        Ok(value) => value,
+        Err(panic) => resume_unwind(panic),
+    }
+}
