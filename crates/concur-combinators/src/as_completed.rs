@@ -1,0 +1,204 @@
+//! [`as_completed`]: futures in completion order.
+
+use crate::handle::{FutureHandle, IntoFutureHandle, dedup};
+use concur_core::{Error, Watcher};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The deadline `timeout` after now; `None` (no limit) for no timeout or
+/// one too far away to represent.
+pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|d| Instant::now().checked_add(d))
+}
+
+/// Yields the given futures as they complete (finish, fail or are
+/// cancelled): CPython's `concurrent.futures.as_completed`.
+///
+/// * Futures already done when it is called come first, in input order;
+///   the others follow in completion order.
+/// * The same future given twice (by identity, [`Future::id`]) is yielded
+///   once.
+/// * `timeout` counts from this call. If it passes with futures still
+///   unfinished, the iterator yields one `Err` of kind
+///   [`Timeout`](concur_core::ErrorKind::Timeout) whose message reads
+///   "2 (of 4) futures unfinished", then ends. `None` waits without limit.
+/// * The iterator keeps no reference to a future it has yielded, and
+///   dropping it deregisters from every future not yet yielded.
+/// * Built on [`Watcher`]: O(1) work per completion whatever the number of
+///   futures; no polling, no sleeping.
+///
+/// Pass [`Future<T>`](concur_core::Future)s (or `&Future<T>`) to get the
+/// same typed handles back; pass [`AnyFuture`](concur_core::AnyFuture)s to
+/// mix output types (and executors) in one call.
+///
+/// [`Future::id`]: concur_core::Future::id
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::as_completed;
+/// use concur_core::Promise;
+/// use std::time::Duration;
+///
+/// let (p1, f1) = Promise::new();
+/// let (p2, f2) = Promise::new();
+/// p2.set_result(2).unwrap();
+/// p1.set_result(1).unwrap();
+/// let values: Vec<i32> = as_completed([&f1, &f2], None)
+///     .map(|f| *f.unwrap().result().unwrap())
+///     .collect();
+/// assert_eq!(values, [2, 1]);
+///
+/// // Mixed output types, with a timeout:
+/// let (_pending, f3) = Promise::<String>::new();
+/// let mixed = [f1.erase(), f3.erase()];
+/// let mut it = as_completed(&mixed, Some(Duration::from_millis(10)));
+/// assert!(it.next().unwrap().is_ok());
+/// let err = it.next().unwrap().unwrap_err();
+/// assert_eq!(err.message(), "1 (of 2) futures unfinished");
+/// assert!(it.next().is_none());
+/// ```
+pub fn as_completed<I>(
+    futures: I,
+    timeout: Option<Duration>,
+) -> AsCompleted<<I::Item as IntoFutureHandle>::Handle>
+where
+    I: IntoIterator,
+    I::Item: IntoFutureHandle,
+{
+    let deadline = deadline_after(timeout);
+    let handles = dedup(futures);
+    let mut watcher = Watcher::new();
+    let mut slots = Vec::with_capacity(handles.len());
+    for h in handles {
+        watcher.watch(h.to_any());
+        slots.push(Some(h));
+    }
+    AsCompleted {
+        watcher: Some(watcher),
+        slots,
+        deadline,
+        #[cfg(feature = "progress")]
+        bar: None,
+    }
+}
+
+/// The iterator [`as_completed`] returns: `Ok(handle)` per future in
+/// completion order, or one final `Err` (kind
+/// [`Timeout`](concur_core::ErrorKind::Timeout)) if the deadline passes.
+///
+/// # Examples
+///
+/// ```
+/// let f = concur_core::Future::ready(5);
+/// let mut it = concur_combinators::as_completed([f], None);
+/// assert_eq!(it.remaining(), 1);
+/// assert_eq!(*it.next().unwrap().unwrap().result().unwrap(), 5);
+/// assert!(it.next().is_none());
+/// ```
+#[must_use = "iterators do nothing unless consumed"]
+pub struct AsCompleted<H> {
+    watcher: Option<Watcher>,
+    /// The handle for each watcher token, taken out when yielded.
+    slots: Vec<Option<H>>,
+    deadline: Option<Instant>,
+    #[cfg(feature = "progress")]
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<H> AsCompleted<H> {
+    /// How many futures have not been yielded yet (0 once the iterator
+    /// ended, also after a timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_p, f) = concur_core::Promise::<()>::new();
+    /// let it = concur_combinators::as_completed([f.clone(), f], None);
+    /// assert_eq!(it.remaining(), 1); // duplicates count once
+    /// ```
+    #[must_use]
+    pub fn remaining(&self) -> usize {
+        self.watcher.as_ref().map_or(0, Watcher::remaining)
+    }
+
+    /// Ticks `bar` once per yielded future (its length is set to the number
+    /// of distinct futures) and finishes it when the iterator ends: the
+    /// `tqdm(as_completed(...))` pattern.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use indicatif::{ProgressBar, ProgressDrawTarget};
+    /// let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    /// let fs = [concur_core::Future::ready(1), concur_core::Future::ready(2)];
+    /// let n = concur_combinators::as_completed(&fs, None).with_progress(bar.clone()).count();
+    /// assert_eq!((n, bar.position(), bar.length()), (2, 2, Some(2)));
+    /// ```
+    #[cfg(feature = "progress")]
+    pub fn with_progress(mut self, bar: indicatif::ProgressBar) -> Self {
+        bar.set_length(self.slots.len() as u64);
+        self.bar = Some(bar);
+        self
+    }
+
+    fn end(&mut self) {
+        // Dropping the watcher deregisters from the futures not yielded.
+        self.watcher = None;
+        self.slots = Vec::new();
+        #[cfg(feature = "progress")]
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+}
+
+impl<H: FutureHandle> Iterator for AsCompleted<H> {
+    type Item = Result<H, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let watcher = self.watcher.as_mut()?;
+        match watcher.next_until(self.deadline) {
+            Ok(Some((token, _erased))) => {
+                let h = self.slots[token]
+                    .take()
+                    .expect("the watcher yields each token once");
+                #[cfg(feature = "progress")]
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                if self.remaining() == 0 {
+                    self.end();
+                }
+                Some(Ok(h))
+            }
+            Ok(None) => {
+                self.end();
+                None
+            }
+            Err(e) => {
+                self.end();
+                Some(Err(e))
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.remaining();
+        if self.deadline.is_none() {
+            (n, Some(n))
+        } else {
+            // A timeout may end it early, with one extra `Err` item.
+            (0, Some(n + 1))
+        }
+    }
+}
+
+impl<H> fmt::Debug for AsCompleted<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("remaining", &self.remaining())
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,825 @@
+//! `map` for every executor: [`ExecutorExt`] (in-process closures) and
+//! [`TaskExecutorExt`] (named remote functions), both configured through
+//! [`MapBuilder`] and iterated with [`MapIter`].
+
+use crate::as_completed::deadline_after;
+use concur_core::{Error, Executor, Future, RemoteFn, TaskExecutor, Watcher};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Work submitted for one chunk of inputs.
+enum Pending<R> {
+    /// An in-process chunk: one future holding one outcome per item.
+    Chunk(Future<Vec<Result<R, Error>>>, usize),
+    /// A remote chunk: one future per item.
+    Items(Vec<Future<R>>),
+}
+
+impl<R: Send + Sync + 'static> Pending<R> {
+    fn cancel(&self) {
+        match self {
+            Self::Chunk(f, _) => {
+                f.cancel();
+            }
+            Self::Items(fs) => {
+                for f in fs {
+                    f.cancel();
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Chunk(_, n) => *n,
+            Self::Items(fs) => fs.len(),
+        }
+    }
+}
+
+/// Turns one chunk's finished future into its per-item outcomes.
+fn chunk_outcomes<R>(fut: Future<Vec<Result<R, Error>>>, len: usize) -> Vec<Result<R, Error>> {
+    match fut.into_result() {
+        Ok(v) => v,
+        // The whole chunk was cancelled, refused or abandoned: every item
+        // reports it.
+        Err(e) => (0..len).map(|_| Err(e.clone())).collect(),
+    }
+}
+
+type SubmitFn<'e, A, R> = Box<dyn FnMut(Vec<A>) -> Result<Pending<R>, Error> + 'e>;
+
+/// Why [`MapBuilder::run`] refused to start.
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::{ExecutorExt, MapError};
+/// # use concur_core::{Executor, Job, SubmitError};
+/// # struct Inline;
+/// # impl Executor for Inline {
+/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+/// #     fn shutdown(&self, _: bool, _: bool) {}
+/// # }
+/// let err = Inline.map(|x: u8| x, [1]).chunksize(0).run().unwrap_err();
+/// assert!(matches!(err, MapError::ZeroChunksize));
+/// assert_eq!(err.to_string(), "map chunksize must be at least 1");
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum MapError {
+    /// `chunksize(0)`: a chunk must hold at least one item.
+    ZeroChunksize,
+    /// `buffersize(0)`: at least one chunk must be in flight.
+    ZeroBuffersize,
+    /// The executor refused a chunk (shut down or broken); what was already
+    /// submitted has been cancelled.
+    Submit(Error),
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ZeroChunksize => f.write_str("map chunksize must be at least 1"),
+            Self::ZeroBuffersize => f.write_str("map buffersize must be at least 1"),
+            Self::Submit(_) => f.write_str("the executor refused map work"),
+        }
+    }
+}
+
+impl std::error::Error for MapError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Submit(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Options of one `map` call; [`run`](Self::run) starts it.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | [`chunksize`](Self::chunksize) | 1 | inputs per task (one job / one frame) |
+/// | [`buffersize`](Self::buffersize) | none: all inputs are submitted by `run` | chunks in flight ahead of the consumer |
+/// | [`timeout`](Self::timeout) | none | deadline for every result, counted from `run` |
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::ExecutorExt;
+/// # use concur_core::{Executor, Job, SubmitError};
+/// # struct Inline;
+/// # impl Executor for Inline {
+/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+/// #     fn shutdown(&self, _: bool, _: bool) {}
+/// # }
+/// use std::time::Duration;
+/// let out: Vec<u64> = Inline
+///     .map(|x: u64| x * x, 0..10)
+///     .chunksize(4)
+///     .buffersize(2)
+///     .timeout(Duration::from_secs(60))
+///     .run()
+///     .unwrap()
+///     .collect::<Result<_, _>>()
+///     .unwrap();
+/// assert_eq!(out, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+/// ```
+#[must_use = "a map does nothing until `run` is called"]
+pub struct MapBuilder<'e, It: Iterator, R> {
+    inputs: It,
+    submit: SubmitFn<'e, It::Item, R>,
+    chunksize: usize,
+    buffersize: Option<usize>,
+    timeout: Option<Duration>,
+    ordered: bool,
+    #[cfg(feature = "progress")]
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<'e, It: Iterator, R: Send + Sync + 'static> MapBuilder<'e, It, R> {
+    fn new(inputs: It, submit: SubmitFn<'e, It::Item, R>, ordered: bool) -> Self {
+        Self {
+            inputs,
+            submit,
+            chunksize: 1,
+            buffersize: None,
+            timeout: None,
+            ordered,
+            #[cfg(feature = "progress")]
+            bar: None,
+        }
+    }
+
+    /// Inputs per task (default 1). Large chunks amortise per-task cost
+    /// (one frame per chunk for process executors). 0 is refused by
+    /// [`run`](Self::run) with [`MapError::ZeroChunksize`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_combinators::ExecutorExt;
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let n = Inline.map(|x: u32| x, 0..100).chunksize(7).run().unwrap().count();
+    /// assert_eq!(n, 100);
+    /// ```
+    pub fn chunksize(mut self, n: usize) -> Self {
+        self.chunksize = n;
+        self
+    }
+
+    /// Bounds how many chunks are submitted and not yet yielded: `run`
+    /// takes `n` chunks of input, and each chunk the consumer moves past
+    /// takes one more. Inputs are pulled lazily, so an infinite iterator
+    /// works. Without it, `run` submits every input at once (as CPython
+    /// does). 0 is refused with [`MapError::ZeroBuffersize`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_combinators::ExecutorExt;
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let first: Vec<u64> = Inline.map(|x: u64| x * 2, 0..).buffersize(4).run().unwrap()
+    ///     .take(3).map(Result::unwrap).collect();
+    /// assert_eq!(first, [0, 2, 4]);
+    /// ```
+    pub fn buffersize(mut self, n: usize) -> Self {
+        self.buffersize = Some(n);
+        self
+    }
+
+    /// A deadline for every result, counted from [`run`](Self::run). A
+    /// result not ready in time yields one `Err` of kind
+    /// [`Timeout`](concur_core::ErrorKind::Timeout); the iterator then
+    /// cancels what has not started and ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_combinators::ExecutorExt;
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Never;
+    /// # impl Executor for Never {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { std::mem::forget(job); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let mut it = Never.map(|x: u8| x, [1]).timeout(std::time::Duration::ZERO).run().unwrap();
+    /// assert!(it.next().unwrap().unwrap_err().is_timeout());
+    /// assert!(it.next().is_none());
+    /// ```
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Ticks `bar` once per yielded result (its length is set when the
+    /// input's length is known) and finishes it at the end: the
+    /// `tqdm.contrib.concurrent.thread_map` pattern.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_combinators::ExecutorExt;
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// use indicatif::{ProgressBar, ProgressDrawTarget};
+    /// let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+    /// let n = Inline.map(|x: u8| x, 0..5).with_progress(bar.clone()).run().unwrap().count();
+    /// assert_eq!((n, bar.position(), bar.length()), (5, 5, Some(5)));
+    /// ```
+    #[cfg(feature = "progress")]
+    pub fn with_progress(mut self, bar: indicatif::ProgressBar) -> Self {
+        self.bar = Some(bar);
+        self
+    }
+
+    /// Validates the options, submits the first chunks (all of them without
+    /// a [`buffersize`](Self::buffersize)) and returns the result iterator.
+    ///
+    /// # Errors
+    ///
+    /// [`MapError::ZeroChunksize`], [`MapError::ZeroBuffersize`], or
+    /// [`MapError::Submit`] if the executor refuses work (what it had
+    /// accepted is cancelled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use concur_combinators::ExecutorExt;
+    /// # use concur_core::{Executor, Job, SubmitError};
+    /// # struct Inline;
+    /// # impl Executor for Inline {
+    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+    /// #     fn shutdown(&self, _: bool, _: bool) {}
+    /// # }
+    /// let it = Inline.map(|x: u8| x + 1, [1, 2]).run().unwrap();
+    /// assert_eq!(it.map(Result::unwrap).collect::<Vec<_>>(), [2, 3]);
+    /// ```
+    pub fn run(self) -> Result<MapIter<'e, It, R>, MapError> {
+        if self.chunksize == 0 {
+            return Err(MapError::ZeroChunksize);
+        }
+        if self.buffersize == Some(0) {
+            return Err(MapError::ZeroBuffersize);
+        }
+        #[cfg(feature = "progress")]
+        if let Some(bar) = &self.bar {
+            if let (lo, Some(hi)) = self.inputs.size_hint() {
+                if lo == hi {
+                    bar.set_length(hi as u64);
+                }
+            }
+        }
+        let mut it = MapIter {
+            inputs: Some(self.inputs),
+            submit: self.submit,
+            chunksize: self.chunksize,
+            buffersize: self.buffersize,
+            deadline: deadline_after(self.timeout),
+            ordered: self.ordered,
+            in_flight: 0,
+            outstanding: 0,
+            submitted: 0,
+            queue: VecDeque::new(),
+            current: Current::Empty,
+            watcher: Watcher::new(),
+            slots: Vec::new(),
+            batch_left: HashMap::new(),
+            next_batch: 0,
+            failure: None,
+            ended: false,
+            #[cfg(feature = "progress")]
+            bar: self.bar,
+        };
+        it.fill();
+        if let Some(e) = it.failure.take() {
+            it.cancel_all();
+            it.ended = true;
+            return Err(MapError::Submit(e));
+        }
+        Ok(it)
+    }
+}
+
+impl<It: Iterator, R> fmt::Debug for MapBuilder<'_, It, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapBuilder")
+            .field("chunksize", &self.chunksize)
+            .field("buffersize", &self.buffersize)
+            .field("timeout", &self.timeout)
+            .field("ordered", &self.ordered)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Current<R> {
+    Empty,
+    Values(std::vec::IntoIter<Result<R, Error>>),
+    Futures(std::vec::IntoIter<Future<R>>),
+}
+
+/// One watched future of an unordered map.
+enum Slot<R> {
+    Chunk(Future<Vec<Result<R, Error>>>, usize),
+    Item(Future<R>, u64),
+}
+
+/// The results of a `map`: one `Result` per input, in input order (or in
+/// completion order for `map_unordered`).
+///
+/// A failing item yields its error (a panic as
+/// [`Panicked`](concur_core::ErrorKind::Panicked), a remote task's error as
+/// [`Task`](concur_core::ErrorKind::Task)) and the others continue. Dropping
+/// the iterator cancels every chunk that has not started.
+///
+/// # Examples
+///
+/// ```
+/// # use concur_combinators::ExecutorExt;
+/// # use concur_core::{Executor, Job, SubmitError};
+/// # struct Inline;
+/// # impl Executor for Inline {
+/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+/// #     fn shutdown(&self, _: bool, _: bool) {}
+/// # }
+/// let out: Vec<_> = Inline
+///     .map(|x: i32| if x == 2 { panic!("two") } else { x }, 1..=3)
+///     .run()
+///     .unwrap()
+///     .collect();
+/// assert_eq!(*out[0].as_ref().unwrap(), 1);
+/// assert_eq!(out[1].as_ref().unwrap_err().panic_message(), Some("two"));
+/// assert_eq!(*out[2].as_ref().unwrap(), 3);
+/// ```
+#[must_use = "iterators do nothing unless consumed"]
+pub struct MapIter<'e, It: Iterator, R: Send + Sync + 'static> {
+    inputs: Option<It>,
+    submit: SubmitFn<'e, It::Item, R>,
+    chunksize: usize,
+    buffersize: Option<usize>,
+    deadline: Option<Instant>,
+    ordered: bool,
+    /// Chunks submitted and still in the buffer (ordered: queued; unordered:
+    /// not fully completed).
+    in_flight: usize,
+    /// Items submitted and not yielded.
+    outstanding: usize,
+    /// Items submitted in all.
+    submitted: usize,
+    /// Ordered mode: chunks in input order.
+    queue: VecDeque<Pending<R>>,
+    /// Ordered mode: the chunk being yielded (not counted in `in_flight`).
+    current: Current<R>,
+    /// Unordered mode: every submitted future, by watcher token.
+    watcher: Watcher,
+    slots: Vec<Option<Slot<R>>>,
+    /// Unordered mode: items not yet yielded per remote batch.
+    batch_left: HashMap<u64, usize>,
+    next_batch: u64,
+    /// A submission that failed: reported for its chunk's items, then no
+    /// more input is taken.
+    failure: Option<Error>,
+    ended: bool,
+    #[cfg(feature = "progress")]
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
+    /// Submits chunks until `buffersize` are in flight (or the input ends).
+    fn fill(&mut self) {
+        while self.buffersize.is_none_or(|b| self.in_flight < b) {
+            if !self.submit_one() {
+                break;
+            }
+        }
+    }
+
+    /// Takes one chunk of input and submits it; `false` if there was none.
+    fn submit_one(&mut self) -> bool {
+        let Some(inputs) = self.inputs.as_mut() else {
+            return false;
+        };
+        let chunk: Vec<It::Item> = inputs.by_ref().take(self.chunksize).collect();
+        if chunk.len() < self.chunksize {
+            self.inputs = None;
+        }
+        if chunk.is_empty() {
+            return false;
+        }
+        let len = chunk.len();
+        let pending = match (self.submit)(chunk) {
+            Ok(p) => p,
+            Err(e) => {
+                // Report the refusal for this chunk's items, take no more.
+                self.inputs = None;
+                self.failure = Some(e.clone());
+                Pending::Chunk(Future::failed(e), len)
+            }
+        };
+        self.in_flight += 1;
+        self.outstanding += pending.len();
+        self.submitted += pending.len();
+        if self.ordered {
+            self.queue.push_back(pending);
+        } else {
+            match pending {
+                Pending::Chunk(f, n) => {
+                    self.watcher.watch(f.erase());
+                    self.slots.push(Some(Slot::Chunk(f, n)));
+                }
+                Pending::Items(fs) => {
+                    let b = self.next_batch;
+                    self.next_batch += 1;
+                    self.batch_left.insert(b, fs.len());
+                    for f in fs {
+                        self.watcher.watch(f.erase());
+                        self.slots.push(Some(Slot::Item(f, b)));
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn cancel_all(&mut self) {
+        for p in self.queue.drain(..) {
+            p.cancel();
+        }
+        if let Current::Futures(fs) = std::mem::replace(&mut self.current, Current::Empty) {
+            for f in fs {
+                f.cancel();
+            }
+        }
+        for slot in self.slots.iter().flatten() {
+            match slot {
+                Slot::Chunk(f, _) => {
+                    f.cancel();
+                }
+                Slot::Item(f, _) => {
+                    f.cancel();
+                }
+            }
+        }
+        self.slots = Vec::new();
+        self.watcher = Watcher::new();
+        self.inputs = None;
+    }
+
+    fn timeout_error(&self) -> Error {
+        Error::timeout(format!(
+            "{} (of {}) map results unfinished",
+            self.outstanding, self.submitted
+        ))
+    }
+
+    fn end(&mut self) {
+        self.ended = true;
+        self.cancel_all();
+        #[cfg(feature = "progress")]
+        if let Some(bar) = self.bar.take() {
+            bar.finish();
+        }
+    }
+
+    /// Ends on a timeout, yielding the error once.
+    fn time_out(&mut self) -> Option<Result<R, Error>> {
+        let e = self.timeout_error();
+        self.end();
+        Some(Err(e))
+    }
+
+    fn wait(&self, f: &Future<impl Send + Sync + 'static>) -> bool {
+        match self.deadline {
+            None => {
+                f.wait();
+                true
+            }
+            Some(d) => f.wait_deadline(d),
+        }
+    }
+
+    fn next_ordered(&mut self) -> Option<Result<R, Error>> {
+        loop {
+            match &mut self.current {
+                Current::Values(it) => {
+                    if let Some(v) = it.next() {
+                        return Some(v);
+                    }
+                }
+                Current::Futures(it) => {
+                    if let Some(f) = it.next() {
+                        if !self.wait(&f) {
+                            f.cancel();
+                            return self.time_out();
+                        }
+                        return Some(f.into_result());
+                    }
+                }
+                Current::Empty => {}
+            }
+            self.current = Current::Empty;
+            // CPython's order: take the next chunk out of the buffer, then
+            // top the buffer up, then wait.
+            let pending = self.queue.pop_front();
+            if pending.is_some() {
+                self.in_flight -= 1;
+            }
+            self.fill();
+            let pending = match pending {
+                Some(p) => p,
+                None => {
+                    let p = self.queue.pop_front()?;
+                    self.in_flight -= 1;
+                    p
+                }
+            };
+            self.current = match pending {
+                Pending::Chunk(f, len) => {
+                    if !self.wait(&f) {
+                        f.cancel();
+                        return self.time_out();
+                    }
+                    Current::Values(chunk_outcomes(f, len).into_iter())
+                }
+                Pending::Items(fs) => Current::Futures(fs.into_iter()),
+            };
+        }
+    }
+
+    fn next_unordered(&mut self) -> Option<Result<R, Error>> {
+        loop {
+            if let Current::Values(it) = &mut self.current {
+                if let Some(v) = it.next() {
+                    return Some(v);
+                }
+                self.current = Current::Empty;
+            }
+            if self.watcher.remaining() == 0 {
+                self.fill();
+                if self.watcher.remaining() == 0 {
+                    return None;
+                }
+            }
+            let token = match self.watcher.next_until(self.deadline) {
+                Ok(Some((t, _))) => t,
+                Ok(None) => return None,
+                Err(_) => return self.time_out(),
+            };
+            let slot = self.slots[token]
+                .take()
+                .expect("the watcher yields each token once");
+            match slot {
+                Slot::Chunk(f, len) => {
+                    self.in_flight -= 1;
+                    self.fill();
+                    self.current = Current::Values(chunk_outcomes(f, len).into_iter());
+                }
+                Slot::Item(f, b) => {
+                    let left = self.batch_left.get_mut(&b).expect("batch counted");
+                    *left -= 1;
+                    if *left == 0 {
+                        self.batch_left.remove(&b);
+                        self.in_flight -= 1;
+                        self.fill();
+                    }
+                    return Some(f.into_result());
+                }
+            }
+        }
+    }
+}
+
+impl<It: Iterator, R: Send + Sync + 'static> Iterator for MapIter<'_, It, R> {
+    type Item = Result<R, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let item = if self.ordered {
+            self.next_ordered()
+        } else {
+            self.next_unordered()
+        };
+        match &item {
+            Some(_) => {
+                self.outstanding -= 1;
+                #[cfg(feature = "progress")]
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+            }
+            None => self.end(),
+        }
+        item
+    }
+}
+
+impl<It: Iterator, R: Send + Sync + 'static> Drop for MapIter<'_, It, R> {
+    /// Cancels every chunk that has not started.
+    fn drop(&mut self) {
+        self.cancel_all();
+    }
+}
+
+impl<It: Iterator, R: Send + Sync + 'static> fmt::Debug for MapIter<'_, It, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapIter")
+            .field("ordered", &self.ordered)
+            .field("chunksize", &self.chunksize)
+            .field("buffersize", &self.buffersize)
+            .field("in_flight", &self.in_flight)
+            .field("outstanding", &self.outstanding)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `map` and `map_unordered` for every [`Executor`]: runs a closure over
+/// each input on the executor's workers.
+///
+/// `f` is shared by every task (through an `Arc`), so it is `Fn + Send +
+/// Sync + 'static`; inputs and outputs move between threads. Each chunk of
+/// [`chunksize`](MapBuilder::chunksize) inputs is one job; a panic on one
+/// input fails that input only.
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::ExecutorExt;
+/// use concur_core::{Executor, Job, SubmitError};
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// let lens: Vec<usize> = SpawnEach
+///     .map(|s: &'static str| s.len(), ["a", "bb", "ccc"])
+///     .run()
+///     .unwrap()
+///     .map(Result::unwrap)
+///     .collect();
+/// assert_eq!(lens, [1, 2, 3]);
+///
+/// let mut any_order: Vec<usize> = SpawnEach
+///     .map_unordered(|x: usize| x * 10, 0..4)
+///     .run()
+///     .unwrap()
+///     .map(Result::unwrap)
+///     .collect();
+/// any_order.sort();
+/// assert_eq!(any_order, [0, 10, 20, 30]);
+/// ```
+pub trait ExecutorExt: Executor {
+    /// `f` over every input; results in input order. Configure, then
+    /// [`run`](MapBuilder::run).
+    fn map<F, I, R>(&self, f: F, inputs: I) -> MapBuilder<'_, I::IntoIter, R>
+    where
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        MapBuilder::new(inputs.into_iter(), closure_submitter(self, f), true)
+    }
+
+    /// Like [`map`](Self::map), yielding results in completion order.
+    fn map_unordered<F, I, R>(&self, f: F, inputs: I) -> MapBuilder<'_, I::IntoIter, R>
+    where
+        F: Fn(I::Item) -> R + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        R: Send + Sync + 'static,
+    {
+        MapBuilder::new(inputs.into_iter(), closure_submitter(self, f), false)
+    }
+}
+
+impl<E: Executor + ?Sized> ExecutorExt for E {}
+
+fn closure_submitter<'e, E, F, A, R>(exec: &'e E, f: F) -> SubmitFn<'e, A, R>
+where
+    E: Executor + ?Sized,
+    F: Fn(A) -> R + Send + Sync + 'static,
+    A: Send + 'static,
+    R: Send + Sync + 'static,
+{
+    let f = Arc::new(f);
+    Box::new(move |chunk: Vec<A>| {
+        let f = Arc::clone(&f);
+        let len = chunk.len();
+        let task = move || {
+            chunk
+                .into_iter()
+                .map(|a| catch_unwind(AssertUnwindSafe(|| f(a))).map_err(Error::panicked))
+                .collect::<Vec<_>>()
+        };
+        match Executor::submit(&exec, task) {
+            Ok(fut) => Ok(Pending::Chunk(fut, len)),
+            Err(e) => Err(e.error().clone()),
+        }
+    })
+}
+
+/// `map_task` and `map_task_unordered` for every [`TaskExecutor`] (thread,
+/// process and cluster executors alike): runs a named [`RemoteFn`] over
+/// each input. Chunks of [`chunksize`](MapBuilder::chunksize) inputs go out
+/// as one [`submit_batch`](TaskExecutor::submit_batch) (one frame for a
+/// process executor); each input still has its own outcome.
+///
+/// (Named `map_task` rather than `map` because every [`Executor`] is also a
+/// [`TaskExecutor`], and one method name on both traits would be ambiguous.)
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::TaskExecutorExt;
+/// use concur_core::{BoxError, Executor, Job, RemoteFn, SubmitError};
+///
+/// #[derive(Clone, Copy)]
+/// struct Half;
+/// impl RemoteFn for Half {
+///     type Args = u32;
+///     type Output = u32;
+///     const NAME: &'static str = "half";
+///     const FINGERPRINT: u64 = 2;
+///     fn call(x: u32) -> Result<u32, BoxError> {
+///         if x % 2 == 0 { Ok(x / 2) } else { Err("odd".into()) }
+///     }
+/// }
+/// # struct Inline;
+/// # impl Executor for Inline {
+/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+/// #     fn shutdown(&self, _: bool, _: bool) {}
+/// # }
+/// let out: Vec<_> = Inline.map_task(Half, [2, 3, 4]).chunksize(2).run().unwrap().collect();
+/// assert_eq!(*out[0].as_ref().unwrap(), 1);
+/// assert_eq!(out[1].as_ref().unwrap_err().to_string(), "task failed: odd");
+/// assert_eq!(*out[2].as_ref().unwrap(), 2);
+/// ```
+pub trait TaskExecutorExt: TaskExecutor {
+    /// `f` over every input; results in input order. Configure, then
+    /// [`run`](MapBuilder::run).
+    fn map_task<F, I>(&self, f: F, inputs: I) -> MapBuilder<'_, I::IntoIter, F::Output>
+    where
+        F: RemoteFn,
+        I: IntoIterator<Item = F::Args>,
+    {
+        MapBuilder::new(inputs.into_iter(), remote_submitter(self, f), true)
+    }
+
+    /// Like [`map_task`](Self::map_task), yielding results in completion
+    /// order.
+    fn map_task_unordered<F, I>(&self, f: F, inputs: I) -> MapBuilder<'_, I::IntoIter, F::Output>
+    where
+        F: RemoteFn,
+        I: IntoIterator<Item = F::Args>,
+    {
+        MapBuilder::new(inputs.into_iter(), remote_submitter(self, f), false)
+    }
+}
+
+impl<E: TaskExecutor + ?Sized> TaskExecutorExt for E {}
+
+fn remote_submitter<'e, E, F>(exec: &'e E, f: F) -> SubmitFn<'e, F::Args, F::Output>
+where
+    E: TaskExecutor + ?Sized,
+    F: RemoteFn,
+{
+    Box::new(move |mut chunk: Vec<F::Args>| {
+        if chunk.len() == 1 {
+            let args = chunk.pop().expect("one item");
+            match exec.submit_task(f, args) {
+                Ok(fut) => Ok(Pending::Items(vec![fut])),
+                Err(e) => Err(e.error().clone()),
+            }
+        } else {
+            match exec.submit_batch(f, chunk) {
+                Ok(futs) => Ok(Pending::Items(futs)),
+                Err(e) => Err(e.error().clone()),
+            }
+        }
+    })
+}

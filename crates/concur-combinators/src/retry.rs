@@ -1,0 +1,240 @@
+//! [`retry`]: resubmit a failing task to an executor, with back-off.
+
+use crate::primitive::{Arc, Mutex, lock};
+use crate::timer;
+use concur_core::{Error, Executor, Future, Promise, State};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::{Duration, Instant};
+
+/// How long [`retry`] waits before each new attempt.
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::Backoff;
+/// use std::time::Duration;
+/// let b = Backoff::exponential(Duration::from_millis(10), Duration::from_millis(50));
+/// let delays: Vec<_> = (1..=4).map(|n| b.delay(n)).collect();
+/// assert_eq!(delays, [10, 20, 40, 50].map(Duration::from_millis));
+/// assert_eq!(Backoff::none().delay(3), Duration::ZERO);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    initial: Duration,
+    factor: u32,
+    max: Duration,
+}
+
+impl Backoff {
+    /// Retry at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concur_combinators::Backoff::none().delay(1), std::time::Duration::ZERO);
+    /// ```
+    #[must_use]
+    pub const fn none() -> Self {
+        Self::fixed(Duration::ZERO)
+    }
+
+    /// The same delay before every retry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = concur_combinators::Backoff::fixed(Duration::from_millis(5));
+    /// assert_eq!(b.delay(9), Duration::from_millis(5));
+    /// ```
+    #[must_use]
+    pub const fn fixed(delay: Duration) -> Self {
+        Self {
+            initial: delay,
+            factor: 1,
+            max: delay,
+        }
+    }
+
+    /// `initial` before the first retry, doubling each time, capped at `max`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = concur_combinators::Backoff::exponential(Duration::from_secs(1), Duration::from_secs(3));
+    /// assert_eq!(b.delay(2), Duration::from_secs(2));
+    /// assert_eq!(b.delay(60), Duration::from_secs(3));
+    /// ```
+    #[must_use]
+    pub const fn exponential(initial: Duration, max: Duration) -> Self {
+        Self {
+            initial,
+            factor: 2,
+            max,
+        }
+    }
+
+    /// The delay before retry number `retry` (1 for the first retry).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_combinators::Backoff::none();
+    /// assert!(b.delay(1).is_zero());
+    /// ```
+    #[must_use]
+    pub fn delay(&self, retry: u32) -> Duration {
+        let mut d = self.initial;
+        for _ in 1..retry {
+            if d >= self.max {
+                break;
+            }
+            d = d.saturating_mul(self.factor);
+        }
+        d.min(self.max)
+    }
+}
+
+struct Retry<E, F, T: Send + Sync + 'static> {
+    executor: E,
+    f: F,
+    retries: u32,
+    backoff: Backoff,
+    /// The output's promise and the number of retries made so far.
+    state: Mutex<(Option<Promise<T>>, u32)>,
+}
+
+/// Runs the fallible task `f` on `executor`; if it fails (an `Err` or a
+/// panic), resubmits it, up to `retries` more times, waiting
+/// `backoff.delay(n)` before retry `n` (on concur's timer thread, not on a
+/// worker). The future holds the first success, or the last error (a task
+/// error stays downcastable to `Er`).
+///
+/// Cancelling the returned future stops further attempts (a running attempt
+/// finishes). If the executor refuses an attempt, the future fails with its
+/// error ([`Shutdown`](concur_core::ErrorKind::Shutdown), …).
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::{retry, Backoff};
+/// use concur_core::{Executor, Job, SubmitError};
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// let calls = AtomicU32::new(0);
+/// let fut = retry(SpawnEach, 3, Backoff::fixed(Duration::from_millis(1)), move || {
+///     let n = calls.fetch_add(1, Ordering::SeqCst);
+///     if n < 2 { Err(std::io::Error::other("flaky")) } else { Ok(n) }
+/// });
+/// assert_eq!(*fut.result().unwrap(), 2);
+/// ```
+pub fn retry<E, F, T, Er>(executor: E, retries: u32, backoff: Backoff, f: F) -> Future<T>
+where
+    E: Executor + 'static,
+    F: Fn() -> Result<T, Er> + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    Er: std::error::Error + Send + Sync + 'static,
+{
+    let (promise, out) = Promise::new();
+    let r = Arc::new(Retry {
+        executor,
+        f,
+        retries,
+        backoff,
+        state: Mutex::new((Some(promise), 0)),
+    });
+    submit_attempt(r);
+    out
+}
+
+fn submit_attempt<E, F, T, Er>(r: Arc<Retry<E, F, T>>)
+where
+    E: Executor + 'static,
+    F: Fn() -> Result<T, Er> + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    Er: std::error::Error + Send + Sync + 'static,
+{
+    let in_job = Arc::clone(&r);
+    if let Err(refused) = r.executor.submit(move || attempt(in_job)) {
+        let err = refused.error().clone();
+        drop(refused);
+        finish(&r, Err(err));
+    }
+}
+
+fn finish<E, F, T: Send + Sync + 'static>(r: &Retry<E, F, T>, outcome: Result<T, Error>) {
+    let taken = lock(&r.state).0.take();
+    if let Some(p) = taken {
+        let _ = p.set_outcome(outcome);
+    }
+}
+
+fn attempt<E, F, T, Er>(r: Arc<Retry<E, F, T>>)
+where
+    E: Executor + 'static,
+    F: Fn() -> Result<T, Er> + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    Er: std::error::Error + Send + Sync + 'static,
+{
+    let cancelled = |r: &Retry<E, F, T>| {
+        lock(&r.state)
+            .0
+            .as_ref()
+            .is_none_or(|p| p.state() == State::Cancelled)
+    };
+    if cancelled(&r) {
+        return;
+    }
+    let err = match catch_unwind(AssertUnwindSafe(|| (r.f)())) {
+        Ok(Ok(v)) => return finish(&r, Ok(v)),
+        Ok(Err(e)) => Error::task(e),
+        Err(p) => Error::panicked(p),
+    };
+    let retry_no = {
+        let mut s = lock(&r.state);
+        if s.1 >= r.retries {
+            None
+        } else {
+            s.1 += 1;
+            Some(s.1)
+        }
+    };
+    let Some(n) = retry_no else {
+        return finish(&r, Err(err));
+    };
+    if cancelled(&r) {
+        return;
+    }
+    let delay = r.backoff.delay(n);
+    if delay.is_zero() {
+        return submit_attempt(r);
+    }
+    let Some(at) = Instant::now().checked_add(delay) else {
+        return finish(&r, Err(err));
+    };
+    let in_timer = Arc::clone(&r);
+    if timer::schedule(at, Box::new(move || submit_attempt(in_timer))).is_err() {
+        finish(&r, Err(err));
+    }
+}
+
+impl<E, F, T: Send + Sync + 'static> fmt::Debug for Retry<E, F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}

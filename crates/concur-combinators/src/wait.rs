@@ -1,0 +1,120 @@
+//! [`wait()`]: block until a condition over many futures holds.
+
+use crate::as_completed::deadline_after;
+use crate::handle::{FutureHandle, IntoFutureHandle, dedup};
+use concur_core::{AnyFuture, Watcher};
+use std::time::Duration;
+
+/// When [`wait()`] returns: CPython's `FIRST_COMPLETED`, `FIRST_EXCEPTION`
+/// and `ALL_COMPLETED`.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concur_combinators::ReturnWhen::default(),
+///            concur_combinators::ReturnWhen::AllCompleted);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReturnWhen {
+    /// As soon as any future is done (finished, failed or cancelled).
+    FirstCompleted,
+    /// As soon as any future fails (a cancellation does not count), or
+    /// when all are done if none fails.
+    FirstException,
+    /// When every future is done.
+    #[default]
+    AllCompleted,
+}
+
+/// Waits until `return_when` holds for `futures`, or until `timeout`
+/// (counted from this call; `None`: no limit), and returns
+/// `(done, not_done)`: CPython's `concurrent.futures.wait`.
+///
+/// * Returns at once if the condition already holds (an already-failed
+///   future satisfies [`FirstException`](ReturnWhen::FirstException)).
+/// * A timeout is not an error: whatever is done by then is in `done`.
+/// * Both vectors keep the input order; a future given twice appears once.
+/// * Futures already done are not registered on; the rest share one
+///   [`Watcher`] (O(1) per completion), deregistered before returning.
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::{wait, ReturnWhen};
+/// use concur_core::{Error, Future, Promise};
+/// use std::time::Duration;
+///
+/// let ok = Future::ready(1);
+/// let (_p, pending) = Promise::new();
+/// let (done, not_done) = wait([&ok, &pending], None, ReturnWhen::FirstCompleted);
+/// assert_eq!((done.len(), not_done.len()), (1, 1));
+///
+/// let bad = Future::failed(Error::task("boom"));
+/// let (done, not_done) = wait([&bad, &pending], None, ReturnWhen::FirstException);
+/// assert_eq!((done[0].id(), not_done[0].id()), (bad.id(), pending.id()));
+///
+/// let (done, not_done) =
+///     wait([&ok, &pending], Some(Duration::from_millis(5)), ReturnWhen::AllCompleted);
+/// assert_eq!((done.len(), not_done.len()), (1, 1));
+/// ```
+pub fn wait<I>(
+    futures: I,
+    timeout: Option<Duration>,
+    return_when: ReturnWhen,
+) -> (
+    Vec<<I::Item as IntoFutureHandle>::Handle>,
+    Vec<<I::Item as IntoFutureHandle>::Handle>,
+)
+where
+    I: IntoIterator,
+    I::Item: IntoFutureHandle,
+{
+    let deadline = deadline_after(timeout);
+    let handles = dedup(futures);
+    let erased: Vec<AnyFuture> = handles.iter().map(FutureHandle::to_any).collect();
+
+    if !holds(&erased, return_when) {
+        let mut watcher = Watcher::new();
+        for f in erased.iter().filter(|f| !f.done()) {
+            watcher.watch(f.clone());
+        }
+        loop {
+            match watcher.next_until(deadline) {
+                Ok(Some((_, f))) => {
+                    let stop = match return_when {
+                        ReturnWhen::FirstCompleted => true,
+                        ReturnWhen::FirstException => f.failed(),
+                        ReturnWhen::AllCompleted => false,
+                    };
+                    if stop {
+                        break;
+                    }
+                }
+                // Everything is done, or the deadline passed.
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    let mut done = Vec::new();
+    let mut not_done = Vec::new();
+    for (h, e) in handles.into_iter().zip(&erased) {
+        if e.done() {
+            done.push(h);
+        } else {
+            not_done.push(h);
+        }
+    }
+    (done, not_done)
+}
+
+/// Whether `return_when` already holds, as CPython checks before waiting.
+fn holds(futures: &[AnyFuture], return_when: ReturnWhen) -> bool {
+    match return_when {
+        ReturnWhen::FirstCompleted => futures.is_empty() || futures.iter().any(AnyFuture::done),
+        ReturnWhen::FirstException => {
+            futures.iter().any(AnyFuture::failed) || futures.iter().all(AnyFuture::done)
+        }
+        ReturnWhen::AllCompleted => futures.iter().all(AnyFuture::done),
+    }
+}
