@@ -1,0 +1,61 @@
+//! No thread leaks: after a pool is dropped (or shut down), the process has
+//! the thread count it had before. One test function, in its own binary,
+//! so no other test's threads come and go meanwhile.
+
+mod helpers;
+
+use concur_core::Executor;
+use concur_thread::ThreadPool;
+use helpers::{Gate, eventually, os_thread_count};
+
+#[test]
+fn pools_leave_no_threads_behind() {
+    let before = os_thread_count();
+
+    // Saturated pool, then dropped: drop joins every worker.
+    {
+        let pool = ThreadPool::new(6).unwrap();
+        let gate = Gate::new();
+        for _ in 0..30 {
+            let g = gate.clone();
+            let _ = pool.submit(move || g.wait()).unwrap();
+        }
+        assert_eq!(pool.num_threads(), 6);
+        assert_eq!(os_thread_count(), before + 6);
+        gate.open();
+    }
+    assert_eq!(os_thread_count(), before, "after drop");
+
+    // shutdown(wait = false): the workers exit on their own.
+    let pool = ThreadPool::new(4).unwrap();
+    let futs: Vec<_> = (0..100).map(|i| pool.submit(move || i).unwrap()).collect();
+    pool.shutdown(false, false);
+    for f in &futs {
+        f.wait();
+    }
+    eventually("workers exit after shutdown(wait = false)", || {
+        os_thread_count() == before
+    });
+    drop(pool);
+    assert_eq!(os_thread_count(), before);
+
+    // Broken pool: the failing worker and the others are gone after drop.
+    {
+        let pool = ThreadPool::builder()
+            .max_workers(3)
+            .initializer(|| Err::<(), _>("no"))
+            .build()
+            .unwrap();
+        for _ in 0..10 {
+            let _ = pool.submit(|| ());
+        }
+    }
+    assert_eq!(os_thread_count(), before, "after a broken pool");
+
+    // Many pools created and dropped in a row.
+    for _ in 0..50 {
+        let pool = ThreadPool::new(2).unwrap();
+        pool.submit(|| ()).unwrap().wait();
+    }
+    assert_eq!(os_thread_count(), before, "after 50 pools");
+}
