@@ -265,6 +265,14 @@ impl ThreadPool {
     /// scope has run (or was cancelled) and its future is done — also when
     /// `f` panics, in which case the panic is then resumed.
     ///
+    /// Calling it from a worker of the same pool can deadlock if every other
+    /// worker is busy, as waiting on any future from inside the pool can.
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `f`; panics if a task started with
+    /// [`Scope::spawn`](crate::Scope::spawn) panicked.
+    ///
     /// # Examples
     ///
     /// ```
@@ -592,6 +600,11 @@ impl Executor for ThreadPool {
         }
     }
 }
+
+// The pool's state stays consistent when a caller unwinds: user code never
+// runs while the pool holds a lock or is between two bookkeeping steps.
+impl std::panic::UnwindSafe for ThreadPool {}
+impl std::panic::RefUnwindSafe for ThreadPool {}
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {

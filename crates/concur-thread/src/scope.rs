@@ -2,7 +2,7 @@
 
 use crate::pool::ThreadPool;
 use crate::primitive::{self, Arc, Condvar, Mutex};
-use concur_core::{AnyFuture, Executor, Future, Job};
+use concur_core::{AnyFuture, ErrorKind, Executor, Future, Job};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -66,7 +66,7 @@ impl<F> Drop for Guarded<F> {
 /// let mut counts = [0usize; 3];
 /// pool.scope(|s| {
 ///     for (i, slot) in counts.iter_mut().enumerate() {
-///         s.submit(move || *slot = i * 10);
+///         s.spawn(move || *slot = i * 10);
 ///     }
 /// });
 /// assert_eq!(counts, [0, 10, 20]);
@@ -75,6 +75,7 @@ pub struct Scope<'scope, 'env: 'scope> {
     pool: &'scope ThreadPool,
     pending: Arc<Pending>,
     futures: Mutex<Vec<AnyFuture>>,
+    spawned: Mutex<Vec<Future<()>>>,
     _scope: PhantomData<&'scope mut &'scope ()>,
     _env: PhantomData<&'env mut &'env ()>,
 }
@@ -135,12 +136,46 @@ impl<'scope> Scope<'scope, '_> {
         fut
     }
 
-    fn wait_all(&self) {
+    /// Like [`submit`](Self::submit), for a task whose future nobody
+    /// needs (like [`std::thread::Scope::spawn`]): if it panics, the panic
+    /// is raised again by [`ThreadPool::scope`] once every task is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let hits = AtomicUsize::new(0);
+    /// pool.scope(|s| {
+    ///     for _ in 0..8 {
+    ///         s.spawn(|| { hits.fetch_add(1, Ordering::Relaxed); });
+    ///     }
+    /// });
+    /// assert_eq!(hits.into_inner(), 8);
+    ///
+    /// let caught = std::panic::catch_unwind(|| pool.scope(|s| s.spawn(|| panic!("lost?"))));
+    /// assert!(caught.is_err());
+    /// ```
+    pub fn spawn<F>(&'scope self, f: F)
+    where
+        F: FnOnce() + Send + 'scope,
+    {
+        let fut = self.submit(f);
+        primitive::lock(&self.spawned).push(fut);
+    }
+
+    /// Waits for every job; returns the first panic of a spawned task.
+    fn wait_all(&self) -> Option<String> {
         self.pending.wait_zero();
         let futures = std::mem::take(&mut *primitive::lock(&self.futures));
         for f in futures {
             f.wait();
         }
+        let spawned = std::mem::take(&mut *primitive::lock(&self.spawned));
+        spawned.iter().find_map(|f| match f.result() {
+            Err(e) if e.kind() == ErrorKind::Panicked => Some(e.to_string()),
+            _ => None,
+        })
     }
 }
 
@@ -155,13 +190,20 @@ where
             zero: Condvar::new(),
         }),
         futures: Mutex::new(Vec::new()),
+        spawned: Mutex::new(Vec::new()),
         _scope: PhantomData,
         _env: PhantomData,
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| f(&scope)));
-    scope.wait_all();
+    let spawned_panic = scope.wait_all();
     match outcome {
-        Ok(value) => value,
         Err(panic) => resume_unwind(panic),
+        Ok(_) if spawned_panic.is_some() => {
+            panic!(
+                "a task spawned in a scope panicked: {}",
+                spawned_panic.unwrap_or_default()
+            )
+        }
+        Ok(value) => value,
     }
 }

@@ -17,7 +17,7 @@ fn scoped_tasks_borrow_and_mutate_the_callers_data() {
     let mut sums = [0u64; 4];
     pool.scope(|s| {
         for (chunk, out) in input.chunks(25).zip(sums.iter_mut()) {
-            s.submit(move || *out = chunk.iter().sum());
+            s.spawn(move || *out = chunk.iter().sum());
         }
     });
     assert_eq!(sums, [325, 950, 1575, 2200]);
@@ -47,7 +47,7 @@ fn a_panic_in_the_scope_closure_still_waits_for_the_jobs() {
     let finished = AtomicUsize::new(0);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         pool.scope(|s| {
-            s.submit(|| {
+            s.spawn(|| {
                 std::thread::sleep(Duration::from_millis(30));
                 finished.fetch_add(1, Ordering::SeqCst);
             });
@@ -81,9 +81,11 @@ fn scoped_tasks_may_submit_more_scoped_tasks() {
     let count = AtomicUsize::new(0);
     pool.scope(|s| {
         for _ in 0..4 {
-            s.submit(|| {
+            s.spawn(|| {
                 count.fetch_add(1, Ordering::SeqCst);
-                s.submit(|| count.fetch_add(10, Ordering::SeqCst));
+                s.spawn(|| {
+                    count.fetch_add(10, Ordering::SeqCst);
+                });
             });
         }
     });
@@ -107,7 +109,7 @@ fn cancelled_scoped_jobs_are_dropped_before_scope_returns() {
     let gate = Gate::new();
     pool.scope(|s| {
         let g = gate.clone();
-        s.submit(move || g.wait());
+        s.spawn(move || g.wait());
         let futs: Vec<_> = (0..5)
             .map(|_| {
                 let guard = DropCounter(&dropped);
@@ -133,7 +135,7 @@ fn cancel_futures_during_a_scope_drops_the_queued_closures() {
     let gate = Gate::new();
     pool.scope(|s| {
         let g = gate.clone();
-        s.submit(move || g.wait());
+        s.spawn(move || g.wait());
         let futs: Vec<_> = (0..3)
             .map(|_| {
                 let guard = DropCounter(&dropped);
@@ -158,4 +160,23 @@ fn scoped_submit_on_a_closed_pool_fails_the_future() {
         assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Shutdown);
     });
     assert_eq!(dropped.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_panicking_spawned_task_panics_the_scope_after_all_jobs() {
+    let pool = ThreadPool::new(2).unwrap();
+    let finished = AtomicUsize::new(0);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        pool.scope(|s| {
+            s.spawn(|| panic!("spawned boom"));
+            s.spawn(|| {
+                std::thread::sleep(Duration::from_millis(20));
+                finished.fetch_add(1, Ordering::SeqCst);
+            });
+        })
+    }));
+    assert_eq!(finished.load(Ordering::SeqCst), 1);
+    let payload = outcome.unwrap_err();
+    let msg = payload.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("spawned boom"), "{msg}");
 }
