@@ -68,3 +68,8 @@ pub use concur_ipc as ipc;
 #[cfg(feature = "async")]
 #[doc(inline)]
 pub use concur_async as asyncio;
+
+/// The concur guide (`docs/guide.md`): the lecture's model taught in Rust.
+/// Every snippet in it is compiled and run as a doctest of this crate.
+#[doc = include_str!("../../../docs/guide.md")]
+pub mod guide {}

@@ -1,0 +1,125 @@
+//! Runs every example that `cargo test` built for this crate and checks what
+//! it prints: the examples are scenarios users copy, so they must keep working.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/<name>`, next to this test binary's `deps/`.
+fn example_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test binaries live in target/<profile>/deps");
+    profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Runs an example to completion (at most `limit`) and returns its stdout.
+fn run_example(name: &str, limit: Duration) -> String {
+    let path = example_path(name);
+    assert!(
+        path.is_file(),
+        "example binary {} missing: run `cargo test -p concur` (which builds the examples), not `--test examples` alone",
+        path.display()
+    );
+    let start = Instant::now();
+    let out = Command::new(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", path.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "example {name} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        start.elapsed() < limit,
+        "example {name} took {:?} (limit {limit:?})",
+        start.elapsed()
+    );
+    stdout
+}
+
+#[test]
+fn download_is_faster_concurrently_and_map_keeps_order() {
+    let out = run_example("download", Duration::from_secs(60));
+    let lines: Vec<&str> = out.lines().collect();
+    let section = |title: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(title))
+            .expect(title)
+    };
+    let (seq, asc, map) = (
+        section("sequential:"),
+        section("concurrent, as_completed"),
+        section("concurrent, map"),
+    );
+    let names = |from: usize| -> Vec<&str> {
+        lines[from + 1..from + 7]
+            .iter()
+            .map(|l| l.split_whitespace().nth(2).expect("a file name"))
+            .collect()
+    };
+    let input_order = [
+        "report.pdf",
+        "photo.jpg",
+        "data.csv",
+        "song.mp3",
+        "notes.txt",
+        "video.mp4",
+    ];
+    assert_eq!(names(seq), input_order);
+    assert_eq!(names(map), input_order, "map yields in input order");
+    // as_completed yields the smallest (fastest) download first, the largest last.
+    let completed = names(asc);
+    assert_eq!(completed.first(), Some(&"notes.txt"), "{out}");
+    assert_eq!(completed.last(), Some(&"video.mp4"), "{out}");
+    let speedup: f64 = out
+        .lines()
+        .last()
+        .and_then(|l| l.split(": ").last())
+        .and_then(|s| s.trim_end_matches("x faster").parse().ok())
+        .expect("a final speed-up line");
+    assert!(
+        speedup > 1.5,
+        "6 overlapping downloads should beat sequential clearly: {out}"
+    );
+}
+
+#[test]
+fn scraper_reports_titles_and_each_kind_of_failure() {
+    let out = run_example("scraper", Duration::from_secs(60));
+    assert!(out.contains("title: \"Welcome to Python.org\""), "{out}");
+    assert!(
+        out.contains("title: \"Rust Programming Language\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("title: \"concur: futures done right\""),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("/missing") && l.contains("HTTP 404")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("/nobody-home") && l.contains("connection failed")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("/slow") && l.contains("timed out")),
+        "{out}"
+    );
+    assert!(out.contains("3 pages fetched, 3 failed"), "{out}");
+    // Completion order: the fast page is reported before the slow one.
+    let pos = |needle: &str| out.find(needle).expect(needle);
+    assert!(pos("/concur") < pos("/python"), "{out}");
+}
