@@ -13,12 +13,22 @@
 //!   [`Future::try_into_result`], which require that the consuming handle is
 //!   the only [`Future`] handle (`handles == 1`, read with `Acquire` after
 //!   the state is terminal). Only `Future` handles can read `value`; new ones
-//!   are only made by cloning one, and the completer counts the handle it
-//!   lends to callbacks before it publishes the terminal state.
+//!   are only made by cloning one.
+//! * The completer lends done-callbacks a handle: it adds [`LENT`] to
+//!   `handles` (and records its thread in `Waiters::lending`) before it
+//!   publishes the terminal state, and removes it, under the lock, once the
+//!   last callback returned, waking everyone who registered meanwhile. A
+//!   blocking or async `into_result` on the last real handle waits for that
+//!   instead of failing: running callbacks never make it lose the value. On
+//!   the lending thread itself (a callback consuming a clone) it fails with
+//!   `InvalidState` rather than deadlock.
+//! * Wakers and callbacks are user code: each runs behind `catch_unwind`,
+//!   and a panic is reported through `tracing`; it never stops the other
+//!   wake-ups or callbacks nor reaches the completing side.
 
 use crate::error::Error;
 use crate::notify::Notify;
-use crate::primitive::{self, Arc, AtomicU8, AtomicUsize, Mutex, Ordering, UnsafeCell};
+use crate::primitive::{self, Arc, AtomicU8, AtomicUsize, Mutex, Ordering, ThreadId, UnsafeCell};
 use crate::state::{self, CANCELLED, FAILED, FINISHED, PENDING, RUNNING, State};
 use crate::watch::WatchShared;
 use std::fmt;
@@ -54,7 +64,40 @@ struct Waiters<T> {
     entries: Vec<Entry>,
     callbacks: Vec<Callback<T>>,
     next_id: usize,
+    /// The thread running the done-callbacks while it lends them a handle.
+    lending: Option<ThreadId>,
 }
+
+impl<T> Waiters<T> {
+    /// Registers (or refreshes) an async task's waker; `slot` keeps its id.
+    fn register_task(&mut self, cx: &Context<'_>, slot: &mut Option<usize>) {
+        if let Some(id) = *slot {
+            for e in &mut self.entries {
+                if let Entry::Single { id: other, notify } = e {
+                    if *other == id {
+                        if !notify.will_wake(cx) {
+                            *notify = Notify::Task(cx.waker().clone());
+                        }
+                        return;
+                    }
+                }
+            }
+        }
+        let id = self.register(Notify::Task(cx.waker().clone()));
+        *slot = Some(id);
+    }
+
+    fn register(&mut self, notify: Notify) -> usize {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1);
+        self.entries.push(Entry::Single { id, notify });
+        id
+    }
+}
+
+/// Added to `Inner::handles` while the done-callbacks borrow the value
+/// through a lent handle (see the module docs).
+const LENT: usize = 1 << (usize::BITS - 1);
 
 pub(crate) struct Inner<T> {
     state: AtomicU8,
@@ -78,6 +121,7 @@ impl<T> Inner<T> {
                 entries: Vec::new(),
                 callbacks: Vec::new(),
                 next_id: 0,
+                lending: None,
             }),
             value: UnsafeCell::new(None),
         }
@@ -129,13 +173,7 @@ impl<T> Inner<T> {
             if state::is_terminal(self.state.load(Ordering::Relaxed)) {
                 return true;
             }
-            let id = w.next_id;
-            w.next_id = w.next_id.wrapping_add(1);
-            w.entries.push(Entry::Single {
-                id,
-                notify: Notify::current_thread(),
-            });
-            id
+            w.register(Notify::current_thread())
         };
         loop {
             match deadline {
@@ -174,25 +212,55 @@ impl<T> Inner<T> {
             *slot = None;
             return Poll::Ready(());
         }
-        if let Some(id) = *slot {
-            for e in &mut w.entries {
-                if let Entry::Single { id: other, notify } = e {
-                    if *other == id {
-                        if !notify.will_wake(cx) {
-                            *notify = Notify::Task(cx.waker().clone());
-                        }
-                        return Poll::Pending;
-                    }
-                }
-            }
+        w.register_task(cx, slot);
+        Poll::Pending
+    }
+
+    /// Whether done-callbacks still borrow the value through a lent handle.
+    fn lent(&self) -> bool {
+        // ORDERING: pairs with the `Release` removal in `LentHandle::drop`:
+        // once clear, every callback's read of `value` happened before.
+        self.handles.load(Ordering::Acquire) & LENT != 0
+    }
+
+    /// Blocks (on a done future) until no done-callback borrows the value.
+    /// `false`, at once, if called on the thread running those callbacks.
+    fn wait_unlent(&self) -> bool {
+        if !self.lent() {
+            return true;
         }
-        let id = w.next_id;
-        w.next_id = w.next_id.wrapping_add(1);
-        w.entries.push(Entry::Single {
-            id,
-            notify: Notify::Task(cx.waker().clone()),
-        });
-        *slot = Some(id);
+        {
+            let mut w = primitive::lock(&self.waiters);
+            if !self.lent() {
+                return true;
+            }
+            if w.lending == Some(primitive::current_thread().id()) {
+                return false;
+            }
+            // `LentHandle::drop` takes the whole list when it clears `LENT`.
+            w.register(Notify::current_thread());
+        }
+        while self.lent() {
+            primitive::park();
+        }
+        true
+    }
+
+    /// Async form of [`wait_unlent`](Self::wait_unlent).
+    fn poll_unlent(&self, cx: &mut Context<'_>, slot: &mut Option<usize>) -> Poll<bool> {
+        if !self.lent() {
+            *slot = None;
+            return Poll::Ready(true);
+        }
+        let mut w = primitive::lock(&self.waiters);
+        if !self.lent() {
+            *slot = None;
+            return Poll::Ready(true);
+        }
+        if w.lending == Some(primitive::current_thread().id()) {
+            return Poll::Ready(false);
+        }
+        w.register_task(cx, slot);
         Poll::Pending
     }
 
@@ -256,21 +324,66 @@ fn complete_locked<T: Send + Sync + 'static>(
     let entries = std::mem::take(&mut guard.entries);
     let callbacks = std::mem::take(&mut guard.callbacks);
     if !callbacks.is_empty() {
-        // ORDERING: published by the `Release` store below (see module docs).
-        inner.handles.fetch_add(1, Ordering::Relaxed);
+        guard.lending = Some(primitive::current_thread().id());
+        // ORDERING: published by the `Release` store below (see module docs),
+        // so whoever sees the terminal state also sees the lent handle.
+        inner.handles.fetch_add(LENT, Ordering::Relaxed);
     }
     // ORDERING: `Release` publishes `value`; pairs with `Inner::state_u8`.
     inner.state.store(new_state, Ordering::Release);
     drop(guard);
-    for e in entries {
-        e.notify();
+    if callbacks.is_empty() {
+        wake_all(entries);
+        return;
     }
-    if !callbacks.is_empty() {
-        let fut = Future {
+    // Built before waking, so the lent handle is returned even if a
+    // wake-up unwinds past `wake_all`'s guard.
+    let lent = LentHandle {
+        fut: std::mem::ManuallyDrop::new(Future {
             inner: inner.clone(),
+        }),
+    };
+    wake_all(entries);
+    for cb in callbacks {
+        run_callback(&lent.fut, cb);
+    }
+}
+
+/// The handle the completer lends to done-callbacks; dropping it returns
+/// the loan and wakes whoever waits to move the value out.
+struct LentHandle<T> {
+    fut: std::mem::ManuallyDrop<Future<T>>,
+}
+
+impl<T> Drop for LentHandle<T> {
+    fn drop(&mut self) {
+        let inner = &self.fut.inner;
+        let entries = {
+            let mut w = primitive::lock(&inner.waiters);
+            w.lending = None;
+            // ORDERING: `Release`: the callbacks' reads of `value` happen
+            // before a move by whoever sees `LENT` clear (`Inner::lent`).
+            inner.handles.fetch_sub(LENT, Ordering::Release);
+            std::mem::take(&mut w.entries)
         };
-        for cb in callbacks {
-            run_callback(&fut, cb);
+        wake_all(entries);
+        // SAFETY: `fut` is `ManuallyDrop` and never used again, so its `Arc`
+        // is moved out exactly once; `Future::drop` (which would take one
+        // from `handles`) never runs for it: the loan was `LENT`, not 1.
+        drop(unsafe { std::ptr::read(&self.fut.inner) });
+    }
+}
+
+/// Wakes every entry; a panicking waker is reported, never propagated.
+fn wake_all(entries: Vec<Entry>) {
+    for e in entries {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| e.notify())) {
+            let err = Error::panicked(payload);
+            tracing::error!(
+                target: "concur_core",
+                error = %err,
+                "a waker panicked while a future completed; other waiters are still woken"
+            );
         }
     }
 }
@@ -524,12 +637,20 @@ impl<T> Future<T> {
 
     /// Blocks until done and moves the value out of the last handle.
     ///
+    /// Done-callbacks borrow the value while they run; if they are still
+    /// running on the completing thread, this also waits for them (so a
+    /// registered callback never makes it fail). A done-callback must
+    /// therefore not block on another thread's `into_result` of its own
+    /// future.
+    ///
     /// # Errors
     ///
     /// The stored error if the task failed or was cancelled. If other
     /// handles to a *successful* future still exist, the value cannot be
     /// moved: [`ErrorKind::InvalidState`](crate::ErrorKind) (use
-    /// [`result`](Self::result) to borrow it instead).
+    /// [`result`](Self::result) to borrow it instead). Also `InvalidState`
+    /// if called from a done-callback of this same future (on a clone):
+    /// the value is borrowed by that callback.
     ///
     /// # Examples
     ///
@@ -540,10 +661,20 @@ impl<T> Future<T> {
     /// ```
     pub fn into_result(self) -> Result<T, Error> {
         self.wait();
+        let unlent = self.inner.wait_unlent();
+        self.finish_into_result(unlent)
+    }
+
+    /// The move (or the error) once the future is done and, if `unlent`,
+    /// no done-callback borrows the value any more.
+    fn finish_into_result(self, unlent: bool) -> Result<T, Error> {
         match self.try_into_result() {
             Ok(outcome) => outcome,
             Err(shared) => match shared.read() {
                 Err(e) => Err(e),
+                Ok(_) if !unlent => Err(Error::invalid_state(
+                    "into_result inside a done-callback of the same future: the callback borrows the value",
+                )),
                 Ok(_) => Err(Error::invalid_state(
                     "into_result needs the only handle: other clones of this future still exist",
                 )),
@@ -556,7 +687,8 @@ impl<T> Future<T> {
     ///
     /// # Errors
     ///
-    /// `Err(self)` if the future is not done or other handles exist.
+    /// `Err(self)` if the future is not done, other handles exist, or its
+    /// done-callbacks are still running (they borrow the value).
     ///
     /// # Examples
     ///
@@ -947,11 +1079,16 @@ impl<T> std::future::Future for FutureOutput<T> {
         let Some(fut) = this.fut.as_ref() else {
             return Poll::Ready(Err(Error::invalid_state("polled after completion")));
         };
-        match fut.inner.poll_done(cx, &mut this.slot) {
+        // Once done, `poll_done` is skipped so `slot` keeps the id of the
+        // waker `poll_unlent` registered, if any.
+        if !fut.done() && fut.inner.poll_done(cx, &mut this.slot).is_pending() {
+            return Poll::Pending;
+        }
+        match fut.inner.poll_unlent(cx, &mut this.slot) {
             Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => {
+            Poll::Ready(unlent) => {
                 let fut = this.fut.take().expect("checked above");
-                Poll::Ready(fut.into_result())
+                Poll::Ready(fut.finish_into_result(unlent))
             }
         }
     }

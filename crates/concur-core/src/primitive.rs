@@ -5,7 +5,7 @@
 mod imp {
     pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
-    pub(crate) use std::thread::{Thread, current as current_thread};
+    pub(crate) use std::thread::{Thread, ThreadId, current as current_thread};
 
     /// `std::cell::UnsafeCell` with loom's `with`/`with_mut` interface.
     #[derive(Debug)]
@@ -56,7 +56,7 @@ mod imp {
 mod imp {
     pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
-    pub(crate) use loom::thread::{Thread, current as current_thread};
+    pub(crate) use loom::thread::{Thread, ThreadId, current as current_thread};
 
     /// loom's `UnsafeCell`, plus `get_mut` for exclusive owners.
     #[derive(Debug)]

@@ -1,0 +1,308 @@
+//! Shared helpers for the concur-core integration tests: futures in each
+//! state (like CPython's `test_concurrent_futures/util.py`), a task error
+//! type, drop probes, counting wakers, a `tracing` capture and small test
+//! executors.
+
+#![allow(dead_code)]
+
+use concur_core::{Error, Executor, Future, Job, Promise, SubmitError};
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::task::{Wake, Waker};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::Duration;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// A generous bound for anything that should happen "at once" (2 noisy cores).
+pub(crate) const LONG: Duration = Duration::from_secs(5);
+
+/// How long a helper thread waits before acting, so that the other side is
+/// (very likely) blocked by then. Correctness never depends on it.
+pub(crate) const SHORT: Duration = Duration::from_millis(100);
+
+/// A future in each CPython test state, with the promise kept alive where
+/// dropping it would change the state.
+pub(crate) struct Fixture<T: Send + Sync + 'static> {
+    pub(crate) promise: Option<Promise<T>>,
+    pub(crate) fut: Future<T>,
+}
+
+pub(crate) fn pending_future<T: Send + Sync + 'static>() -> Fixture<T> {
+    let (promise, fut) = Promise::new();
+    Fixture {
+        promise: Some(promise),
+        fut,
+    }
+}
+
+pub(crate) fn running_future<T: Send + Sync + 'static>() -> Fixture<T> {
+    let (promise, fut) = Promise::new();
+    assert!(promise.set_running_or_notify_cancel().unwrap());
+    Fixture {
+        promise: Some(promise),
+        fut,
+    }
+}
+
+pub(crate) fn cancelled_future<T: Send + Sync + 'static>() -> Fixture<T> {
+    let (promise, fut) = Promise::new();
+    assert!(fut.cancel());
+    Fixture {
+        promise: Some(promise),
+        fut,
+    }
+}
+
+pub(crate) fn exception_future<T: Send + Sync + 'static>() -> Fixture<T> {
+    Fixture {
+        promise: None,
+        fut: Future::failed(Error::task(TestError(5))),
+    }
+}
+
+pub(crate) fn successful_future() -> Fixture<u64> {
+    Fixture {
+        promise: None,
+        fut: Future::ready(42),
+    }
+}
+
+/// A task's own error type, to check downcasting.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TestError(pub(crate) u32);
+
+impl fmt::Display for TestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "test error {}", self.0)
+    }
+}
+
+impl std::error::Error for TestError {}
+
+/// A value that is neither `Clone` nor `Copy`.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NotClone(pub(crate) u64);
+
+/// Counts its drops.
+#[derive(Debug)]
+pub(crate) struct DropProbe(pub(crate) Arc<AtomicUsize>);
+
+impl Drop for DropProbe {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker that counts how often it was woken.
+#[derive(Debug, Default)]
+pub(crate) struct CountingWaker(AtomicUsize);
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub(crate) fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+    let c = Arc::new(CountingWaker::default());
+    (c.clone(), Waker::from(c))
+}
+
+impl CountingWaker {
+    pub(crate) fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A waker whose `wake` panics.
+#[derive(Debug)]
+pub(crate) struct PanickingWaker;
+
+impl Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("waker exploded");
+    }
+}
+
+/// One `tracing` event, fields formatted with `Debug` (so `%x` fields show
+/// their `Display` text).
+#[derive(Debug, Clone)]
+pub(crate) struct CapturedEvent {
+    pub(crate) level: tracing::Level,
+    pub(crate) target: String,
+    pub(crate) fields: Vec<(String, String)>,
+}
+
+impl CapturedEvent {
+    pub(crate) fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Capture(Arc<Mutex<Vec<CapturedEvent>>>);
+
+struct Fields(Vec<(String, String)>);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Fields(Vec::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(CapturedEvent {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
+            fields: fields.0,
+        });
+    }
+}
+
+/// Runs `f` with a subscriber that records every event on this thread.
+pub(crate) fn capture_tracing<R>(f: impl FnOnce() -> R) -> (R, Vec<CapturedEvent>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let subscriber = tracing_subscriber::registry().with(Capture(events.clone()));
+    let r = tracing::subscriber::with_default(subscriber, f);
+    let got = events.lock().unwrap().clone();
+    (r, got)
+}
+
+/// Runs every job at once on the submitting thread.
+#[derive(Debug, Default)]
+pub(crate) struct Inline {
+    pub(crate) shut: AtomicBool,
+}
+
+impl Executor for Inline {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        if self.shut.load(Ordering::SeqCst) {
+            return Err(SubmitError::new(job, Error::shutdown()));
+        }
+        job.run();
+        Ok(())
+    }
+    fn shutdown(&self, _wait: bool, _cancel_futures: bool) {
+        self.shut.store(true, Ordering::SeqCst);
+    }
+}
+
+/// One worker thread fed by a channel: shows a panicking task does not
+/// kill the worker.
+#[derive(Debug)]
+pub(crate) struct OneWorker {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) worker_id: ThreadId,
+}
+
+impl OneWorker {
+    pub(crate) fn new() -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let worker = thread::spawn(move || {
+            for job in rx {
+                job.run();
+            }
+        });
+        let worker_id = worker.thread().id();
+        Self {
+            tx: Mutex::new(Some(tx)),
+            worker: Mutex::new(Some(worker)),
+            worker_id,
+        }
+    }
+}
+
+impl Executor for OneWorker {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        let tx = self.tx.lock().unwrap();
+        match &*tx {
+            Some(tx) => tx
+                .send(job)
+                .map_err(|e| SubmitError::new(e.0, Error::broken("worker is gone", None))),
+            None => Err(SubmitError::new(job, Error::shutdown())),
+        }
+    }
+    fn shutdown(&self, wait: bool, _cancel_futures: bool) {
+        self.tx.lock().unwrap().take();
+        if wait {
+            if let Some(w) = self.worker.lock().unwrap().take() {
+                w.join().unwrap();
+            }
+        }
+    }
+}
+
+impl Drop for OneWorker {
+    fn drop(&mut self) {
+        self.shutdown(true, false);
+    }
+}
+
+/// Keeps jobs until the test runs or cancels them.
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    jobs: Mutex<VecDeque<Job>>,
+    shut: AtomicBool,
+}
+
+impl Queue {
+    pub(crate) fn run_all(&self) -> usize {
+        let mut n = 0;
+        while let Some(job) = self.jobs.lock().unwrap().pop_front() {
+            job.run();
+            n += 1;
+        }
+        n
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.jobs.lock().unwrap().len()
+    }
+}
+
+impl Executor for Queue {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        if self.shut.load(Ordering::SeqCst) {
+            return Err(SubmitError::new(job, Error::shutdown()));
+        }
+        self.jobs.lock().unwrap().push_back(job);
+        Ok(())
+    }
+    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+        self.shut.store(true, Ordering::SeqCst);
+        if cancel_futures {
+            let jobs: Vec<Job> = self.jobs.lock().unwrap().drain(..).collect();
+            for job in jobs {
+                job.cancel();
+            }
+        }
+        if wait {
+            self.run_all();
+        }
+    }
+}
+
+/// Completes `promise` with `value` from another thread after [`SHORT`].
+pub(crate) fn set_later<T: Send + Sync + 'static>(promise: Promise<T>, value: T) -> JoinHandle<()> {
+    thread::spawn(move || {
+        thread::sleep(SHORT);
+        promise.set_result(value).unwrap();
+    })
+}
