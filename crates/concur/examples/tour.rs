@@ -1,151 +1,221 @@
-//! A walk through concur, printing what happens at each step.
+//! A walk through concur in the lecture's order, printing what happens and
+//! the measured times.
 //!
 //! Run with `cargo run --release --example tour`.
 
-use concur::{Error, ErrorKind, Executor, Job, Promise, State, SubmitError, Watcher};
+use concur::combinators::{ExecutorExt, as_completed};
+use concur::thread::ThreadPool;
+use concur::{Error, ErrorKind, Executor, Promise, State};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// A deliberately tiny executor: one new thread per job. The real ones live
-/// in `concur::thread` and `concur::process`.
-struct ThreadPerTask;
-
-impl Executor for ThreadPerTask {
-    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-        thread::spawn(move || job.run());
-        Ok(())
-    }
-    fn shutdown(&self, _wait: bool, _cancel_futures: bool) {}
-}
 
 fn section(title: &str) {
     println!("\n== {title}");
 }
 
-fn main() -> Result<(), Error> {
-    let tour_start = Instant::now();
+/// A simulated download: waits as if on the network.
+fn download(ms: u64) -> u64 {
+    thread::sleep(Duration::from_millis(ms));
+    ms * 1024
+}
 
-    section("1. a future is a handle to a result that does not exist yet");
-    let (promise, fut) = Promise::new();
-    println!("created:        {fut:?}");
-    promise.set_running_or_notify_cancel()?;
-    println!("running:        {fut:?}");
-    let worker = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(50));
-        promise.set_result(6u64 * 7)
-    });
+/// CPU-bound work: counts primes below `n` by trial division.
+fn count_primes(n: u64) -> u64 {
+    (2..n)
+        .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))
+        .count() as u64
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let tour_start = Instant::now();
+    let pool = ThreadPool::builder()
+        .max_workers(8)
+        .thread_name_prefix("tour")
+        .build()?;
+
+    section("1. sequential vs concurrent downloads (simulated I/O)");
+    let sizes = [120u64, 80, 100, 60, 140];
     let t = Instant::now();
-    let value = *fut.result()?;
-    println!("result() blocked {:?} and got {value}", t.elapsed());
-    println!("finished:       {fut:?}");
-    worker.join().expect("worker thread")?;
+    let total: u64 = sizes.iter().map(|&ms| download(ms)).sum();
+    let sequential = t.elapsed();
+    println!("sequential: {total} bytes in {sequential:?}");
+    let t = Instant::now();
+    let futs = sizes
+        .iter()
+        .map(|&ms| pool.submit(move || download(ms)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total: u64 = futs
+        .into_iter()
+        .map(|f| f.into_result())
+        .sum::<Result<u64, Error>>()?;
+    let concurrent = t.elapsed();
+    println!(
+        "concurrent: {total} bytes in {concurrent:?} ({:.1}x faster)",
+        sequential.as_secs_f64() / concurrent.as_secs_f64()
+    );
+
+    section("2. future states");
+    let (release, gate) = mpsc::channel::<()>();
+    let fut = pool.submit(move || {
+        gate.recv().ok();
+        6u64 * 7
+    })?;
+    thread::sleep(Duration::from_millis(20));
+    println!("while the task waits: {fut:?}");
+    release.send(())?;
+    println!("result() = {}", fut.result()?);
+    println!("afterwards:           {fut:?}");
     assert_eq!(fut.state(), State::Finished);
 
-    section("2. done-callbacks run once, in registration order");
-    let (promise, fut) = Promise::<&str>::new();
+    section("3. done-callbacks");
     let (tx, rx) = mpsc::channel();
-    for i in 1..=3 {
+    let fut = pool.submit(|| "hello")?;
+    for i in 1..=2 {
         let tx = tx.clone();
-        fut.add_done_callback(move |f| {
-            let _ = tx.send(format!("callback {i} saw {:?}", f.result()));
-        });
+        fut.add_done_callback(move |f| tx.send(format!("callback {i}: {:?}", f.result())).unwrap());
     }
-    promise.set_result("hello")?;
     drop(tx);
     for line in rx {
         println!("{line}");
     }
 
-    section("3. errors propagate: a panic and a returned error land in the future");
-    let panicking = ThreadPerTask
-        .submit(|| -> u32 { panic!("division by zero") })
-        .map_err(Error::from)?;
-    let err = panicking.result().unwrap_err();
+    section("4. as_completed (finish order) vs map (input order)");
+    let delays = [90u64, 30, 60];
+    let futs = delays
+        .iter()
+        .map(|&ms| pool.submit(move || download(ms) / 1024))
+        .collect::<Result<Vec<_>, _>>()?;
+    let t = Instant::now();
+    for f in as_completed(&futs, Some(Duration::from_secs(5))) {
+        println!(
+            "  as_completed +{:>3} ms: task of {} ms",
+            t.elapsed().as_millis(),
+            f?.result()?
+        );
+    }
+    let t = Instant::now();
+    for r in pool.map(|ms: u64| download(ms) / 1024, delays).run()? {
+        println!(
+            "  map          +{:>3} ms: task of {} ms",
+            t.elapsed().as_millis(),
+            r?
+        );
+    }
+
+    section("5. errors propagate: panics and returned errors land in the future");
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // keep the demo's output tidy
+    let boom = pool.submit(|| -> u32 { panic!("division by zero") })?;
+    let err = boom.result().unwrap_err();
+    std::panic::set_hook(default_hook);
     println!(
-        "panic:  {err} (kind {:?}, payload {:?})",
+        "panic: {err} (kind {:?}, payload type {:?})",
         err.kind(),
         err.panic_payload_type()
     );
-    let parsing = ThreadPerTask
-        .submit_fallible(|| "forty-two".parse::<u32>())
-        .map_err(Error::from)?;
-    let err = parsing.result().unwrap_err();
-    let original: &std::num::ParseIntError = err.downcast_ref().expect("original error type");
-    println!("error:  {err} (downcast back to ParseIntError: {original:?})");
-
-    section("4. timeouts are errors, never panics");
-    let (promise, fut) = Promise::<u8>::new();
-    let err = fut.result_timeout(Duration::from_millis(20)).unwrap_err();
+    let parse = pool.submit_fallible(|| "forty-two".parse::<u32>())?;
+    let err = parse.result().unwrap_err();
     println!(
-        "result_timeout(20 ms): {err} (is_timeout = {})",
-        err.is_timeout()
+        "Err:   {err}; downcast: {:?}",
+        err.downcast_ref::<std::num::ParseIntError>()
     );
-    drop(promise);
-    println!("promise dropped uncompleted: {}", fut.result().unwrap_err());
-
-    section("5. cancel works only before the task starts");
-    let (promise, fut) = Promise::<u8>::new();
-    println!("cancel pending future: {}", fut.cancel());
     println!(
-        "executor then asks to start it: {:?}",
-        promise.set_running_or_notify_cancel()
+        "the worker survived: {}",
+        pool.submit(|| "still serving")?.result()?
     );
-    println!("result: {}", fut.result().unwrap_err());
-    let (promise, fut) = Promise::<u8>::new();
-    promise.set_running_or_notify_cancel()?;
-    println!(
-        "cancel running future: {} (state {})",
-        fut.cancel(),
-        fut.state()
-    );
-    promise.set_result(1)?;
 
-    section("6. as_completed order: waiting on many futures at once");
-    let futs: Vec<_> = [300u64, 100, 200]
-        .into_iter()
-        .map(|ms| {
-            ThreadPerTask
-                .submit(move || {
-                    thread::sleep(Duration::from_millis(ms));
-                    ms
-                })
-                .map_err(Error::from)
-        })
-        .collect::<Result<_, _>>()?;
-    let mut watcher = Watcher::new();
-    for f in &futs {
-        watcher.watch(f.erase());
+    section("6. timeouts");
+    let slow = pool.submit(|| download(300))?;
+    match slow.result_timeout(Duration::from_millis(50)) {
+        Err(e) if e.is_timeout() => println!("result_timeout(50 ms): {e}; the task keeps running"),
+        other => println!("unexpected: {other:?}"),
     }
+    println!("later it finishes: {} bytes", slow.result()?);
+    let (_promise, never) = Promise::<u8>::new();
+    let err = as_completed([&never], Some(Duration::from_millis(20)))
+        .last()
+        .unwrap()
+        .unwrap_err();
+    println!("as_completed timeout: {err}");
+
+    section("7. cancel: only before the task starts");
+    let one = ThreadPool::new(1)?;
+    let (release, gate) = mpsc::channel::<()>();
+    let busy = one.submit(move || gate.recv().ok())?;
+    let queued = one.submit(|| "never runs")?;
+    println!(
+        "cancel queued task: {} -> {:?}",
+        queued.cancel(),
+        queued.state()
+    );
+    thread::sleep(Duration::from_millis(10));
+    println!(
+        "cancel running task: {} -> {:?}",
+        busy.cancel(),
+        busy.state()
+    );
+    release.send(())?;
+    busy.result()?;
+    assert_eq!(queued.result().unwrap_err().kind(), ErrorKind::Cancelled);
+    one.shutdown(true, false);
+
+    section("8. CPU work: sequential vs thread pool");
+    let jobs = [300_000u64; 4];
     let t = Instant::now();
-    while let Some((i, _)) = watcher.next_until(None)? {
-        println!(
-            "  +{:>4} ms  task {i} ({} ms) done",
-            t.elapsed().as_millis(),
-            futs[i].result()?
-        );
-    }
+    let seq: u64 = jobs.iter().map(|&n| count_primes(n)).sum();
+    let seq_time = t.elapsed();
+    let cpu = ThreadPool::new(2)?;
+    let t = Instant::now();
+    let par: u64 = cpu
+        .map(count_primes, jobs)
+        .run()?
+        .sum::<Result<u64, Error>>()?;
+    let par_time = t.elapsed();
+    assert_eq!(seq, par);
     println!(
-        "in submission order (map order): {:?}",
-        futs.iter()
-            .map(|f| *f.result().unwrap())
-            .collect::<Vec<_>>()
+        "{} primes: sequential {seq_time:?}, 2 threads {par_time:?} ({:.2}x speed-up on {} cores)",
+        par,
+        seq_time.as_secs_f64() / par_time.as_secs_f64(),
+        thread::available_parallelism().map_or(1, |n| n.get())
     );
+    cpu.shutdown(true, false);
 
-    section("7. futures are awaitable under any async runtime");
-    let fut = ThreadPerTask
-        .submit(|| "from a thread")
-        .map_err(Error::from)?;
-    let got = futures::executor::block_on(async { fut.await })?;
-    println!("awaited: {got}");
+    section("9. the async hybrid: an event loop for I/O, a pool for CPU work");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    let inline = rt.block_on(tick_latency_while(false, &pool));
+    let offloaded = rt.block_on(tick_latency_while(true, &pool));
+    println!("event-loop worst tick delay with CPU work inline:    {inline:?}");
+    println!("event-loop worst tick delay with CPU work offloaded: {offloaded:?}");
 
-    section("8. a second completion is refused; the first outcome stays");
-    let (promise, fut) = Promise::new();
-    promise.set_result(1)?;
-    let err = promise.set_result(2).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidState);
-    println!("{err}; result is still {}", fut.result()?);
-
+    pool.shutdown(true, false);
     println!("\ntour finished in {:?}", tour_start.elapsed());
     Ok(())
+}
+
+/// Runs a 1 ms ticker on the event loop while a CPU-heavy call runs, inline
+/// or offloaded to the pool; returns the worst delay of a tick.
+async fn tick_latency_while(offload: bool, pool: &ThreadPool) -> Duration {
+    let ticker = async {
+        let mut worst = Duration::ZERO;
+        for _ in 0..50 {
+            let t = Instant::now();
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            worst = worst.max(t.elapsed().saturating_sub(Duration::from_millis(1)));
+        }
+        worst
+    };
+    let work = async {
+        if offload {
+            concur::asyncio::run_in_executor(pool, || count_primes(1_000_000)).await
+        } else {
+            tokio::task::yield_now().await;
+            Ok(count_primes(1_000_000))
+        }
+    };
+    let (worst, primes) = tokio::join!(ticker, work);
+    assert!(primes.is_ok());
+    worst
 }

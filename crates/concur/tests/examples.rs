@@ -123,3 +123,64 @@ fn scraper_reports_titles_and_each_kind_of_failure() {
     let pos = |needle: &str| out.find(needle).expect(needle);
     assert!(pos("/concur") < pos("/python"), "{out}");
 }
+
+#[test]
+fn tour_walks_every_section_in_order() {
+    let out = run_example("tour", Duration::from_secs(120));
+    let mut last = 0;
+    for title in [
+        "== 1. sequential vs concurrent downloads",
+        "== 2. future states",
+        "== 3. done-callbacks",
+        "== 4. as_completed",
+        "== 5. errors propagate",
+        "== 6. timeouts",
+        "== 7. cancel",
+        "== 8. CPU work",
+        "== 9. the async hybrid",
+        "tour finished in",
+    ] {
+        let at = out[last..].find(title).map(|i| i + last);
+        let at = at.unwrap_or_else(|| panic!("missing or out of order: {title}\n{out}"));
+        last = at;
+    }
+    assert!(out.contains("while the task waits: <Future at 0x"), "{out}");
+    assert!(out.contains("state=running>"), "{out}");
+    assert!(out.contains("state=finished returned u64>"), "{out}");
+    assert!(
+        out.contains("callback 1: Ok(\"hello\")") && out.contains("callback 2: Ok(\"hello\")"),
+        "{out}"
+    );
+    let tasks = |prefix: &str| -> Vec<String> {
+        out.lines()
+            .filter(|l| l.trim_start().starts_with(prefix))
+            .map(|l| l.rsplit("task of ").next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        tasks("as_completed +"),
+        ["30 ms", "60 ms", "90 ms"],
+        "{out}"
+    );
+    assert_eq!(tasks("map "), ["90 ms", "30 ms", "60 ms"], "{out}");
+    assert!(
+        out.contains("panic: task panicked: division by zero (kind Panicked"),
+        "{out}"
+    );
+    assert!(out.contains("downcast: Some(ParseIntError"), "{out}");
+    assert!(out.contains("the worker survived: still serving"), "{out}");
+    assert!(out.contains("result_timeout(50 ms): timed out"), "{out}");
+    assert!(
+        out.contains("as_completed timeout: timed out: 1 (of 1) futures unfinished"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cancel queued task: true -> Cancelled"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cancel running task: false -> Running"),
+        "{out}"
+    );
+    assert!(out.contains("103988 primes"), "{out}");
+}
