@@ -8,6 +8,8 @@ use std::fmt;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
+use crate::primitive::{self, Mutex};
+
 /// Submits closures to an executor with at most `max_in_flight` of them
 /// queued or running at once; further submissions wait (asynchronously, the
 /// event loop never blocks) for a slot.
@@ -213,9 +215,19 @@ impl<E: Executor> BoundedSubmitter<E> {
         F: FnOnce() -> R + Send + 'static,
         R: Send + Sync + 'static,
     {
-        let w = run_in_executor(&self.executor, f);
-        // The slot is freed once the future is done, however it ends.
-        w.future().add_done_callback(move |_| drop(permit));
+        // The slot is freed by whichever comes first: the task finishing
+        // (before its outcome is published, so an awaiter that sees the
+        // outcome can submit again at once), or the future being done any
+        // other way (cancelled, refused, panicked).
+        let slot = Arc::new(Mutex::new(Some(permit)));
+        let in_task = slot.clone();
+        let w = run_in_executor(&self.executor, move || {
+            let out = f();
+            drop(primitive::lock(&in_task).take());
+            out
+        });
+        w.future()
+            .add_done_callback(move |_| drop(primitive::lock(&slot).take()));
         w
     }
 }

@@ -7,6 +7,7 @@
 //! None of them has a timeout of its own: the library has no timer, so wrap
 //! them in your runtime's (`tokio::time::timeout`, `smol::Timer`).
 
+use concur_combinators::{DoneAndNotDone, ReturnWhen};
 use concur_core::{Error, Future, Watcher};
 use futures_core::{FusedStream, Stream};
 use std::collections::HashSet;
@@ -145,6 +146,19 @@ mod sealed {
 /// How [`gather`] treats a failed future: [`RaiseFirst`] or [`CollectAll`].
 ///
 /// Sealed; the policy decides the output type.
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::{gather, CollectAll, GatherPolicy, RaiseFirst};
+/// use concur_core::Future;
+///
+/// fn all<P: GatherPolicy>(policy: P) -> P::Output<u8> {
+///     futures::executor::block_on(gather(vec![Future::ready(1u8)], policy))
+/// }
+/// assert_eq!(all(RaiseFirst).unwrap(), [1]);
+/// assert_eq!(*all(CollectAll)[0].as_ref().unwrap(), 1);
+/// ```
 pub trait GatherPolicy: sealed::Sealed + Send + Sync + 'static {
     /// What `gather` resolves to for futures of `T`.
     type Output<T>;
@@ -346,45 +360,6 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> fmt::Debug for Gather<T, P> {
     }
 }
 
-/// When [`wait`] returns: CPython's `FIRST_COMPLETED`, `FIRST_EXCEPTION`,
-/// `ALL_COMPLETED`.
-///
-/// # Examples
-///
-/// ```
-/// assert_ne!(concur_async::ReturnWhen::FirstCompleted, concur_async::ReturnWhen::AllCompleted);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ReturnWhen {
-    /// As soon as any future is done (or cancelled).
-    FirstCompleted,
-    /// As soon as any future fails with an error (a cancellation does not
-    /// count); if none does, when all are done.
-    FirstException,
-    /// When every future is done.
-    #[default]
-    AllCompleted,
-}
-
-/// What [`wait`] resolves to: the futures that are done and those that are
-/// not, each in the order they were given (done ones that were already done
-/// first, then in completion order).
-///
-/// # Examples
-///
-/// ```
-/// use concur_async::{wait, ReturnWhen};
-/// let r = futures::executor::block_on(wait(vec![concur_core::Future::ready(1)], ReturnWhen::AllCompleted));
-/// assert_eq!((r.done.len(), r.not_done.len()), (1, 0));
-/// ```
-#[derive(Debug)]
-pub struct DoneAndNotDone<T> {
-    /// Futures that are done.
-    pub done: Vec<Future<T>>,
-    /// Futures that are not done yet.
-    pub not_done: Vec<Future<T>>,
-}
-
 /// The awaitable returned by [`wait`].
 ///
 /// # Examples
@@ -392,21 +367,25 @@ pub struct DoneAndNotDone<T> {
 /// ```
 /// use concur_async::{wait, ReturnWhen};
 /// let w = wait(Vec::<concur_core::Future<u8>>::new(), ReturnWhen::FirstCompleted);
-/// assert!(futures::executor::block_on(w).done.is_empty());
+/// assert!(futures::executor::block_on(w).0.is_empty());
 /// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Wait<T> {
     watcher: Option<Watcher>,
-    futures: Vec<Option<Future<T>>>,
-    done: Vec<Future<T>>,
+    futures: Vec<Future<T>>,
+    is_done: Vec<bool>,
+    done_count: usize,
+    failed: bool,
     return_when: ReturnWhen,
 }
 
 /// Waits until `return_when` holds for `fs`: the async form of
-/// `concurrent.futures.wait`. Resolves to the done and not-done futures
-/// (duplicates kept once). Nothing is cancelled, including when the
-/// [`Wait`] is dropped. An empty `fs` resolves at once. For a timeout, wrap
-/// it in your runtime's timeout.
+/// `concurrent.futures.wait` (and of [`concur_combinators::wait`], whose
+/// [`ReturnWhen`] and `(done, not_done)` shape it shares). Resolves to the
+/// done and the not-done futures, each in input order (duplicates kept
+/// once). Nothing is cancelled, including when the [`Wait`] is dropped. An
+/// empty `fs` resolves at once. For a timeout, wrap it in your runtime's
+/// timeout.
 ///
 /// # Examples
 ///
@@ -417,9 +396,9 @@ pub struct Wait<T> {
 /// let (_pending_p, pending) = Promise::<u8>::new();
 /// let (p, f) = Promise::new();
 /// std::thread::spawn(move || p.set_result(7).unwrap());
-/// let r = futures::executor::block_on(wait(vec![pending, f], ReturnWhen::FirstCompleted));
-/// assert_eq!(*r.done[0].result().unwrap(), 7);
-/// assert_eq!(r.not_done.len(), 1);
+/// let (done, not_done) = futures::executor::block_on(wait(vec![pending, f], ReturnWhen::FirstCompleted));
+/// assert_eq!(*done[0].result().unwrap(), 7);
+/// assert_eq!(not_done.len(), 1);
 /// ```
 pub fn wait<T: Send + Sync + 'static>(
     fs: impl IntoIterator<Item = Future<T>>,
@@ -428,22 +407,21 @@ pub fn wait<T: Send + Sync + 'static>(
     let futures = dedup(fs);
     Wait {
         watcher: Some(watch_all(&futures)),
-        futures: futures.into_iter().map(Some).collect(),
-        done: Vec::new(),
+        is_done: vec![false; futures.len()],
+        futures,
+        done_count: 0,
+        failed: false,
         return_when,
     }
 }
 
 impl<T> std::future::Future for Wait<T> {
-    type Output = DoneAndNotDone<T>;
+    type Output = DoneAndNotDone<Future<T>>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<DoneAndNotDone<T>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let Some(watcher) = this.watcher.as_mut() else {
-            return Poll::Ready(DoneAndNotDone {
-                done: Vec::new(),
-                not_done: Vec::new(),
-            });
+            return Poll::Ready((Vec::new(), Vec::new()));
         };
         let mut all_done = false;
         loop {
@@ -454,30 +432,35 @@ impl<T> std::future::Future for Wait<T> {
                     break;
                 }
                 Poll::Ready(Some((token, _))) => {
-                    let fut = this.futures[token]
-                        .take()
-                        .expect("the watcher yields each token once");
-                    this.done.push(fut);
+                    this.is_done[token] = true;
+                    this.done_count += 1;
+                    this.failed |= is_failed(&this.futures[token]);
                 }
             }
         }
         let ready = all_done
             || match this.return_when {
-                ReturnWhen::FirstCompleted => !this.done.is_empty(),
-                ReturnWhen::FirstException => this.done.iter().any(is_failed),
+                ReturnWhen::FirstCompleted => this.done_count > 0,
+                ReturnWhen::FirstException => this.failed,
                 ReturnWhen::AllCompleted => false,
             };
         if !ready {
             return Poll::Pending;
         }
         this.watcher = None;
-        Poll::Ready(DoneAndNotDone {
-            done: std::mem::take(&mut this.done),
-            not_done: std::mem::take(&mut this.futures)
-                .into_iter()
-                .flatten()
-                .collect(),
-        })
+        let mut done = Vec::with_capacity(this.done_count);
+        let mut not_done = Vec::with_capacity(this.futures.len() - this.done_count);
+        for (f, d) in std::mem::take(&mut this.futures)
+            .into_iter()
+            .zip(&this.is_done)
+        {
+            if *d {
+                done.push(f);
+            } else {
+                not_done.push(f);
+            }
+        }
+        Poll::Ready((done, not_done))
     }
 }
 
@@ -489,7 +472,7 @@ impl<T> fmt::Debug for Wait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait")
             .field("return_when", &self.return_when)
-            .field("done", &self.done.len())
+            .field("done", &self.done_count)
             .field("total", &self.futures.len())
             .finish()
     }

@@ -20,7 +20,7 @@
 //!   and returns a concur future; cancelling it aborts the coroutine.
 //! * Many futures: [`as_completed`] (a [`Stream`](futures_core::Stream)),
 //!   [`gather`] with [`RaiseFirst`] or [`CollectAll`], [`wait`] with
-//!   [`ReturnWhen`].
+//!   [`ReturnWhen`] (shared with the blocking `concur_combinators::wait`).
 //! * [`BoundedSubmitter`]: at most N tasks in flight, on
 //!   [`async_lock::Semaphore`].
 //!
@@ -63,8 +63,9 @@ mod wrap;
 pub use background::{BackgroundRuntime, BackgroundSpawner};
 pub use bounded::BoundedSubmitter;
 pub use combine::{
-    AsCompleted, CollectAll, DoneAndNotDone, Gather, GatherPolicy, RaiseFirst, ReturnWhen, Wait,
-    as_completed, gather, wait,
+    AsCompleted, CollectAll, Gather, GatherPolicy, RaiseFirst, Wait, as_completed, gather, wait,
 };
+#[doc(no_inline)]
+pub use concur_combinators::{DoneAndNotDone, ReturnWhen};
 pub use spawn::{SpawnError, Spawner, Task, run_coroutine_threadsafe};
 pub use wrap::{WrappedFuture, run_in_executor, run_task_in_executor, wrap_future};

@@ -23,6 +23,13 @@ use std::task::{Context, Poll, Waker};
 
 /// A type-erased task handed to a [`Spawner`]: drive it to completion on
 /// the runtime (its output is `()`; results travel through a concur future).
+///
+/// # Examples
+///
+/// ```
+/// let task: concur_async::Task = Box::pin(async { println!("polled") });
+/// futures::executor::block_on(task);
+/// ```
 pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
 /// A running async runtime that accepts tasks from any thread.

@@ -20,7 +20,10 @@ fn awaiting_a_concur_future_completed_by_another_thread() {
             std::thread::sleep(std::time::Duration::from_millis(5));
             promise.set_result(String::from("from a thread")).unwrap();
         });
-        assert_eq!(fut.clone().await.unwrap_err().kind(), ErrorKind::InvalidState);
+        assert_eq!(
+            fut.clone().await.unwrap_err().kind(),
+            ErrorKind::InvalidState
+        );
         assert_eq!((&fut).await.unwrap(), "from a thread");
         assert_eq!(fut.await.unwrap(), "from a thread");
         t.join().unwrap();
@@ -238,7 +241,9 @@ fn run_task_in_executor_runs_remote_functions() {
         let pool = pool.clone();
         async move {
             assert_eq!(
-                run_task_in_executor(&*pool, CheckedDouble, 21).await.unwrap(),
+                run_task_in_executor(&*pool, CheckedDouble, 21)
+                    .await
+                    .unwrap(),
                 42
             );
             let err = run_task_in_executor(&*pool, CheckedDouble, 200)
@@ -292,8 +297,16 @@ fn the_waker_of_the_latest_poll_is_the_one_woken() {
     let b = Arc::new(CountingWaker::default());
     let wa = Waker::from(a.clone());
     let wb = Waker::from(b.clone());
-    assert!(std::pin::Pin::new(&mut w).poll(&mut Context::from_waker(&wa)).is_pending());
-    assert!(std::pin::Pin::new(&mut w).poll(&mut Context::from_waker(&wb)).is_pending());
+    assert!(
+        std::pin::Pin::new(&mut w)
+            .poll(&mut Context::from_waker(&wa))
+            .is_pending()
+    );
+    assert!(
+        std::pin::Pin::new(&mut w)
+            .poll(&mut Context::from_waker(&wb))
+            .is_pending()
+    );
     p.set_result(5).unwrap();
     assert_eq!(b.0.load(Ordering::SeqCst), 1);
     assert_eq!(a.0.load(Ordering::SeqCst), 0);
