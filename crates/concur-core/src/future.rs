@@ -22,6 +22,9 @@
 //!   instead of failing: running callbacks never make it lose the value. On
 //!   the lending thread itself (a callback consuming a clone) it fails with
 //!   `InvalidState` rather than deadlock.
+//! * Callbacks run in registration order: while the loan lasts,
+//!   `add_done_callback` queues (even though the state is terminal) and the
+//!   completer drains the queue before it returns the loan, under the lock.
 //! * Wakers and callbacks are user code: each runs behind `catch_unwind`,
 //!   and a panic is reported through `tracing`; it never stops the other
 //!   wake-ups or callbacks nor reaches the completing side.
@@ -336,37 +339,65 @@ fn complete_locked<T: Send + Sync + 'static>(
         wake_all(entries);
         return;
     }
-    // Built before waking, so the lent handle is returned even if a
-    // wake-up unwinds past `wake_all`'s guard.
-    let lent = LentHandle {
+    // Built before waking, so the loan is returned even if something
+    // unwinds past the `catch_unwind` guards.
+    let mut lent = LentHandle {
         fut: std::mem::ManuallyDrop::new(Future {
             inner: inner.clone(),
         }),
+        returned: false,
     };
     wake_all(entries);
-    for cb in callbacks {
-        run_callback(&lent.fut, cb);
+    let mut batch = callbacks;
+    loop {
+        for cb in batch {
+            run_callback(&lent.fut, cb);
+        }
+        // Callbacks added while these ran were queued behind them (see
+        // `add_done_callback`): run them too, in order, before returning
+        // the loan under the same lock that showed the queue empty.
+        let mut w = primitive::lock(&inner.waiters);
+        batch = std::mem::take(&mut w.callbacks);
+        if batch.is_empty() {
+            let entries = lent.return_locked(&mut w);
+            drop(w);
+            wake_all(entries);
+            return;
+        }
     }
 }
 
-/// The handle the completer lends to done-callbacks; dropping it returns
-/// the loan and wakes whoever waits to move the value out.
+/// The handle the completer lends to done-callbacks; returning it (or
+/// dropping it, on unwinding) wakes whoever waits to move the value out.
 struct LentHandle<T> {
     fut: std::mem::ManuallyDrop<Future<T>>,
+    returned: bool,
+}
+
+impl<T> LentHandle<T> {
+    /// Ends the loan; the caller wakes the returned entries after unlocking.
+    fn return_locked(&mut self, w: &mut Waiters<T>) -> Vec<Entry> {
+        self.returned = true;
+        w.lending = None;
+        // ORDERING: `Release`: the callbacks' reads of `value` happen before
+        // a move by whoever sees `LENT` clear (`Inner::lent`).
+        self.fut.inner.handles.fetch_sub(LENT, Ordering::Release);
+        std::mem::take(&mut w.entries)
+    }
 }
 
 impl<T> Drop for LentHandle<T> {
     fn drop(&mut self) {
-        let inner = &self.fut.inner;
-        let entries = {
-            let mut w = primitive::lock(&inner.waiters);
-            w.lending = None;
-            // ORDERING: `Release`: the callbacks' reads of `value` happen
-            // before a move by whoever sees `LENT` clear (`Inner::lent`).
-            inner.handles.fetch_sub(LENT, Ordering::Release);
-            std::mem::take(&mut w.entries)
-        };
-        wake_all(entries);
+        if !self.returned {
+            let inner = self.fut.inner.clone();
+            let (entries, dropped) = {
+                let mut w = primitive::lock(&inner.waiters);
+                let entries = self.return_locked(&mut w);
+                (entries, std::mem::take(&mut w.callbacks))
+            };
+            drop(dropped);
+            wake_all(entries);
+        }
         // SAFETY: `fut` is `ManuallyDrop` and never used again, so its `Arc`
         // is moved out exactly once; `Future::drop` (which would take one
         // from `handles`) never runs for it: the loan was `LENT`, not 1.
@@ -776,9 +807,13 @@ impl<T: Send + Sync + 'static> Future<T> {
 
     /// Runs `callback` once the future is done (value, error or
     /// cancellation): on the completing thread, or at once on this thread if
-    /// the future is already done. Callbacks registered before completion run
-    /// in registration order. A panicking callback is reported through
+    /// the future is already done. A panicking callback is reported through
     /// `tracing` and does not stop the others.
+    ///
+    /// Callbacks run in registration order, strictly: one added while the
+    /// completing thread is still running earlier callbacks (including one
+    /// added by such a callback) is queued behind them and runs on that
+    /// thread, rather than at once on this one.
     ///
     /// # Examples
     ///
@@ -795,7 +830,9 @@ impl<T: Send + Sync + 'static> Future<T> {
         F: FnOnce(&Future<T>) + Send + 'static,
     {
         let mut w = primitive::lock(&self.inner.waiters);
-        if !state::is_terminal(self.inner.state.load(Ordering::Relaxed)) {
+        // While the completer lends callbacks a handle, it also drains this
+        // queue before returning the loan, under this lock.
+        if !state::is_terminal(self.inner.state.load(Ordering::Relaxed)) || w.lending.is_some() {
             w.callbacks.push(Box::new(callback));
             return;
         }

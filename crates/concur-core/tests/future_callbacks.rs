@@ -137,18 +137,54 @@ fn a_callback_fires_exactly_once_whichever_way_the_future_ends() {
 }
 
 #[test]
-fn a_callback_can_register_another_callback_and_read_the_value() {
+fn a_callback_can_register_another_callback_which_runs_after_the_earlier_ones() {
     let (promise, fut) = Promise::<u8>::new();
     let (tx, rx) = mpsc::channel();
+    let tx_last = tx.clone();
     fut.add_done_callback(move |f| {
         let tx2 = tx.clone();
-        // Already done: runs at once, inside this callback, without deadlock.
+        // Registered last: queued behind `second`, no deadlock.
         f.add_done_callback(move |g| tx2.send(("inner", *g.result().unwrap())).unwrap());
         tx.send(("outer", *f.result().unwrap())).unwrap();
     });
+    fut.add_done_callback(move |f| tx_last.send(("second", *f.result().unwrap())).unwrap());
     promise.set_result(6).unwrap();
-    assert_eq!(rx.try_recv().unwrap(), ("inner", 6));
-    assert_eq!(rx.try_recv().unwrap(), ("outer", 6));
+    let got: Vec<_> = rx.try_iter().collect();
+    assert_eq!(got, [("outer", 6), ("second", 6), ("inner", 6)]);
+}
+
+#[test]
+fn a_callback_added_while_earlier_ones_still_run_waits_its_turn() {
+    // `first` is registered before completion and is still running on the
+    // completing thread when `second` is registered on this (already done)
+    // future: `second` must not overtake it.
+    let (promise, fut) = Promise::<u8>::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let (started_tx, started_rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let o = order.clone();
+    fut.add_done_callback(move |_| {
+        started_tx.send(()).unwrap();
+        go_rx.recv().unwrap();
+        o.lock().unwrap().push("first");
+    });
+    let completer = thread::spawn(move || promise.set_result(1).unwrap());
+    started_rx.recv().unwrap();
+    assert!(fut.done());
+    let o = order.clone();
+    let (done_tx, done_rx) = mpsc::channel();
+    fut.add_done_callback(move |_| {
+        o.lock().unwrap().push("second");
+        done_tx.send(()).unwrap();
+    });
+    go_tx.send(()).unwrap();
+    done_rx.recv_timeout(LONG).unwrap();
+    completer.join().unwrap();
+    assert_eq!(*order.lock().unwrap(), ["first", "second"]);
+    // Once the completer is through, new callbacks run at once again.
+    let me = thread::current().id();
+    let rx = on_done(&fut, move |_| thread::current().id() == me);
+    assert!(rx.try_recv().unwrap());
 }
 
 #[test]

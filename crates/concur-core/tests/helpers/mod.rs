@@ -147,7 +147,17 @@ impl CapturedEvent {
     }
 }
 
-struct Capture(Arc<Mutex<Vec<CapturedEvent>>>);
+/// Where this thread's events go while `capture_tracing` runs.
+type Sink = Arc<Mutex<Vec<CapturedEvent>>>;
+
+thread_local! {
+    static SINK: std::cell::RefCell<Option<Sink>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A global layer that records into the current thread's sink, if any. It
+/// is global (not `with_default`) so that no callsite's interest is ever
+/// cached as "never" by a thread that had no subscriber.
+struct Capture;
 
 struct Fields(Vec<(String, String)>);
 
@@ -166,9 +176,12 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
         event: &tracing::Event<'_>,
         _ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
+        let Some(sink) = SINK.with(|s| s.borrow().clone()) else {
+            return;
+        };
         let mut fields = Fields(Vec::new());
         event.record(&mut fields);
-        self.0.lock().unwrap().push(CapturedEvent {
+        sink.lock().unwrap().push(CapturedEvent {
             level: *event.metadata().level(),
             target: event.metadata().target().to_owned(),
             fields: fields.0,
@@ -176,12 +189,18 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
     }
 }
 
-/// Runs `f` with a subscriber that records every event on this thread.
+/// Runs `f` and returns every `tracing` event emitted on this thread meanwhile.
 pub(crate) fn capture_tracing<R>(f: impl FnOnce() -> R) -> (R, Vec<CapturedEvent>) {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let subscriber = tracing_subscriber::registry().with(Capture(events.clone()));
-    let r = tracing::subscriber::with_default(subscriber, f);
-    let got = events.lock().unwrap().clone();
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
+            .expect("no other global subscriber in this test binary");
+    });
+    let sink: Sink = Arc::default();
+    SINK.with(|s| *s.borrow_mut() = Some(sink.clone()));
+    let r = f();
+    SINK.with(|s| *s.borrow_mut() = None);
+    let got = sink.lock().unwrap().clone();
     (r, got)
 }
 
