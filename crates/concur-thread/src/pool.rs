@@ -404,14 +404,14 @@ impl Shared {
     }
 
     /// Starts worker number `index` (its slot is already reserved).
-    fn spawn_worker(self: &Arc<Self>, index: usize) -> std::io::Result<()> {
-        let mut builder = ThreadBuilder::new().name(format!("{}_{index}", self.config.prefix));
-        if let Some(size) = self.config.stack_size {
+    fn spawn_worker(this: &Arc<Self>, index: usize) -> std::io::Result<()> {
+        let mut builder = ThreadBuilder::new().name(format!("{}_{index}", this.config.prefix));
+        if let Some(size) = this.config.stack_size {
             builder = builder.stack_size(size);
         }
-        let shared = Arc::clone(self);
+        let shared = Arc::clone(this);
         let handle = builder.spawn(move || shared.worker_main())?;
-        primitive::lock(&self.handles).push(handle);
+        primitive::lock(&this.handles).push(handle);
         Ok(())
     }
 
@@ -555,7 +555,7 @@ impl Executor for ThreadPool {
         fence(Ordering::SeqCst);
         s.notify_new_job(queue_was_empty);
         if let Some(index) = spawn {
-            if let Err(e) = s.spawn_worker(index) {
+            if let Err(e) = Shared::spawn_worker(s, index) {
                 // ORDERING: as above.
                 let before = s.threads.fetch_sub(1, Ordering::Relaxed);
                 if before == 1 {
