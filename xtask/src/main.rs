@@ -11,7 +11,7 @@ const HELP: &str = "\
 cargo xtask <task> [options]
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, test, loom, doc (warnings denied), bench --no-run
+  ci                 fmt --check, clippy -D warnings, test (+ facade feature sets), loom, doc (warnings denied), bench --no-run
   loom [-p CRATE]    loom models (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
   bench [--quick]    criterion benches and comparisons; report in target/concur-bench/
   help               this text
@@ -89,6 +89,20 @@ fn ci() -> Result<(), String> {
     let mut test = cargo();
     test.args(["test", "--workspace"]);
     run("cargo test --workspace", test)?;
+
+    // The facade under the other feature sets CI checks (default is above).
+    for features in [&["--no-default-features"][..], &["--all-features"][..]] {
+        let mut t = cargo();
+        t.args(["test", "-p", "concur", "--test", "reexports"])
+            .args(features);
+        run(
+            &format!(
+                "cargo test -p concur --test reexports {}",
+                features.join(" ")
+            ),
+            t,
+        )?;
+    }
 
     loom(&[])?;
 

@@ -73,3 +73,39 @@ pub use concur_async as asyncio;
 /// Every snippet in it is compiled and run as a doctest of this crate.
 #[doc = include_str!("../../../docs/guide.md")]
 pub mod guide {}
+
+/// The names most programs need: `use concur::prelude::*;`.
+///
+/// # Examples
+///
+/// ```
+/// use concur::prelude::*;
+///
+/// let pool = ThreadPool::new(2).unwrap();
+/// let fut = pool.submit(|| 1 + 1).unwrap();
+/// assert_eq!(fut.into_result().unwrap(), 2);
+/// ```
+pub mod prelude {
+    #[doc(no_inline)]
+    pub use concur_core::{
+        AnyFuture, Error, ErrorKind, Executor, Future, Promise, RemoteFn, State, TaskExecutor,
+    };
+
+    #[cfg(feature = "thread")]
+    #[doc(no_inline)]
+    pub use concur_thread::ThreadPool;
+
+    #[cfg(feature = "combinators")]
+    #[doc(no_inline)]
+    pub use concur_combinators::{
+        ExecutorExt, FutureExt, ReturnWhen, TaskExecutorExt, as_completed, wait,
+    };
+
+    #[cfg(feature = "process")]
+    #[doc(no_inline)]
+    pub use concur_process::{ProcessPool, StartMethod};
+
+    #[cfg(feature = "async")]
+    #[doc(no_inline)]
+    pub use concur_async::{run_in_executor, wrap_future};
+}
