@@ -226,8 +226,10 @@ impl<E: Executor> BoundedSubmitter<E> {
             drop(primitive::lock(&in_task).take());
             out
         });
-        w.future()
-            .add_done_callback(move |_| drop(primitive::lock(&slot).take()));
+        // A fresh wrapper always holds its future.
+        if let Some(fut) = w.future() {
+            fut.add_done_callback(move |_| drop(primitive::lock(&slot).take()));
+        }
         w
     }
 }

@@ -181,22 +181,17 @@ where
 }
 
 impl<T: Send + Sync + 'static> WrappedFuture<T> {
-    /// The underlying concur future (for its state, callbacks, or a clone).
-    ///
-    /// # Panics
-    ///
-    /// If called after the wrapper resolved (it then no longer holds it).
+    /// The underlying concur future (for its state, callbacks, or a
+    /// clone); `None` once the wrapper resolved (its value was moved out).
     ///
     /// # Examples
     ///
     /// ```
     /// let w = concur_async::wrap_future(concur_core::Future::ready(1));
-    /// assert!(w.future().done());
+    /// assert!(w.future().unwrap().done());
     /// ```
-    pub fn future(&self) -> &Future<T> {
-        self.fut
-            .as_ref()
-            .expect("WrappedFuture::future called after the wrapper resolved")
+    pub fn future(&self) -> Option<&Future<T>> {
+        self.fut.as_ref()
     }
 
     /// The future's state ([`State::Finished`] once the wrapper resolved,
@@ -243,9 +238,9 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// running (or queued) whatever happens to the returned handle, which
     /// can itself be awaited.
     ///
-    /// # Panics
-    ///
-    /// If called after the wrapper resolved.
+    /// Called after the wrapper resolved (its value already moved out), it
+    /// returns a future failed with
+    /// [`InvalidState`](concur_core::ErrorKind::InvalidState).
     ///
     /// # Examples
     ///
@@ -256,9 +251,11 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// assert!(promise.set_running_or_notify_cancel().unwrap());
     /// ```
     pub fn detach(mut self) -> Future<T> {
-        self.fut
-            .take()
-            .expect("WrappedFuture::detach called after the wrapper resolved")
+        self.fut.take().unwrap_or_else(|| {
+            Future::failed(Error::invalid_state(
+                "detach after the wrapper resolved: the outcome was already taken",
+            ))
+        })
     }
 }
 

@@ -87,7 +87,7 @@ fn a_cancelled_task_gives_its_slot_back() {
         let queued = bounded
             .submit(move || r.store(true, Ordering::SeqCst))
             .await;
-        let handle = queued.future().clone();
+        let handle = queued.future().unwrap().clone();
         assert!(bounded.try_submit(|| ()).is_err(), "the only slot is taken");
         drop(queued); // not started: cancelled, slot released
         assert!(handle.cancelled());

@@ -104,7 +104,7 @@ fn dropping_the_awaitable_before_start_cancels_the_task() {
         let ran = Arc::new(AtomicBool::new(false));
         let r = ran.clone();
         let queued = run_in_executor(&*pool, move || r.store(true, Ordering::SeqCst));
-        let handle = queued.future().clone();
+        let handle = queued.future().unwrap().clone();
         // Poll once so a waker is registered, then drop it.
         let mut queued = queued;
         assert!(futures::poll!(&mut queued).is_pending());
@@ -130,7 +130,7 @@ fn dropping_the_awaitable_after_start_lets_the_task_finish() {
             7
         });
         gate.wait_started();
-        let handle = running.future().clone();
+        let handle = running.future().unwrap().clone();
         drop(running);
         assert!(!handle.cancelled());
         gate.release();
@@ -327,5 +327,21 @@ fn awaiting_while_other_handles_exist_is_an_invalid_state_error() {
         let err = wrap_future(f).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidState);
         assert_eq!(*keep.result().unwrap(), [1]);
+    });
+}
+
+#[test]
+fn accessors_after_resolution_give_typed_answers() {
+    on_each_runtime(|| async {
+        let mut w = wrap_future(Future::ready(1u8));
+        assert_eq!((&mut w).await.unwrap(), 1);
+        assert!(w.future().is_none());
+        assert!(w.done());
+        assert!(!w.cancel());
+        let detached = w.detach();
+        assert_eq!(
+            detached.result().unwrap_err().kind(),
+            ErrorKind::InvalidState
+        );
     });
 }
