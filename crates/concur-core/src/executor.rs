@@ -344,7 +344,9 @@ pub trait Executor: Send + Sync {
     /// # Errors
     ///
     /// Gives the same job back, with [`Error::shutdown`] or
-    /// [`Error::broken`], if the executor can no longer accept work.
+    /// [`Error::broken`], if the executor can no longer accept work. It must
+    /// be the very job it was given: the provided methods unwrap the task
+    /// from it.
     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>>;
 
     /// Stops accepting work. With `wait`, blocks until queued and running
@@ -358,6 +360,11 @@ pub trait Executor: Send + Sync {
     /// # Errors
     ///
     /// The closure is given back if the executor is shut down or broken.
+    ///
+    /// # Panics
+    ///
+    /// If `execute` refuses with a job other than the one it was given (a
+    /// bug in the executor, which breaks its contract).
     fn submit<F, R>(&self, f: F) -> Result<Future<R>, SubmitError<F>>
     where
         Self: Sized,
@@ -377,6 +384,11 @@ pub trait Executor: Send + Sync {
     /// # Errors
     ///
     /// The closure is given back if the executor is shut down or broken.
+    ///
+    /// # Panics
+    ///
+    /// If `execute` refuses with a job other than the one it was given (a
+    /// bug in the executor, which breaks its contract).
     fn submit_fallible<F, T, E>(&self, f: F) -> Result<Future<T>, SubmitError<F>>
     where
         Self: Sized,
@@ -500,6 +512,11 @@ pub trait TaskExecutor: Send + Sync {
     /// # Errors
     ///
     /// The arguments are given back if the executor is shut down or broken.
+    ///
+    /// # Panics
+    ///
+    /// In the blanket impl for every [`Executor`]: if `execute` refuses
+    /// with a job other than the one it was given (a contract bug).
     fn submit_task<F: RemoteFn>(
         &self,
         f: F,
@@ -512,6 +529,11 @@ pub trait TaskExecutor: Send + Sync {
     /// # Errors
     ///
     /// The whole batch is given back if the executor is shut down or broken.
+    ///
+    /// # Panics
+    ///
+    /// In the blanket impl for every [`Executor`]: if `execute` refuses
+    /// with a job other than the one it was given (a contract bug).
     fn submit_batch<F: RemoteFn>(&self, f: F, batch: Vec<F::Args>) -> BatchResult<F>;
 }
 

@@ -140,6 +140,13 @@ impl<T> Inner<T> {
         state::is_terminal(self.state_u8())
     }
 
+    /// The state read by a holder of the `waiters` lock (`_locked` proves it).
+    fn state_locked(&self, _locked: &Waiters<T>) -> u8 {
+        // ORDERING: every store to `state` happens under the `waiters` lock,
+        // which the caller holds: the lock orders it, `Relaxed` suffices.
+        self.state.load(Ordering::Relaxed)
+    }
+
     /// Cancels if pending. `true` if the future is (now or already) cancelled.
     /// (An associated function, not a method: loom's `Arc` cannot be a
     /// `self` type.)
@@ -148,7 +155,7 @@ impl<T> Inner<T> {
         T: Send + Sync + 'static,
     {
         let guard = primitive::lock(&this.waiters);
-        match this.state.load(Ordering::Relaxed) {
+        match this.state_locked(&guard) {
             PENDING => {
                 complete_locked(this, guard, Err(Error::cancelled()), CANCELLED);
                 true
@@ -173,7 +180,7 @@ impl<T> Inner<T> {
         }
         let id = {
             let mut w = primitive::lock(&self.waiters);
-            if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+            if state::is_terminal(self.state_locked(&w)) {
                 return true;
             }
             w.register(Notify::current_thread())
@@ -196,7 +203,7 @@ impl<T> Inner<T> {
         }
         // Timed out: remove our entry unless the completer already took it.
         let mut w = primitive::lock(&self.waiters);
-        if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+        if state::is_terminal(self.state_locked(&w)) {
             return true;
         }
         w.entries
@@ -211,7 +218,7 @@ impl<T> Inner<T> {
             return Poll::Ready(());
         }
         let mut w = primitive::lock(&self.waiters);
-        if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+        if state::is_terminal(self.state_locked(&w)) {
             *slot = None;
             return Poll::Ready(());
         }
@@ -279,7 +286,7 @@ impl<T> Inner<T> {
     /// token is then not registered).
     pub(crate) fn add_watch(&self, shared: &Arc<WatchShared>, token: usize) -> bool {
         let mut w = primitive::lock(&self.waiters);
-        if state::is_terminal(self.state.load(Ordering::Relaxed)) {
+        if state::is_terminal(self.state_locked(&w)) {
             return false;
         }
         w.entries.push(Entry::Watch {
@@ -832,7 +839,7 @@ impl<T: Send + Sync + 'static> Future<T> {
         let mut w = primitive::lock(&self.inner.waiters);
         // While the completer lends callbacks a handle, it also drains this
         // queue before returning the loan, under this lock.
-        if !state::is_terminal(self.inner.state.load(Ordering::Relaxed)) || w.lending.is_some() {
+        if !state::is_terminal(self.inner.state_locked(&w)) || w.lending.is_some() {
             w.callbacks.push(Box::new(callback));
             return;
         }
@@ -948,8 +955,8 @@ impl<T: Send + Sync + 'static> Promise<T> {
     /// assert!(promise.set_running_or_notify_cancel().is_err());
     /// ```
     pub fn set_running_or_notify_cancel(&self) -> Result<bool, Error> {
-        let _guard = primitive::lock(&self.inner.waiters);
-        match self.inner.state.load(Ordering::Relaxed) {
+        let guard = primitive::lock(&self.inner.waiters);
+        match self.inner.state_locked(&guard) {
             PENDING => {
                 // ORDERING: all transitions happen under the lock; Release so a
                 // lock-free `running()` sees a state at least this new.
@@ -966,7 +973,7 @@ impl<T: Send + Sync + 'static> Promise<T> {
 
     fn complete(&self, outcome: Result<T, Error>, new_state: u8) -> Result<(), Error> {
         let guard = primitive::lock(&self.inner.waiters);
-        let s = self.inner.state.load(Ordering::Relaxed);
+        let s = self.inner.state_locked(&guard);
         if state::is_terminal(s) {
             return Err(Error::invalid_state(format!(
                 "the future is already {}",

@@ -297,3 +297,24 @@ fn jobs_are_send_and_debug() {
         Some(&TestError(2))
     );
 }
+
+/// Refuses every job by handing back a *different* one it kept from
+/// before: a broken implementation of the `execute` contract.
+#[derive(Debug)]
+struct Swapper(std::sync::Mutex<Option<Job>>);
+
+impl Executor for Swapper {
+    fn execute(&self, job: Job) -> Result<(), concur_core::SubmitError<Job>> {
+        let other = self.0.lock().unwrap().replace(job).unwrap();
+        Err(concur_core::SubmitError::new(other, Error::shutdown()))
+    }
+    fn shutdown(&self, _wait: bool, _cancel_futures: bool) {}
+}
+
+#[test]
+#[should_panic(expected = "executors must give back the job they were given")]
+fn an_executor_giving_back_another_job_breaks_the_contract_loudly() {
+    let (stash, _fut) = Job::new(|| 1u64);
+    let ex = Swapper(std::sync::Mutex::new(Some(stash)));
+    let _ = ex.submit(|| 2u8);
+}
