@@ -37,17 +37,15 @@ pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
 ///
 /// ```
 /// use concur_combinators::as_completed;
-/// use concur_core::Promise;
+/// use concur_core::{Future, Promise};
 /// use std::time::Duration;
 ///
 /// let (p1, f1) = Promise::new();
-/// let (p2, f2) = Promise::new();
-/// p2.set_result(2).unwrap();
+/// let f2 = Future::ready(2);
+/// let mut it = as_completed([&f1, &f2], None);
 /// p1.set_result(1).unwrap();
-/// let values: Vec<i32> = as_completed([&f1, &f2], None)
-///     .map(|f| *f.unwrap().result().unwrap())
-///     .collect();
-/// assert_eq!(values, [2, 1]);
+/// let values: Vec<i32> = it.map(|f| *f.unwrap().result().unwrap()).collect();
+/// assert_eq!(values, [2, 1]); // already-done first
 ///
 /// // Mixed output types, with a timeout:
 /// let (_pending, f3) = Promise::<String>::new();

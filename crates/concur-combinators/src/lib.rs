@@ -74,4 +74,4 @@ pub use chain::{FutureExt, gather, join_all, select};
 pub use handle::{FutureHandle, IntoFutureHandle};
 pub use map::{ExecutorExt, MapBuilder, MapError, MapIter, TaskExecutorExt};
 pub use retry::{Backoff, retry};
-pub use wait::{ReturnWhen, wait};
+pub use wait::{DoneAndNotDone, ReturnWhen, wait};

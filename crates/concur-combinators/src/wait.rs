@@ -26,6 +26,19 @@ pub enum ReturnWhen {
     AllCompleted,
 }
 
+/// What [`wait()`] returns: `(done, not_done)`, each in input order
+/// (CPython's `DoneAndNotDoneFuturesPair`, with vectors for sets).
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::{wait, DoneAndNotDone, ReturnWhen};
+/// let f = concur_core::Future::ready(1);
+/// let (done, not_done): DoneAndNotDone<_> = wait([f], None, ReturnWhen::AllCompleted);
+/// assert_eq!((done.len(), not_done.len()), (1, 0));
+/// ```
+pub type DoneAndNotDone<H> = (Vec<H>, Vec<H>);
+
 /// Waits until `return_when` holds for `futures`, or until `timeout`
 /// (counted from this call; `None`: no limit), and returns
 /// `(done, not_done)`: CPython's `concurrent.futures.wait`.
@@ -61,10 +74,7 @@ pub fn wait<I>(
     futures: I,
     timeout: Option<Duration>,
     return_when: ReturnWhen,
-) -> (
-    Vec<<I::Item as IntoFutureHandle>::Handle>,
-    Vec<<I::Item as IntoFutureHandle>::Handle>,
-)
+) -> DoneAndNotDone<<I::Item as IntoFutureHandle>::Handle>
 where
     I: IntoIterator,
     I::Item: IntoFutureHandle,
@@ -78,20 +88,15 @@ where
         for f in erased.iter().filter(|f| !f.done()) {
             watcher.watch(f.clone());
         }
-        loop {
-            match watcher.next_until(deadline) {
-                Ok(Some((_, f))) => {
-                    let stop = match return_when {
-                        ReturnWhen::FirstCompleted => true,
-                        ReturnWhen::FirstException => f.failed(),
-                        ReturnWhen::AllCompleted => false,
-                    };
-                    if stop {
-                        break;
-                    }
-                }
-                // Everything is done, or the deadline passed.
-                Ok(None) | Err(_) => break,
+        // Ends when everything is done (`Ok(None)`) or on the deadline.
+        while let Ok(Some((_, f))) = watcher.next_until(deadline) {
+            let stop = match return_when {
+                ReturnWhen::FirstCompleted => true,
+                ReturnWhen::FirstException => f.failed(),
+                ReturnWhen::AllCompleted => false,
+            };
+            if stop {
+                break;
             }
         }
     }

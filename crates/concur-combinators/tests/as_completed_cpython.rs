@@ -63,7 +63,9 @@ fn future_times_out() {
 #[test]
 fn duplicate_futures_are_yielded_once() {
     let pool = TestPool::new(1);
-    let f = pool.submit(|| std::thread::sleep(Duration::from_millis(20))).unwrap();
+    let f = pool
+        .submit(|| std::thread::sleep(Duration::from_millis(20)))
+        .unwrap();
     let got: Vec<_> = as_completed(std::iter::repeat_n(&f, 3), None).collect();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].as_ref().unwrap().id(), f.id());
@@ -126,7 +128,11 @@ fn free_reference_yielded_future() {
         assert!(f.result().is_ok());
         drop(f);
         n += 1;
-        assert_eq!(Arc::strong_count(&token), 1, "yielded future still referenced");
+        assert_eq!(
+            Arc::strong_count(&token),
+            1,
+            "yielded future still referenced"
+        );
         if !promises2.is_empty() {
             promises2
                 .remove(0)

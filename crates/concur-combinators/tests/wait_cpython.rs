@@ -19,7 +19,7 @@ fn set(fs: &[&AnyFuture]) -> HashSet<usize> {
 #[test]
 fn issue_20369_duplicates() {
     let pool = TestPool::new(1);
-    let f = pool.submit(|| 1 * 2).unwrap();
+    let f = pool.submit(|| 2).unwrap();
     let (done, not_done) = wait([&f, &f], None, ReturnWhen::AllCompleted);
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].id(), f.id());
@@ -90,9 +90,7 @@ fn first_exception() {
 fn first_exception_some_already_complete() {
     let pool = TestPool::new(2);
     let ev = Event::new();
-    let f1 = pool
-        .submit_fallible(|| "21/0".parse::<u8>())
-        .unwrap();
+    let f1 = pool.submit_fallible(|| "21/0".parse::<u8>()).unwrap();
     let e = ev.clone();
     let f2 = pool.submit(move || e.wait()).unwrap();
     let (_p, not_started) = pending::<()>();
@@ -128,7 +126,9 @@ fn first_exception_one_already_failed() {
 #[test]
 fn first_exception_ignores_cancellation_and_waits_for_all() {
     let pool = TestPool::new(1);
-    let f = pool.submit(|| std::thread::sleep(Duration::from_millis(10))).unwrap();
+    let f = pool
+        .submit(|| std::thread::sleep(Duration::from_millis(10)))
+        .unwrap();
     let all = [cancelled::<()>().erase(), f.erase()];
     let (finished, pending) = wait(&all, Some(LONG), ReturnWhen::FirstException);
     assert_eq!(finished.len(), 2);
@@ -167,7 +167,11 @@ fn timeout_returns_what_is_done() {
         successful().erase(),
         f.erase(),
     ];
-    let (finished, pending) = wait(&all, Some(Duration::from_millis(50)), ReturnWhen::AllCompleted);
+    let (finished, pending) = wait(
+        &all,
+        Some(Duration::from_millis(50)),
+        ReturnWhen::AllCompleted,
+    );
     assert_eq!(ids(&finished), set(&[&all[0], &all[1], &all[2]]));
     assert_eq!(ids(&pending), set(&[&all[3]]));
     ev.set();
@@ -185,7 +189,11 @@ fn typed_futures_come_back_typed() {
 
 #[test]
 fn empty_input_returns_at_once() {
-    for rw in [ReturnWhen::FirstCompleted, ReturnWhen::FirstException, ReturnWhen::AllCompleted] {
+    for rw in [
+        ReturnWhen::FirstCompleted,
+        ReturnWhen::FirstException,
+        ReturnWhen::AllCompleted,
+    ] {
         let (d, n) = wait(Vec::<Future<u8>>::new(), None, rw);
         assert!(d.is_empty() && n.is_empty());
     }

@@ -1,0 +1,291 @@
+//! Chaining: then, then_on, handle, and_then, or_else, with_timeout,
+//! join_all, gather, select, retry.
+
+mod helpers;
+
+use concur_combinators::{Backoff, FutureExt, gather, join_all, retry, select};
+use concur_core::{Error, ErrorKind, Executor, Future, Promise};
+use helpers::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+#[test]
+fn then_runs_on_the_completing_thread() {
+    let (p, f) = Promise::new();
+    let g = f.then(|x: &u32| (*x + 1, std::thread::current().id()));
+    let t = std::thread::spawn(move || {
+        p.set_result(41).unwrap();
+        std::thread::current().id()
+    });
+    let completer = t.join().unwrap();
+    let (v, ran_on) = *g.result_timeout(LONG).unwrap();
+    assert_eq!(v, 42);
+    assert_eq!(ran_on, completer);
+    // Already done: runs at once on the caller.
+    let h = f.then(|_| std::thread::current().id());
+    assert_eq!(*h.result().unwrap(), std::thread::current().id());
+}
+
+#[test]
+fn then_passes_errors_and_cancellation_on() {
+    let failed = Future::<u8>::failed(Error::task("bad")).then(|x| *x);
+    assert_eq!(failed.result().unwrap_err().kind(), ErrorKind::Task);
+    let (_p, f) = Promise::<u8>::new();
+    f.cancel();
+    assert!(f.then(|x| *x).result().unwrap_err().is_cancelled());
+    let panicked = Future::ready(1).then(|_| -> u8 { panic!("in then") });
+    assert_eq!(
+        panicked.result().unwrap_err().panic_message(),
+        Some("in then")
+    );
+}
+
+#[test]
+fn cancelling_the_chained_future_skips_the_closure() {
+    let (p, f) = Promise::<u8>::new();
+    let ran = Arc::new(AtomicU32::new(0));
+    let r = Arc::clone(&ran);
+    let g = f.then(move |_| r.fetch_add(1, Ordering::SeqCst));
+    assert!(g.cancel());
+    p.set_result(1).unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert!(!f.cancelled(), "the source is not cancelled");
+}
+
+#[test]
+fn then_on_runs_on_the_named_executor() {
+    let pool = TestPool::new(1);
+    let worker = pool.submit(|| std::thread::current().id()).unwrap();
+    let worker = *worker.result().unwrap();
+    let g = Future::ready(6).then_on(Arc::new(pool), |x| (x * 7, std::thread::current().id()));
+    assert_eq!(*g.result_timeout(LONG).unwrap(), (42, worker));
+
+    let closed = TestPool::new(1);
+    closed.shutdown(true, false);
+    let refused = Future::ready(1).then_on(closed, |x| *x);
+    assert_eq!(refused.result().unwrap_err().kind(), ErrorKind::Shutdown);
+}
+
+#[test]
+fn and_then_flattens() {
+    let pool = Arc::new(TestPool::new(2));
+    let p2 = Arc::clone(&pool);
+    let f = pool
+        .submit(|| 20)
+        .unwrap()
+        .and_then(move |x| {
+            let x = *x;
+            p2.submit(move || x + 1).unwrap()
+        })
+        .and_then(|x| Future::ready(x * 2));
+    assert_eq!(*f.result_timeout(LONG).unwrap(), 42);
+    let inner_fails = Future::ready(1).and_then(|_| Future::<u8>::failed(Error::task("inner")));
+    assert_eq!(
+        inner_fails.result().unwrap_err().to_string(),
+        "task failed: inner"
+    );
+    let outer_fails = Future::<u8>::failed(Error::task("outer")).and_then(|_| Future::ready(1u8));
+    assert_eq!(
+        outer_fails.result().unwrap_err().to_string(),
+        "task failed: outer"
+    );
+}
+
+#[test]
+fn or_else_recovers_and_handle_sees_both() {
+    let ok = Future::ready(5).or_else(|_| Ok(0));
+    assert_eq!(*ok.result().unwrap(), 5);
+    let rec = Future::<i32>::failed(Error::task("x")).or_else(|e| {
+        assert_eq!(e.kind(), ErrorKind::Task);
+        Ok(-1)
+    });
+    assert_eq!(*rec.result().unwrap(), -1);
+    let still = Future::<i32>::failed(Error::task("x")).or_else(Err);
+    assert!(still.result().is_err());
+    let h = Future::<u8>::failed(Error::shutdown()).handle(|r| Ok(r.unwrap_err().kind()));
+    assert_eq!(*h.result().unwrap(), ErrorKind::Shutdown);
+}
+
+#[test]
+fn with_timeout_fails_or_passes_through() {
+    let (p, f) = Promise::<u8>::new();
+    let t = f.with_timeout(Duration::from_millis(20));
+    let err = t.result_timeout(LONG).unwrap_err();
+    assert!(err.is_timeout());
+    assert!(!f.done(), "the source keeps running");
+    p.set_result(1).unwrap();
+
+    let (p, f) = Promise::<u8>::new();
+    let t = f.with_timeout(LONG);
+    p.set_result(3).unwrap();
+    assert_eq!(*t.result().unwrap(), 3);
+    assert_eq!(
+        *Future::ready(4)
+            .with_timeout(Duration::ZERO)
+            .result()
+            .unwrap(),
+        4
+    );
+
+    let (_p, f) = Promise::<u8>::new();
+    let t = f.with_timeout_cancelling(Duration::from_millis(5));
+    assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
+    assert!(f.wait_timeout(LONG));
+    assert!(f.cancelled());
+
+    // A running source cannot be cancelled: the timeout still fires.
+    let (p, f) = running::<u8>();
+    let t = f.with_timeout_cancelling(Duration::from_millis(5));
+    assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
+    assert!(!f.cancelled());
+    drop(p);
+}
+
+#[test]
+fn join_all_fail_fast_and_gather_collect_all() {
+    let pool = TestPool::new(2);
+    let fs: Vec<_> = (0..10).map(|i| pool.submit(move || i).unwrap()).collect();
+    assert_eq!(
+        *join_all(&fs).result_timeout(LONG).unwrap(),
+        (0..10).collect::<Vec<_>>()
+    );
+
+    let (_p, never) = Promise::<i32>::new();
+    let fast = join_all([never.clone(), Future::failed(Error::task("bad"))]);
+    assert_eq!(
+        fast.result_timeout(LONG).unwrap_err().to_string(),
+        "task failed: bad"
+    );
+
+    let (p, later) = Promise::<i32>::new();
+    let all = gather([Future::ready(1), Future::failed(Error::task("bad")), later]);
+    assert!(!all.done(), "collect-all waits for every input");
+    p.set_result(3).unwrap();
+    let out = all.result().unwrap();
+    assert_eq!(*out[0].as_ref().unwrap(), 1);
+    assert!(out[1].is_err());
+    assert_eq!(*out[2].as_ref().unwrap(), 3);
+
+    assert!(
+        join_all(Vec::<Future<u8>>::new())
+            .result()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        gather(Vec::<Future<u8>>::new())
+            .result()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn select_gives_the_first_with_its_index() {
+    let (_p0, slow) = Promise::<u8>::new();
+    let (p1, fast) = Promise::<u8>::new();
+    let s = select([&slow, &fast]);
+    assert!(!s.done());
+    p1.set_exception(Error::task("first")).unwrap();
+    let (i, r) = s.result().unwrap();
+    assert_eq!(*i, 1);
+    assert_eq!(r.as_ref().unwrap_err().to_string(), "task failed: first");
+
+    let s = select([slow.clone(), Future::ready(1), Future::ready(2)]);
+    assert_eq!(
+        s.result().unwrap().0,
+        1,
+        "first already-done in input order"
+    );
+
+    let empty = select(Vec::<Future<u8>>::new());
+    assert_eq!(empty.result().unwrap_err().kind(), ErrorKind::InvalidState);
+}
+
+#[test]
+fn retry_resubmits_until_success() {
+    let pool = Arc::new(TestPool::new(2));
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = Arc::clone(&calls);
+    let f = retry(
+        Arc::clone(&pool),
+        5,
+        Backoff::exponential(Duration::from_millis(1), Duration::from_millis(4)),
+        move || {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            if n < 3 {
+                Err(std::io::Error::other(format!("try {n}")))
+            } else {
+                Ok(n)
+            }
+        },
+    );
+    assert_eq!(*f.result_timeout(LONG).unwrap(), 3);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn retry_gives_the_last_error_after_n_retries() {
+    let pool = TestPool::new(1);
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = Arc::clone(&calls);
+    let f = retry(
+        pool,
+        2,
+        Backoff::none(),
+        move || -> Result<(), std::io::Error> {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            Err(std::io::Error::other(format!("try {n}")))
+        },
+    );
+    let err = f.result_timeout(LONG).unwrap_err();
+    assert_eq!(err.to_string(), "task failed: try 2");
+    assert!(err.downcast_ref::<std::io::Error>().is_some());
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    let panics = retry(
+        TestPool::new(1),
+        1,
+        Backoff::none(),
+        || -> Result<u8, std::io::Error> { panic!("always") },
+    );
+    assert_eq!(
+        panics.result_timeout(LONG).unwrap_err().panic_message(),
+        Some("always")
+    );
+}
+
+#[test]
+fn retry_on_refusing_executor_fails_with_its_error() {
+    let pool = TestPool::new(1);
+    pool.shutdown(true, false);
+    let f = retry(pool, 3, Backoff::none(), || Ok::<_, std::io::Error>(1));
+    assert_eq!(
+        f.result_timeout(LONG).unwrap_err().kind(),
+        ErrorKind::Shutdown
+    );
+}
+
+#[test]
+fn cancelling_a_retry_stops_further_attempts() {
+    let pool = TestPool::new(1);
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = Arc::clone(&calls);
+    let f = retry(
+        pool,
+        1000,
+        Backoff::fixed(Duration::from_millis(20)),
+        move || -> Result<(), std::io::Error> {
+            c.fetch_add(1, Ordering::SeqCst);
+            Err(std::io::Error::other("no"))
+        },
+    );
+    assert!(f.cancel());
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        calls.load(Ordering::SeqCst) <= 1,
+        "attempts went on after cancel"
+    );
+    assert!(f.result().unwrap_err().is_cancelled());
+}

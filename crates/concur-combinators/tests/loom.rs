@@ -1,0 +1,54 @@
+//! Loom models of the combinators' waiting paths (run with
+//! `cargo xtask loom -p concur-combinators`).
+
+#![cfg(concur_loom)]
+
+use concur_combinators::{ReturnWhen, as_completed, wait};
+use concur_core::{Error, Future, Promise, State};
+use loom::thread;
+
+/// Two futures complete on two threads while the caller iterates (one more
+/// was done before): each is yielded exactly once, none is lost.
+#[test]
+fn as_completed_waiter_under_concurrent_completions() {
+    loom::model(|| {
+        let (p1, f1) = Promise::<u8>::new();
+        let (p2, f2) = Promise::<u8>::new();
+        let f0 = Future::ready(0u8);
+        let t1 = thread::spawn(move || p1.set_result(1).unwrap());
+        let t2 = thread::spawn(move || p2.set_result(2).unwrap());
+        let mut seen: Vec<u8> = as_completed([&f0, &f1, &f2, &f1], None)
+            .map(|f| *f.unwrap().result().unwrap())
+            .collect();
+        assert_eq!(seen[0], 0, "the already-done future comes first");
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1, 2]);
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+}
+
+/// A success and a failure race: `wait(FirstException)` returns once the
+/// failure is in, with the failed future in `done`, and the success in
+/// `done` or `not_done` according to its state, never lost or duplicated.
+#[test]
+fn wait_first_exception_races_success_and_failure() {
+    loom::model(|| {
+        let (ps, ok) = Promise::<u8>::new();
+        let (pf, bad) = Promise::<u8>::new();
+        let t1 = thread::spawn(move || ps.set_result(1).unwrap());
+        let t2 = thread::spawn(move || pf.set_exception(Error::task("boom")).unwrap());
+        let (done, not_done) = wait([&ok, &bad], None, ReturnWhen::FirstException);
+        assert_eq!(bad.state(), State::Failed);
+        assert!(done.iter().any(|f| f.id() == bad.id()));
+        assert_eq!(done.len() + not_done.len(), 2);
+        for f in &not_done {
+            assert_eq!(f.id(), ok.id());
+        }
+        for f in &done {
+            assert!(f.done());
+        }
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+}

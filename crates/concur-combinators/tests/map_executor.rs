@@ -1,0 +1,376 @@
+//! Ports of the `map` cases of CPython's `executor.py` tests, for closures
+//! (`ExecutorExt`) and named remote functions (`TaskExecutorExt`).
+
+mod helpers;
+
+use concur_combinators::{ExecutorExt, MapError, TaskExecutorExt};
+use concur_core::{BoxError, ErrorKind, Executor, RemoteFn};
+use helpers::*;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+#[derive(Clone, Copy)]
+struct Square;
+impl RemoteFn for Square {
+    type Args = i64;
+    type Output = i64;
+    const NAME: &'static str = "tests::square";
+    const FINGERPRINT: u64 = 11;
+    fn call(x: i64) -> Result<i64, BoxError> {
+        Ok(x * x)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Inverse;
+impl RemoteFn for Inverse {
+    type Args = i64;
+    type Output = i64;
+    const NAME: &'static str = "tests::inverse";
+    const FINGERPRINT: u64 = 12;
+    fn call(x: i64) -> Result<i64, BoxError> {
+        100i64
+            .checked_div(x)
+            .ok_or_else(|| "division by zero".into())
+    }
+}
+
+#[test]
+fn map_keeps_input_order_for_every_chunksize() {
+    let pool = TestPool::new(3);
+    let expected: Vec<i64> = (0..50).map(|x| x * x).collect();
+    for cs in [1, 2, 3, 7, 49, 50, 1000] {
+        let got: Vec<i64> = pool
+            .map(|x: i64| x * x, 0..50)
+            .chunksize(cs)
+            .run()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, expected, "closure, chunksize {cs}");
+        let got: Vec<i64> = pool
+            .map_task(Square, 0..50)
+            .chunksize(cs)
+            .run()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, expected, "remote, chunksize {cs}");
+    }
+}
+
+#[test]
+fn map_exception_fails_that_item_only() {
+    let pool = TestPool::new(2);
+    for cs in [1, 3] {
+        let out: Vec<_> = pool
+            .map(|x: i64| 100 / x, [5, 0, 2, 0, 10])
+            .chunksize(cs)
+            .run()
+            .unwrap()
+            .collect();
+        assert_eq!(*out[0].as_ref().unwrap(), 20);
+        assert_eq!(out[1].as_ref().unwrap_err().kind(), ErrorKind::Panicked);
+        assert_eq!(*out[2].as_ref().unwrap(), 50);
+        assert!(out[3].is_err());
+        assert_eq!(*out[4].as_ref().unwrap(), 10);
+
+        let out: Vec<_> = pool
+            .map_task(Inverse, [5, 0, 2])
+            .chunksize(cs)
+            .run()
+            .unwrap()
+            .collect();
+        assert_eq!(*out[0].as_ref().unwrap(), 20);
+        let e = out[1].as_ref().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Task);
+        assert_eq!(e.to_string(), "task failed: division by zero");
+        assert_eq!(*out[2].as_ref().unwrap(), 50);
+    }
+}
+
+#[test]
+fn map_timeout() {
+    let pool = TestPool::new(1);
+    let ev = Event::new();
+    let e = ev.clone();
+    let mut results = Vec::new();
+    let mut timed_out = None;
+    let it = pool
+        .map(
+            move |x: u32| {
+                if x == 6 {
+                    e.wait();
+                }
+                x
+            },
+            [0, 0, 6],
+        )
+        .timeout(Duration::from_millis(200))
+        .run()
+        .unwrap();
+    for r in it {
+        match r {
+            Ok(v) => results.push(v),
+            Err(err) => timed_out = Some(err),
+        }
+    }
+    assert_eq!(results, [0, 0]);
+    let err = timed_out.expect("timed out");
+    assert!(err.is_timeout());
+    assert_eq!(err.message(), "1 (of 3) map results unfinished");
+    ev.set();
+}
+
+#[test]
+fn bad_arguments_are_typed_errors() {
+    let pool = TestPool::new(1);
+    assert!(matches!(
+        pool.map(|x: u8| x, [1]).chunksize(0).run(),
+        Err(MapError::ZeroChunksize)
+    ));
+    assert!(matches!(
+        pool.map(|x: u8| x, [1]).buffersize(0).run(),
+        Err(MapError::ZeroBuffersize)
+    ));
+    assert!(matches!(
+        pool.map_task(Square, [1]).buffersize(0).run(),
+        Err(MapError::ZeroBuffersize)
+    ));
+}
+
+#[test]
+fn map_on_shut_down_executor_is_refused() {
+    let pool = TestPool::new(1);
+    pool.shutdown(true, false);
+    match pool.map(|x: u8| x, [1, 2]).run() {
+        Err(MapError::Submit(e)) => assert_eq!(e.kind(), ErrorKind::Shutdown),
+        other => panic!("expected a submit error, got {other:?}"),
+    }
+}
+
+#[test]
+fn map_buffersize() {
+    let pool = TestPool::new(2);
+    for bs in [1, 2, 3, 10] {
+        let got: Vec<String> = pool
+            .map(|x: i32| x.to_string(), 0..4)
+            .buffersize(bs)
+            .run()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(got, ["0", "1", "2", "3"]);
+    }
+}
+
+#[test]
+fn map_buffersize_on_infinite_iterable() {
+    let pool = TestPool::new(2);
+    let mut it = pool
+        .map(|x: u64| x.to_string(), 0..)
+        .buffersize(2)
+        .run()
+        .unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), "0");
+    assert_eq!(it.next().unwrap().unwrap(), "1");
+    assert_eq!(it.next().unwrap().unwrap(), "2");
+    let mut it = pool
+        .map_task(Square, 0..)
+        .chunksize(3)
+        .buffersize(2)
+        .run()
+        .unwrap();
+    let first: Vec<i64> = it.by_ref().take(10).map(Result::unwrap).collect();
+    assert_eq!(first, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+    let mut un = pool
+        .map_unordered(|x: u64| x, 0..)
+        .buffersize(3)
+        .run()
+        .unwrap();
+    assert_eq!(un.by_ref().take(20).count(), 20);
+}
+
+/// An input iterator that counts how many items were taken.
+fn counted(n: u32, taken: Rc<Cell<u32>>) -> impl Iterator<Item = u32> {
+    (0..n).inspect(move |_| taken.set(taken.get() + 1))
+}
+
+#[test]
+fn map_buffersize_when_buffer_is_full() {
+    let pool = TestPool::new(2);
+    let taken = Rc::new(Cell::new(0));
+    let it = pool
+        .map(|x: u32| x, counted(4, Rc::clone(&taken)))
+        .buffersize(2)
+        .run()
+        .unwrap();
+    assert_eq!(taken.get(), 2, "exactly buffersize inputs taken ahead");
+    drop(it);
+}
+
+#[test]
+fn map_buffersize_when_buffer_becomes_not_full() {
+    let pool = TestPool::new(2);
+    let taken = Rc::new(Cell::new(0));
+    let mut it = pool
+        .map(|x: u32| x, counted(4, Rc::clone(&taken)))
+        .buffersize(2)
+        .run()
+        .unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert_eq!(
+        taken.get(),
+        3,
+        "one more input once one result left the buffer"
+    );
+    // With chunks, the buffer counts chunks.
+    let taken = Rc::new(Cell::new(0));
+    let _it = pool
+        .map(|x: u32| x, counted(100, Rc::clone(&taken)))
+        .chunksize(5)
+        .buffersize(3)
+        .run()
+        .unwrap();
+    assert_eq!(taken.get(), 15);
+}
+
+#[test]
+fn dropping_the_iterator_cancels_what_has_not_started() {
+    for chunksize in [1, 2] {
+        let pool = TestPool::new(1);
+        let started = Event::new();
+        let release = Event::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (s, r, c) = (started.clone(), release.clone(), Arc::clone(&calls));
+        let it = pool
+            .map(
+                move |x: u32| {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    if x == 0 {
+                        s.set();
+                        r.wait();
+                    }
+                    x
+                },
+                0..20,
+            )
+            .chunksize(chunksize)
+            .run()
+            .unwrap();
+        started.wait();
+        drop(it);
+        release.set();
+        pool.shutdown(true, false);
+        // Only the first chunk ran; every other chunk was cancelled.
+        assert_eq!(calls.load(Ordering::SeqCst), chunksize);
+    }
+}
+
+static COUNTED_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Clone, Copy)]
+struct Counted;
+impl RemoteFn for Counted {
+    type Args = u32;
+    type Output = u32;
+    const NAME: &'static str = "tests::counted";
+    const FINGERPRINT: u64 = 13;
+    fn call(x: u32) -> Result<u32, BoxError> {
+        COUNTED_CALLS.fetch_add(1, Ordering::SeqCst);
+        Ok(x)
+    }
+}
+
+#[test]
+fn remote_drop_cancels_too() {
+    let pool = TestPool::new(1);
+    let blocker = Event::new();
+    let b = blocker.clone();
+    let gate = pool.submit(move || b.wait()).unwrap();
+    let it = pool.map_task(Counted, 0..10).chunksize(3).run().unwrap();
+    drop(it);
+    blocker.set();
+    gate.result().unwrap();
+    pool.shutdown(true, false);
+    assert_eq!(COUNTED_CALLS.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn map_unordered_yields_in_completion_order() {
+    let pool = TestPool::new(2);
+    let ev = Event::new();
+    let e = ev.clone();
+    let mut it = pool
+        .map_unordered(
+            move |x: u32| {
+                if x == 0 {
+                    e.wait();
+                }
+                x
+            },
+            0..5,
+        )
+        .run()
+        .unwrap();
+    // 0 is blocked until the others are all out.
+    let mut first: Vec<u32> = it.by_ref().take(4).map(Result::unwrap).collect();
+    first.sort_unstable();
+    assert_eq!(first, [1, 2, 3, 4]);
+    ev.set();
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert!(it.next().is_none());
+
+    let mut all: Vec<i64> = pool
+        .map_task_unordered(Square, 0..30)
+        .chunksize(4)
+        .buffersize(2)
+        .run()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..30).map(|x| x * x).collect::<Vec<_>>());
+}
+
+#[test]
+fn map_unordered_timeout() {
+    let pool = TestPool::new(1);
+    let ev = Event::new();
+    let e = ev.clone();
+    let out: Vec<_> = pool
+        .map_unordered(move |_: u8| e.wait(), [1])
+        .timeout(Duration::from_millis(50))
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(out.len(), 1);
+    assert!(out[0].as_ref().unwrap_err().is_timeout());
+    ev.set();
+}
+
+#[test]
+fn map_of_empty_input_is_empty() {
+    let pool = TestPool::new(1);
+    assert_eq!(pool.map(|x: u8| x, []).run().unwrap().count(), 0);
+    assert_eq!(
+        pool.map_task_unordered(Square, []).run().unwrap().count(),
+        0
+    );
+}
+
+#[test]
+fn submission_refused_mid_way_reports_the_chunk_and_stops() {
+    let pool = TestPool::new(1);
+    let mut it = pool.map(|x: u32| x, 0..).buffersize(1).run().unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    pool.shutdown(true, false);
+    // Item 1 was submitted before the shutdown; item 2's submission fails.
+    let rest: Vec<_> = it.collect();
+    assert!(rest.len() <= 2, "{rest:?}");
+    let last = rest.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(last.kind(), ErrorKind::Shutdown);
+}
