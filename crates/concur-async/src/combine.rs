@@ -337,6 +337,12 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> std::future::Future for Gather<T
     }
 }
 
+impl<T: Send + Sync + 'static, P: GatherPolicy> futures_core::FusedFuture for Gather<T, P> {
+    fn is_terminated(&self) -> bool {
+        self.resolved
+    }
+}
+
 impl<T: Send + Sync + 'static, P: GatherPolicy> Drop for Gather<T, P> {
     fn drop(&mut self) {
         if self.resolved {
@@ -461,6 +467,12 @@ impl<T> std::future::Future for Wait<T> {
             }
         }
         Poll::Ready((done, not_done))
+    }
+}
+
+impl<T> futures_core::FusedFuture for Wait<T> {
+    fn is_terminated(&self) -> bool {
+        self.watcher.is_none()
     }
 }
 

@@ -190,6 +190,15 @@ impl std::error::Error for SpawnError {}
 /// assert!(stuck.cancel());
 /// assert!(stuck.result().unwrap_err().is_cancelled());
 /// ```
+///
+/// The coroutine moves to the runtime's thread(s), so it must be `Send`:
+///
+/// ```compile_fail
+/// use concur_async::{run_coroutine_threadsafe, BackgroundRuntime};
+/// let rt = BackgroundRuntime::new().unwrap();
+/// let local = std::rc::Rc::new(1);
+/// let _ = run_coroutine_threadsafe(async move { *local }, &rt);
+/// ```
 pub fn run_coroutine_threadsafe<F, S>(coro: F, spawner: &S) -> Future<F::Output>
 where
     F: std::future::Future + Send + 'static,

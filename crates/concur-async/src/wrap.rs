@@ -116,6 +116,23 @@ pub fn wrap_future<T: Send + Sync + 'static>(fut: Future<T>) -> WrappedFuture<T>
 /// });
 /// assert_eq!(out.unwrap(), 55);
 /// ```
+///
+/// The closure runs on another thread, so it must be `Send`:
+///
+/// ```compile_fail
+/// use concur_async::run_in_executor;
+/// use concur_core::{Executor, Job, SubmitError};
+/// # struct SpawnEach;
+/// # impl Executor for SpawnEach {
+/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+/// #         std::thread::spawn(move || job.run());
+/// #         Ok(())
+/// #     }
+/// #     fn shutdown(&self, _: bool, _: bool) {}
+/// # }
+/// let shared = std::rc::Rc::new(1);
+/// let _ = run_in_executor(&SpawnEach, move || *shared);
+/// ```
 pub fn run_in_executor<E, F, R>(executor: &E, f: F) -> WrappedFuture<R>
 where
     E: Executor + ?Sized,
@@ -274,6 +291,13 @@ impl<T: Send + Sync + 'static> std::future::Future for WrappedFuture<T> {
                 Poll::Ready(fut.into_result())
             }
         }
+    }
+}
+
+impl<T: Send + Sync + 'static> futures_core::FusedFuture for WrappedFuture<T> {
+    /// `true` once the wrapper yielded its outcome (or was detached).
+    fn is_terminated(&self) -> bool {
+        self.fut.is_none()
     }
 }
 

@@ -213,7 +213,9 @@ fn dropping_a_resolved_gather_changes_nothing() {
         let (_p, pending) = Promise::<u8>::new();
         let keep = pending.clone();
         let mut g = gather(vec![pending, Future::failed(Error::task("x"))], RaiseFirst);
+        assert!(!futures::future::FusedFuture::is_terminated(&g));
         assert!((&mut g).await.is_err());
+        assert!(futures::future::FusedFuture::is_terminated(&g));
         drop(g);
         assert_eq!(keep.state(), State::Pending);
     });
@@ -323,7 +325,12 @@ fn wait_of_nothing_returns_at_once_and_dedups() {
             assert!(done.is_empty() && not_done.is_empty());
         }
         let f = Future::ready(0);
-        let (done, _) = wait(vec![f.clone(), f], ReturnWhen::AllCompleted).await;
+        let mut w = wait(vec![f.clone(), f], ReturnWhen::AllCompleted);
+        let (done, _) = (&mut w).await;
         assert_eq!(done.len(), 1);
+        assert!(futures::future::FusedFuture::is_terminated(&w));
+        // Polling again is harmless: empty sets.
+        let (again, rest) = (&mut w).await;
+        assert!(again.is_empty() && rest.is_empty());
     });
 }

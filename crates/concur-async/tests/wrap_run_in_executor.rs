@@ -334,7 +334,9 @@ fn awaiting_while_other_handles_exist_is_an_invalid_state_error() {
 fn accessors_after_resolution_give_typed_answers() {
     on_each_runtime(|| async {
         let mut w = wrap_future(Future::ready(1u8));
+        assert!(!futures::future::FusedFuture::is_terminated(&w));
         assert_eq!((&mut w).await.unwrap(), 1);
+        assert!(futures::future::FusedFuture::is_terminated(&w));
         assert!(w.future().is_none());
         assert!(w.done());
         assert!(!w.cancel());
