@@ -369,12 +369,8 @@ impl Shared {
     /// Waits until at most `own` submissions are in flight (`own` is 1 when
     /// the caller is itself a submission).
     fn wait_in_flight(&self, own: usize) {
-        let mut step = 0;
         while Self::in_flight(self.state.load(Ordering::SeqCst)) > own {
-            if !primitive::spin_step(step) {
-                primitive::yield_now();
-            }
-            step = step.saturating_add(1);
+            primitive::yield_now();
         }
     }
 
@@ -525,7 +521,7 @@ impl Executor for ThreadPool {
                 // announcing itself idle (the caller of `result()` saw the
                 // value first): give it a moment before starting a thread.
                 let mut step = 0;
-                while primitive::spin_step(step) {
+                while primitive::grace_step(step) {
                     if s.claim_idle() {
                         claimed = true;
                         n = usize::MAX;
