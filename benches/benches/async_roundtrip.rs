@@ -60,5 +60,46 @@ fn multi_thread(c: &mut Criterion) {
     roundtrip(c, "multi_thread", &rt);
 }
 
-criterion_group!(benches, current_thread, multi_thread);
+/// CPython's `await loop.run_in_executor(pool, noop)`, recorded next to
+/// the current-thread group, with the ratio to our own quick timing.
+fn cpython_comparison(_c: &mut Criterion) {
+    let Some(out) = concur_benches::run_python("async_roundtrip.py", &[]) else {
+        return;
+    };
+    let Some(py) = concur_benches::parse_key(&out, "median_ns") else {
+        eprintln!("note: async_roundtrip.py printed no median_ns; comparison skipped");
+        return;
+    };
+    concur_benches::record_external(
+        "async/roundtrip_current_thread",
+        "cpython_asyncio_run_in_executor",
+        py,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let iters: u32 = if std::env::var_os("CONCUR_BENCH_QUICK").is_some() {
+        2_000
+    } else {
+        20_000
+    };
+    let ours = rt.block_on(async {
+        for _ in 0..200 {
+            run_in_executor(&pool, || ()).await.unwrap();
+        }
+        let t = Instant::now();
+        for _ in 0..iters {
+            run_in_executor(&pool, || black_box(1u64)).await.unwrap();
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(iters)
+    });
+    println!(
+        "ratio cpython asyncio run_in_executor / concur_async run_in_executor: {:.1}x ({py:.0} ns vs {ours:.0} ns)",
+        py / ours
+    );
+}
+
+criterion_group!(benches, current_thread, multi_thread, cpython_comparison);
 criterion_main!(benches);
