@@ -34,7 +34,7 @@ pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
 /// A running async runtime that accepts tasks from any thread.
 ///
-/// Implemented for `tokio::runtime::Handle` (feature `tokio`), for
+/// Implemented for `tokio::runtime::Handle` and `Runtime` (feature `tokio`), for
 /// [`BackgroundRuntime`](crate::BackgroundRuntime) and its spawner (feature
 /// `background-runtime`), for `async_executor::Executor<'static>` (same
 /// feature; drive it with `run`, as smol does), and through references,
@@ -95,6 +95,14 @@ impl Spawner for tokio::runtime::Handle {
     fn spawn(&self, task: Task) -> Result<(), SpawnError> {
         drop(tokio::runtime::Handle::spawn(self, task));
         Ok(())
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Spawner for tokio::runtime::Runtime {
+    /// Spawns onto the runtime, like its [`Handle`](tokio::runtime::Handle).
+    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        Spawner::spawn(self.handle(), task)
     }
 }
 

@@ -334,3 +334,16 @@ fn wait_of_nothing_returns_at_once_and_dedups() {
         assert!(again.is_empty() && rest.is_empty());
     });
 }
+
+#[test]
+fn an_abandoned_next_loses_no_item() {
+    on_each_runtime(|| async {
+        // A `next()` dropped before it resolved (as a timeout would drop
+        // it) must not swallow the future that completes afterwards.
+        let (p, f) = Promise::new();
+        let mut s = as_completed(vec![f]);
+        assert!(futures::poll!(s.next()).is_pending());
+        p.set_result(1).unwrap();
+        assert_eq!(s.next().await.unwrap().into_result().unwrap(), 1);
+    });
+}

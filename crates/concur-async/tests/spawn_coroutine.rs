@@ -275,3 +275,24 @@ fn dropping_the_runtime_from_inside_one_of_its_tasks_does_not_deadlock() {
     );
     assert_eq!(*fut.result_timeout(Duration::from_secs(10)).unwrap(), 3);
 }
+
+#[cfg(feature = "tokio")]
+#[test]
+fn a_tokio_runtime_is_a_spawner_too() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fut = run_coroutine_threadsafe(
+        async {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            "slept on tokio"
+        },
+        &rt,
+    );
+    assert_eq!(
+        *fut.result_timeout(Duration::from_secs(10)).unwrap(),
+        "slept on tokio"
+    );
+}

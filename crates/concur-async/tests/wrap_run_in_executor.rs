@@ -347,3 +347,28 @@ fn accessors_after_resolution_give_typed_answers() {
         );
     });
 }
+
+#[test]
+fn a_tokio_timeout_cancels_a_queued_task() {
+    // asyncio's `wait_for(run_in_executor(...), t)`: the timeout drops the
+    // awaitable, which cancels the task if it has not started.
+    for name in ["tokio-current-thread", "tokio-multi-thread"] {
+        helpers::run_on(name, async {
+            let pool = TestPool::new(1);
+            let gate = Gate::new();
+            let g = gate.clone();
+            let _blocker = run_in_executor(&*pool, move || g.hold()).detach();
+            gate.wait_started();
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            let queued = run_in_executor(&*pool, move || r.store(true, Ordering::SeqCst));
+            let handle = queued.future().unwrap().clone();
+            let out = tokio::time::timeout(std::time::Duration::from_millis(20), queued).await;
+            assert!(out.is_err(), "timed out");
+            assert!(handle.cancelled());
+            gate.release();
+            pool.shutdown(true, false);
+            assert!(!ran.load(Ordering::SeqCst));
+        });
+    }
+}
