@@ -442,3 +442,44 @@ fn wait_blocks_until_done_from_another_thread() {
     assert!(fut.wait_timeout(LONG));
     t.join().unwrap();
 }
+
+#[test]
+fn concurrent_non_blocking_reads_of_a_done_future_agree() {
+    // CPython's test_get_snapshot: many threads reading a finished future
+    // all see the same (done, cancelled, value) snapshot.
+    let fut = Future::ready(NotClone(100));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let fut = fut.clone();
+            thread::spawn(move || {
+                for _ in 0..1000 {
+                    let snapshot = (
+                        fut.done(),
+                        fut.cancelled(),
+                        fut.try_result().map(|r| r.map(|v| v.0).ok()),
+                    );
+                    assert_eq!(snapshot, (true, false, Some(Some(100))));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // Pending, failed and cancelled snapshots.
+    let p = pending_future::<u8>();
+    assert!(!p.fut.done() && p.fut.try_result().is_none());
+    let c = cancelled_future::<u8>();
+    assert!(c.fut.done() && c.fut.cancelled());
+    assert!(c.fut.try_result().unwrap().unwrap_err().is_cancelled());
+    let e = exception_future::<u8>();
+    assert!(!e.fut.cancelled());
+    assert_eq!(
+        e.fut
+            .try_result()
+            .unwrap()
+            .unwrap_err()
+            .downcast_ref::<TestError>(),
+        Some(&TestError(5))
+    );
+}
