@@ -787,6 +787,21 @@ impl<It: Iterator, R: Send + Sync + 'static> fmt::Debug for MapIter<'_, It, R> {
 /// any_order.sort();
 /// assert_eq!(any_order, [0, 10, 20, 30]);
 /// ```
+///
+/// A closure that is not `Send + Sync` (here it holds an `Rc`) cannot be
+/// mapped across threads:
+///
+/// ```compile_fail
+/// use concur_combinators::ExecutorExt;
+/// # use concur_core::{Executor, Job, SubmitError};
+/// # struct Inline;
+/// # impl Executor for Inline {
+/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
+/// #     fn shutdown(&self, _: bool, _: bool) {}
+/// # }
+/// let shared = std::rc::Rc::new(1);
+/// let _ = Inline.map(move |x: u8| x + *shared, [1]).run();
+/// ```
 pub trait ExecutorExt: Executor {
     /// `f` over every input; results in input order. Configure, then
     /// [`run`](MapBuilder::run).
