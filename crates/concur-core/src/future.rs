@@ -1138,6 +1138,47 @@ impl<T> std::future::Future for FutureOutput<T> {
     }
 }
 
+impl<T> FutureOutput<T> {
+    /// The awaited future, or `None` once this awaitable resolved (its
+    /// outcome was moved out).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::IntoFuture;
+    /// let out = concur_core::Future::ready(1).into_future();
+    /// assert!(out.get_ref().unwrap().done());
+    /// ```
+    #[must_use]
+    pub fn get_ref(&self) -> Option<&Future<T>> {
+        self.fut.as_ref()
+    }
+
+    /// Gives the future back, removing this awaitable's waker; `None` if it
+    /// already resolved. (Added for the async adapter's `detach`.)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::IntoFuture;
+    /// let (promise, fut) = concur_core::Promise::<u8>::new();
+    /// let mut out = fut.into_future();
+    /// let waker = std::task::Waker::noop();
+    /// let mut cx = std::task::Context::from_waker(&waker);
+    /// assert!(std::pin::Pin::new(&mut out).poll(&mut cx).is_pending());
+    /// let fut = out.into_inner().unwrap();
+    /// promise.set_result(3).unwrap();
+    /// assert_eq!(fut.into_result().unwrap(), 3);
+    /// ```
+    #[must_use]
+    pub fn into_inner(mut self) -> Option<Future<T>> {
+        if let Some(fut) = &self.fut {
+            fut.inner.forget_waker(&mut self.slot);
+        }
+        self.fut.take()
+    }
+}
+
 impl<T> Drop for FutureOutput<T> {
     fn drop(&mut self) {
         if let Some(fut) = &self.fut {
