@@ -52,3 +52,25 @@ fn wait_first_exception_races_success_and_failure() {
         t2.join().unwrap();
     });
 }
+
+/// Two completions race into `select` and `join_all` (the crate's own
+/// shared state): `select` reports exactly one winner and `join_all` all
+/// values in input order, whatever the interleaving.
+#[test]
+fn select_and_join_all_under_concurrent_completions() {
+    use concur_combinators::{join_all, select};
+    loom::model(|| {
+        let (p1, f1) = Promise::<u8>::new();
+        let (p2, f2) = Promise::<u8>::new();
+        let first = select([&f1, &f2]);
+        let all = join_all([&f1, &f2]);
+        drop((f1, f2));
+        let t1 = thread::spawn(move || p1.set_result(1).unwrap());
+        let t2 = thread::spawn(move || p2.set_result(2).unwrap());
+        let (i, r) = first.result().unwrap();
+        assert_eq!(*r.as_ref().unwrap() as usize, i + 1);
+        assert_eq!(*all.result().unwrap(), [1, 2]);
+        t1.join().unwrap();
+        t2.join().unwrap();
+    });
+}
