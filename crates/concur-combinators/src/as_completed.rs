@@ -192,6 +192,8 @@ impl<H: FutureHandle> Iterator for AsCompleted<H> {
     }
 }
 
+impl<H: FutureHandle> std::iter::FusedIterator for AsCompleted<H> {}
+
 impl<H> fmt::Debug for AsCompleted<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")

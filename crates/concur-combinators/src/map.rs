@@ -108,7 +108,7 @@ impl<R> Iterator for ChunkIter<R> {
     }
 }
 
-type SubmitFn<'e, A, R> = Box<dyn FnMut(Vec<A>) -> Result<Pending<R>, Error> + 'e>;
+type SubmitFn<'e, A, R> = Box<dyn FnMut(Vec<A>) -> Result<Pending<R>, Error> + Send + 'e>;
 
 /// Why [`MapBuilder::run`] refused to start.
 ///
@@ -727,6 +727,8 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
         item
     }
 }
+
+impl<It: Iterator, R: Send + Sync + 'static> std::iter::FusedIterator for MapIter<'_, It, R> {}
 
 impl<It: Iterator, R: Send + Sync + 'static> Drop for MapIter<'_, It, R> {
     /// Cancels every chunk that has not started.

@@ -374,3 +374,19 @@ fn submission_refused_mid_way_reports_the_chunk_and_stops() {
     let last = rest.last().unwrap().as_ref().unwrap_err();
     assert_eq!(last.kind(), ErrorKind::Shutdown);
 }
+
+#[test]
+fn map_iterators_are_send_and_can_be_consumed_elsewhere() {
+    fn assert_send<T: Send>(_: &T) {}
+    let pool = TestPool::new(2);
+    let it = pool.map(|x: u32| x * 2, 0..10).chunksize(3).run().unwrap();
+    assert_send(&it);
+    let out: Vec<u32> = std::thread::scope(|s| {
+        s.spawn(move || it.map(Result::unwrap).collect())
+            .join()
+            .unwrap()
+    });
+    assert_eq!(out, (0..10).map(|x| x * 2).collect::<Vec<_>>());
+    let remote = pool.map_task_unordered(Square, 0..3).run().unwrap();
+    assert_send(&remote);
+}
