@@ -1,0 +1,227 @@
+//! Thin, safe wrappers over the Linux syscalls the pool needs. Every
+//! descriptor is created close-on-exec.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// A connected `AF_UNIX` stream pair, both ends close-on-exec.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: the kernel just returned two fresh descriptors that we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Writes all of `bytes`, retrying on `EINTR`; never raises `SIGPIPE`.
+pub(crate) fn send_all(fd: &impl AsRawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer/length pair comes from a live slice.
+        let n = unsafe {
+            libc::send(
+                fd.as_raw_fd(),
+                bytes.as_ptr().cast(),
+                bytes.len(),
+                libc::MSG_NOSIGNAL,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// What a non-blocking read got.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Recv {
+    /// Some bytes were appended.
+    Data,
+    /// Nothing available now.
+    WouldBlock,
+    /// The peer closed its end.
+    Eof,
+}
+
+/// Appends what is available on `fd` (without blocking) to `buf`.
+pub(crate) fn recv_available(fd: &impl AsRawFd, buf: &mut Vec<u8>) -> io::Result<Recv> {
+    let mut got_any = false;
+    loop {
+        buf.reserve(64 * 1024);
+        let spare = buf.capacity() - buf.len();
+        // SAFETY: we write at most `spare` bytes into the vector's spare
+        // capacity and only then extend its length by what was written.
+        let n = unsafe {
+            libc::recv(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().add(buf.len()).cast(),
+                spare,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock if got_any => return Ok(Recv::Data),
+                io::ErrorKind::WouldBlock => return Ok(Recv::WouldBlock),
+                _ => return Err(e),
+            }
+        }
+        if n == 0 {
+            return Ok(if got_any { Recv::Data } else { Recv::Eof });
+        }
+        // SAFETY: the kernel initialised `n` more bytes.
+        unsafe { buf.set_len(buf.len() + n as usize) };
+        got_any = true;
+        if (n as usize) < spare {
+            return Ok(Recv::Data);
+        }
+    }
+}
+
+/// A pidfd for our (unreaped) child `pid`: readable once it exits.
+pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor (close-on-exec by default) that we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Sends `sig` to `pid` (only ever one of our unreaped children).
+pub(crate) fn kill(pid: i32, sig: libc::c_int) {
+    // SAFETY: plain syscall; the pid is our child and not yet reaped, so it
+    // cannot have been reused.
+    unsafe { libc::kill(pid, sig) };
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCause {
+    /// It exited with this code.
+    Code(i32),
+    /// A signal killed it.
+    Signal(i32),
+}
+
+impl ExitCause {
+    /// The signal's name, for a signal death.
+    pub(crate) fn signal_name(sig: i32) -> &'static str {
+        match sig {
+            libc::SIGKILL => "SIGKILL",
+            libc::SIGSEGV => "SIGSEGV",
+            libc::SIGABRT => "SIGABRT",
+            libc::SIGTERM => "SIGTERM",
+            libc::SIGBUS => "SIGBUS",
+            libc::SIGILL => "SIGILL",
+            libc::SIGFPE => "SIGFPE",
+            libc::SIGINT => "SIGINT",
+            libc::SIGPIPE => "SIGPIPE",
+            _ => "signal",
+        }
+    }
+}
+
+impl std::fmt::Display for ExitCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Self::Code(c) => write!(f, "exited with code {c}"),
+            Self::Signal(s) => write!(f, "killed by signal {s} ({})", Self::signal_name(s)),
+        }
+    }
+}
+
+/// Reaps our child `pid`, which has exited (its pidfd is readable).
+pub(crate) fn reap(pid: i32) -> io::Result<ExitCause> {
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid out-pointer; `pid` is our child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        break;
+    }
+    Ok(if libc::WIFSIGNALED(status) {
+        ExitCause::Signal(libc::WTERMSIG(status))
+    } else {
+        ExitCause::Code(libc::WEXITSTATUS(status))
+    })
+}
+
+/// Polls `fds` for up to `timeout_ms` (-1: forever). Retries on `EINTR`
+/// by returning 0 ready descriptors.
+pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usize> {
+    // SAFETY: the pointer/length pair comes from a live slice of pollfds.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(0);
+        }
+        return Err(e);
+    }
+    Ok(r as usize)
+}
+
+/// A non-blocking, close-on-exec eventfd.
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with flag arguments.
+    let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+    // SAFETY: a fresh descriptor we own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Makes `fd` readable.
+pub(crate) fn eventfd_signal(fd: &impl AsRawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live u64. A full counter (EAGAIN) is
+    // already readable, which is all we need.
+    unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), 8) };
+}
+
+/// Resets `fd` to not readable.
+pub(crate) fn eventfd_drain(fd: &impl AsRawFd) {
+    let mut v: u64 = 0;
+    // SAFETY: reads 8 bytes into a live u64; EAGAIN when already drained.
+    unsafe { libc::read(fd.as_raw_fd(), (&raw mut v).cast(), 8) };
+}
+
+/// Clears close-on-exec on `fd` (in a freshly forked child, before exec).
+pub(crate) fn clear_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor number; async-signal-safe.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop)
+}
+
+/// Sets close-on-exec on `fd`.
+pub(crate) fn set_cloexec(fd: RawFd) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor number.
+    cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+}

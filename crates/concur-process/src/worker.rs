@@ -1,0 +1,111 @@
+//! The loop a worker process runs after [`init`](crate::init) diverted it.
+
+use concur_ipc::{
+    FrameError, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request, encode_frame,
+    read_frame,
+};
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+
+/// Exit code of a worker that received a frame it could not decode.
+pub(crate) const EXIT_PROTOCOL: i32 = 70;
+
+/// Serves the pool on the socket `fd` until told to exit or the pool goes
+/// away. Returns the process exit code.
+pub(crate) fn run(fd: RawFd) -> i32 {
+    if crate::sys::set_cloexec(fd).is_err() {
+        eprintln!("concur-process worker: descriptor {fd} from the pool is not open");
+        return EXIT_PROTOCOL;
+    }
+    // SAFETY: the pool passed us this descriptor (one end of a socketpair)
+    // for our exclusive use; it is open (checked above).
+    let stream = UnixStream::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    serve(stream)
+}
+
+pub(crate) fn serve(mut stream: UnixStream) -> i32 {
+    concur_ipc::install_panic_capture();
+    let registry = Registry::global();
+    let mut max_frame = concur_ipc::DEFAULT_MAX_FRAME;
+    let mut out = Vec::new();
+    let hello = Reply::Hello(Hello::current(std::process::id()));
+    if send(&mut stream, &hello, max_frame, &mut out).is_err() {
+        return 0;
+    }
+    let mut buf = Vec::new();
+    loop {
+        match read_frame(&mut stream as &mut dyn Read, max_frame, &mut buf) {
+            Ok(()) => {}
+            Err(FrameError::Closed) => return 0,
+            Err(_) => return EXIT_PROTOCOL,
+        }
+        let request = match concur_ipc::decode::<Request>(&buf) {
+            Ok(r) => r,
+            Err(_) => return EXIT_PROTOCOL,
+        };
+        let reply = match request {
+            Request::Exit => return 0,
+            Request::Init {
+                initializer,
+                max_frame: m,
+            } => {
+                max_frame = usize::try_from(m).unwrap_or(usize::MAX);
+                match initializer.map(|f| run_initializer(registry, f)) {
+                    Some(Err(e)) => {
+                        let _ = send(&mut stream, &Reply::InitFailed(e), max_frame, &mut out);
+                        return 0;
+                    }
+                    _ => Reply::Ready,
+                }
+            }
+            Request::Call(call) => Reply::Done {
+                generation: call.generation,
+                results: registry.execute(&call),
+            },
+        };
+        if send(&mut stream, &reply, max_frame, &mut out).is_err() {
+            return 0;
+        }
+    }
+}
+
+fn run_initializer(registry: &Registry, f: concur_ipc::FnRef) -> Result<(), RemoteError> {
+    let reg = registry.resolve(f)?;
+    let args = concur_ipc::encode(&())
+        .map_err(|e| RemoteError::from_error(RemoteErrorKind::EncodeArgs, "()", &e))?;
+    reg.invoke(&args).map(drop).map_err(|e| {
+        let mut r = RemoteError::new(RemoteErrorKind::Initializer, e.type_name(), e.message());
+        if let Some(bt) = e.backtrace() {
+            r = r.with_backtrace(bt);
+        }
+        r
+    })
+}
+
+fn send(
+    stream: &mut UnixStream,
+    reply: &Reply,
+    max_frame: usize,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    out.clear();
+    if let Err(e) = encode_frame(reply, max_frame, out) {
+        // Only a result can be too large: fail each item instead.
+        let Reply::Done {
+            generation,
+            results,
+        } = reply
+        else {
+            return Err(std::io::Error::other(e));
+        };
+        let err = RemoteError::from_error(RemoteErrorKind::FrameTooLarge, "concur_ipc::Reply", &e);
+        let smaller = Reply::Done {
+            generation: *generation,
+            results: results.iter().map(|_| Err(err.clone())).collect(),
+        };
+        out.clear();
+        encode_frame(&smaller, max_frame, out).map_err(std::io::Error::other)?;
+    }
+    stream.write_all(out)
+}

@@ -1,0 +1,838 @@
+//! Process-pool integration tests. `harness = false`: this binary is its
+//! own worker, so `main` calls `concur_process::init()` first and then runs
+//! the cases one after another (pools must not overlap: the zombie and fd
+//! checks look at the whole process). Pass a substring to run some cases.
+
+use concur_core::{ErrorKind, State, TaskExecutor};
+use concur_ipc::{RemoteError, RemoteErrorKind};
+use concur_process::{ExitCause, ProcessPool, WorkerDied};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const LONG: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------- functions
+
+static INIT_VALUE: AtomicU64 = AtomicU64::new(0);
+
+concur_ipc::remote! {
+    fn square(x: u64) -> u64 { x * x }
+    fn worker_pid() -> u32 { std::process::id() }
+    fn pid_after(ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        std::process::id()
+    }
+    fn sleep_ms(ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        std::process::id()
+    }
+    fn parse(s: String) -> Result<u64, std::num::ParseIntError> { s.parse() }
+    fn panics(msg: String) -> u8 { panic!("{}", msg) }
+    fn abort_now() { std::process::abort() }
+    fn segfault() {
+        // A real invalid access: read a page mapped without any permission.
+        // SAFETY: mmap with valid arguments; the volatile read faults on
+        // purpose and kills this worker with SIGSEGV (std's handler only
+        // handles stack-guard faults and re-raises others).
+        unsafe {
+            let page = libc::mmap(
+                std::ptr::null_mut(), 4096, libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0,
+            );
+            assert_ne!(page, libc::MAP_FAILED);
+            std::ptr::read_volatile(page.cast::<u8>());
+        }
+    }
+    fn exit_99() { std::process::exit(99) }
+    fn set_init_value() { INIT_VALUE.store(41, Ordering::SeqCst) }
+    fn failing_init() -> Result<(), String> { Err("no database".to_string()) }
+    fn read_init_value() -> u64 { INIT_VALUE.load(Ordering::SeqCst) + 1 }
+    fn try_nested_pool() -> String {
+        match ProcessPool::builder().max_workers(1).build() {
+            Ok(_) => "built a nested pool".to_string(),
+            Err(e) if e.is_in_worker() => format!("refused: {e}"),
+            Err(e) => format!("other error: {e}"),
+        }
+    }
+    fn bytes_of(n: usize) -> Vec<u8> { vec![7; n] }
+    fn len_of(v: Vec<u8>) -> usize { v.len() }
+    fn echo(p: Probe) -> Probe { p }
+    fn make(mode: u8) -> Probe { Probe(mode) }
+}
+
+/// A value whose (de)serialization misbehaves on purpose, in one process
+/// or the other: the deadlock matrix of CPython's `test_deadlock.py`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Probe(u8);
+
+const FINE: u8 = 0;
+const ERROR_SER_PARENT: u8 = 1;
+const PANIC_SER_PARENT: u8 = 2;
+const ERROR_DE_WORKER: u8 = 3;
+const PANIC_DE_WORKER: u8 = 4;
+const ABORT_DE_WORKER: u8 = 5;
+const EXIT_DE_WORKER: u8 = 6;
+const ERROR_SER_WORKER: u8 = 7;
+const ABORT_SER_WORKER: u8 = 8;
+const EXIT_SER_WORKER: u8 = 9;
+const ERROR_DE_PARENT: u8 = 10;
+const PANIC_DE_PARENT: u8 = 11;
+const PANIC_SER_WORKER: u8 = 12;
+
+fn misbehave<E: std::fmt::Display>(mode: u8, ser: bool, err: impl Fn(&str) -> E) -> Result<(), E> {
+    let worker = concur_process::is_worker_process();
+    let act = |parent_mode: Option<u8>, worker_mode: Option<u8>| {
+        (worker && worker_mode == Some(mode)) || (!worker && parent_mode == Some(mode))
+    };
+    if ser {
+        if act(Some(ERROR_SER_PARENT), Some(ERROR_SER_WORKER)) {
+            return Err(err("refusing to serialize"));
+        }
+        if act(Some(PANIC_SER_PARENT), Some(PANIC_SER_WORKER)) {
+            panic!("panic while serializing");
+        }
+        if act(None, Some(ABORT_SER_WORKER)) {
+            std::process::abort();
+        }
+        if act(None, Some(EXIT_SER_WORKER)) {
+            std::process::exit(98);
+        }
+    } else {
+        if act(Some(ERROR_DE_PARENT), Some(ERROR_DE_WORKER)) {
+            return Err(err("refusing to deserialize"));
+        }
+        if act(Some(PANIC_DE_PARENT), Some(PANIC_DE_WORKER)) {
+            panic!("panic while deserializing");
+        }
+        if act(None, Some(ABORT_DE_WORKER)) {
+            std::process::abort();
+        }
+        if act(None, Some(EXIT_DE_WORKER)) {
+            std::process::exit(97);
+        }
+    }
+    Ok(())
+}
+
+impl Serialize for Probe {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        misbehave(self.0, true, |m| <S::Error as serde::ser::Error>::custom(m))?;
+        s.serialize_u8(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Probe {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mode = u8::deserialize(d)?;
+        misbehave(mode, false, |m| <D::Error as serde::de::Error>::custom(m))?;
+        Ok(Probe(mode))
+    }
+}
+
+// ------------------------------------------------------------------ helpers
+
+fn pool(workers: usize) -> ProcessPool {
+    ProcessPool::builder().max_workers(workers).build().unwrap()
+}
+
+fn remote(err: &concur_core::Error) -> &RemoteError {
+    err.downcast_ref::<RemoteError>()
+        .unwrap_or_else(|| panic!("not a RemoteError: {err:?}"))
+}
+
+fn died(err: &concur_core::Error) -> WorkerDied {
+    *err.downcast_ref::<WorkerDied>()
+        .unwrap_or_else(|| panic!("not a WorkerDied: {err:?}"))
+}
+
+fn wait_running<T>(f: &concur_core::Future<T>) {
+    let deadline = Instant::now() + LONG;
+    while !f.running() {
+        assert!(Instant::now() < deadline, "task never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Our child processes (any state), from /proc.
+fn children() -> Vec<(u32, char)> {
+    let me = std::process::id();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) S ppid ..." — comm may contain spaces; split after ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: u32 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if ppid == me {
+            out.push((pid, state));
+        }
+    }
+    out
+}
+
+fn assert_no_children() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = children();
+        if c.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "children left behind: {c:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// -------------------------------------------------------------------- cases
+
+fn round_trip_and_batch() {
+    let pool = pool(2);
+    assert_eq!(
+        pool.submit_task(square, 12).unwrap().into_result().unwrap(),
+        144
+    );
+    let futs = pool.submit_batch(square, (0..100).collect()).unwrap();
+    let out: Vec<u64> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
+    assert_eq!(out, (0..100u64).map(|x| x * x).collect::<Vec<_>>());
+    let many: Vec<_> = (0..200)
+        .map(|i| pool.submit_task(square, i).unwrap())
+        .collect();
+    for (i, f) in many.into_iter().enumerate() {
+        assert_eq!(f.into_result().unwrap(), (i * i) as u64);
+    }
+    let pids = pool.worker_pids();
+    assert_eq!(pids.len(), 2);
+    assert!(!pids.contains(&std::process::id()));
+}
+
+/// The same generic code on any TaskExecutor: one line switches executor.
+fn sum_of_squares<E: TaskExecutor>(exec: &E, n: u64) -> u64 {
+    exec.submit_batch(square, (1..=n).collect())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.into_result().unwrap())
+        .sum()
+}
+
+fn generic_task_executor() {
+    let pool = pool(2);
+    assert_eq!(sum_of_squares(&pool, 10), 385);
+}
+
+fn task_error_and_panic() {
+    let pool = pool(1);
+    let err = pool
+        .submit_task(parse, "12x".into())
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Task);
+    let r = remote(&err);
+    assert_eq!(r.kind(), RemoteErrorKind::Task);
+    assert_eq!(r.type_name(), "core::num::error::ParseIntError");
+    assert_eq!(r.message(), "invalid digit found in string");
+
+    let err = pool
+        .submit_task(panics, "kaboom".into())
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    let r = remote(&err);
+    assert_eq!(r.kind(), RemoteErrorKind::Panic);
+    assert_eq!(r.type_name(), "String");
+    assert_eq!(r.message(), "kaboom");
+    // RUST_BACKTRACE=1 is set in main, so the worker captured one.
+    let bt = r.backtrace().expect("backtrace text");
+    assert!(bt.contains("panicked at") && bt.contains("pool.rs"), "{bt}");
+    // The worker survived its panic.
+    assert_eq!(
+        pool.submit_task(square, 3).unwrap().into_result().unwrap(),
+        9
+    );
+}
+
+fn crash<T: Send + Sync + std::fmt::Debug + 'static>(
+    f: impl FnOnce(&ProcessPool) -> concur_core::Future<T>,
+    expected: ExitCause,
+) {
+    let pool = pool(2);
+    let before = pool.worker_pids();
+    let fut = f(&pool);
+    let others: Vec<_> = (0..20)
+        .map(|i| pool.submit_task(square, i).unwrap())
+        .collect();
+    let err = fut.result_timeout(LONG).unwrap_err();
+    let d = died(&err);
+    assert_eq!(d.cause, expected, "{err}");
+    assert!(before.contains(&d.pid));
+    for (i, f) in others.into_iter().enumerate() {
+        assert_eq!(f.into_result().unwrap(), (i * i) as u64);
+    }
+    // Replaced: the pool keeps serving, on a new process.
+    let deadline = Instant::now() + LONG;
+    while pool.worker_pids().len() < 2 || pool.worker_pids().contains(&d.pid) {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let futs = pool.submit_batch(square, vec![5, 6]).unwrap();
+    assert_eq!(futs[1].result().unwrap(), &36);
+    drop(pool);
+    assert_no_children();
+}
+
+fn killed_by_sigkill_from_the_test() {
+    crash(
+        |pool| {
+            let f = pool.submit_task(sleep_ms, 60_000).unwrap();
+            wait_running(&f);
+            // The idle worker answers this probe, so the other one runs `f`.
+            let idle = pool
+                .submit_task(worker_pid, ())
+                .unwrap()
+                .into_result()
+                .unwrap();
+            let victim = *pool.worker_pids().iter().find(|&&p| p != idle).unwrap();
+            // SAFETY: plain kill(2) of our own child.
+            unsafe { libc::kill(victim as i32, libc::SIGKILL) };
+            f
+        },
+        ExitCause::Signal(libc::SIGKILL),
+    );
+}
+
+fn abort_fails_only_its_task() {
+    crash(
+        |p| p.submit_task(abort_now, ()).unwrap(),
+        ExitCause::Signal(libc::SIGABRT),
+    );
+}
+
+fn segfault_fails_only_its_task() {
+    crash(
+        |p| p.submit_task(segfault, ()).unwrap(),
+        ExitCause::Signal(libc::SIGSEGV),
+    );
+}
+
+fn exit_99_fails_only_its_task() {
+    crash(|p| p.submit_task(exit_99, ()).unwrap(), ExitCause::Code(99));
+}
+
+/// CPython `test_deadlock.py`: a failure at each (de)serialization stage
+/// fails that future only, never hangs the pool.
+fn deadlock_matrix() {
+    let pool = pool(2);
+    let check = |what: &str,
+                 r: Result<&Probe, concur_core::Error>,
+                 pred: &dyn Fn(&concur_core::Error) -> bool| {
+        match r {
+            Ok(v) => panic!("{what}: unexpectedly succeeded with {v:?}"),
+            Err(e) => assert!(pred(&e), "{what}: unexpected error {e:?}"),
+        }
+    };
+    let kind = |k: RemoteErrorKind| move |e: &concur_core::Error| remote(e).kind() == k;
+    let death = |c: ExitCause| move |e: &concur_core::Error| died(e).cause == c;
+    type Pred = Box<dyn Fn(&concur_core::Error) -> bool>;
+    let cases: Vec<(&str, u8, bool, Pred)> = vec![
+        (
+            "error at argument encoding",
+            ERROR_SER_PARENT,
+            true,
+            Box::new(kind(RemoteErrorKind::EncodeArgs)),
+        ),
+        (
+            "panic at argument encoding",
+            PANIC_SER_PARENT,
+            true,
+            Box::new(kind(RemoteErrorKind::EncodeArgs)),
+        ),
+        (
+            "error at argument decoding",
+            ERROR_DE_WORKER,
+            true,
+            Box::new(kind(RemoteErrorKind::DecodeArgs)),
+        ),
+        (
+            "panic at argument decoding",
+            PANIC_DE_WORKER,
+            true,
+            Box::new(kind(RemoteErrorKind::DecodeArgs)),
+        ),
+        (
+            "abort at argument decoding",
+            ABORT_DE_WORKER,
+            true,
+            Box::new(death(ExitCause::Signal(libc::SIGABRT))),
+        ),
+        (
+            "exit at argument decoding",
+            EXIT_DE_WORKER,
+            true,
+            Box::new(death(ExitCause::Code(97))),
+        ),
+        (
+            "error at result encoding",
+            ERROR_SER_WORKER,
+            false,
+            Box::new(kind(RemoteErrorKind::EncodeResult)),
+        ),
+        (
+            "panic at result encoding",
+            PANIC_SER_WORKER,
+            false,
+            Box::new(kind(RemoteErrorKind::EncodeResult)),
+        ),
+        (
+            "abort at result encoding",
+            ABORT_SER_WORKER,
+            false,
+            Box::new(death(ExitCause::Signal(libc::SIGABRT))),
+        ),
+        (
+            "exit at result encoding",
+            EXIT_SER_WORKER,
+            false,
+            Box::new(death(ExitCause::Code(98))),
+        ),
+        (
+            "error at result decoding",
+            ERROR_DE_PARENT,
+            false,
+            Box::new(kind(RemoteErrorKind::DecodeResult)),
+        ),
+        (
+            "panic at result decoding",
+            PANIC_DE_PARENT,
+            false,
+            Box::new(kind(RemoteErrorKind::DecodeResult)),
+        ),
+    ];
+    for (what, mode, as_argument, pred) in &cases {
+        let fut = if *as_argument {
+            pool.submit_task(echo, Probe(*mode)).unwrap()
+        } else {
+            pool.submit_task(make, *mode).unwrap()
+        };
+        check(what, fut.result_timeout(LONG), pred);
+        // The pool still serves after each failure.
+        assert_eq!(
+            pool.submit_task(echo, Probe(FINE))
+                .unwrap()
+                .result_timeout(LONG)
+                .unwrap(),
+            &Probe(FINE)
+        );
+    }
+    // A panic in the task itself, and in a batch only the bad item fails.
+    let futs = pool
+        .submit_batch(
+            echo,
+            vec![
+                Probe(FINE),
+                Probe(ERROR_DE_WORKER),
+                Probe(ERROR_SER_PARENT),
+                Probe(FINE),
+            ],
+        )
+        .unwrap();
+    assert!(futs[0].result().is_ok() && futs[3].result().is_ok());
+    assert_eq!(
+        remote(&futs[1].result().unwrap_err()).kind(),
+        RemoteErrorKind::DecodeArgs
+    );
+    assert_eq!(
+        remote(&futs[2].result().unwrap_err()).kind(),
+        RemoteErrorKind::EncodeArgs
+    );
+    drop(pool);
+    assert_no_children();
+}
+
+fn task_timeout_kills_and_replaces() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .task_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let first = pool.worker_pids()[0];
+    let fut = pool.submit_task(sleep_ms, 60_000).unwrap();
+    let start = Instant::now();
+    let err = fut.result_timeout(LONG).unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.to_string().contains("task_timeout"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    // A quick task on the replacement is within its limit.
+    let p = pool
+        .submit_task(worker_pid, ())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_ne!(p, first);
+    drop(pool);
+    assert_no_children();
+}
+
+fn kill_running_future() {
+    let pool = pool(1);
+    let first = pool.worker_pids()[0];
+    let fut = pool.submit_task(sleep_ms, 60_000).unwrap();
+    let queued = pool.submit_task(square, 4).unwrap();
+    wait_running(&fut);
+    assert!(pool.kill(&fut));
+    let err = fut.result_timeout(LONG).unwrap_err();
+    assert!(err.is_cancelled(), "{err:?}");
+    // The queued task runs on the replacement worker.
+    assert_eq!(queued.result_timeout(LONG).unwrap(), &16);
+    assert!(!pool.worker_pids().contains(&first));
+    assert!(
+        !pool.kill(&queued),
+        "a finished future has no worker to kill"
+    );
+}
+
+fn terminate_and_kill_workers() {
+    for (sig, f) in [
+        (
+            libc::SIGTERM,
+            ProcessPool::terminate_workers as fn(&ProcessPool),
+        ),
+        (libc::SIGKILL, ProcessPool::kill_workers),
+    ] {
+        let pool = pool(1);
+        let running = pool.submit_task(sleep_ms, 60_000).unwrap();
+        let queued = pool.submit_task(square, 2).unwrap();
+        wait_running(&running);
+        f(&pool);
+        let err = running.result_timeout(LONG).unwrap_err();
+        assert_eq!(died(&err).cause, ExitCause::Signal(sig));
+        assert!(queued.cancelled());
+        assert!(pool.worker_pids().is_empty());
+        let refused = pool.submit_task(square, 3).unwrap_err();
+        assert_eq!(refused.error().kind(), ErrorKind::Shutdown);
+        assert_eq!(refused.into_task(), 3);
+        drop(pool);
+        assert_no_children();
+    }
+}
+
+fn max_tasks_per_child() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .max_tasks_per_child(3)
+        .build()
+        .unwrap();
+    let pids: Vec<u32> = (0..7)
+        .map(|_| pool.submit_task(worker_pid, ()).unwrap())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|f| f.into_result().unwrap())
+        .collect();
+    assert_eq!(pids[0], pids[1]);
+    assert_eq!(pids[1], pids[2]);
+    assert_ne!(pids[2], pids[3]);
+    assert_eq!(pids[3], pids[5]);
+    assert_ne!(pids[5], pids[6]);
+    drop(pool);
+    assert_no_children();
+}
+
+fn initializer_runs_in_each_worker() {
+    let pool = ProcessPool::builder()
+        .max_workers(2)
+        .initializer(set_init_value)
+        .max_tasks_per_child(1)
+        .build()
+        .unwrap();
+    // Also in replacement workers (max_tasks_per_child = 1).
+    for _ in 0..4 {
+        assert_eq!(
+            pool.submit_task(read_init_value, ())
+                .unwrap()
+                .into_result()
+                .unwrap(),
+            42
+        );
+    }
+    assert_eq!(
+        INIT_VALUE.load(Ordering::SeqCst),
+        0,
+        "never ran in the parent"
+    );
+}
+
+fn failing_initializer_breaks_the_pool() {
+    let err = ProcessPool::builder()
+        .max_workers(2)
+        .initializer(failing_init)
+        .build()
+        .unwrap_err();
+    let start = err.start_error().expect("a start error");
+    assert_eq!(start.kind(), ErrorKind::Broken);
+    let text = err.to_string();
+    assert!(
+        text.contains("failing_init") && text.contains("no database"),
+        "{text}"
+    );
+    assert_no_children();
+}
+
+fn nested_pool_is_refused() {
+    let pool = pool(1);
+    let msg = pool
+        .submit_task(try_nested_pool, ())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert!(
+        msg.starts_with("refused: cannot create a process pool inside a pool worker"),
+        "{msg}"
+    );
+}
+
+fn shutdown_in_every_state() {
+    // Idle pool, twice, then drop.
+    let p = pool(1);
+    p.shutdown(true, false);
+    p.shutdown(true, false);
+    assert!(p.submit_task(square, 1).is_err());
+    drop(p);
+    // Queued work runs to completion with wait and no cancel.
+    let p = pool(1);
+    let futs: Vec<_> = (0..5)
+        .map(|_| p.submit_task(pid_after, 20).unwrap())
+        .collect();
+    p.shutdown(true, false);
+    assert!(futs.iter().all(|f| f.result().is_ok()));
+    // cancel_futures: running finishes, queued is cancelled.
+    let p = pool(1);
+    let running = p.submit_task(sleep_ms, 300).unwrap();
+    let queued: Vec<_> = (0..5).map(|i| p.submit_task(square, i).unwrap()).collect();
+    wait_running(&running);
+    p.shutdown(true, true);
+    assert!(running.result().is_ok());
+    assert!(queued.iter().all(|f| f.state() == State::Cancelled));
+    // Without waiting, then drop (which waits).
+    let p = pool(2);
+    let f = p.submit_task(pid_after, 50).unwrap();
+    p.shutdown(false, false);
+    drop(p);
+    assert!(f.result().is_ok());
+    // After a crash, with the crashed task's future failed.
+    let p = pool(1);
+    let f = p.submit_task(abort_now, ()).unwrap();
+    assert!(f.result_timeout(LONG).is_err());
+    p.shutdown(true, false);
+    // Shutdown from a done-callback on the dispatcher thread.
+    let p = std::sync::Arc::new(pool(1));
+    let p2 = p.clone();
+    let f = p.submit_task(square, 2).unwrap();
+    f.add_done_callback(move |_| p2.shutdown(true, false));
+    assert_eq!(f.result_timeout(LONG).unwrap(), &4);
+    drop(p);
+    assert_no_children();
+}
+
+fn frame_limits() {
+    let pool = ProcessPool::builder()
+        .max_workers(1)
+        .max_frame(4096)
+        .build()
+        .unwrap();
+    let err = pool
+        .submit_task(len_of, vec![0; 10_000])
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(remote(&err).kind(), RemoteErrorKind::FrameTooLarge);
+    let err = pool
+        .submit_task(bytes_of, 10_000)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(remote(&err).kind(), RemoteErrorKind::FrameTooLarge);
+    assert_eq!(
+        pool.submit_task(len_of, vec![0; 1000])
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        1000
+    );
+    assert_eq!(
+        pool.submit_task(bytes_of, 100)
+            .unwrap()
+            .into_result()
+            .unwrap()
+            .len(),
+        100
+    );
+}
+
+/// Never registered: the worker refuses to call it.
+#[derive(Clone, Copy)]
+struct Unregistered;
+impl concur_core::RemoteFn for Unregistered {
+    type Args = u64;
+    type Output = u64;
+    const NAME: &'static str = "tests::unregistered";
+    const FINGERPRINT: u64 = 1;
+    fn call(x: u64) -> Result<u64, concur_core::BoxError> {
+        Ok(x)
+    }
+}
+
+/// Same name as `square`, different signature fingerprint.
+#[derive(Clone, Copy)]
+struct WrongSignature;
+impl concur_core::RemoteFn for WrongSignature {
+    type Args = u64;
+    type Output = u64;
+    const NAME: &'static str = <square as concur_core::RemoteFn>::NAME;
+    const FINGERPRINT: u64 = concur_ipc::fingerprint("fn(u32) -> u32");
+    fn call(x: u64) -> Result<u64, concur_core::BoxError> {
+        Ok(x)
+    }
+}
+
+fn unknown_function_and_signature_mismatch() {
+    let pool = pool(1);
+    let err = pool
+        .submit_task(Unregistered, 1)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(remote(&err).kind(), RemoteErrorKind::UnknownFunction);
+    let err = pool
+        .submit_task(WrongSignature, 1)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(remote(&err).kind(), RemoteErrorKind::SignatureMismatch);
+    assert!(err.to_string().contains("square"), "{err}");
+}
+
+fn no_fd_leak_and_no_zombies() {
+    let before = open_fds();
+    let pool = pool(2);
+    let pids = pool.worker_pids();
+    let f = pool.submit_task(exit_99, ()).unwrap();
+    assert!(f.result_timeout(LONG).is_err());
+    let _ = pool.submit_batch(square, (0..50).collect()).unwrap();
+    drop(pool);
+    assert_eq!(open_fds(), before, "descriptors leaked");
+    assert_no_children();
+    for p in pids {
+        assert!(
+            std::fs::metadata(format!("/proc/{p}")).is_err(),
+            "worker {p} not reaped"
+        );
+    }
+}
+
+fn cancel_pending_future() {
+    let pool = pool(1);
+    let running = pool.submit_task(sleep_ms, 200).unwrap();
+    let pending = pool.submit_task(square, 3).unwrap();
+    assert!(pending.cancel());
+    assert!(running.result_timeout(LONG).is_ok());
+    assert!(pending.result().unwrap_err().is_cancelled());
+    assert_eq!(
+        pool.submit_task(square, 5).unwrap().into_result().unwrap(),
+        25
+    );
+}
+
+// --------------------------------------------------------------------- main
+
+fn main() {
+    concur_process::init();
+    // SAFETY: no other thread exists yet.
+    unsafe { std::env::set_var("RUST_BACKTRACE", "1") };
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let cases: &[(&str, fn())] = &[
+        ("round_trip_and_batch", round_trip_and_batch),
+        ("generic_task_executor", generic_task_executor),
+        ("task_error_and_panic", task_error_and_panic),
+        (
+            "killed_by_sigkill_from_the_test",
+            killed_by_sigkill_from_the_test,
+        ),
+        ("abort_fails_only_its_task", abort_fails_only_its_task),
+        ("segfault_fails_only_its_task", segfault_fails_only_its_task),
+        ("exit_99_fails_only_its_task", exit_99_fails_only_its_task),
+        ("deadlock_matrix", deadlock_matrix),
+        (
+            "task_timeout_kills_and_replaces",
+            task_timeout_kills_and_replaces,
+        ),
+        ("kill_running_future", kill_running_future),
+        ("terminate_and_kill_workers", terminate_and_kill_workers),
+        ("max_tasks_per_child", max_tasks_per_child),
+        (
+            "initializer_runs_in_each_worker",
+            initializer_runs_in_each_worker,
+        ),
+        (
+            "failing_initializer_breaks_the_pool",
+            failing_initializer_breaks_the_pool,
+        ),
+        ("nested_pool_is_refused", nested_pool_is_refused),
+        ("shutdown_in_every_state", shutdown_in_every_state),
+        ("frame_limits", frame_limits),
+        (
+            "unknown_function_and_signature_mismatch",
+            unknown_function_and_signature_mismatch,
+        ),
+        ("cancel_pending_future", cancel_pending_future),
+        ("no_fd_leak_and_no_zombies", no_fd_leak_and_no_zombies),
+    ];
+    let selected: Vec<_> = cases
+        .iter()
+        .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    println!("\nrunning {} tests", selected.len());
+    let start = Instant::now();
+    let mut failed = Vec::new();
+    for (name, case) in &selected {
+        let t = Instant::now();
+        match catch_unwind(AssertUnwindSafe(case)) {
+            Ok(()) => println!("test {name} ... ok ({:.2?})", t.elapsed()),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(*name);
+            }
+        }
+    }
+    let passed = selected.len() - failed.len();
+    if failed.is_empty() {
+        println!(
+            "\ntest result: ok. {passed} passed; 0 failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
+            cases.len() - selected.len(),
+            start.elapsed().as_secs_f64()
+        );
+    } else {
+        println!("\nfailures:\n    {}", failed.join("\n    "));
+        println!(
+            "\ntest result: FAILED. {passed} passed; {} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
+            failed.len(),
+            cases.len() - selected.len(),
+            start.elapsed().as_secs_f64()
+        );
+        std::process::exit(101);
+    }
+}
