@@ -8,10 +8,11 @@
 //! them in your runtime's (`tokio::time::timeout`, `smol::Timer`).
 
 use concur_combinators::{DoneAndNotDone, ReturnWhen};
-use concur_core::{Error, Future, Watcher};
+use concur_core::{Error, Future, FutureOutput, Watcher};
 use futures_core::{FusedStream, Stream};
 use std::collections::HashSet;
 use std::fmt;
+use std::future::IntoFuture;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -53,7 +54,9 @@ pub struct AsCompleted<T> {
 ///
 /// Futures already done come first, in the order given; duplicates (clones
 /// of one future) are yielded once. Each yielded future is done, so
-/// [`Future::into_result`] or [`Future::result`] returns at once. The
+/// [`Future::result`] returns at once, and so does `.await` on it, which
+/// moves the value out (prefer it to [`Future::into_result`], which parks
+/// the thread for as long as done-callbacks of the future still run). The
 /// stream holds the futures it has not yielded yet; dropping it cancels
 /// nothing. For a timeout, wrap each `next()` in your runtime's timeout.
 ///
@@ -220,7 +223,11 @@ impl GatherPolicy for CollectAll {
 }
 
 enum Slot<T> {
+    /// Not done yet (watched).
     Waiting(Future<T>),
+    /// Done; its outcome is being moved out through core's non-blocking
+    /// awaitable (pending only while done-callbacks still borrow it).
+    Taking(FutureOutput<T>),
     Done(Result<T, Error>),
 }
 
@@ -237,6 +244,8 @@ enum Slot<T> {
 pub struct Gather<T: Send + Sync + 'static, P: GatherPolicy> {
     watcher: Watcher,
     slots: Vec<Slot<T>>,
+    /// Tokens in the `Taking` state.
+    taking: Vec<usize>,
     resolved: bool,
     _policy: std::marker::PhantomData<fn() -> P>,
 }
@@ -286,6 +295,7 @@ where
     Gather {
         watcher: watch_all(&fs),
         slots: fs.into_iter().map(Slot::Waiting).collect(),
+        taking: Vec::new(),
         resolved: false,
         _policy: std::marker::PhantomData,
     }
@@ -301,9 +311,15 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> std::future::Future for Gather<T
                 "polled after completion",
             ))]));
         }
+        // Every newly completed future starts handing its outcome over.
+        let mut all_yielded = false;
         loop {
             match this.watcher.poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => break,
+                Poll::Ready(None) => {
+                    all_yielded = true;
+                    break;
+                }
                 Poll::Ready(Some((token, _))) => {
                     let slot = std::mem::replace(
                         &mut this.slots[token],
@@ -312,7 +328,22 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> std::future::Future for Gather<T
                     let Slot::Waiting(fut) = slot else {
                         unreachable!("the watcher yields each token once")
                     };
-                    let outcome = fut.into_result();
+                    this.slots[token] = Slot::Taking(fut.into_future());
+                    this.taking.push(token);
+                }
+            }
+        }
+        // Move the outcomes out without blocking the event loop.
+        let mut i = 0;
+        while i < this.taking.len() {
+            let token = this.taking[i];
+            let Slot::Taking(out) = &mut this.slots[token] else {
+                unreachable!("`taking` lists only slots in the Taking state")
+            };
+            match Pin::new(out).poll(cx) {
+                Poll::Pending => i += 1,
+                Poll::Ready(outcome) => {
+                    this.taking.swap_remove(i);
                     if P::STOP_ON_ERROR {
                         if let Err(e) = &outcome {
                             this.resolved = true;
@@ -321,19 +352,20 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> std::future::Future for Gather<T
                     }
                     this.slots[token] = Slot::Done(outcome);
                 }
-                Poll::Ready(None) => {
-                    this.resolved = true;
-                    let outcomes = std::mem::take(&mut this.slots)
-                        .into_iter()
-                        .map(|s| match s {
-                            Slot::Done(o) => o,
-                            Slot::Waiting(_) => unreachable!("every token was yielded"),
-                        })
-                        .collect();
-                    return Poll::Ready(P::finish(outcomes));
-                }
             }
         }
+        if !all_yielded || !this.taking.is_empty() {
+            return Poll::Pending;
+        }
+        this.resolved = true;
+        let outcomes = std::mem::take(&mut this.slots)
+            .into_iter()
+            .map(|s| match s {
+                Slot::Done(o) => o,
+                Slot::Waiting(_) | Slot::Taking(_) => unreachable!("every outcome was taken"),
+            })
+            .collect();
+        Poll::Ready(P::finish(outcomes))
     }
 }
 

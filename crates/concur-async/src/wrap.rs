@@ -3,16 +3,17 @@
 //!
 //! # Invariants
 //!
-//! * A [`WrappedFuture`] owns one counted handle of its concur future and one
-//!   erased handle (for the waker registration, which core keeps per
-//!   [`DoneSignal`]); the erased handle does not count, so awaiting moves the
-//!   value out when the wrapper's handle is the only one.
+//! * A [`WrappedFuture`] is core's [`FutureOutput`] (the awaitable behind
+//!   `fut.await`) plus cancel-on-drop. Core's awaitable never blocks: if
+//!   done-callbacks still borrow the value when the future completes, it
+//!   waits for them with a waker, not by parking the event loop thread.
 //! * Dropping a wrapper that has not yielded its outcome calls
 //!   [`Future::cancel`], which only changes a *pending* future: a running or
 //!   done one is untouched.
 
-use concur_core::{DoneSignal, Error, Executor, Future, Job, RemoteFn, State, TaskExecutor};
+use concur_core::{Error, Executor, Future, FutureOutput, Job, RemoteFn, State, TaskExecutor};
 use std::fmt;
+use std::future::IntoFuture;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -53,8 +54,8 @@ use std::task::{Context, Poll};
 /// ```
 #[must_use = "dropping a WrappedFuture cancels its task if it has not started"]
 pub struct WrappedFuture<T: Send + Sync + 'static> {
-    fut: Option<Future<T>>,
-    signal: DoneSignal,
+    /// `None` only once detached (or while being dropped).
+    out: Option<FutureOutput<T>>,
 }
 
 /// Wraps a concur future into an owned awaitable with cancel-on-drop
@@ -74,8 +75,7 @@ pub struct WrappedFuture<T: Send + Sync + 'static> {
 /// ```
 pub fn wrap_future<T: Send + Sync + 'static>(fut: Future<T>) -> WrappedFuture<T> {
     WrappedFuture {
-        signal: fut.erase().done_signal(),
-        fut: Some(fut),
+        out: Some(fut.into_future()),
     }
 }
 
@@ -208,7 +208,7 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// assert!(w.future().unwrap().done());
     /// ```
     pub fn future(&self) -> Option<&Future<T>> {
-        self.fut.as_ref()
+        self.out.as_ref().and_then(FutureOutput::get_ref)
     }
 
     /// The future's state ([`State::Finished`] once the wrapper resolved,
@@ -222,7 +222,7 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// assert_eq!(w.state(), concur_core::State::Pending);
     /// ```
     pub fn state(&self) -> State {
-        self.fut.as_ref().map_or(State::Finished, Future::state)
+        self.future().map_or(State::Finished, Future::state)
     }
 
     /// Whether the underlying future is done (or the wrapper resolved).
@@ -233,7 +233,7 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// assert!(concur_async::wrap_future(concur_core::Future::ready(0)).done());
     /// ```
     pub fn done(&self) -> bool {
-        self.fut.as_ref().is_none_or(Future::done)
+        self.future().is_none_or(Future::done)
     }
 
     /// Cancels the task if it has not started; see [`Future::cancel`].
@@ -248,7 +248,7 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// assert!(err.is_cancelled());
     /// ```
     pub fn cancel(&self) -> bool {
-        self.fut.as_ref().is_some_and(Future::cancel)
+        self.future().is_some_and(Future::cancel)
     }
 
     /// Gives the concur future back without cancel-on-drop: the task keeps
@@ -268,11 +268,14 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     /// assert!(promise.set_running_or_notify_cancel().unwrap());
     /// ```
     pub fn detach(mut self) -> Future<T> {
-        self.fut.take().unwrap_or_else(|| {
-            Future::failed(Error::invalid_state(
-                "detach after the wrapper resolved: the outcome was already taken",
-            ))
-        })
+        self.out
+            .take()
+            .and_then(FutureOutput::into_inner)
+            .unwrap_or_else(|| {
+                Future::failed(Error::invalid_state(
+                    "detach after the wrapper resolved: the outcome was already taken",
+                ))
+            })
     }
 }
 
@@ -280,16 +283,9 @@ impl<T: Send + Sync + 'static> std::future::Future for WrappedFuture<T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if this.fut.is_none() {
-            return Poll::Ready(Err(Error::invalid_state("polled after completion")));
-        }
-        match Pin::new(&mut this.signal).poll(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => {
-                let fut = this.fut.take().expect("checked above");
-                Poll::Ready(fut.into_result())
-            }
+        match self.get_mut().out.as_mut() {
+            Some(out) => Pin::new(out).poll(cx),
+            None => Poll::Ready(Err(Error::invalid_state("polled after detach"))),
         }
     }
 }
@@ -297,14 +293,15 @@ impl<T: Send + Sync + 'static> std::future::Future for WrappedFuture<T> {
 impl<T: Send + Sync + 'static> futures_core::FusedFuture for WrappedFuture<T> {
     /// `true` once the wrapper yielded its outcome (or was detached).
     fn is_terminated(&self) -> bool {
-        self.fut.is_none()
+        self.future().is_none()
     }
 }
 
 impl<T: Send + Sync + 'static> Drop for WrappedFuture<T> {
     fn drop(&mut self) {
-        if let Some(fut) = &self.fut {
-            // A no-op unless the task is still pending.
+        // Remove our waker first (no self-wake), then cancel: a no-op unless
+        // the task is still pending.
+        if let Some(fut) = self.out.take().and_then(FutureOutput::into_inner) {
             fut.cancel();
         }
     }
@@ -313,7 +310,7 @@ impl<T: Send + Sync + 'static> Drop for WrappedFuture<T> {
 impl<T: Send + Sync + 'static> fmt::Debug for WrappedFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WrappedFuture")
-            .field("fut", &self.fut)
+            .field("fut", &self.future())
             .finish()
     }
 }

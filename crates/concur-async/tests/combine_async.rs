@@ -347,3 +347,27 @@ fn an_abandoned_next_loses_no_item() {
         assert_eq!(s.next().await.unwrap().into_result().unwrap(), 1);
     });
 }
+
+#[test]
+fn gather_does_not_block_the_loop_while_done_callbacks_run() {
+    on_each_runtime(|| async {
+        // The callback returns only once this loop sends it a message: a
+        // gather that parked the loop thread to take the value would hang.
+        let (promise, fut) = Promise::new();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        fut.add_done_callback(move |_| {
+            started_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+        });
+        let completer = std::thread::spawn(move || promise.set_result(4).unwrap());
+        started_rx.recv().unwrap();
+        let (out, ()) = futures::future::join(
+            gather(vec![fut, Future::ready(5)], RaiseFirst),
+            async move { go_tx.send(()).unwrap() },
+        )
+        .await;
+        assert_eq!(out.unwrap(), [4, 5]);
+        completer.join().unwrap();
+    });
+}

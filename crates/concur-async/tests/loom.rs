@@ -148,3 +148,32 @@ fn wrap_future_waker_replaced_between_polls_races_completion() {
         }
     });
 }
+
+#[test]
+fn wrap_future_completion_with_running_callback_races_poll() {
+    // The value is lent to the done-callback while it runs on the
+    // completer's thread: the awaitable must then wait with its waker (not
+    // park), and that waker must be woken once the callback returns.
+    loom::model(|| {
+        let (promise, fut) = Promise::new();
+        fut.add_done_callback(|f| assert_eq!(*f.result().unwrap(), 7u8));
+        let mut w = wrap_future(fut);
+        let completer = loom::thread::spawn(move || {
+            promise.set_result(7u8).unwrap();
+        });
+        let (count, waker) = counting_waker();
+        let first = poll_with(&mut w, &waker);
+        completer.join().unwrap();
+        let out = match first {
+            Poll::Ready(out) => out,
+            Poll::Pending => {
+                assert!(woken(&count) >= 1, "the wake-up was lost");
+                match poll_with(&mut w, &waker) {
+                    Poll::Ready(out) => out,
+                    Poll::Pending => panic!("woken but not ready"),
+                }
+            }
+        };
+        assert_eq!(out.unwrap(), 7);
+    });
+}

@@ -372,3 +372,28 @@ fn a_tokio_timeout_cancels_a_queued_task() {
         });
     }
 }
+
+#[test]
+fn a_slow_done_callback_does_not_block_the_event_loop() {
+    // The value is lent to done-callbacks while they run; awaiting must
+    // wait for them with a waker, not park the loop thread. The callback
+    // here only returns once this same loop sends it a message.
+    on_each_runtime(|| async {
+        let (promise, fut) = Promise::new();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        fut.add_done_callback(move |f| {
+            assert_eq!(*f.result().unwrap(), 11);
+            started_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+        });
+        let completer = std::thread::spawn(move || promise.set_result(11).unwrap());
+        started_rx.recv().unwrap();
+        let (out, ()) = futures::future::join(wrap_future(fut), async move {
+            go_tx.send(()).unwrap();
+        })
+        .await;
+        assert_eq!(out.unwrap(), 11);
+        completer.join().unwrap();
+    });
+}
