@@ -9,6 +9,7 @@
 //! (concur-core implements `IntoFuture` for it); this crate adds:
 //!
 //! * Pool → loop: [`run_in_executor`] (`loop.run_in_executor`),
+//!   [`run_in_executor_fallible`] (for closures returning `Result`),
 //!   [`run_task_in_executor`] (for any [`TaskExecutor`](concur_core::TaskExecutor)),
 //!   [`wrap_future`] (`asyncio.wrap_future`), all returning a
 //!   [`WrappedFuture`] that cancels a not-yet-started task when dropped
@@ -68,4 +69,6 @@ pub use combine::{
 #[doc(no_inline)]
 pub use concur_combinators::{DoneAndNotDone, ReturnWhen};
 pub use spawn::{SpawnError, Spawner, Task, run_coroutine_threadsafe};
-pub use wrap::{WrappedFuture, run_in_executor, run_task_in_executor, wrap_future};
+pub use wrap::{
+    WrappedFuture, run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future,
+};

@@ -1,5 +1,5 @@
 //! From the pool to the event loop: [`wrap_future`], [`run_in_executor`],
-//! [`run_task_in_executor`] and the awaitable they return, [`WrappedFuture`].
+//! [`run_in_executor_fallible`], [`run_task_in_executor`] and the awaitable they return, [`WrappedFuture`].
 //!
 //! # Invariants
 //!
@@ -140,6 +140,49 @@ where
     R: Send + Sync + 'static,
 {
     let (job, fut) = Job::new(f);
+    if let Err(refused) = executor.execute(job) {
+        let (job, error) = refused.into_parts();
+        job.fail(error);
+    }
+    wrap_future(fut)
+}
+
+/// [`run_in_executor`] for a fallible closure: its `Err(e)` fails the
+/// outcome with `e` ([`Task`](concur_core::ErrorKind::Task), downcastable
+/// back to `E`), so the awaitable resolves to `Result<T, Error>` rather than
+/// a nested result. Same cancel-on-drop rule.
+///
+/// # Errors
+///
+/// The closure's error, a panic, or the executor's refusal.
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::run_in_executor_fallible;
+/// use concur_core::{Executor, Job, SubmitError};
+///
+/// struct SpawnEach;
+/// impl Executor for SpawnEach {
+///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+///         std::thread::spawn(move || job.run());
+///         Ok(())
+///     }
+///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+///
+/// let err = futures::executor::block_on(run_in_executor_fallible(&SpawnEach, || "x".parse::<u8>()))
+///     .unwrap_err();
+/// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+/// ```
+pub fn run_in_executor_fallible<E, F, T, Er>(executor: &E, f: F) -> WrappedFuture<T>
+where
+    E: Executor + ?Sized,
+    F: FnOnce() -> Result<T, Er> + Send + 'static,
+    T: Send + Sync + 'static,
+    Er: std::error::Error + Send + Sync + 'static,
+{
+    let (job, fut) = Job::new_fallible(f);
     if let Err(refused) = executor.execute(job) {
         let (job, error) = refused.into_parts();
         job.fail(error);

@@ -5,7 +5,7 @@
 
 mod helpers;
 
-use concur_async::{run_in_executor, run_task_in_executor, wrap_future};
+use concur_async::{run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future};
 use concur_core::{BoxError, ErrorKind, Executor, Future, Promise, RemoteFn, State};
 use helpers::{Gate, TestPool, on_each_runtime};
 use std::sync::Arc;
@@ -395,5 +395,29 @@ fn a_slow_done_callback_does_not_block_the_event_loop() {
         .await;
         assert_eq!(out.unwrap(), 11);
         completer.join().unwrap();
+    });
+}
+
+#[test]
+fn run_in_executor_fallible_flattens_the_closures_error() {
+    let pool = TestPool::new(1);
+    on_each_runtime(|| {
+        let pool = pool.clone();
+        async move {
+            let ok = run_in_executor_fallible(&*pool, || "42".parse::<u8>()).await;
+            assert_eq!(ok.unwrap(), 42);
+            let err = run_in_executor_fallible(&*pool, || "x".parse::<u8>())
+                .await
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Task);
+            assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+        }
+    });
+    pool.shutdown(true, false);
+    futures::executor::block_on(async {
+        let err = run_in_executor_fallible(&*pool, || "1".parse::<u8>())
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Shutdown);
     });
 }
