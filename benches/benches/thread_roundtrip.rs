@@ -39,14 +39,16 @@ fn roundtrip(c: &mut Criterion) {
     let rayon_rt = || {
         let (tx, rx) = oneshot::channel();
         rayon.spawn(move || {
-            let _ = tx.send(black_box(()));
+            black_box(());
+            let _ = tx.send(());
         });
         rx.recv().unwrap()
     };
     let tp_rt = || {
         let (tx, rx) = oneshot::channel();
         tp.execute(move || {
-            let _ = tx.send(black_box(()));
+            black_box(());
+            let _ = tx.send(());
         });
         rx.recv().unwrap()
     };

@@ -45,40 +45,40 @@ def submit_many(n=100_000, samples=3):
             "n": n, "samples": samples}
 
 
-def count_primes(lo, hi):
-    count = 0
-    for k in range(max(lo, 2), hi):
-        d = 2
+def count_primes(job, limit, jobs=4):
+    """Primes k < limit with k % jobs == job (equal work per job)."""
+    count = 1 if job == 2 else 0
+    for k in range(job, limit, jobs):
+        if k < 3 or k % 2 == 0:
+            continue
+        d = 3
         prime = True
         while d * d <= k:
             if k % d == 0:
                 prime = False
                 break
-            d += 1
+            d += 2
         if prime:
             count += 1
     return count
 
 
-def primes(limit=40_000, samples=3):
-    # Four equal-work jobs: four interleaved slices would be fairer, but
-    # contiguous ranges of rising cost are what the Rust bench does too.
-    step = limit // 4
-    ranges = [(i * step, (i + 1) * step) for i in range(4)]
+def primes(limit=100_000, samples=3):
     seq, par = [], []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for _ in range(samples):
             t0 = time.perf_counter_ns()
-            total_seq = sum(count_primes(lo, hi) for lo, hi in ranges)
+            total_seq = sum(count_primes(j, limit) for j in range(4))
             seq.append(time.perf_counter_ns() - t0)
             t0 = time.perf_counter_ns()
-            total_par = sum(f.result() for f in
-                            [pool.submit(count_primes, lo, hi) for lo, hi in ranges])
+            futs = [pool.submit(count_primes, j, limit) for j in range(4)]
+            total_par = sum(f.result() for f in futs)
             par.append(time.perf_counter_ns() - t0)
             assert total_seq == total_par
     s, p = statistics.median(seq), statistics.median(par)
     return {"bench": "primes", "median_ns": p, "sequential_ns": s,
-            "speedup": s / p, "limit": limit, "samples": samples}
+            "speedup": s / p, "limit": limit, "primes": total_par,
+            "samples": samples}
 
 
 def main():
@@ -88,7 +88,7 @@ def main():
     elif what == "submit_many":
         out = submit_many(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     elif what == "primes":
-        out = primes(int(sys.argv[2]) if len(sys.argv) > 2 else 40_000)
+        out = primes(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
     else:
         sys.exit(f"unknown bench {what!r}")
     out["python"] = sys.version.split()[0]

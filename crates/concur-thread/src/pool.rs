@@ -31,6 +31,7 @@ use crate::primitive::{
 };
 use crate::queue::Queue;
 use concur_core::{Error, Executor, Job, SubmitError};
+use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -60,9 +61,11 @@ pub(crate) struct Config {
 
 struct Shared {
     queue: Queue,
-    state: AtomicUsize,
-    idle: AtomicUsize,
-    counters: AtomicU64,
+    // Each hot word on its own cache line: the submitter's read-modify-
+    // writes of `state` must not miss because workers just wrote `idle`.
+    state: CachePadded<AtomicUsize>,
+    idle: CachePadded<AtomicUsize>,
+    counters: CachePadded<AtomicU64>,
     /// Wake-up tokens handed to sleepers (see the module invariants).
     sleep: Mutex<usize>,
     wake: Condvar,
@@ -169,9 +172,9 @@ impl ThreadPool {
         Self {
             shared: Arc::new(Shared {
                 queue: Queue::new(),
-                state: AtomicUsize::new(0),
-                idle: AtomicUsize::new(0),
-                counters: AtomicU64::new(0),
+                state: CachePadded::new(AtomicUsize::new(0)),
+                idle: CachePadded::new(AtomicUsize::new(0)),
+                counters: CachePadded::new(AtomicU64::new(0)),
                 sleep: Mutex::new(0),
                 wake: Condvar::new(),
                 threads: AtomicUsize::new(0),
@@ -326,10 +329,14 @@ impl Shared {
     }
 
     /// After a submission pushed a job (and fenced): wakes one sleeper if no
-    /// spinning worker is sure to pick the job up.
-    fn notify_new_job(&self, queue_was_empty: bool) {
+    /// worker is spinning. A spinner will take the job, or, if it takes an
+    /// older one, wakes a sleeper for the rest as it stops spinning
+    /// ([`become_busy`](Self::become_busy)); so a backlog wakes sleepers
+    /// one by one without the submitter reading the queue's (contended)
+    /// head.
+    fn notify_new_job(&self) {
         let c = self.counters.load(Ordering::SeqCst);
-        if sleeping(c) > 0 && (!queue_was_empty || spinning(c) == 0) {
+        if sleeping(c) > 0 && spinning(c) == 0 {
             self.wake_one();
         }
     }
@@ -512,11 +519,14 @@ impl Executor for ThreadPool {
             return Err(SubmitError::new(job, self.closed_error(state)));
         }
         let mut spawn = None;
-        let mut claimed = s.claim_idle();
-        if !claimed {
-            // ORDERING: a slot count; the CAS below decides.
-            let mut n = s.threads.load(Ordering::Relaxed);
-            if n > 0 && n < s.config.max_workers {
+        let mut claimed = false;
+        // ORDERING: a slot count; the CAS below decides. Idle tokens only
+        // steer thread creation, so once every slot is taken they are not
+        // touched on this path (one contended CAS less per submission).
+        let mut n = s.threads.load(Ordering::Relaxed);
+        if n < s.config.max_workers {
+            claimed = s.claim_idle();
+            if !claimed && n > 0 {
                 // A worker may be between completing its last future and
                 // announcing itself idle (the caller of `result()` saw the
                 // value first): give it a moment before starting a thread.
@@ -524,13 +534,12 @@ impl Executor for ThreadPool {
                 while primitive::grace_step(step) {
                     if s.claim_idle() {
                         claimed = true;
-                        n = usize::MAX;
                         break;
                     }
                     step += 1;
                 }
             }
-            while n < s.config.max_workers {
+            while !claimed && n < s.config.max_workers {
                 // ORDERING: the slot counter publishes nothing.
                 match s.threads.compare_exchange_weak(
                     n,
@@ -546,10 +555,9 @@ impl Executor for ThreadPool {
                 }
             }
         }
-        let queue_was_empty = s.queue.is_empty();
         s.queue.push((job, claimed));
         fence(Ordering::SeqCst);
-        s.notify_new_job(queue_was_empty);
+        s.notify_new_job();
         if let Some(index) = spawn {
             if let Err(e) = Shared::spawn_worker(s, index) {
                 // ORDERING: as above.
