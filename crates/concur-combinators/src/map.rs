@@ -165,6 +165,11 @@ impl std::error::Error for MapError {
 /// | [`buffersize`](Self::buffersize) | none: all inputs are submitted by `run` | chunks in flight ahead of the consumer |
 /// | [`timeout`](Self::timeout) | none | deadline for every result, counted from `run` |
 ///
+/// For large inputs set a `buffersize` (a few chunks per worker): without
+/// it every input and every chunk's output buffer exist at once, which
+/// costs memory and page faults (10M `u64`s with chunksize 1024 on two
+/// workers: ~3.5× rayon's `par_iter` eagerly, ~1.3–2× with `buffersize(64)`).
+///
 /// # Examples
 ///
 /// ```
