@@ -10,8 +10,8 @@
 //! * `RayonExecutor` (feature `rayon`): the same traits on a rayon pool.
 //!
 //! Submission methods come from the core traits
-//! [`Executor`](concur_core::Executor) (`submit`, `submit_fallible`) and
-//! [`TaskExecutor`](concur_core::TaskExecutor) (`submit_task`,
+//! [`Executor`] (`submit`, `submit_fallible`) and
+//! [`TaskExecutor`] (`submit_task`,
 //! `submit_batch`).
 //!
 //! # Examples
@@ -41,6 +41,10 @@ mod rayon;
 mod scope;
 
 pub use builder::{BuildError, Builder, default_max_workers};
+/// The core traits that provide `submit`, `submit_fallible`, `submit_task`
+/// and `submit_batch`, re-exported so `use concur_thread::Executor;` works.
+#[doc(no_inline)]
+pub use concur_core::{Executor, TaskExecutor};
 pub use pool::ThreadPool;
 #[cfg(feature = "rayon")]
 pub use rayon::RayonExecutor;

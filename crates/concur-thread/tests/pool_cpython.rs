@@ -93,6 +93,53 @@ fn sequential_submit_then_result_reuses_one_thread() {
     assert_eq!(pool.num_threads(), 1);
 }
 
+// Idle tokens stay exact around a busy worker: one worker blocked, then
+// sequential round trips all reuse one more worker.
+#[test]
+fn a_blocked_worker_and_sequential_work_use_two_threads() {
+    let pool = ThreadPool::new(4).unwrap();
+    let gate = Gate::new();
+    let started = Counter::new();
+    let (g, st) = (gate.clone(), started.clone());
+    let blocked = pool
+        .submit(move || {
+            st.hit();
+            g.wait();
+        })
+        .unwrap();
+    started.wait_for(1);
+    for i in 0..200 {
+        assert_eq!(pool.submit(move || i).unwrap().into_result().unwrap(), i);
+    }
+    assert_eq!(pool.num_threads(), 2);
+    gate.open();
+    blocked.result_timeout(PATIENCE).unwrap();
+    for i in 0..100 {
+        assert_eq!(pool.submit(move || i).unwrap().into_result().unwrap(), i);
+    }
+    assert_eq!(pool.num_threads(), 2);
+}
+
+// After a saturating burst, the idle workers serve the next burst.
+#[test]
+fn idle_workers_are_reused_by_a_second_burst() {
+    let pool = ThreadPool::new(3).unwrap();
+    for _ in 0..3 {
+        let gate = Gate::new();
+        let futs: Vec<_> = (0..9)
+            .map(|_| {
+                let g = gate.clone();
+                pool.submit(move || g.wait()).unwrap()
+            })
+            .collect();
+        gate.open();
+        for f in futs {
+            f.result_timeout(PATIENCE).unwrap();
+        }
+        assert_eq!(pool.num_threads(), 3);
+    }
+}
+
 // test_shutdown.py: test_threads_terminate
 #[test]
 fn three_blocked_tasks_start_three_threads() {
