@@ -52,6 +52,12 @@
 //! assert_eq!(out.unwrap(), [0, 1, 4, 9]);
 //! ```
 
+// Docs link to the feature-gated runtime; without it those links dangle.
+#![cfg_attr(
+    not(feature = "background-runtime"),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+
 #[cfg(feature = "background-runtime")]
 mod background;
 mod bounded;

@@ -168,6 +168,11 @@ impl std::error::Error for SpawnError {}
 /// returns a concur [`Future`] of its output: asyncio's
 /// `run_coroutine_threadsafe(coro, loop)`.
 ///
+/// The runtime must be running, driven by some thread (a tokio runtime in
+/// `block_on` or with worker threads, a [`BackgroundRuntime`](crate::BackgroundRuntime),
+/// an executor inside `run`), as asyncio's loop must be; otherwise the
+/// coroutine waits until it is.
+///
 /// The returned future can be waited on from plain threads
 /// ([`Future::result`]), chained with callbacks, or awaited elsewhere.
 ///
@@ -187,6 +192,7 @@ impl std::error::Error for SpawnError {}
 /// # Examples
 ///
 /// ```
+/// # #[cfg(feature = "background-runtime")] {
 /// use concur_async::{run_coroutine_threadsafe, BackgroundRuntime};
 ///
 /// let rt = BackgroundRuntime::new().unwrap();
@@ -197,15 +203,22 @@ impl std::error::Error for SpawnError {}
 /// let stuck = run_coroutine_threadsafe(std::future::pending::<()>(), &rt);
 /// assert!(stuck.cancel());
 /// assert!(stuck.result().unwrap_err().is_cancelled());
+/// # }
 /// ```
 ///
 /// The coroutine moves to the runtime's thread(s), so it must be `Send`:
 ///
 /// ```compile_fail
-/// use concur_async::{run_coroutine_threadsafe, BackgroundRuntime};
-/// let rt = BackgroundRuntime::new().unwrap();
+/// use concur_async::{run_coroutine_threadsafe, SpawnError, Spawner, Task};
+/// # struct ThreadPerTask;
+/// # impl Spawner for ThreadPerTask {
+/// #     fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+/// #         std::thread::spawn(move || futures::executor::block_on(task));
+/// #         Ok(())
+/// #     }
+/// # }
 /// let local = std::rc::Rc::new(1);
-/// let _ = run_coroutine_threadsafe(async move { *local }, &rt);
+/// let _ = run_coroutine_threadsafe(async move { *local }, &ThreadPerTask);
 /// ```
 pub fn run_coroutine_threadsafe<F, S>(coro: F, spawner: &S) -> Future<F::Output>
 where

@@ -1,9 +1,11 @@
-#![cfg(feature = "background-runtime")]
 //! `run_coroutine_threadsafe` through every spawner: the built-in
 //! background runtime, tokio's `Handle` (current-thread and multi-thread),
 //! async-executor (smol) and a `futures::executor::block_on` thread.
 //! (The tokio cases need `--features tokio`; the workspace build enables
-//! it through the benches crate.) Ports CPython's `test_asyncio/test_tasks.py` `RunCoroutineThreadsafeTests`.
+//! it through the benches crate.) Ports CPython's
+//! `test_asyncio/test_tasks.py` `RunCoroutineThreadsafeTests`.
+
+#![cfg(feature = "background-runtime")]
 
 mod helpers;
 
