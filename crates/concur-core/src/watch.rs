@@ -10,7 +10,7 @@
 use crate::error::Error;
 use crate::future::Erased;
 use crate::notify::Notify;
-use crate::primitive::{self, Arc, Mutex};
+use crate::primitive::{self, Arc, AtomicUsize, Mutex, Ordering};
 use crate::state::{self, CANCELLED, FAILED, RUNNING, State};
 use std::collections::VecDeque;
 use std::fmt;
@@ -233,6 +233,9 @@ impl Drop for DoneSignal {
 /// The queue a watcher's futures push their tokens onto.
 pub(crate) struct WatchShared {
     state: Mutex<WatchState>,
+    /// Mirrors `state.ready.len()` (written under the lock) so a spinning
+    /// watcher can poll for news without taking the lock.
+    queued: AtomicUsize,
 }
 
 struct WatchState {
@@ -247,6 +250,9 @@ impl WatchShared {
         let wake = {
             let mut s = primitive::lock(&self.state);
             s.ready.push_back(token);
+            // ORDERING: only a hint for the lock-free spin in `next_until`;
+            // the queue itself is read under the lock.
+            self.queued.store(s.ready.len(), Ordering::Relaxed);
             s.notify.take()
         };
         if let Some(n) = wake {
@@ -285,6 +291,8 @@ pub struct Watcher {
     shared: Arc<WatchShared>,
     watched: Vec<Option<AnyFuture>>,
     remaining: usize,
+    /// Tokens already taken off the shared queue (or done when watched).
+    local: VecDeque<usize>,
 }
 
 impl Default for Watcher {
@@ -309,9 +317,11 @@ impl Watcher {
                     ready: VecDeque::new(),
                     notify: None,
                 }),
+                queued: AtomicUsize::new(0),
             }),
             watched: Vec::new(),
             remaining: 0,
+            local: VecDeque::new(),
         }
     }
 
@@ -327,7 +337,8 @@ impl Watcher {
     pub fn watch(&mut self, fut: AnyFuture) -> usize {
         let token = self.watched.len();
         if !fut.inner.add_watch(&self.shared, token) {
-            primitive::lock(&self.shared.state).ready.push_back(token);
+            // Already done: ours alone to queue, ahead of later completions.
+            self.local.push_back(token);
         }
         self.watched.push(Some(fut));
         self.remaining += 1;
@@ -380,7 +391,11 @@ impl Watcher {
     /// assert!(w.try_next().is_none());
     /// ```
     pub fn try_next(&mut self) -> Option<(usize, AnyFuture)> {
-        let t = primitive::lock(&self.shared.state).ready.pop_front()?;
+        if self.local.is_empty() {
+            let mut s = primitive::lock(&self.shared.state);
+            drain_into(&mut self.local, &self.shared, &mut s);
+        }
+        let t = self.local.pop_front()?;
         Some(self.take(t))
     }
 
@@ -414,21 +429,26 @@ impl Watcher {
         let mut step = 0;
         let mut spinning = true;
         loop {
-            {
-                let mut s = primitive::lock(&self.shared.state);
-                if let Some(t) = s.ready.pop_front() {
-                    s.notify = None;
-                    drop(s);
-                    return Ok(Some(self.take(t)));
-                }
-                if !spinning {
-                    s.notify = Some(Notify::current_thread());
-                }
+            if let Some(t) = self.local.pop_front() {
+                return Ok(Some(self.take(t)));
             }
-            if spinning {
+            // ORDERING: a hint only; the queue is re-read under the lock.
+            if spinning && self.shared.queued.load(Ordering::Relaxed) == 0 {
                 spinning = primitive::spin_step(step);
                 step += 1;
                 continue;
+            }
+            {
+                let mut s = primitive::lock(&self.shared.state);
+                if !s.ready.is_empty() {
+                    s.notify = None;
+                    drain_into(&mut self.local, &self.shared, &mut s);
+                    continue;
+                }
+                if spinning {
+                    continue;
+                }
+                s.notify = Some(Notify::current_thread());
             }
             match deadline {
                 None => primitive::park(),
@@ -437,8 +457,9 @@ impl Watcher {
                     if now >= d {
                         let mut s = primitive::lock(&self.shared.state);
                         s.notify = None;
-                        if let Some(t) = s.ready.pop_front() {
-                            drop(s);
+                        drain_into(&mut self.local, &self.shared, &mut s);
+                        drop(s);
+                        if let Some(t) = self.local.pop_front() {
                             return Ok(Some(self.take(t)));
                         }
                         return Err(self.timeout_error());
@@ -482,10 +503,18 @@ impl Watcher {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
+        if let Some(t) = self.local.pop_front() {
+            return Poll::Ready(Some(self.take(t)));
+        }
         let mut s = primitive::lock(&self.shared.state);
-        if let Some(t) = s.ready.pop_front() {
+        if !s.ready.is_empty() {
             s.notify = None;
+            drain_into(&mut self.local, &self.shared, &mut s);
             drop(s);
+            let t = self
+                .local
+                .pop_front()
+                .expect("just drained a non-empty queue");
             return Poll::Ready(Some(self.take(t)));
         }
         match &s.notify {
@@ -494,6 +523,21 @@ impl Watcher {
         }
         Poll::Pending
     }
+}
+
+/// Moves every queued token to `local` in one go (one lock per batch of
+/// completions, not per completion). `s` is `shared`'s locked state.
+fn drain_into(local: &mut VecDeque<usize>, shared: &WatchShared, s: &mut WatchState) {
+    if s.ready.is_empty() {
+        return;
+    }
+    if local.is_empty() {
+        std::mem::swap(local, &mut s.ready);
+    } else {
+        local.append(&mut s.ready);
+    }
+    // ORDERING: a hint only, see `WatchShared::queued`.
+    shared.queued.store(0, Ordering::Relaxed);
 }
 
 impl Iterator for Watcher {
