@@ -52,7 +52,7 @@ pub struct BackgroundRuntime {
 /// ```
 #[derive(Clone)]
 pub struct BackgroundSpawner {
-    exec: Arc<Mutex<Option<std::sync::Arc<Exec>>>>,
+    exec: Arc<Mutex<Option<Arc<Exec>>>>,
 }
 
 impl BackgroundRuntime {
@@ -69,7 +69,7 @@ impl BackgroundRuntime {
     /// rt.shutdown();
     /// ```
     pub fn new() -> std::io::Result<Self> {
-        let exec = std::sync::Arc::new(Exec::new());
+        let exec = Arc::new(Exec::new());
         let (stop, stopped) = Promise::<()>::new();
         let looping = exec.clone();
         let thread = std::thread::Builder::new()

@@ -6,6 +6,8 @@ use async_lock::Semaphore;
 use concur_core::{Error, Executor};
 use std::fmt;
 use std::num::NonZeroUsize;
+// `async-lock`'s `acquire_arc` takes a `std::sync::Arc`; the semaphore is
+// its own primitive (not modelled under loom), so std's `Arc` is used here.
 use std::sync::Arc;
 
 use crate::primitive::{self, Mutex};
