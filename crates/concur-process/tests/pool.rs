@@ -227,6 +227,31 @@ fn sum_of_squares<E: TaskExecutor>(exec: &E, n: u64) -> u64 {
         .sum()
 }
 
+fn map_task_with_chunksize() {
+    use concur_combinators::TaskExecutorExt;
+    let pool = pool(2);
+    for chunksize in [1, 7, 1000] {
+        let out: Vec<u64> = pool
+            .map_task(square, 0..2000u64)
+            .chunksize(chunksize)
+            .run()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(out, (0..2000u64).map(|x| x * x).collect::<Vec<_>>());
+    }
+    // A failing item fails only its own result, also inside a chunk.
+    let out: Vec<_> = pool
+        .map_task(parse, ["1", "x", "3"].map(String::from))
+        .chunksize(3)
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(*out[0].as_ref().unwrap(), 1);
+    assert!(out[1].is_err());
+    assert_eq!(*out[2].as_ref().unwrap(), 3);
+}
+
 fn generic_task_executor() {
     let pool = pool(2);
     assert_eq!(sum_of_squares(&pool, 10), 385);
@@ -767,6 +792,7 @@ fn main() {
     let cases: &[(&str, fn())] = &[
         ("round_trip_and_batch", round_trip_and_batch),
         ("generic_task_executor", generic_task_executor),
+        ("map_task_with_chunksize", map_task_with_chunksize),
         ("task_error_and_panic", task_error_and_panic),
         (
             "killed_by_sigkill_from_the_test",

@@ -1,0 +1,132 @@
+//! Shared by the `process_*` benches: the remote functions, a raw pipe
+//! ping-pong between two processes (the physical limit of a round trip),
+//! and a median helper. Each bench's `main` calls `concur_process::init()`
+//! first, so the bench binary is its own worker.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Instant;
+
+concur_ipc::remote! {
+    pub fn square(x: u64) -> u64 { x.wrapping_mul(x) }
+
+    /// Primes `k < limit` with `k % jobs == job` (equal work per job), by
+    /// trial division: the same algorithm as `benches/python/process_pool.py`.
+    pub fn count_primes(job: u64, limit: u64, jobs: u64) -> u64 {
+        let mut count = u64::from(job == 2);
+        let mut k = job;
+        while k < limit {
+            if k >= 3 && k % 2 == 1 {
+                let mut d = 3;
+                let mut prime = true;
+                while d * d <= k {
+                    if k % d == 0 {
+                        prime = false;
+                        break;
+                    }
+                    d += 2;
+                }
+                count += u64::from(prime);
+            }
+            k += jobs;
+        }
+        count
+    }
+}
+
+/// Median of `samples` runs of `f`, per operation (`ops` per run).
+pub fn median_ns(samples: usize, ops: u64, mut f: impl FnMut()) -> f64 {
+    let mut per_op: Vec<f64> = (0..samples)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_nanos() as f64 / ops as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    per_op[per_op.len() / 2]
+}
+
+fn pipe() -> (OwnedFd, OwnedFd) {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a valid out-array of two ints.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: two fresh descriptors we own.
+    unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
+}
+
+/// A forked child echoing 8-byte messages over two pipes.
+pub struct RawPipe {
+    to_child: OwnedFd,
+    from_child: OwnedFd,
+    pid: libc::pid_t,
+}
+
+impl RawPipe {
+    pub fn start() -> Self {
+        let (req_r, req_w) = pipe();
+        let (rep_r, rep_w) = pipe();
+        // SAFETY: the child only calls async-signal-safe functions (read,
+        // write, _exit) before it exits.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            let mut buf = [0u8; 8];
+            loop {
+                // SAFETY: reads/writes 8 bytes into/from a live buffer.
+                let n = unsafe { libc::read(req_r.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
+                if n <= 0 {
+                    // SAFETY: leaves the child without running destructors.
+                    unsafe { libc::_exit(0) };
+                }
+                // SAFETY: as above.
+                unsafe { libc::write(rep_w.as_raw_fd(), buf.as_ptr().cast(), 8) };
+            }
+        }
+        drop(req_r);
+        drop(rep_w);
+        Self {
+            to_child: req_w,
+            from_child: rep_r,
+            pid,
+        }
+    }
+
+    /// One ping-pong.
+    pub fn round_trip(&self, v: u64) -> u64 {
+        let mut buf = v.to_le_bytes();
+        // SAFETY: 8 bytes from/into a live buffer.
+        unsafe {
+            assert_eq!(
+                libc::write(self.to_child.as_raw_fd(), buf.as_ptr().cast(), 8),
+                8
+            );
+            assert_eq!(
+                libc::read(self.from_child.as_raw_fd(), buf.as_mut_ptr().cast(), 8),
+                8
+            );
+        }
+        u64::from_le_bytes(buf)
+    }
+}
+
+impl Drop for RawPipe {
+    fn drop(&mut self) {
+        // Closing the request pipe makes the child exit; then reap it.
+        // SAFETY: dup of a live descriptor replaced by closing ours.
+        let fd = std::mem::replace(&mut self.to_child, unsafe {
+            OwnedFd::from_raw_fd(libc::dup(self.from_child.as_raw_fd()))
+        });
+        drop(fd);
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        unsafe { libc::waitpid(self.pid, &mut status, 0) };
+    }
+}
+
+/// Reads a number from the flat JSON object the CPython script prints.
+pub fn cpython(args: &[&str]) -> Option<f64> {
+    let out = concur_benches::run_python("process_pool.py", args)?;
+    concur_benches::parse_key(&out, "median_ns")
+}

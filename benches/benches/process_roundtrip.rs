@@ -1,0 +1,75 @@
+//! submit → result round trip of a tiny remote function on a one-worker
+//! process pool, vs a raw pipe ping-pong between two processes (the
+//! physical limit) and CPython's `ProcessPoolExecutor` (external).
+//! Targets: concur ≤ 1.3× the raw pipe, ≥ 4× faster than CPython.
+
+#![allow(missing_docs)]
+
+mod process_common;
+
+use concur_core::TaskExecutor;
+use concur_process::ProcessPool;
+use criterion::{Criterion, criterion_group};
+use process_common::*;
+use std::hint::black_box;
+
+const GROUP: &str = "process/roundtrip";
+
+fn roundtrip(c: &mut Criterion) {
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    let raw = RawPipe::start();
+    let concur_rt = || {
+        pool.submit_task(square, black_box(3))
+            .unwrap()
+            .into_result()
+            .unwrap()
+    };
+    let raw_rt = || raw.round_trip(black_box(3));
+    assert_eq!(concur_rt(), 9);
+    assert_eq!(raw_rt(), 3);
+
+    let mut g = c.benchmark_group(GROUP);
+    g.bench_function("concur", |b| b.iter(concur_rt));
+    g.bench_function("raw_pipe", |b| b.iter(raw_rt));
+    g.finish();
+
+    // Ratios from one interleaved run.
+    let (samples, n) = (15, 2000u64);
+    let mut ours = Vec::new();
+    let mut limit = Vec::new();
+    for _ in 0..3 {
+        ours.push(median_ns(samples, n, || {
+            for _ in 0..n {
+                concur_rt();
+            }
+        }));
+        limit.push(median_ns(samples, n, || {
+            for _ in 0..n {
+                raw_rt();
+            }
+        }));
+    }
+    ours.sort_by(f64::total_cmp);
+    limit.sort_by(f64::total_cmp);
+    let (ours, limit) = (ours[1], limit[1]);
+    concur_benches::record_external(GROUP, "raw_pipe_interleaved", limit);
+    println!(
+        "process/roundtrip: concur {ours:.0} ns, raw pipe {limit:.0} ns: {:.2}x the raw pipe (target <= 1.3x)",
+        ours / limit
+    );
+    if let Some(py) = cpython(&["roundtrip"]) {
+        concur_benches::record_external(GROUP, "cpython", py);
+        println!(
+            "process/roundtrip: CPython {py:.0} ns: concur is {:.1}x faster (target >= 4x)",
+            py / ours
+        );
+    }
+}
+
+criterion_group!(benches, roundtrip);
+
+fn main() {
+    concur_process::init();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
