@@ -7,7 +7,7 @@
 //! None of them has a timeout of its own: the library has no timer, so wrap
 //! them in your runtime's (`tokio::time::timeout`, `smol::Timer`).
 
-use concur_combinators::{DoneAndNotDone, ReturnWhen};
+use concur_core::{DoneAndNotDone, ReturnWhen};
 use concur_core::{Error, Future, FutureOutput, Watcher};
 use futures_core::{FusedStream, Stream};
 use std::collections::HashSet;
@@ -418,7 +418,7 @@ pub struct Wait<T> {
 }
 
 /// Waits until `return_when` holds for `fs`: the async form of
-/// `concurrent.futures.wait` (and of [`concur_combinators::wait`], whose
+/// `concurrent.futures.wait` (and of `concur_combinators::wait`, whose
 /// [`ReturnWhen`] and `(done, not_done)` shape it shares). Resolves to the
 /// done and the not-done futures, each in input order (duplicates kept
 /// once). Nothing is cancelled, including when the [`Wait`] is dropped. An

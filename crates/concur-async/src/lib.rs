@@ -21,7 +21,7 @@
 //!   and returns a concur future; cancelling it aborts the coroutine.
 //! * Many futures: [`as_completed`] (a [`Stream`](futures_core::Stream)),
 //!   [`gather`] with [`RaiseFirst`] or [`CollectAll`], [`wait`] with
-//!   [`ReturnWhen`] (shared with the blocking `concur_combinators::wait`).
+//!   [`ReturnWhen`] (from concur-core, shared with the blocking `concur_combinators::wait`).
 //! * [`BoundedSubmitter`]: at most N tasks in flight, on
 //!   [`async_lock::Semaphore`].
 //!
@@ -73,7 +73,7 @@ pub use combine::{
     AsCompleted, CollectAll, Gather, GatherPolicy, RaiseFirst, Wait, as_completed, gather, wait,
 };
 #[doc(no_inline)]
-pub use concur_combinators::{DoneAndNotDone, ReturnWhen};
+pub use concur_core::{DoneAndNotDone, ReturnWhen};
 pub use spawn::{SpawnError, Spawner, Task, run_coroutine_threadsafe};
 pub use wrap::{
     WrappedFuture, run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future,

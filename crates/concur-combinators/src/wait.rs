@@ -5,39 +5,7 @@ use crate::handle::{FutureHandle, IntoFutureHandle, dedup};
 use concur_core::{AnyFuture, Watcher};
 use std::time::Duration;
 
-/// When [`wait()`] returns: CPython's `FIRST_COMPLETED`, `FIRST_EXCEPTION`
-/// and `ALL_COMPLETED`.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(concur_combinators::ReturnWhen::default(),
-///            concur_combinators::ReturnWhen::AllCompleted);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ReturnWhen {
-    /// As soon as any future is done (finished, failed or cancelled).
-    FirstCompleted,
-    /// As soon as any future fails (a cancellation does not count), or
-    /// when all are done if none fails.
-    FirstException,
-    /// When every future is done.
-    #[default]
-    AllCompleted,
-}
-
-/// What [`wait()`] returns: `(done, not_done)`, each in input order
-/// (CPython's `DoneAndNotDoneFuturesPair`, with vectors for sets).
-///
-/// # Examples
-///
-/// ```
-/// use concur_combinators::{wait, DoneAndNotDone, ReturnWhen};
-/// let f = concur_core::Future::ready(1);
-/// let (done, not_done): DoneAndNotDone<_> = wait([f], None, ReturnWhen::AllCompleted);
-/// assert_eq!((done.len(), not_done.len()), (1, 0));
-/// ```
-pub type DoneAndNotDone<H> = (Vec<H>, Vec<H>);
+pub use concur_core::{DoneAndNotDone, ReturnWhen};
 
 /// Waits until `return_when` holds for `futures`, or until `timeout`
 /// (counted from this call; `None`: no limit), and returns

@@ -38,12 +38,14 @@ mod executor;
 mod future;
 mod notify;
 mod primitive;
+mod return_when;
 mod state;
 mod watch;
 
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::{BatchResult, Executor, Job, RemoteFn, TaskExecutor};
 pub use future::{Future, FutureOutput, FutureOutputRef, Promise};
+pub use return_when::{DoneAndNotDone, ReturnWhen};
 pub use state::State;
 pub use watch::{AnyFuture, DoneSignal, Watcher};
 
