@@ -10,25 +10,31 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 trait RunJob: Send {
-    fn run(self: Box<Self>);
+    /// Runs the job; calls `before_complete` once, after the task ran (or
+    /// was found cancelled) and before the last future is completed.
+    fn run(self: Box<Self>, before_complete: &mut dyn FnMut());
     fn cancel(self: Box<Self>);
     fn fail(self: Box<Self>, error: Error);
     fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>>;
 }
 
-/// Runs `call(payload)` behind `catch_unwind` into `promise`, unless cancelled.
+/// Runs `call(payload)` behind `catch_unwind` into `promise`, unless
+/// cancelled; `before_complete` runs just before the promise is completed.
 fn run_into<P, T: Send + Sync + 'static>(
     promise: &Promise<T>,
     payload: P,
     call: impl FnOnce(P) -> Result<T, Error>,
+    before_complete: &mut dyn FnMut(),
 ) {
     if !matches!(promise.set_running_or_notify_cancel(), Ok(true)) {
+        before_complete();
         return;
     }
     let outcome = match catch_unwind(AssertUnwindSafe(move || call(payload))) {
         Ok(o) => o,
         Err(panic) => Err(Error::panicked(panic)),
     };
+    before_complete();
     let _ = promise.set_outcome(outcome);
 }
 
@@ -40,9 +46,9 @@ struct PayloadJob<P, T: Send + Sync + 'static> {
 }
 
 impl<P: Send + 'static, T: Send + Sync + 'static> RunJob for PayloadJob<P, T> {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, before_complete: &mut dyn FnMut()) {
         let this = *self;
-        run_into(&this.promise, this.payload, this.call);
+        run_into(&this.promise, this.payload, this.call, before_complete);
     }
     fn cancel(self: Box<Self>) {
         self.promise.cancel();
@@ -61,9 +67,18 @@ struct BatchJob<F: RemoteFn> {
 }
 
 impl<F: RemoteFn> RunJob for BatchJob<F> {
-    fn run(self: Box<Self>) {
-        for (args, promise) in self.items {
-            run_into(&promise, args, |a| F::call(a).map_err(Error::task));
+    fn run(self: Box<Self>, before_complete: &mut dyn FnMut()) {
+        let last = self.items.len().saturating_sub(1);
+        if self.items.is_empty() {
+            before_complete();
+        }
+        for (i, (args, promise)) in self.items.into_iter().enumerate() {
+            let call = |a| F::call(a).map_err(Error::task);
+            if i == last {
+                run_into(&promise, args, call, before_complete);
+            } else {
+                run_into(&promise, args, call, &mut || {});
+            }
         }
     }
     fn cancel(self: Box<Self>) {
@@ -88,9 +103,9 @@ struct ScopedJob<F, T: Send + Sync + 'static> {
 }
 
 impl<F: FnOnce() -> T + Send, T: Send + Sync + 'static> RunJob for ScopedJob<F, T> {
-    fn run(self: Box<Self>) {
+    fn run(self: Box<Self>, before_complete: &mut dyn FnMut()) {
         let this = *self;
-        run_into(&this.promise, this.f, |f| Ok(f()));
+        run_into(&this.promise, this.f, |f| Ok(f()), before_complete);
     }
     fn cancel(self: Box<Self>) {
         self.promise.cancel();
@@ -260,7 +275,36 @@ impl Job {
     /// assert!(fut.done());
     /// ```
     pub fn run(self) {
-        self.inner.run();
+        self.inner.run(&mut || {});
+    }
+
+    /// Like [`run`](Self::run), calling `before_complete` once after the
+    /// task ran (or was found cancelled) and just before its future (for a
+    /// batch: the last future) is completed. An executor uses it to record
+    /// that the worker is free before a waiter can observe the result (so a
+    /// submission made right after `result()` returns finds the worker
+    /// idle). `before_complete` must not panic or block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (job, fut) = concur_core::Job::new(|| 5);
+    /// let probe = fut.clone();
+    /// let mut called = false;
+    /// job.run_then(|| {
+    ///     assert!(!probe.done());
+    ///     called = true;
+    /// });
+    /// assert!(called);
+    /// assert_eq!(*fut.result().unwrap(), 5);
+    /// ```
+    pub fn run_then(self, before_complete: impl FnOnce()) {
+        let mut once = Some(before_complete);
+        self.inner.run(&mut || {
+            if let Some(f) = once.take() {
+                f();
+            }
+        });
     }
 
     /// Cancels the job's future(s) without running it.
