@@ -19,11 +19,14 @@
 //!   while it still looked like a spinner gets a sleeper woken.
 //! * `idle` holds idle tokens (CPython's `_idle_semaphore`, made exact):
 //!   tokens = idle workers − queued jobs whose submitter claimed a token.
-//!   A worker going idle adds one; a submitter that claims one does not
-//!   start a thread and marks its job claimed; an idle worker taking an
-//!   unclaimed job retracts one; a busy worker taking a claimed job gives
-//!   one back (the idle worker it was meant for is still idle). Tokens only
-//!   steer thread creation; liveness comes from the two points above.
+//!   A worker puts its token out just *before* its task's future completes
+//!   (`Job::run_then`), so whoever sees the result and submits again finds
+//!   it; a submitter that claims a token does not start a thread and marks
+//!   its job claimed; an idle worker taking an unclaimed job retracts one; a
+//!   busy worker taking a claimed job gives one back (the idle worker it
+//!   was meant for is still idle). Tokens only steer thread creation, and
+//!   are not touched by submitters once every worker slot is used;
+//!   liveness comes from the two points above.
 
 use crate::builder::{Builder, Initializer};
 use crate::primitive::{
@@ -355,17 +358,13 @@ impl Shared {
 
     /// A spinning worker found a job: it stops spinning, and wakes a sleeper
     /// if more work is queued that a submitter may have left to it.
-    fn become_busy(&self, claimed: bool) {
+    fn become_busy(&self) {
         let before = self.counters.fetch_sub(SPINNER, Ordering::SeqCst);
         if sleeping(before) > 0 {
             fence(Ordering::SeqCst);
             if !self.queue.is_empty() {
                 self.wake_one();
             }
-        }
-        if !claimed {
-            // Nobody claimed a token for this job: retract this worker's.
-            self.claim_idle();
         }
     }
 
@@ -436,32 +435,79 @@ impl Shared {
                 return;
             }
         }
+        // Whether this worker's idle token is out (it counts as idle).
+        let mut token_out = false;
         loop {
-            while let Some((job, claimed)) = self.queue.pop() {
-                if claimed {
-                    self.release_idle();
+            let (job, claimed) = match self.queue.pop() {
+                Some(entry) => entry,
+                None => {
+                    if !token_out {
+                        self.release_idle();
+                        token_out = true;
+                    }
+                    // A short poll before announcing itself as a spinner:
+                    // during a burst the next job is usually a few hundred
+                    // ns away, and catching it here spares the submitters a
+                    // cache miss on `counters`. The worker is not counted
+                    // as spinning meanwhile, which is safe: it looks at the
+                    // queue again before it can sleep.
+                    match self.poll_briefly() {
+                        Some(entry) => entry,
+                        None => {
+                            self.counters.fetch_add(SPINNER, Ordering::SeqCst);
+                            match self.idle_wait() {
+                                Some(entry) => entry,
+                                None => return,
+                            }
+                        }
+                    }
                 }
-                job.run();
+            };
+            match (token_out, claimed) {
+                // Idle, taking a job nobody claimed a token for: retract ours.
+                (true, false) => {
+                    self.claim_idle();
+                }
+                // Busy, taking a job whose submitter claimed a token: the
+                // idle worker that token stood for is still idle.
+                (false, true) => self.release_idle(),
+                // A claimed job taken by an idle worker, or an unclaimed one
+                // by a busy worker: tokens already balance.
+                _ => {}
             }
-            self.release_idle();
-            self.counters.fetch_add(SPINNER, Ordering::SeqCst);
-            match self.idle_wait() {
-                Some(job) => job.run(),
-                None => return,
-            }
+            // The token goes out again before the task's future completes,
+            // so a caller of `result()` that submits again at once finds
+            // this worker idle (CPython's test_idle_thread_reuse, made
+            // deterministic).
+            token_out = false;
+            job.run_then(|| {
+                self.release_idle();
+                token_out = true;
+            });
         }
+    }
+
+    fn poll_briefly(&self) -> Option<crate::queue::Entry> {
+        let mut step = 0;
+        while primitive::poll_step(step) {
+            if let Some(entry) = self.queue.pop() {
+                return Some(entry);
+            }
+            step += 1;
+        }
+        None
     }
 
     /// The idle phase of a (spinning) worker: spin, then sleep, until a job
     /// comes (`Some`, worker no longer spinning) or the pool is closed and
     /// drained (`None`, worker unregistered).
-    fn idle_wait(&self) -> Option<Job> {
+    fn idle_wait(&self) -> Option<crate::queue::Entry> {
         loop {
             let mut step = 0;
             loop {
-                if let Some((job, claimed)) = self.queue.pop() {
-                    self.become_busy(claimed);
-                    return Some(job);
+                if let Some(entry) = self.queue.pop() {
+                    self.become_busy();
+                    return Some(entry);
                 }
                 if self.state.load(Ordering::SeqCst) & CLOSED != 0 || !primitive::spin_step(step) {
                     break;
@@ -473,12 +519,12 @@ impl Shared {
             self.counters
                 .fetch_add(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            if let Some((job, claimed)) = self.queue.pop() {
+            if let Some(entry) = self.queue.pop() {
                 self.counters
                     .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
                 drop(tokens);
-                self.become_busy(claimed);
-                return Some(job);
+                self.become_busy();
+                return Some(entry);
             }
             let state = self.state.load(Ordering::SeqCst);
             if state & CLOSED != 0 {
@@ -526,19 +572,6 @@ impl Executor for ThreadPool {
         let mut n = s.threads.load(Ordering::Relaxed);
         if n < s.config.max_workers {
             claimed = s.claim_idle();
-            if !claimed && n > 0 {
-                // A worker may be between completing its last future and
-                // announcing itself idle (the caller of `result()` saw the
-                // value first): give it a moment before starting a thread.
-                let mut step = 0;
-                while primitive::grace_step(step) {
-                    if s.claim_idle() {
-                        claimed = true;
-                        break;
-                    }
-                    step += 1;
-                }
-            }
             while !claimed && n < s.config.max_workers {
                 // ORDERING: the slot counter publishes nothing.
                 match s.threads.compare_exchange_weak(

@@ -146,3 +146,16 @@ fn spinner_taking_a_job_wakes_a_sleeper_for_the_next() {
         d.into_result().unwrap();
     });
 }
+
+/// The worker puts its idle token out before its task's future completes,
+/// so a submission made as soon as `result()` returns always reuses it:
+/// in every interleaving, sequential round trips start one thread.
+#[test]
+fn sequential_round_trips_reuse_the_idle_worker() {
+    loom::model(|| {
+        let pool = ThreadPool::new(2).unwrap();
+        assert_eq!(pool.submit(|| 1).unwrap().into_result().unwrap(), 1);
+        assert_eq!(pool.submit(|| 2).unwrap().into_result().unwrap(), 2);
+        assert_eq!(pool.num_threads(), 1);
+    });
+}
