@@ -478,11 +478,15 @@ impl Shared {
             // The token goes out again before the task's future completes,
             // so a caller of `result()` that submits again at once finds
             // this worker idle (CPython's test_idle_thread_reuse, made
-            // deterministic).
+            // deterministic) — unless more work is queued, which this
+            // worker takes next (as CPython gh-102024: no token churn in a
+            // burst).
             token_out = false;
             job.run_then(|| {
-                self.release_idle();
-                token_out = true;
+                if self.queue.is_empty() {
+                    self.release_idle();
+                    token_out = true;
+                }
             });
         }
     }
