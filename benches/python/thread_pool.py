@@ -46,10 +46,11 @@ def submit_many(n=100_000, samples=3):
 
 
 def count_primes(job, limit, jobs=4):
-    """Primes k < limit with k % jobs == job (equal work per job)."""
-    count = 1 if job == 2 else 0
-    for k in range(job, limit, jobs):
-        if k < 3 or k % 2 == 0:
+    """Primes k < limit with k % (2 * jobs) == 2 * job + 1, plus 2 for job
+    0: one residue class of odd numbers each, so equal work per job."""
+    count = 1 if job == 0 else 0
+    for k in range(2 * job + 1, limit, 2 * jobs):
+        if k < 3:
             continue
         d = 3
         prime = True
