@@ -578,3 +578,46 @@ fn a_task_may_wait_for_another_task_of_the_same_pool() {
         assert_eq!(outer.into_result().unwrap(), 6);
     }
 }
+
+// Real-thread counterpart of the loom model `submit_races_shutdown`: every
+// submission racing `shutdown(wait = true)` is refused with its task back,
+// or accepted and finished by the time `shutdown` returns.
+#[test]
+fn submissions_racing_shutdown_are_refused_or_finished() {
+    for round in 0..20 {
+        let pool = Arc::new(ThreadPool::new(2).unwrap());
+        let submitters: Vec<_> = (0..3)
+            .map(|t| {
+                let p = Arc::clone(&pool);
+                std::thread::spawn(move || {
+                    let mut accepted = Vec::new();
+                    let mut refused = 0;
+                    for i in 0..200u64 {
+                        match p.submit(move || t * 1000 + i) {
+                            Ok(f) => accepted.push((i, f)),
+                            Err(e) => {
+                                assert_eq!(e.error().kind(), ErrorKind::Shutdown);
+                                assert_eq!((e.into_task())(), t * 1000 + i);
+                                refused += 1;
+                            }
+                        }
+                    }
+                    (accepted, refused)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_micros(50 * round));
+        pool.shutdown(true, false);
+        // Every accepted submission got in before the shutdown flag (or
+        // was in flight, which shutdown waits for), so it ran before the
+        // workers were joined.
+        for (t, s) in submitters.into_iter().enumerate() {
+            let (accepted, refused) = s.join().unwrap();
+            assert_eq!(accepted.len() + refused, 200);
+            for (i, f) in accepted {
+                assert_eq!(f.state(), State::Finished);
+                assert_eq!(*f.result().unwrap(), t as u64 * 1000 + i);
+            }
+        }
+    }
+}
