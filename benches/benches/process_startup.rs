@@ -26,7 +26,10 @@ fn start(method: StartMethod) {
 }
 
 fn startup(c: &mut Criterion) {
-    let methods = [("concur_spawn", StartMethod::Spawn)];
+    let methods = [
+        ("concur_spawn", StartMethod::Spawn),
+        ("concur_forkserver", StartMethod::ForkServer),
+    ];
     let mut g = c.benchmark_group(GROUP);
     g.sample_size(10);
     for (name, m) in methods {

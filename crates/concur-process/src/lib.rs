@@ -47,6 +47,8 @@
 //! ```
 
 #[cfg(not(concur_loom))]
+mod forkserver;
+#[cfg(not(concur_loom))]
 mod pool;
 #[cfg(not(concur_loom))]
 mod primitive;
@@ -100,13 +102,16 @@ pub fn init() {
     // documented), so nothing reads the environment concurrently. Removing
     // the token keeps it from leaking into processes a task starts.
     unsafe { std::env::remove_var(WORKER_ENV) };
-    let fd = token
-        .to_str()
-        .and_then(|t| t.strip_prefix("spawn:"))
-        .and_then(|fd| fd.parse::<i32>().ok());
-    let code = match fd {
-        Some(fd) => worker::run(fd),
-        None => {
+    let token_str = token.to_str().unwrap_or("");
+    let fd = |prefix: &str| {
+        token_str
+            .strip_prefix(prefix)
+            .and_then(|fd| fd.parse::<i32>().ok())
+    };
+    let code = match (fd("spawn:"), fd("forkserver:")) {
+        (Some(fd), _) => worker::run(fd),
+        (_, Some(fd)) => forkserver::serve(fd),
+        _ => {
             eprintln!("concur-process: malformed {WORKER_ENV} token {token:?}");
             2
         }

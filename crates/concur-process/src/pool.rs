@@ -1,6 +1,7 @@
 //! [`ProcessPool`], its builder and the dispatcher thread.
 
 use crate::book::{Assignment, Book, Promises, Task};
+use crate::forkserver::ForkServer;
 use crate::primitive::{Arc, Condvar, Mutex, lock};
 use crate::sys::{self, ExitCause, Recv};
 use concur_core::{BatchResult, Error, Future, Promise, RemoteFn, SubmitError, TaskExecutor};
@@ -32,6 +33,12 @@ pub enum StartMethod {
     /// worker loop. Nothing of the parent's memory is inherited.
     #[default]
     Spawn,
+    /// Re-execute the current binary once as a single-threaded fork server
+    /// (diverted by [`init`](crate::init) before any user code runs), which
+    /// then `fork`s each worker: replacing a worker costs a fork, not an
+    /// exec, and no worker inherits a lock held by one of this process's
+    /// threads. (CPython starts its fork server the same way.)
+    ForkServer,
 }
 
 /// Why a worker process died while running a task: the future of that task
@@ -734,6 +741,8 @@ enum Phase {
 
 struct Proc {
     pid: i32,
+    /// Forked by the fork server (its child, not ours).
+    forked: bool,
     pidfd: OwnedFd,
     conn: Arc<Conn>,
     rbuf: Vec<u8>,
@@ -750,7 +759,7 @@ impl Proc {
         if self.kill_reason.is_none() {
             self.kill_reason = Some(reason);
         }
-        sys::kill(self.pid, libc::SIGKILL);
+        sys::pidfd_kill(&self.pidfd, libc::SIGKILL);
     }
 }
 
@@ -758,6 +767,7 @@ struct Dispatcher {
     inner: Arc<Inner>,
     procs: Vec<Option<Proc>>,
     pollfds: Vec<libc::pollfd>,
+    server: Option<ForkServer>,
 }
 
 fn startup_hint() -> &'static str {
@@ -772,10 +782,20 @@ impl Dispatcher {
             inner,
             procs: (0..n).map(|_| None).collect(),
             pollfds: Vec::new(),
+            server: None,
         }
     }
 
     fn run(mut self) {
+        if self.inner.config.start_method == StartMethod::ForkServer {
+            match ForkServer::start(&self.inner.exe) {
+                Ok(s) => self.server = Some(s),
+                Err(e) => self.break_pool(Error::broken(
+                    "could not start the fork server",
+                    Some(Box::new(e)),
+                )),
+            }
+        }
         for slot in 0..self.procs.len() {
             self.spawn(slot);
         }
@@ -785,6 +805,9 @@ impl Dispatcher {
                 break;
             }
             self.poll_once(timeout);
+        }
+        if let Some(server) = self.server.take() {
+            server.stop(EXIT_GRACE);
         }
         let mut status = lock(&self.inner.status);
         status.finished = true;
@@ -812,7 +835,14 @@ impl Dispatcher {
     }
 
     fn spawn(&mut self, slot: usize) {
-        match self.start_process() {
+        if lock(&self.inner.book).broken().is_some() {
+            return;
+        }
+        let started = match &mut self.server {
+            Some(server) => start_forked(server, self.inner.config.start_timeout),
+            None => self.start_process(),
+        };
+        match started {
             Ok(p) => {
                 lock(&self.inner.status).pids[slot] = Some(p.pid as u32);
                 lock(&self.inner.book).starting(slot);
@@ -856,6 +886,7 @@ impl Dispatcher {
         };
         Ok(Proc {
             pid,
+            forked: false,
             pidfd,
             conn: Arc::new(Conn { fd: parent }),
             rbuf: Vec::new(),
@@ -890,7 +921,7 @@ impl Dispatcher {
                 Command::SignalAll(sig) => {
                     for p in self.procs.iter_mut().flatten() {
                         p.kill_reason.get_or_insert(KillReason::Stop);
-                        sys::kill(p.pid, sig);
+                        sys::pidfd_kill(&p.pidfd, sig);
                     }
                 }
             }
@@ -986,12 +1017,27 @@ impl Dispatcher {
                 .unwrap_or(1000)
                 .min(1000)
         });
+        if let Some(server) = &self.server {
+            self.pollfds.push(libc::pollfd {
+                fd: server.pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
         if sys::poll(&mut self.pollfds, ms).is_err() {
             std::thread::sleep(Duration::from_millis(1));
             return;
         }
         if self.pollfds[0].revents != 0 {
             sys::eventfd_drain(&self.inner.wake);
+        }
+        if self.server.is_some() && self.pollfds.last().is_some_and(|p| p.revents != 0) {
+            // The fork server died: workers can no longer be started.
+            if let Some(server) = self.server.take() {
+                let cause = sys::reap(server.pid).unwrap_or(ExitCause::Code(-1));
+                drop(server);
+                self.break_pool(Error::broken(format!("the fork server {cause}"), None));
+            }
         }
         let ready: Vec<(usize, bool, bool)> = {
             let mut i = 1;
@@ -1035,7 +1081,7 @@ impl Dispatcher {
                 p.eof = true;
                 if p.phase != Phase::Exiting {
                     // A worker only closes its socket by exiting; make sure.
-                    sys::kill(p.pid, libc::SIGKILL);
+                    sys::pidfd_kill(&p.pidfd, libc::SIGKILL);
                 }
             }
         }
@@ -1153,7 +1199,10 @@ impl Dispatcher {
         let Some(p) = self.procs[slot].take() else {
             return;
         };
-        let cause = sys::reap(p.pid).unwrap_or(ExitCause::Code(-1));
+        let cause = match (&mut self.server, p.forked) {
+            (Some(server), true) => server.status_of(p.pid),
+            _ => sys::reap(p.pid).unwrap_or(ExitCause::Code(-1)),
+        };
         lock(&self.inner.status).pids[slot] = None;
         let task = lock(&self.inner.book).died(slot);
         let pid = p.pid as u32;
@@ -1212,6 +1261,24 @@ impl Dispatcher {
             self.spawn(slot);
         }
     }
+}
+
+fn start_forked(server: &mut ForkServer, timeout: Duration) -> std::io::Result<Proc> {
+    let (parent, child) = sys::socketpair()?;
+    let (pid, pidfd) = server.fork_worker(child, timeout)?;
+    Ok(Proc {
+        pid,
+        forked: true,
+        pidfd,
+        conn: Arc::new(Conn { fd: parent }),
+        rbuf: Vec::new(),
+        phase: Phase::Hello,
+        started: Instant::now(),
+        eof: false,
+        kill_reason: None,
+        exit_deadline: None,
+        task_deadline: None,
+    })
 }
 
 fn send_request(conn: &Conn, request: &Request, max_frame: usize) -> std::io::Result<()> {

@@ -118,6 +118,20 @@ pub(crate) fn kill(pid: i32, sig: libc::c_int) {
     unsafe { libc::kill(pid, sig) };
 }
 
+/// Sends `sig` through a pidfd: never hits a reused pid.
+pub(crate) fn pidfd_kill(pidfd: &impl AsRawFd, sig: libc::c_int) {
+    // SAFETY: plain syscall with a live descriptor and a null siginfo.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+}
+
 /// How a process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCause {
@@ -169,11 +183,35 @@ pub(crate) fn reap(pid: i32) -> io::Result<ExitCause> {
         }
         break;
     }
-    Ok(if libc::WIFSIGNALED(status) {
-        ExitCause::Signal(libc::WTERMSIG(status))
-    } else {
-        ExitCause::Code(libc::WEXITSTATUS(status))
-    })
+    Ok(ExitCause::from_wait_status(status))
+}
+
+impl ExitCause {
+    /// Decodes a raw `waitpid` status.
+    pub(crate) fn from_wait_status(status: libc::c_int) -> Self {
+        if libc::WIFSIGNALED(status) {
+            Self::Signal(libc::WTERMSIG(status))
+        } else {
+            Self::Code(libc::WEXITSTATUS(status))
+        }
+    }
+}
+
+/// A connected `AF_UNIX` sequenced-packet pair (message boundaries kept),
+/// both ends close-on-exec.
+pub(crate) fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+    cvt(unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    })?;
+    // SAFETY: the kernel just returned two fresh descriptors that we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 /// Polls `fds` for up to `timeout_ms` (-1: forever). Retries on `EINTR`

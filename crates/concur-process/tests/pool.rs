@@ -5,7 +5,7 @@
 
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
-use concur_process::{ExitCause, ProcessPool, WorkerDied};
+use concur_process::{ExitCause, ProcessPool, StartMethod, WorkerDied};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,8 +133,19 @@ impl<'de> Deserialize<'de> for Probe {
 
 // ------------------------------------------------------------------ helpers
 
+/// 0: Spawn, 1: ForkServer — every case runs under both start methods.
+static METHOD: AtomicU64 = AtomicU64::new(0);
+
+fn builder() -> concur_process::Builder {
+    let method = match METHOD.load(Ordering::SeqCst) {
+        0 => StartMethod::Spawn,
+        _ => StartMethod::ForkServer,
+    };
+    ProcessPool::builder().start_method(method)
+}
+
 fn pool(workers: usize) -> ProcessPool {
-    ProcessPool::builder().max_workers(workers).build().unwrap()
+    builder().max_workers(workers).build().unwrap()
 }
 
 fn remote(err: &concur_core::Error) -> &RemoteError {
@@ -487,7 +498,7 @@ fn deadlock_matrix() {
 }
 
 fn task_timeout_kills_and_replaces() {
-    let pool = ProcessPool::builder()
+    let pool = builder()
         .max_workers(1)
         .task_timeout(Duration::from_millis(300))
         .build()
@@ -554,7 +565,7 @@ fn terminate_and_kill_workers() {
 }
 
 fn max_tasks_per_child() {
-    let pool = ProcessPool::builder()
+    let pool = builder()
         .max_workers(1)
         .max_tasks_per_child(3)
         .build()
@@ -575,7 +586,7 @@ fn max_tasks_per_child() {
 }
 
 fn initializer_runs_in_each_worker() {
-    let pool = ProcessPool::builder()
+    let pool = builder()
         .max_workers(2)
         .initializer(set_init_value)
         .max_tasks_per_child(1)
@@ -599,7 +610,7 @@ fn initializer_runs_in_each_worker() {
 }
 
 fn failing_initializer_breaks_the_pool() {
-    let err = ProcessPool::builder()
+    let err = builder()
         .max_workers(2)
         .initializer(failing_init)
         .build()
@@ -671,11 +682,7 @@ fn shutdown_in_every_state() {
 }
 
 fn frame_limits() {
-    let pool = ProcessPool::builder()
-        .max_workers(1)
-        .max_frame(4096)
-        .build()
-        .unwrap();
+    let pool = builder().max_workers(1).max_frame(4096).build().unwrap();
     let err = pool
         .submit_task(len_of, vec![0; 10_000])
         .unwrap()
@@ -827,20 +834,32 @@ fn main() {
         ("cancel_pending_future", cancel_pending_future),
         ("no_fd_leak_and_no_zombies", no_fd_leak_and_no_zombies),
     ];
-    let selected: Vec<_> = cases
+    let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]
         .iter()
-        .filter(|(name, _)| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str())))
+        .enumerate()
+        .flat_map(|(m, prefix)| {
+            cases
+                .iter()
+                .map(move |(name, f)| (format!("{prefix}::{name}"), m as u64, *f))
+        })
+        .collect();
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|(name, _, _)| {
+            filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
+        })
         .collect();
     println!("\nrunning {} tests", selected.len());
     let start = Instant::now();
     let mut failed = Vec::new();
-    for (name, case) in &selected {
+    for (name, method, case) in &selected {
+        METHOD.store(*method, Ordering::SeqCst);
         let t = Instant::now();
         match catch_unwind(AssertUnwindSafe(case)) {
             Ok(()) => println!("test {name} ... ok ({:.2?})", t.elapsed()),
             Err(_) => {
                 println!("test {name} ... FAILED");
-                failed.push(*name);
+                failed.push(name.as_str());
             }
         }
     }
@@ -848,7 +867,7 @@ fn main() {
     if failed.is_empty() {
         println!(
             "\ntest result: ok. {passed} passed; 0 failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
-            cases.len() - selected.len(),
+            all.len() - selected.len(),
             start.elapsed().as_secs_f64()
         );
     } else {
@@ -856,7 +875,7 @@ fn main() {
         println!(
             "\ntest result: FAILED. {passed} passed; {} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
             failed.len(),
-            cases.len() - selected.len(),
+            all.len() - selected.len(),
             start.elapsed().as_secs_f64()
         );
         std::process::exit(101);

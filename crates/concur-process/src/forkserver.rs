@@ -1,0 +1,325 @@
+//! The fork server: a single-threaded process (a fresh exec of this binary,
+//! diverted by [`init`](crate::init)) that forks workers on request, so
+//! starting or replacing a worker costs a `fork` of a small process instead
+//! of an `exec`, and no worker ever inherits a lock held by one of the
+//! pool's threads.
+//!
+//! Protocol on a `SOCK_SEQPACKET` pair (one message per record):
+//! * pool → server: `b"F"` with the worker's socket end (`SCM_RIGHTS`);
+//! * server → pool: `Record { kind: b'P', pid }` with a pidfd of the new
+//!   worker (`SCM_RIGHTS`), and `Record { kind: b'X', pid, status }` when a
+//!   worker exits (the server reaps its children and relays the raw
+//!   `waitpid` status).
+//!
+//! The pool watches each worker through its pidfd and takes the exit status
+//! from the `X` record. Closing the control socket stops the server.
+
+use crate::sys::{self, ExitCause};
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
+use std::collections::HashMap;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const RECORD: usize = 12;
+
+fn record(kind: u8, pid: i32, status: i32) -> [u8; RECORD] {
+    let mut r = [0u8; RECORD];
+    r[0] = kind;
+    r[4..8].copy_from_slice(&pid.to_le_bytes());
+    r[8..12].copy_from_slice(&status.to_le_bytes());
+    r
+}
+
+fn send_with_fd(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> {
+    let fds;
+    let cmsgs: &[ControlMessage<'_>] = match fd {
+        Some(f) => {
+            fds = [f];
+            &[ControlMessage::ScmRights(&fds)]
+        }
+        None => &[],
+    };
+    loop {
+        match sendmsg::<()>(
+            sock,
+            &[IoSlice::new(bytes)],
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Receives one message; `Ok(None)` at end of stream.
+fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, Option<OwnedFd>)>> {
+    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
+    loop {
+        let mut iov = [IoSliceMut::new(buf)];
+        match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Ok(msg) => {
+                let mut fd = None;
+                for c in msg.cmsgs()? {
+                    if let ControlMessageOwned::ScmRights(fds) = c {
+                        for f in fds {
+                            // SAFETY: the kernel installed this descriptor
+                            // for us; we own it now.
+                            let owned = unsafe { OwnedFd::from_raw_fd(f) };
+                            if fd.is_none() {
+                                fd = Some(owned);
+                            }
+                        }
+                    }
+                }
+                if msg.bytes == 0 {
+                    return Ok(None);
+                }
+                return Ok(Some((msg.bytes, fd)));
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The server's loop (in the fork-server process). Returns its exit code.
+pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
+    if sys::set_cloexec(ctl_fd).is_err() {
+        eprintln!("concur-process fork server: descriptor {ctl_fd} is not open");
+        return crate::worker::EXIT_PROTOCOL;
+    }
+    // SAFETY: the pool passed us this descriptor for our exclusive use.
+    let ctl = unsafe { OwnedFd::from_raw_fd(ctl_fd) };
+    let mut children: Vec<(i32, OwnedFd)> = Vec::new();
+    let mut buf = [0u8; 16];
+    loop {
+        let mut fds: Vec<libc::pollfd> = std::iter::once(ctl.as_raw_fd())
+            .chain(children.iter().map(|(_, p)| p.as_raw_fd()))
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        if sys::poll(&mut fds, -1).is_err() {
+            return crate::worker::EXIT_PROTOCOL;
+        }
+        // Reap exited workers and report them.
+        let mut i = 0;
+        let mut k = 1;
+        while i < children.len() {
+            if fds[k].revents != 0 {
+                let (pid, _pidfd) = children.swap_remove(i);
+                let mut status = 0;
+                // SAFETY: waits for our own exited child.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                if send_with_fd(ctl.as_raw_fd(), &record(b'X', pid, status), None).is_err() {
+                    return 0;
+                }
+                // swap_remove moved the last child to `i`: its pollfd is the
+                // last one, not checked yet. Re-poll handles it next round.
+                break;
+            }
+            i += 1;
+            k += 1;
+        }
+        if fds[0].revents == 0 {
+            continue;
+        }
+        let (_, fd) = match recv_with_fd(ctl.as_raw_fd(), &mut buf) {
+            Ok(Some(m)) => m,
+            // The pool closed the control socket: stop. Remaining workers
+            // see their own sockets close and exit; init reaps them.
+            Ok(None) | Err(_) => return 0,
+        };
+        let Some(worker_fd) = fd else {
+            return crate::worker::EXIT_PROTOCOL;
+        };
+        // SAFETY: this process is single-threaded (a fresh exec diverted by
+        // `init` at the top of `main`), so the child can run normally.
+        match unsafe { nix::unistd::fork() } {
+            Ok(nix::unistd::ForkResult::Child) => {
+                drop(ctl);
+                drop(children);
+                let stream = std::os::unix::net::UnixStream::from(worker_fd);
+                std::process::exit(crate::worker::serve(stream));
+            }
+            Ok(nix::unistd::ForkResult::Parent { child }) => {
+                drop(worker_fd);
+                let pid = child.as_raw();
+                let pidfd = match sys::pidfd_open(pid) {
+                    Ok(p) => p,
+                    Err(_) => return crate::worker::EXIT_PROTOCOL,
+                };
+                let sent = send_with_fd(
+                    ctl.as_raw_fd(),
+                    &record(b'P', pid, 0),
+                    Some(pidfd.as_raw_fd()),
+                );
+                children.push((pid, pidfd));
+                if sent.is_err() {
+                    return 0;
+                }
+            }
+            Err(_) => {
+                // Tell the pool: pid 0 means the fork failed.
+                if send_with_fd(ctl.as_raw_fd(), &record(b'P', 0, 0), None).is_err() {
+                    return 0;
+                }
+            }
+        }
+    }
+}
+
+/// The pool's handle on its fork server (owned by the dispatcher).
+#[derive(Debug)]
+pub(crate) struct ForkServer {
+    pub(crate) pid: i32,
+    pub(crate) pidfd: OwnedFd,
+    pub(crate) ctl: OwnedFd,
+    statuses: HashMap<i32, ExitCause>,
+}
+
+impl ForkServer {
+    /// Starts the server by re-executing `exe`.
+    pub(crate) fn start(exe: &std::path::Path) -> io::Result<Self> {
+        let (ours, theirs) = sys::seqpacket_pair()?;
+        let fd = theirs.as_raw_fd();
+        let mut cmd = Command::new(exe);
+        cmd.env(crate::WORKER_ENV, format!("forkserver:{fd}"))
+            .stdin(Stdio::null());
+        // SAFETY: only async-signal-safe calls (fcntl, prctl) before exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                sys::clear_cloexec(fd)?;
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn()?;
+        drop(theirs);
+        let pid = child.id() as i32;
+        drop(child);
+        let pidfd = match sys::pidfd_open(pid) {
+            Ok(p) => p,
+            Err(e) => {
+                sys::kill(pid, libc::SIGKILL);
+                let _ = sys::reap(pid);
+                return Err(e);
+            }
+        };
+        Ok(Self {
+            pid,
+            pidfd,
+            ctl: ours,
+            statuses: HashMap::new(),
+        })
+    }
+
+    fn handle(&mut self, buf: &[u8]) -> Option<i32> {
+        let pid = i32::from_le_bytes(buf[4..8].try_into().expect("4 bytes"));
+        let status = i32::from_le_bytes(buf[8..12].try_into().expect("4 bytes"));
+        match buf[0] {
+            b'X' => {
+                self.statuses
+                    .insert(pid, ExitCause::from_wait_status(status));
+                None
+            }
+            _ => Some(pid),
+        }
+    }
+
+    /// Waits (until `deadline`) for one record; `Ok(None)` on timeout,
+    /// `Ok(Some(None))` for an exit record (stored in `statuses`).
+    #[allow(clippy::type_complexity)]
+    fn next(&mut self, deadline: Instant) -> io::Result<Option<Option<(i32, Option<OwnedFd>)>>> {
+        let mut buf = [0u8; 16];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut fds = [libc::pollfd {
+                fd: self.ctl.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+            if sys::poll(&mut fds, ms)? == 0 {
+                if Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                continue;
+            }
+            let Some((n, fd)) = recv_with_fd(self.ctl.as_raw_fd(), &mut buf)? else {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the fork server exited",
+                ));
+            };
+            if n < RECORD {
+                return Err(io::Error::other("short record from the fork server"));
+            }
+            return Ok(Some(self.handle(&buf).map(|pid| (pid, fd))));
+        }
+    }
+
+    /// Forks a worker serving on `worker_end`; returns its pid and pidfd.
+    pub(crate) fn fork_worker(
+        &mut self,
+        worker_end: OwnedFd,
+        timeout: Duration,
+    ) -> io::Result<(i32, OwnedFd)> {
+        send_with_fd(self.ctl.as_raw_fd(), b"F", Some(worker_end.as_raw_fd()))?;
+        drop(worker_end);
+        let deadline = Instant::now() + timeout;
+        loop {
+            return match self.next(deadline)? {
+                Some(None) => continue,
+                Some(Some((pid, Some(pidfd)))) if pid > 0 => Ok((pid, pidfd)),
+                Some(Some(_)) => Err(io::Error::other("the fork server could not fork")),
+                None => Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the fork server did not answer",
+                )),
+            };
+        }
+    }
+
+    /// The exit status of worker `pid` (whose pidfd became readable),
+    /// waiting up to a second for the server's report.
+    pub(crate) fn status_of(&mut self, pid: i32) -> ExitCause {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(s) = self.statuses.remove(&pid) {
+                return s;
+            }
+            match self.next(deadline) {
+                Ok(Some(_)) => {}
+                _ => return ExitCause::Code(-1),
+            }
+        }
+    }
+
+    /// Stops the server: closes the control socket, waits up to
+    /// `grace` for it to exit, then kills it; always reaps it.
+    pub(crate) fn stop(self, grace: Duration) {
+        let Self {
+            pid, pidfd, ctl, ..
+        } = self;
+        drop(ctl);
+        let mut fds = [libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        let ms = i32::try_from(grace.as_millis()).unwrap_or(i32::MAX);
+        if !matches!(sys::poll(&mut fds, ms), Ok(n) if n > 0) {
+            sys::kill(pid, libc::SIGKILL);
+        }
+        let _ = sys::reap(pid);
+    }
+}
