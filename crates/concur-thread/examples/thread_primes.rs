@@ -2,7 +2,7 @@
 //! chunk, scoped tasks writing into a borrowed slice, and a pool whose
 //! initializer fails (every task then fails with the initializer's error).
 //!
-//! Run with `cargo run -p concur-thread --example primes [limit]`.
+//! Run with `cargo run -p concur-thread --example thread_primes [limit]`.
 
 use concur_core::{ErrorKind, Executor};
 use concur_thread::ThreadPool;
