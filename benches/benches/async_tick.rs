@@ -42,7 +42,7 @@ fn tick_latency(c: &mut Criterion) {
             })
         })
     });
-    g.bench_function("offloaded", |b| {
+    g.bench_function("concur_offloaded", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
                 let mut waited = Duration::ZERO;

@@ -111,6 +111,16 @@ fn is_ours(name: &str) -> bool {
     name.to_ascii_lowercase().starts_with("concur")
 }
 
+/// The group's baseline: the row named exactly `concur`, else the first
+/// `concur*` row.
+fn baseline<'a>(members: &[&'a Row]) -> Option<&'a Row> {
+    members
+        .iter()
+        .find(|r| r.name == "concur")
+        .or_else(|| members.iter().find(|r| is_ours(&r.name)))
+        .copied()
+}
+
 /// Rows grouped by group, sorted by name, with concur's first.
 fn grouped(rows: &[Row]) -> BTreeMap<&str, Vec<&Row>> {
     let mut groups: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
@@ -129,11 +139,11 @@ fn grouped(rows: &[Row]) -> BTreeMap<&str, Vec<&Row>> {
 pub(crate) fn ratios(rows: &[Row]) -> Vec<(String, f64)> {
     let mut out = Vec::new();
     for (group, members) in grouped(rows) {
-        let Some(base) = members.iter().find(|r| is_ours(&r.name)) else {
+        let Some(base) = baseline(&members) else {
             continue;
         };
         for r in &members {
-            if !is_ours(&r.name) && base.median_ns > 0.0 {
+            if !std::ptr::eq(*r, base) && base.median_ns > 0.0 {
                 out.push((
                     format!("{group}: {} / {}", r.name, base.name),
                     r.median_ns / base.median_ns,
@@ -150,13 +160,11 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
         "| group | implementation | median | vs concur (×; >1: concur faster) |\n|---|---|---:|---:|\n",
     );
     for (group, members) in grouped(rows) {
-        let base = members.iter().find(|r| is_ours(&r.name)).copied();
-        for r in members {
+        let base = baseline(&members);
+        for r in &members {
             let ratio = match base {
-                Some(b) if !is_ours(&r.name) && b.median_ns > 0.0 => {
-                    format!("{:.2}", r.median_ns / b.median_ns)
-                }
-                Some(_) if is_ours(&r.name) => "baseline".to_string(),
+                Some(b) if std::ptr::eq(*r, b) => "baseline".to_string(),
+                Some(b) if b.median_ns > 0.0 => format!("{:.2}", r.median_ns / b.median_ns),
                 _ => "–".to_string(),
             };
             let _ = writeln!(
@@ -249,6 +257,18 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| t/rt | rayon | 3.00 µs | 2.00 |"), "{md}");
+    }
+
+    #[test]
+    fn exact_concur_row_is_the_baseline_and_other_concur_rows_get_ratios() {
+        let rows = [
+            row("p", "concur_1_worker", 2000.0),
+            row("p", "concur", 1000.0),
+        ];
+        let r = ratios(&rows);
+        assert_eq!(r.len(), 1, "{r:?}");
+        assert_eq!(r[0].0, "p: concur_1_worker / concur");
+        assert!((r[0].1 - 2.0).abs() < 1e-9);
     }
 
     #[test]
