@@ -3,7 +3,8 @@
 //!
 //! Run with `cargo run --release --example tour`.
 
-use concur::combinators::{ExecutorExt, as_completed};
+use concur::combinators::{ExecutorExt, TaskExecutorExt, as_completed};
+use concur::process::ProcessPool;
 use concur::thread::ThreadPool;
 use concur::{Error, ErrorKind, Executor, Promise, State};
 use std::sync::mpsc;
@@ -27,7 +28,17 @@ fn count_primes(n: u64) -> u64 {
         .count() as u64
 }
 
+concur::ipc::remote! {
+    /// The same work, named so a worker process can run it.
+    fn count_primes_remote(n: u64) -> u64 {
+        count_primes(n)
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The `if __name__ == "__main__"` guard: worker processes of the
+    // process pool start here and never return from this call.
+    concur::process::init();
     let tour_start = Instant::now();
     let pool = ThreadPool::builder()
         .max_workers(8)
@@ -160,7 +171,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert_eq!(queued.result().unwrap_err().kind(), ErrorKind::Cancelled);
     one.shutdown(true, false);
 
-    section("8. CPU work: sequential vs thread pool");
+    section("8. CPU work: sequential vs thread pool vs process pool");
     let jobs = [300_000u64; 4];
     let t = Instant::now();
     let seq: u64 = jobs.iter().map(|&n| count_primes(n)).sum();
@@ -180,6 +191,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         thread::available_parallelism().map_or(1, |n| n.get())
     );
     cpu.shutdown(true, false);
+    let t = Instant::now();
+    let procs = ProcessPool::builder().max_workers(2).build()?;
+    let started = t.elapsed();
+    let t = Instant::now();
+    let by_processes: u64 = procs
+        .map_task(count_primes_remote, jobs)
+        .run()?
+        .sum::<Result<u64, Error>>()?;
+    let proc_time = t.elapsed();
+    assert_eq!(seq, by_processes);
+    println!(
+        "{} primes: 2 processes {proc_time:?} ({:.2}x speed-up; pool start-up took {started:?})",
+        by_processes,
+        seq_time.as_secs_f64() / proc_time.as_secs_f64()
+    );
+    drop(procs);
 
     section("9. the async hybrid: an event loop for I/O, a pool for CPU work");
     let rt = tokio::runtime::Builder::new_current_thread()

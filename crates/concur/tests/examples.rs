@@ -182,5 +182,27 @@ fn tour_walks_every_section_in_order() {
         out.contains("cancel running task: false -> Running"),
         "{out}"
     );
-    assert!(out.contains("103988 primes"), "{out}");
+    assert!(out.contains("103988 primes: sequential"), "{out}");
+    assert!(out.contains("103988 primes: 2 processes"), "{out}");
+}
+
+#[test]
+fn quick_tasks_compares_thread_and_process_overhead_with_correct_results() {
+    let out = run_example("quick_tasks", Duration::from_secs(120));
+    // Σ x² for x < 4000, computed by every pool and mode alike.
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("µs/task")).collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    for (row, (pool, mode)) in rows.iter().zip([
+        ("thread", "one task each"),
+        ("process", "one task each"),
+        ("thread", "map, chunks of 500"),
+        ("process", "map, chunks of 500"),
+    ]) {
+        assert!(row.starts_with(pool) && row.contains(mode), "{row}");
+        assert!(row.ends_with("sum=21325334000"), "{row}");
+    }
+    assert!(
+        out.contains("lesson: tiny tasks belong on threads"),
+        "{out}"
+    );
 }
