@@ -140,6 +140,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(CLIENT_TIMEOUT))
+        // One connection per fetch: tiny_http serves a kept-alive
+        // connection's requests one after another, so a pooled connection
+        // could queue a fast page behind a slow one.
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
         .build()
         .into();
     let pool = ThreadPool::builder()

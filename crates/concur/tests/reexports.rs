@@ -76,7 +76,11 @@ fn process_and_ipc_modules() {
     assert!(!concur::process::is_worker_process());
     let _method = concur::process::StartMethod::Spawn;
     assert_ne!(concur::ipc::fingerprint("a"), concur::ipc::fingerprint("b"));
-    assert!(concur::ipc::DEFAULT_MAX_FRAME > 0);
+    let bytes = concur::ipc::encode(&(7u32, "seven")).unwrap();
+    assert_eq!(
+        concur::ipc::decode::<(u32, String)>(&bytes).unwrap(),
+        (7, "seven".to_string())
+    );
 }
 
 #[cfg(feature = "async")]
