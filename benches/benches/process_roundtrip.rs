@@ -16,8 +16,9 @@ use std::hint::black_box;
 const GROUP: &str = "process/roundtrip";
 
 fn roundtrip(c: &mut Criterion) {
-    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    // The raw child first, so it holds no copy of the pool's sockets.
     let raw = RawPipe::start();
+    let pool = ProcessPool::builder().max_workers(1).build().unwrap();
     let concur_rt = || {
         pool.submit_task(square, black_box(3))
             .unwrap()

@@ -72,6 +72,12 @@ impl RawPipe {
         let pid = unsafe { libc::fork() };
         assert!(pid >= 0, "fork failed");
         if pid == 0 {
+            // Close our copies of the parent's ends, so its close is our EOF.
+            // SAFETY: closing descriptors this child owns a copy of.
+            unsafe {
+                libc::close(req_w.as_raw_fd());
+                libc::close(rep_r.as_raw_fd());
+            }
             let mut buf = [0u8; 8];
             loop {
                 // SAFETY: reads/writes 8 bytes into/from a live buffer.

@@ -69,6 +69,16 @@ fn boxed_error_type() -> &'static str {
 impl Registration {
     /// The registration of `F`; its task errors are reported with the type
     /// name `Box<dyn Error + Send + Sync>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<neg>();
+    /// assert_eq!(reg.fingerprint(), <neg as concur_core::RemoteFn>::FINGERPRINT);
+    /// ```
     #[must_use]
     pub const fn of<F: RemoteFn>() -> Self {
         Self {
@@ -103,18 +113,48 @@ impl Registration {
     }
 
     /// The registry name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<neg>();
+    /// assert!(reg.name().ends_with("::neg"));
+    /// ```
     #[must_use]
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The registry id sent in frames: [`fingerprint`] of the name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<neg>();
+    /// assert_eq!(reg.id(), concur_ipc::fingerprint(reg.name()));
+    /// ```
     #[must_use]
     pub fn id(&self) -> u64 {
         fingerprint(self.name)
     }
 
     /// The signature fingerprint.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<neg>();
+    /// assert_eq!(reg.fingerprint(), concur_ipc::fingerprint("fn(i8) -> i8"));
+    /// ```
     #[must_use]
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint
@@ -275,6 +315,13 @@ pub struct Registry {
 
 impl Registry {
     /// The registry of this process (built on first use).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let reg = concur_ipc::Registry::global();
+    /// assert!(std::ptr::eq(reg, concur_ipc::Registry::global()));
+    /// ```
     #[must_use]
     pub fn global() -> &'static Self {
         static GLOBAL: OnceLock<Registry> = OnceLock::new();
@@ -306,18 +353,36 @@ impl Registry {
     }
 
     /// The registration with registry id `id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(concur_ipc::Registry::global().get(0).is_none());
+    /// ```
     #[must_use]
     pub fn get(&self, id: u64) -> Option<&'static Registration> {
         self.by_id.get(&id).copied()
     }
 
     /// How many functions are registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(concur_ipc::Registry::global().len() < usize::MAX);
+    /// ```
     #[must_use]
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
 
     /// Whether no function is registered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let _empty = concur_ipc::Registry::global().is_empty();
+    /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
@@ -327,6 +392,13 @@ impl Registry {
     /// protocol version: what a worker sends at handshake. Two processes
     /// agree on it only if they registered the same functions with the same
     /// signatures.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = concur_ipc::Registry::global().fingerprint();
+    /// assert_eq!(a, concur_ipc::Hello::current(0).registry);
+    /// ```
     #[must_use]
     pub fn fingerprint(&self) -> u64 {
         self.fingerprint

@@ -29,6 +29,15 @@ pub struct FnRef {
 
 impl FnRef {
     /// The reference to `F`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn one() -> u8 { 1 }
+    /// }
+    /// assert_eq!(concur_ipc::FnRef::of::<one>().fingerprint, <one as concur_core::RemoteFn>::FINGERPRINT);
+    /// ```
     #[must_use]
     pub const fn of<F: RemoteFn>() -> Self {
         Self {
@@ -103,6 +112,12 @@ pub struct Hello {
 
 impl Hello {
     /// The hello this process would send, with `pid`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concur_ipc::Hello::current(7).protocol, concur_ipc::PROTOCOL);
+    /// ```
     #[must_use]
     pub fn current(pid: u32) -> Self {
         Self {

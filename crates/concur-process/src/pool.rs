@@ -198,12 +198,27 @@ impl Default for Builder {
 impl Builder {
     /// Number of worker processes (default: the number of CPUs). Zero is an
     /// error at [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_workers(4);
+    /// # drop(b);
+    /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
         self
     }
 
     /// How workers are started (default [`StartMethod::Spawn`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_process::{ProcessPool, StartMethod};
+    /// let b = ProcessPool::builder().start_method(StartMethod::ForkServer);
+    /// # drop(b);
+    /// ```
     pub fn start_method(mut self, method: StartMethod) -> Self {
         self.start_method = method;
         self
@@ -212,6 +227,16 @@ impl Builder {
     /// A remote function taking no arguments that each worker runs once
     /// before its first task. If it fails, the pool is broken (as CPython's
     /// `BrokenProcessPool`): pending futures fail and new work is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn warm_up() { }
+    /// }
+    /// let b = concur_process::ProcessPool::builder().initializer(warm_up);
+    /// # drop(b);
+    /// ```
     pub fn initializer<F: RemoteFn<Args = ()>>(mut self, _f: F) -> Self {
         self.initializer = Some((FnRef::of::<F>(), F::NAME));
         self
@@ -219,6 +244,13 @@ impl Builder {
 
     /// Replace a worker after it ran `n` tasks (batches count as one).
     /// Zero is an error at [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_tasks_per_child(3);
+    /// # drop(b);
+    /// ```
     pub fn max_tasks_per_child(mut self, n: u64) -> Self {
         self.max_tasks_per_child = Some(n);
         self
@@ -226,6 +258,13 @@ impl Builder {
 
     /// The largest frame (request or reply) in bytes; default 64 MiB.
     /// Arguments or results over it fail their future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_frame(1 << 20);
+    /// # drop(b);
+    /// ```
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
         self
@@ -233,6 +272,13 @@ impl Builder {
 
     /// Per-task time limit: a task running longer has its worker killed
     /// (and replaced) and its future fails with a timeout error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().task_timeout(std::time::Duration::from_secs(5));
+    /// # drop(b);
+    /// ```
     pub fn task_timeout(mut self, timeout: Duration) -> Self {
         self.task_timeout = Some(timeout);
         self
@@ -241,6 +287,13 @@ impl Builder {
     /// How long a new worker may take to complete the handshake and its
     /// initializer (default 10 s). A worker that does not is killed and the
     /// pool reports that `concur_process::init()` is probably missing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().start_timeout(std::time::Duration::from_secs(30));
+    /// # drop(b);
+    /// ```
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = timeout;
         self
@@ -253,6 +306,13 @@ impl Builder {
     ///
     /// If called in a worker process, on invalid settings, or if the
     /// workers cannot be started (see [`BuildError`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_process::ProcessPool::builder().max_tasks_per_child(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_tasks_per_child"));
+    /// ```
     pub fn build(self) -> Result<ProcessPool, BuildError> {
         let err = |kind| Err(BuildError { kind });
         if crate::is_worker_process() {

@@ -133,6 +133,14 @@ pub(crate) fn pidfd_kill(pidfd: &impl AsRawFd, sig: libc::c_int) {
 }
 
 /// How a process ended.
+///
+/// # Examples
+///
+/// ```
+/// use concur_process::ExitCause;
+/// assert_eq!(ExitCause::Code(99).to_string(), "exited with code 99");
+/// assert_eq!(ExitCause::Signal(11).to_string(), "killed by signal 11 (SIGSEGV)");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCause {
     /// It exited with this code.

@@ -24,7 +24,10 @@ pub(crate) fn run(fd: RawFd) -> i32 {
     serve(stream)
 }
 
-pub(crate) fn serve(mut stream: UnixStream) -> i32 {
+pub(crate) fn serve(stream: UnixStream) -> i32 {
+    // Reads go through a buffer (prefix and payload in one syscall).
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, &stream);
+    let mut stream = &stream;
     concur_ipc::install_panic_capture();
     let registry = Registry::global();
     let mut max_frame = concur_ipc::DEFAULT_MAX_FRAME;
@@ -35,7 +38,7 @@ pub(crate) fn serve(mut stream: UnixStream) -> i32 {
     }
     let mut buf = Vec::new();
     loop {
-        match read_frame(&mut stream as &mut dyn Read, max_frame, &mut buf) {
+        match read_frame(&mut reader as &mut dyn Read, max_frame, &mut buf) {
             Ok(()) => {}
             Err(FrameError::Closed) => return 0,
             Err(_) => return EXIT_PROTOCOL,
@@ -84,7 +87,7 @@ fn run_initializer(registry: &Registry, f: concur_ipc::FnRef) -> Result<(), Remo
 }
 
 fn send(
-    stream: &mut UnixStream,
+    stream: &mut &UnixStream,
     reply: &Reply,
     max_frame: usize,
     out: &mut Vec<u8>,
