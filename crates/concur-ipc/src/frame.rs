@@ -91,7 +91,9 @@ impl From<io::Error> for FrameError {
 /// assert_eq!(concur_ipc::decode::<(u8, String)>(&bytes).unwrap(), (1, "hi".to_string()));
 /// ```
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FrameError> {
-    postcard::to_stdvec(value).map_err(FrameError::Codec)
+    // Small values (the common case: one argument set) fit the first
+    // allocation; `to_stdvec` would start empty and grow several times.
+    postcard::to_extend(value, Vec::with_capacity(32)).map_err(FrameError::Codec)
 }
 
 /// Decodes exactly one value from `bytes`; trailing bytes are an error.
