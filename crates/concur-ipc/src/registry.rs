@@ -480,6 +480,9 @@ impl Registry {
 ///   return type is the output as is.
 /// * The name is `module_path!()::name`; the signature fingerprint hashes
 ///   the parameter and return types as written.
+/// * The generated type is a lowercase unit struct, so a `let` binding with
+///   the same name in its scope is read as a pattern of that struct: do not
+///   name a remote function like a local variable you use next to it.
 ///
 /// # Examples
 ///

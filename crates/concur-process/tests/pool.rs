@@ -625,6 +625,33 @@ fn failing_initializer_breaks_the_pool() {
     assert_no_children();
 }
 
+/// An initializer that is not registered (a hand-written `RemoteFn`).
+#[derive(Clone, Copy)]
+struct UnregisteredInit;
+impl concur_core::RemoteFn for UnregisteredInit {
+    type Args = ();
+    type Output = ();
+    const NAME: &'static str = "tests::unregistered_init";
+    const FINGERPRINT: u64 = 3;
+    fn call((): ()) -> Result<(), concur_core::BoxError> {
+        Ok(())
+    }
+}
+
+fn unregistered_initializer_is_a_clear_error() {
+    let err = builder()
+        .max_workers(1)
+        .initializer(UnregisteredInit)
+        .build()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("unregistered_init") && text.contains("no remote function"),
+        "{text}"
+    );
+    assert_no_children();
+}
+
 fn nested_pool_is_refused() {
     let pool = pool(1);
     let msg = pool
@@ -866,6 +893,10 @@ fn main() {
             failing_initializer_breaks_the_pool,
         ),
         ("nested_pool_is_refused", nested_pool_is_refused),
+        (
+            "unregistered_initializer_is_a_clear_error",
+            unregistered_initializer_is_a_clear_error,
+        ),
         ("shutdown_in_every_state", shutdown_in_every_state),
         ("frame_limits", frame_limits),
         (
