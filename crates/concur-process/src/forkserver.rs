@@ -145,6 +145,9 @@ pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
         // `init` at the top of `main`), so the child can run normally.
         match unsafe { nix::unistd::fork() } {
             Ok(nix::unistd::ForkResult::Child) => {
+                // Die with the fork server (which dies with the pool).
+                // SAFETY: plain prctl with integer arguments.
+                unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
                 drop(ctl);
                 drop(children);
                 let stream = std::os::unix::net::UnixStream::from(worker_fd);
