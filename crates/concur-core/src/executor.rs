@@ -7,15 +7,95 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::fmt;
+use std::marker::PhantomData;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-trait RunJob: Send {
+trait RunJob: Send + Sized {
     /// Runs the job; calls `before_complete` once, after the task ran (or
     /// was found cancelled) and before the last future is completed.
-    fn run(self: Box<Self>, before_complete: &mut dyn FnMut());
-    fn cancel(self: Box<Self>);
-    fn fail(self: Box<Self>, error: Error);
-    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>>;
+    fn run(self, before_complete: &mut dyn FnMut());
+    fn cancel(self);
+    fn fail(self, error: Error);
+    fn into_any(self) -> Option<Box<dyn Any + Send>>;
+}
+
+/// Room for a job stored inline in [`Job`] (no allocation): a promise, a
+/// function pointer and a closure of up to two words fit.
+type Slot = MaybeUninit<[usize; 4]>;
+
+/// A job type's operations on a [`Slot`] holding it (inline or as a box).
+/// Each one consumes the job: it is called at most once per slot, and the
+/// slot is never read again afterwards.
+struct VTable {
+    run: unsafe fn(*mut Slot, &mut dyn FnMut()),
+    cancel: unsafe fn(*mut Slot),
+    fail: unsafe fn(*mut Slot, Error),
+    into_any: unsafe fn(*mut Slot) -> Option<Box<dyn Any + Send>>,
+    drop: unsafe fn(*mut Slot),
+}
+
+/// Moves the job out of `slot`: inline if `J` fits, else out of its box.
+///
+/// # Safety
+///
+/// `slot` holds a live `J` written by [`Job::from_run`] and is not read again.
+unsafe fn take<J: RunJob>(slot: *mut Slot) -> J {
+    if fits_inline::<J>() {
+        // SAFETY: per the contract `slot` holds a `J` written in place.
+        unsafe { slot.cast::<J>().read() }
+    } else {
+        // SAFETY: per the contract `slot` holds a `Box<J>`.
+        *unsafe { slot.cast::<Box<J>>().read() }
+    }
+}
+
+const fn fits_inline<J>() -> bool {
+    size_of::<J>() <= size_of::<Slot>() && align_of::<J>() <= align_of::<Slot>()
+}
+
+/// The [`VTable`] of each job type.
+trait HasVTable {
+    const VTABLE: &'static VTable;
+}
+
+impl<J: RunJob> HasVTable for J {
+    const VTABLE: &'static VTable = &VTable {
+        run: run_slot::<J>,
+        cancel: cancel_slot::<J>,
+        fail: fail_slot::<J>,
+        into_any: into_any_slot::<J>,
+        drop: drop_slot::<J>,
+    };
+}
+
+// The vtable entries. Each has `take`'s safety contract: `Job` calls exactly
+// one of them, once, on the slot `from_run` filled with a `J`, and never
+// touches the slot again.
+
+unsafe fn run_slot<J: RunJob>(slot: *mut Slot, before_complete: &mut dyn FnMut()) {
+    // SAFETY: the caller upholds `take`'s contract (see above).
+    unsafe { take::<J>(slot) }.run(before_complete);
+}
+
+unsafe fn cancel_slot<J: RunJob>(slot: *mut Slot) {
+    // SAFETY: the caller upholds `take`'s contract (see above).
+    unsafe { take::<J>(slot) }.cancel();
+}
+
+unsafe fn fail_slot<J: RunJob>(slot: *mut Slot, error: Error) {
+    // SAFETY: the caller upholds `take`'s contract (see above).
+    unsafe { take::<J>(slot) }.fail(error);
+}
+
+unsafe fn into_any_slot<J: RunJob>(slot: *mut Slot) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: the caller upholds `take`'s contract (see above).
+    unsafe { take::<J>(slot) }.into_any()
+}
+
+unsafe fn drop_slot<J: RunJob>(slot: *mut Slot) {
+    // SAFETY: the caller upholds `take`'s contract (see above).
+    drop(unsafe { take::<J>(slot) });
 }
 
 /// Runs `call(payload)` behind `catch_unwind` into `promise`, unless
@@ -46,18 +126,17 @@ struct PayloadJob<P, T: Send + Sync + 'static> {
 }
 
 impl<P: Send + 'static, T: Send + Sync + 'static> RunJob for PayloadJob<P, T> {
-    fn run(self: Box<Self>, before_complete: &mut dyn FnMut()) {
-        let this = *self;
-        run_into(&this.promise, this.payload, this.call, before_complete);
+    fn run(self, before_complete: &mut dyn FnMut()) {
+        run_into(&self.promise, self.payload, self.call, before_complete);
     }
-    fn cancel(self: Box<Self>) {
+    fn cancel(self) {
         self.promise.cancel();
     }
-    fn fail(self: Box<Self>, error: Error) {
+    fn fail(self, error: Error) {
         let _ = self.promise.set_exception(error);
     }
-    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>> {
-        Some(self)
+    fn into_any(self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(self))
     }
 }
 
@@ -67,7 +146,7 @@ struct BatchJob<F: RemoteFn> {
 }
 
 impl<F: RemoteFn> RunJob for BatchJob<F> {
-    fn run(self: Box<Self>, before_complete: &mut dyn FnMut()) {
+    fn run(self, before_complete: &mut dyn FnMut()) {
         let last = self.items.len().saturating_sub(1);
         if self.items.is_empty() {
             before_complete();
@@ -81,18 +160,18 @@ impl<F: RemoteFn> RunJob for BatchJob<F> {
             }
         }
     }
-    fn cancel(self: Box<Self>) {
+    fn cancel(self) {
         for (_, p) in &self.items {
             p.cancel();
         }
     }
-    fn fail(self: Box<Self>, error: Error) {
+    fn fail(self, error: Error) {
         for (_, p) in &self.items {
             let _ = p.set_exception(error.clone());
         }
     }
-    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>> {
-        Some(self)
+    fn into_any(self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(self))
     }
 }
 
@@ -103,17 +182,16 @@ struct ScopedJob<F, T: Send + Sync + 'static> {
 }
 
 impl<F: FnOnce() -> T + Send, T: Send + Sync + 'static> RunJob for ScopedJob<F, T> {
-    fn run(self: Box<Self>, before_complete: &mut dyn FnMut()) {
-        let this = *self;
-        run_into(&this.promise, this.f, |f| Ok(f()), before_complete);
+    fn run(self, before_complete: &mut dyn FnMut()) {
+        run_into(&self.promise, self.f, |f| Ok(f()), before_complete);
     }
-    fn cancel(self: Box<Self>) {
+    fn cancel(self) {
         self.promise.cancel();
     }
-    fn fail(self: Box<Self>, error: Error) {
+    fn fail(self, error: Error) {
         let _ = self.promise.set_exception(error);
     }
-    fn into_any(self: Box<Self>) -> Option<Box<dyn Any + Send>> {
+    fn into_any(self) -> Option<Box<dyn Any + Send>> {
         None
     }
 }
@@ -135,14 +213,38 @@ impl<F: FnOnce() -> T + Send, T: Send + Sync + 'static> RunJob for ScopedJob<F, 
 /// ```
 #[must_use = "a job does nothing unless run"]
 pub struct Job {
-    inner: Box<dyn RunJob>,
+    /// The operations of the job type stored in `slot`.
+    vtable: &'static VTable,
+    /// The job itself when it fits (no allocation: submitting a small
+    /// closure costs one allocation, the future's), else a `Box` of it.
+    slot: Slot,
+    /// `Send` but neither `Sync` nor unwind-safe, as a `Box<dyn Any + Send>`.
+    _marker: PhantomData<Box<dyn Any + Send>>,
 }
 
 impl Job {
-    fn from_run(inner: impl RunJob + 'static) -> Self {
-        Self {
-            inner: Box::new(inner),
+    fn from_run<J: RunJob>(job: J) -> Self {
+        let mut slot = Slot::uninit();
+        if fits_inline::<J>() {
+            // SAFETY: `J` fits `Slot` in size and alignment (checked above).
+            unsafe { slot.as_mut_ptr().cast::<J>().write(job) };
+        } else {
+            // SAFETY: a `Box` is one pointer, which `Slot` holds.
+            unsafe { slot.as_mut_ptr().cast::<Box<J>>().write(Box::new(job)) };
         }
+        Self {
+            vtable: J::VTABLE,
+            slot,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Hands the slot to one vtable entry; `self` is forgotten, so the job
+    /// is consumed exactly once.
+    fn consume<R>(self, op: impl FnOnce(&'static VTable, *mut Slot) -> R) -> R {
+        let mut this = ManuallyDrop::new(self);
+        let vtable = this.vtable;
+        op(vtable, &raw mut this.slot)
     }
 
     fn with_payload<P: Send + 'static, T: Send + Sync + 'static>(
@@ -221,11 +323,10 @@ impl Job {
         R: Send + Sync + 'static,
     {
         let (promise, fut) = Promise::new();
-        let boxed: Box<dyn RunJob + 'scope> = Box::new(ScopedJob { f, promise });
-        // SAFETY: only the lifetime bound changes; the caller guarantees the
-        // box is consumed (run or dropped) before `'scope` ends.
-        let boxed: Box<dyn RunJob + 'static> = unsafe { std::mem::transmute(boxed) };
-        (Self { inner: boxed }, fut)
+        // The job's type is not `'static`, but `Job` erases it: the caller
+        // guarantees the job is consumed (run or dropped) before `'scope`
+        // ends, and nothing of it outlives that.
+        (Self::from_run(ScopedJob { f, promise }), fut)
     }
 
     /// One job running `f` on every argument set in `batch`, in order, with
@@ -275,7 +376,8 @@ impl Job {
     /// assert!(fut.done());
     /// ```
     pub fn run(self) {
-        self.inner.run(&mut || {});
+        // SAFETY: `consume` hands over the slot `from_run` filled, once.
+        self.consume(|vt, slot| unsafe { (vt.run)(slot, &mut || {}) });
     }
 
     /// Like [`run`](Self::run), calling `before_complete` once after the
@@ -300,11 +402,13 @@ impl Job {
     /// ```
     pub fn run_then(self, before_complete: impl FnOnce()) {
         let mut once = Some(before_complete);
-        self.inner.run(&mut || {
+        let mut hook = || {
             if let Some(f) = once.take() {
                 f();
             }
-        });
+        };
+        // SAFETY: `consume` hands over the slot `from_run` filled, once.
+        self.consume(|vt, slot| unsafe { (vt.run)(slot, &mut hook) });
     }
 
     /// Cancels the job's future(s) without running it.
@@ -317,7 +421,8 @@ impl Job {
     /// assert!(fut.cancelled());
     /// ```
     pub fn cancel(self) {
-        self.inner.cancel();
+        // SAFETY: `consume` hands over the slot `from_run` filled, once.
+        self.consume(|vt, slot| unsafe { (vt.cancel)(slot) });
     }
 
     /// Fails the job's future(s) with `error` without running it (for
@@ -331,20 +436,36 @@ impl Job {
     /// assert!(fut.result().is_err());
     /// ```
     pub fn fail(self, error: Error) {
-        self.inner.fail(error);
+        // SAFETY: `consume` hands over the slot `from_run` filled, once.
+        self.consume(|vt, slot| unsafe { (vt.fail)(slot, error) });
+    }
+
+    fn into_any(self) -> Option<Box<dyn Any + Send>> {
+        // SAFETY: `consume` hands over the slot `from_run` filled, once.
+        self.consume(|vt, slot| unsafe { (vt.into_any)(slot) })
     }
 
     fn into_payload<P: 'static, T: Send + Sync + 'static>(self) -> Option<P> {
-        let any = self.inner.into_any()?;
+        let any = self.into_any()?;
         let job = any.downcast::<PayloadJob<P, T>>().ok()?;
         let PayloadJob { payload, .. } = *job;
         Some(payload)
     }
 
     fn into_batch<F: RemoteFn>(self) -> Option<Vec<F::Args>> {
-        let any = self.inner.into_any()?;
+        let any = self.into_any()?;
         let job = any.downcast::<BatchJob<F>>().ok()?;
         Some(job.items.into_iter().map(|(a, _)| a).collect())
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        // SAFETY: a `Job` that is dropped was not consumed (`consume`
+        // forgets it), so its slot still holds the job; it is never read
+        // again. Dropping the job drops its promise, failing the future as
+        // abandoned.
+        unsafe { (self.vtable.drop)(&raw mut self.slot) };
     }
 }
 
