@@ -454,8 +454,16 @@ impl Shared {
                     match self.poll_briefly() {
                         Some(entry) => entry,
                         None => {
-                            self.counters.fetch_add(SPINNER, Ordering::SeqCst);
-                            match self.idle_wait() {
+                            let before = self.counters.fetch_add(SPINNER, Ordering::SeqCst);
+                            // One spinner is enough to pick up the next job
+                            // at once; a second one would only take CPU from
+                            // the submitter (3 threads on 2 cores in a burst
+                            // of small tasks), so it goes to sleep without
+                            // spinning. A submission still wakes it when no
+                            // worker is spinning, and a spinner that takes a
+                            // job with more queued wakes it too.
+                            let spin = spinning(before) == 0;
+                            match self.idle_wait(spin) {
                                 Some(entry) => entry,
                                 None => return,
                             }
@@ -505,7 +513,7 @@ impl Shared {
     /// The idle phase of a (spinning) worker: spin, then sleep, until a job
     /// comes (`Some`, worker no longer spinning) or the pool is closed and
     /// drained (`None`, worker unregistered).
-    fn idle_wait(&self) -> Option<crate::queue::Entry> {
+    fn idle_wait(&self, mut spin: bool) -> Option<crate::queue::Entry> {
         loop {
             let mut step = 0;
             loop {
@@ -513,11 +521,16 @@ impl Shared {
                     self.become_busy();
                     return Some(entry);
                 }
-                if self.state.load(Ordering::SeqCst) & CLOSED != 0 || !primitive::spin_step(step) {
+                if !spin
+                    || self.state.load(Ordering::SeqCst) & CLOSED != 0
+                    || !primitive::spin_step(step)
+                {
                     break;
                 }
                 step += 1;
             }
+            // Woken workers spin again before sleeping.
+            spin = true;
 
             let mut tokens = primitive::lock(&self.sleep);
             self.counters

@@ -1,5 +1,13 @@
 //! Runs every example that `cargo test` built for this crate and checks what
 //! it prints: the examples are scenarios users copy, so they must keep working.
+//! It needs the default features (with them, every example is built).
+
+#![cfg(all(
+    feature = "thread",
+    feature = "combinators",
+    feature = "process",
+    feature = "async"
+))]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -205,4 +213,78 @@ fn quick_tasks_compares_thread_and_process_overhead_with_correct_results() {
         out.contains("lesson: tiny tasks belong on threads"),
         "{out}"
     );
+}
+
+#[test]
+fn primes_checks_the_lectures_numbers_on_the_process_pool() {
+    let out = run_example("primes", Duration::from_secs(120));
+    // CPython's ProcessPoolExecutor example: all prime but the last.
+    for (n, prime) in [
+        (112_272_535_095_293u64, true),
+        (112_582_705_942_171, true),
+        (115_280_095_190_773, true),
+        (115_797_848_077_099, true),
+        (1_099_726_899_285_419, false),
+    ] {
+        assert!(
+            out.contains(&format!("{n} is prime: {prime}")),
+            "{n}: {out}"
+        );
+    }
+}
+
+#[test]
+fn factorial_computes_exactly_and_reports_overflow_as_an_error() {
+    let out = run_example("factorial", Duration::from_secs(120));
+    assert!(out.contains("5! = 120"), "{out}");
+    assert!(out.contains("20! = 2432902008176640000"), "{out}");
+    assert!(
+        out.contains("34! = 295232799039604140847618609643520000000"),
+        "{out}"
+    );
+    assert!(
+        out.contains("35!: task failed") && out.contains("does not fit in 128 bits"),
+        "{out}"
+    );
+    // 200000000! mod 1e9+7, by partial products on the workers.
+    assert!(
+        out.contains("200000000! mod 1000000007 = 933245637"),
+        "{out}"
+    );
+}
+
+#[test]
+fn thread_primes_counts_correctly_three_ways() {
+    let out = run_example("thread_primes", Duration::from_secs(120));
+    assert!(out.contains("17984 primes below 200000"), "{out}");
+    let chunks: Vec<usize> = out
+        .lines()
+        .find_map(|l| l.strip_prefix("per chunk: "))
+        .expect("a per-chunk line")
+        .trim_matches(['[', ']'])
+        .split(", ")
+        .map(|n| n.parse().expect("a count"))
+        .collect();
+    assert_eq!(chunks.iter().sum::<usize>(), 17984, "{out}");
+    assert!(out.contains("broken pool: executor is broken"), "{out}");
+    assert!(
+        out.contains("no license for the prime-counting service"),
+        "{out}"
+    );
+}
+
+#[test]
+fn hybrid_serves_every_request_and_reports_tick_latency() {
+    let out = run_example("hybrid", Duration::from_secs(120));
+    let row = |mode: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.starts_with(mode))
+            .unwrap_or_else(|| panic!("no {mode} row:\n{out}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(row("inline")[2], "2000", "{out}");
+    assert_eq!(row("offloaded")[2], "2000", "{out}");
+    assert!(out.contains("offloading cut the tick latency"), "{out}");
 }

@@ -10,13 +10,13 @@
 //! * idle (for reference): the ticker alone, showing the timer's own
 //!   granularity;
 //! * offloaded: the CPU work goes to a concur `ThreadPool` through
-//!   `concur_async::run_in_executor`, and the loop stays responsive.
+//!   `concur::asyncio::run_in_executor`, and the loop stays responsive.
 //!
-//! Run with `cargo run --release -p concur-async --example hybrid`.
+//! Run with `cargo run --release --example hybrid`.
 
-use concur_async::run_in_executor;
-use concur_core::Executor;
-use concur_thread::ThreadPool;
+use concur::Executor;
+use concur::asyncio::run_in_executor;
+use concur::thread::ThreadPool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -2,10 +2,10 @@
 //! chunk, scoped tasks writing into a borrowed slice, and a pool whose
 //! initializer fails (every task then fails with the initializer's error).
 //!
-//! Run with `cargo run -p concur-thread --example thread_primes [limit]`.
+//! Run with `cargo run --release --example thread_primes [limit]`.
 
-use concur_core::{ErrorKind, Executor};
-use concur_thread::ThreadPool;
+use concur::thread::ThreadPool;
+use concur::{ErrorKind, Executor};
 
 fn is_prime(n: u64) -> bool {
     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     let total: usize = futures
         .into_iter()
-        .map(concur_core::Future::into_result)
+        .map(concur::Future::into_result)
         .sum::<Result<_, _>>()?;
     println!(
         "{total} primes below {limit} ({} worker threads)",

@@ -2,11 +2,11 @@
 //! `ProcessPoolExecutor` example, with `map` over named functions.
 //!
 //! ```text
-//! cargo run --release -p concur-process --example primes
+//! cargo run --release --example primes
 //! ```
 
-use concur_combinators::TaskExecutorExt;
-use concur_process::ProcessPool;
+use concur::combinators::TaskExecutorExt;
+use concur::process::ProcessPool;
 
 const PRIMES: [u64; 6] = [
     112_272_535_095_293,
@@ -17,7 +17,7 @@ const PRIMES: [u64; 6] = [
     1_099_726_899_285_419,
 ];
 
-concur_ipc::remote! {
+concur::ipc::remote! {
     /// Trial division by odd numbers up to the square root.
     fn is_prime(n: u64) -> bool {
         if n < 2 {
@@ -32,7 +32,7 @@ concur_ipc::remote! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    concur_process::init();
+    concur::process::init();
     let pool = ProcessPool::new()?;
     let results = pool.map_task(is_prime, PRIMES).run()?;
     for (number, prime) in PRIMES.iter().zip(results) {

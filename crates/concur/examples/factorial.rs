@@ -4,16 +4,16 @@
 //! exactly, one task each.
 //!
 //! ```text
-//! cargo run --release -p concur-process --example factorial [N]
+//! cargo run --release --example factorial [N]
 //! ```
 
-use concur_combinators::as_completed;
-use concur_core::TaskExecutor;
-use concur_process::ProcessPool;
+use concur::TaskExecutor;
+use concur::combinators::as_completed;
+use concur::process::ProcessPool;
 
 const MODULUS: u64 = 1_000_000_007;
 
-concur_ipc::remote! {
+concur::ipc::remote! {
     /// `n!` exactly; fails beyond what `u128` holds.
     fn factorial(n: u32) -> Result<u128, String> {
         (1..=u128::from(n))
@@ -28,7 +28,7 @@ concur_ipc::remote! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    concur_process::init();
+    concur::process::init();
     let n: u64 = std::env::args()
         .nth(1)
         .map(|a| a.parse())
