@@ -512,7 +512,9 @@ impl Shared {
 
     /// The idle phase of a (spinning) worker: spin, then sleep, until a job
     /// comes (`Some`, worker no longer spinning) or the pool is closed and
-    /// drained (`None`, worker unregistered).
+    /// drained (`None`, worker unregistered). Without `spin` (another worker
+    /// already spins) it looks at the queue once, then sleeps; after a
+    /// wake-up it spins again before sleeping.
     fn idle_wait(&self, mut spin: bool) -> Option<crate::queue::Entry> {
         loop {
             let mut step = 0;
