@@ -123,8 +123,16 @@ fn primes(c: &mut Criterion) {
 
     let mut g = c.benchmark_group(GROUP);
     g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+        .warm_up_time(Duration::from_millis(if concur_benches::quick() {
+            100
+        } else {
+            500
+        }))
+        .measurement_time(Duration::from_secs(if concur_benches::quick() {
+            1
+        } else {
+            3
+        }));
     g.bench_function("sequential", |b| b.iter(sequential));
     g.bench_function("concur", |b| b.iter(concur_run));
     g.bench_function("rayon_spawn_oneshot", |b| b.iter(rayon_run));

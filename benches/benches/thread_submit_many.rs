@@ -97,8 +97,16 @@ fn submit_many(c: &mut Criterion) {
 
     let mut g = c.benchmark_group(GROUP);
     g.sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+        .warm_up_time(Duration::from_millis(if concur_benches::quick() {
+            100
+        } else {
+            500
+        }))
+        .measurement_time(Duration::from_secs(if concur_benches::quick() {
+            1
+        } else {
+            3
+        }));
     g.throughput(Throughput::Elements(N));
     g.bench_function("concur", |b| b.iter(|| concur_many(&concur, N)));
     g.bench_function("rayon_spawn_oneshot", |b| b.iter(|| rayon_many(&rayon, N)));

@@ -13,11 +13,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
+
+# `cargo xtask bench --quick` sets CONCUR_BENCH_QUICK: fewer samples.
+QUICK = bool(__import__("os").environ.get("CONCUR_BENCH_QUICK"))
+
+
+def _samples(full, quick):
+    return quick if QUICK else full
+
 def noop():
     return None
 
 
-async def main(samples=15, iters=2000):
+async def main(samples=_samples(15, 5), iters=2000):
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(max_workers=1) as pool:
         for _ in range(200):  # warm up: start the worker

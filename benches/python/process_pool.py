@@ -18,6 +18,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 
+
+# `cargo xtask bench --quick` sets CONCUR_BENCH_QUICK: fewer samples.
+QUICK = bool(__import__("os").environ.get("CONCUR_BENCH_QUICK"))
+
+
+def _samples(full, quick):
+    return quick if QUICK else full
+
 def square(x):
     return x * x
 
@@ -39,7 +47,7 @@ def count_primes(job, limit=2_000_000, jobs=8):
     return count
 
 
-def roundtrip(samples=11, iters=300):
+def roundtrip(samples=_samples(11, 5), iters=300):
     with ProcessPoolExecutor(max_workers=1) as pool:
         for _ in range(100):
             pool.submit(square, 3).result()
@@ -52,7 +60,7 @@ def roundtrip(samples=11, iters=300):
     return {"bench": "roundtrip", "median_ns": statistics.median(per_op)}
 
 
-def map_(chunksize, samples=3):
+def map_(chunksize, samples=_samples(3, 1)):
     n = 20_000 if chunksize == 1 else 200_000
     with ProcessPoolExecutor(max_workers=2) as pool:
         list(pool.map(square, range(1000), chunksize=chunksize))
@@ -66,7 +74,7 @@ def map_(chunksize, samples=3):
             "median_ns": statistics.median(per_item)}
 
 
-def primes(workers, samples=3):
+def primes(workers, samples=_samples(3, 1)):
     runs = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         list(pool.map(square, range(workers * 4)))
@@ -78,7 +86,7 @@ def primes(workers, samples=3):
             "median_ns": statistics.median(runs)}
 
 
-def startup(samples=7):
+def startup(samples=_samples(7, 3)):
     runs = []
     for _ in range(samples):
         t0 = time.perf_counter_ns()

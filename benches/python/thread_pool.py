@@ -14,11 +14,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 
+
+# `cargo xtask bench --quick` sets CONCUR_BENCH_QUICK: fewer samples.
+QUICK = bool(__import__("os").environ.get("CONCUR_BENCH_QUICK"))
+
+
+def _samples(full, quick):
+    return quick if QUICK else full
+
 def noop():
     return None
 
 
-def roundtrip(samples=15, iters=2000):
+def roundtrip(samples=_samples(15, 5), iters=2000):
     with ThreadPoolExecutor(max_workers=2) as pool:
         for _ in range(200):  # warm up: start the worker
             pool.submit(noop).result()
@@ -32,7 +40,7 @@ def roundtrip(samples=15, iters=2000):
             "samples": samples, "iters": iters}
 
 
-def submit_many(n=100_000, samples=3):
+def submit_many(n=100_000, samples=_samples(3, 1)):
     per_op = []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for _ in range(samples):
@@ -64,7 +72,7 @@ def count_primes(job, limit, jobs=4):
     return count
 
 
-def primes(limit=100_000, samples=3):
+def primes(limit=100_000, samples=_samples(3, 1)):
     seq, par = [], []
     with ThreadPoolExecutor(max_workers=2) as pool:
         for _ in range(samples):

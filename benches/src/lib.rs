@@ -8,6 +8,20 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+/// Whether `cargo xtask bench --quick` runs this bench (it sets
+/// `CONCUR_BENCH_QUICK`): benches with fixed durations shorten them.
+///
+/// # Examples
+///
+/// ```
+/// let secs = if concur_benches::quick() { 1 } else { 3 };
+/// assert!(secs >= 1);
+/// ```
+#[must_use]
+pub fn quick() -> bool {
+    std::env::var_os("CONCUR_BENCH_QUICK").is_some()
+}
+
 /// Where external figures go: `$CARGO_TARGET_DIR/concur-bench/external`
 /// (or `target/…` at the workspace root).
 ///

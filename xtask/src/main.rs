@@ -170,12 +170,14 @@ fn bench(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(target.join("criterion"));
     let mut cmd = cargo();
     cmd.args(["bench", "-p", "concur-benches", "--"]);
+    // Criterion's own plots are not used: the report draws one chart.
+    cmd.arg("--noplot");
     if quick {
         cmd.args([
             "--warm-up-time",
-            "0.3",
+            "0.2",
             "--measurement-time",
-            "1",
+            "0.5",
             "--sample-size",
             "10",
         ]);
