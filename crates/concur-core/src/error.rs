@@ -6,6 +6,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 /// A boxed error that can cross threads: what a task's `Err` is stored as.
+///
+/// # Examples
+///
+/// ```
+/// let e: concur_core::BoxError = "no such file".into();
+/// assert_eq!(e.to_string(), "no such file");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong, without the details. See [`Error::kind`].
@@ -473,30 +480,65 @@ pub struct SubmitError<T> {
 
 impl<T> SubmitError<T> {
     /// Wraps the refused `task` with the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_core::SubmitError::new(5u8, concur_core::Error::shutdown());
+    /// assert_eq!(e.into_task(), 5);
+    /// ```
     #[must_use]
     pub fn new(task: T, error: Error) -> Self {
         Self { task, error }
     }
 
     /// Why the task was refused ([`ErrorKind::Shutdown`] or [`ErrorKind::Broken`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_core::SubmitError::new((), concur_core::Error::shutdown());
+    /// assert_eq!(e.error().kind(), concur_core::ErrorKind::Shutdown);
+    /// ```
     #[must_use]
     pub fn error(&self) -> &Error {
         &self.error
     }
 
     /// The refused task, unrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_core::SubmitError::new("task", concur_core::Error::shutdown());
+    /// assert_eq!(e.into_task(), "task");
+    /// ```
     #[must_use]
     pub fn into_task(self) -> T {
         self.task
     }
 
     /// Both parts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (task, err) = concur_core::SubmitError::new(1, concur_core::Error::shutdown()).into_parts();
+    /// assert_eq!((task, err.kind()), (1, concur_core::ErrorKind::Shutdown));
+    /// ```
     #[must_use]
     pub fn into_parts(self) -> (T, Error) {
         (self.task, self.error)
     }
 
     /// Maps the task, keeping the reason.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_core::SubmitError::new(2, concur_core::Error::shutdown()).map_task(|t| t * 10);
+    /// assert_eq!(e.into_task(), 20);
+    /// ```
     #[must_use]
     pub fn map_task<U>(self, f: impl FnOnce(T) -> U) -> SubmitError<U> {
         SubmitError {

@@ -639,6 +639,19 @@ pub trait RemoteFn: Copy + Send + Sync + 'static {
 
 /// What [`TaskExecutor::submit_batch`] returns: one future per item, or the
 /// whole batch given back.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{BatchResult, RemoteFn};
+/// fn count<F: RemoteFn>(r: BatchResult<F>) -> usize {
+///     r.map_or_else(|refused| refused.into_task().len(), |futs| futs.len())
+/// }
+/// # let _ = count::<Noop>;
+/// # #[derive(Clone, Copy)] struct Noop;
+/// # impl RemoteFn for Noop { type Args = (); type Output = (); const NAME: &'static str = "noop";
+/// #     const FINGERPRINT: u64 = 0; fn call(_: ()) -> Result<(), concur_core::BoxError> { Ok(()) } }
+/// ```
 pub type BatchResult<F> =
     Result<Vec<Future<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
 

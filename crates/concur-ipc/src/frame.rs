@@ -6,9 +6,23 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 /// The default largest frame accepted: 64 MiB.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(concur_ipc::DEFAULT_MAX_FRAME, 64 * 1024 * 1024);
+/// ```
 pub const DEFAULT_MAX_FRAME: usize = 64 << 20;
 
 /// Bytes of the length prefix in front of every frame (little-endian `u32`).
+///
+/// # Examples
+///
+/// ```
+/// let mut frame = Vec::new();
+/// concur_ipc::encode_frame(&7u8, concur_ipc::DEFAULT_MAX_FRAME, &mut frame).unwrap();
+/// assert_eq!(frame.len(), concur_ipc::PREFIX_LEN + 1);
+/// ```
 pub const PREFIX_LEN: usize = 4;
 
 /// Why a frame could not be read, written, encoded or decoded.

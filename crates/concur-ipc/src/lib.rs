@@ -58,6 +58,12 @@ pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};
 
 /// Version of the wire protocol; part of the handshake and of the registry
 /// fingerprint.
+///
+/// # Examples
+///
+/// ```
+/// assert!(concur_ipc::PROTOCOL >= 1);
+/// ```
 pub const PROTOCOL: u32 = 1;
 
 #[doc(hidden)]

@@ -5,6 +5,13 @@ use concur_core::RemoteFn;
 use serde::{Deserialize, Serialize};
 
 /// What one item of a call produced: the encoded output, or why not.
+///
+/// # Examples
+///
+/// ```
+/// let ok: concur_ipc::ItemResult = Ok(concur_ipc::encode(&5u32).unwrap());
+/// assert_eq!(concur_ipc::decode::<u32>(ok.as_ref().unwrap()).unwrap(), 5);
+/// ```
 pub type ItemResult = Result<Vec<u8>, RemoteError>;
 
 /// Names a remote function in a frame: registry id (hash of its name) and
