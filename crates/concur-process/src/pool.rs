@@ -828,6 +828,9 @@ struct Dispatcher {
     procs: Vec<Option<Proc>>,
     pollfds: Vec<libc::pollfd>,
     server: Option<ForkServer>,
+    /// After activity, keep polling without blocking until then (see
+    /// `sys::SPIN`): the next reply of a busy pool usually follows soon.
+    spin_until: Option<Instant>,
 }
 
 fn startup_hint() -> &'static str {
@@ -843,6 +846,7 @@ impl Dispatcher {
             procs: (0..n).map(|_| None).collect(),
             pollfds: Vec::new(),
             server: None,
+            spin_until: None,
         }
     }
 
@@ -1084,9 +1088,13 @@ impl Dispatcher {
                 revents: 0,
             });
         }
-        if sys::poll(&mut self.pollfds, ms).is_err() {
-            std::thread::sleep(Duration::from_millis(1));
-            return;
+        match sys::poll_spinning(&mut self.pollfds, ms, self.spin_until) {
+            Ok(0) => self.spin_until = None,
+            Ok(_) => self.spin_until = Some(Instant::now() + sys::SPIN),
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(1));
+                return;
+            }
         }
         if self.pollfds[0].revents != 0 {
             sys::eventfd_drain(&self.inner.wake);

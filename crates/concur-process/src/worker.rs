@@ -5,7 +5,7 @@ use concur_ipc::{
     read_frame,
 };
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 /// Exit code of a worker that received a frame it could not decode.
@@ -38,6 +38,18 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
     }
     let mut buf = Vec::new();
     loop {
+        // Keep looking for the next request for a moment before blocking
+        // in `read` (see `sys::SPIN`): back-to-back tasks then skip the
+        // wake-up.
+        if reader.buffer().is_empty() {
+            let mut fds = [libc::pollfd {
+                fd: stream.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            let until = std::time::Instant::now() + crate::sys::SPIN;
+            let _ = crate::sys::poll_spinning(&mut fds, 0, Some(until));
+        }
         match read_frame(&mut reader as &mut dyn Read, max_frame, &mut buf) {
             Ok(()) => {}
             Err(FrameError::Closed) => return 0,
