@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 enum Pending<R> {
     /// An in-process chunk: one future holding every item's outcome.
     Chunk(Future<ChunkOut<R>>, usize),
-    /// A remote chunk: one future per item.
+    /// A remote chunk ([`TaskExecutor::submit_chunk`]): one future holding
+    /// every item's outcome.
+    Remote(Future<Vec<Result<R, Error>>>, usize),
+    /// A remote single item: its own future.
     Items(Vec<Future<R>>),
 }
 
@@ -22,6 +25,9 @@ impl<R: Send + Sync + 'static> Pending<R> {
     fn cancel(&self) {
         match self {
             Self::Chunk(f, _) => {
+                f.cancel();
+            }
+            Self::Remote(f, _) => {
                 f.cancel();
             }
             Self::Items(fs) => {
@@ -34,7 +40,7 @@ impl<R: Send + Sync + 'static> Pending<R> {
 
     fn len(&self) -> usize {
         match self {
-            Self::Chunk(_, n) => *n,
+            Self::Chunk(_, n) | Self::Remote(_, n) => *n,
             Self::Items(fs) => fs.len(),
         }
     }
@@ -179,6 +185,43 @@ impl<R> ChunkIter<R> {
                 failures: (0..len).map(|i| (i, e.clone())).collect(),
             },
         };
+        Self::from_out(out, len)
+    }
+
+    /// From a finished remote chunk (one outcome per item); a chunk that
+    /// failed as a whole reports its error for every item.
+    fn from_results(fut: Future<Vec<Result<R, Error>>>, len: usize) -> Self {
+        let out = match fut.into_result() {
+            Ok(results) if results.len() == len => {
+                let mut values = Vec::with_capacity(len);
+                let mut failures = Vec::new();
+                for (i, r) in results.into_iter().enumerate() {
+                    match r {
+                        Ok(v) => values.push(v),
+                        Err(e) => failures.push((i, e)),
+                    }
+                }
+                ChunkOut { values, failures }
+            }
+            Ok(results) => {
+                let e = Error::broken(
+                    format!("{} outcomes for a chunk of {len} items", results.len()),
+                    None,
+                );
+                ChunkOut {
+                    values: Vec::new(),
+                    failures: (0..len).map(|i| (i, e.clone())).collect(),
+                }
+            }
+            Err(e) => ChunkOut {
+                values: Vec::new(),
+                failures: (0..len).map(|i| (i, e.clone())).collect(),
+            },
+        };
+        Self::from_out(out, len)
+    }
+
+    fn from_out(out: ChunkOut<R>, len: usize) -> Self {
         let next_failure = out.failures.first().map_or(usize::MAX, |(at, _)| *at);
         Self {
             values: out.values.into_iter(),
@@ -512,6 +555,7 @@ enum Current<R> {
 /// One watched future of an unordered map.
 enum Slot<R> {
     Chunk(Future<ChunkOut<R>>, usize),
+    Remote(Future<Vec<Result<R, Error>>>, usize),
     Item(Future<R>, u64),
 }
 
@@ -618,6 +662,10 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                     self.watcher.watch(f.erase());
                     self.slots.push(Some(Slot::Chunk(f, n)));
                 }
+                Pending::Remote(f, n) => {
+                    self.watcher.watch(f.erase());
+                    self.slots.push(Some(Slot::Remote(f, n)));
+                }
                 Pending::Items(fs) => {
                     let b = self.next_batch;
                     self.next_batch += 1;
@@ -644,6 +692,9 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
         for slot in self.slots.iter().flatten() {
             match slot {
                 Slot::Chunk(f, _) => {
+                    f.cancel();
+                }
+                Slot::Remote(f, _) => {
                     f.cancel();
                 }
                 Slot::Item(f, _) => {
@@ -732,6 +783,13 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                     }
                     Current::Values(ChunkIter::new(f, len))
                 }
+                Pending::Remote(f, len) => {
+                    if !self.wait(&f) {
+                        f.cancel();
+                        return self.time_out();
+                    }
+                    Current::Values(ChunkIter::from_results(f, len))
+                }
                 Pending::Items(fs) => Current::Futures(fs.into_iter()),
             };
         }
@@ -764,6 +822,11 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                     self.in_flight -= 1;
                     self.fill();
                     self.current = Current::Values(ChunkIter::new(f, len));
+                }
+                Slot::Remote(f, len) => {
+                    self.in_flight -= 1;
+                    self.fill();
+                    self.current = Current::Values(ChunkIter::from_results(f, len));
                 }
                 Slot::Item(f, b) => {
                     let left = self.batch_left.get_mut(&b).expect("batch counted");
@@ -968,8 +1031,8 @@ where
 /// `map_task` and `map_task_unordered` for every [`TaskExecutor`] (thread,
 /// process and cluster executors alike): runs a named [`RemoteFn`] over
 /// each input. Chunks of [`chunksize`](MapBuilder::chunksize) inputs go out
-/// as one [`submit_batch`](TaskExecutor::submit_batch) (one frame for a
-/// process executor); each input still has its own outcome.
+/// as one [`submit_chunk`](TaskExecutor::submit_chunk) (one frame and one
+/// future for a process executor); each input still has its own outcome.
 ///
 /// (Named `map_task` rather than `map` because every [`Executor`] is also a
 /// [`TaskExecutor`], and one method name on both traits would be ambiguous.)
@@ -1038,8 +1101,9 @@ where
                 Err(e) => Err(e.error().clone()),
             }
         } else {
-            match exec.submit_batch(f, chunk) {
-                Ok(futs) => Ok(Pending::Items(futs)),
+            let len = chunk.len();
+            match exec.submit_chunk(f, chunk) {
+                Ok(fut) => Ok(Pending::Remote(fut, len)),
                 Err(e) => Err(e.error().clone()),
             }
         }

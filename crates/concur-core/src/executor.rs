@@ -175,6 +175,37 @@ impl<F: RemoteFn> RunJob for BatchJob<F> {
     }
 }
 
+/// Many argument sets of one remote function and one promise for all of
+/// their outcomes (see [`Job::chunk`]).
+struct ChunkJob<F: RemoteFn> {
+    items: Vec<F::Args>,
+    promise: Promise<Vec<Result<F::Output, Error>>>,
+}
+
+impl<F: RemoteFn> RunJob for ChunkJob<F> {
+    fn run(self, before_complete: &mut dyn FnMut()) {
+        let call = |items: Vec<F::Args>| {
+            Ok(items
+                .into_iter()
+                .map(|a| match catch_unwind(AssertUnwindSafe(|| F::call(a))) {
+                    Ok(r) => r.map_err(Error::task),
+                    Err(panic) => Err(Error::panicked(panic)),
+                })
+                .collect())
+        };
+        run_into(&self.promise, self.items, call, before_complete);
+    }
+    fn cancel(self) {
+        self.promise.cancel();
+    }
+    fn fail(self, error: Error) {
+        let _ = self.promise.set_exception(error);
+    }
+    fn into_any(self) -> Option<Box<dyn Any + Send>> {
+        Some(Box::new(self))
+    }
+}
+
 /// A closure that borrows from a scope; see [`Job::new_scoped`].
 struct ScopedJob<F, T: Send + Sync + 'static> {
     f: F,
@@ -365,6 +396,50 @@ impl Job {
         (Self::from_run(BatchJob::<F> { items }), futs)
     }
 
+    /// One job running `f` on every argument set in `batch`, in order, with
+    /// one future holding every item's outcome (how `map(chunksize)` batches
+    /// work without a future per item). A panic or error fails its item
+    /// only; cancelling the future cancels the whole chunk.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{BoxError, Job, RemoteFn};
+    ///
+    /// #[derive(Clone, Copy)]
+    /// struct Half;
+    /// impl RemoteFn for Half {
+    ///     type Args = u32;
+    ///     type Output = u32;
+    ///     const NAME: &'static str = "half";
+    ///     const FINGERPRINT: u64 = 1;
+    ///     fn call(x: u32) -> Result<u32, BoxError> {
+    ///         if x % 2 == 0 { Ok(x / 2) } else { Err("odd".into()) }
+    ///     }
+    /// }
+    ///
+    /// let (job, fut) = Job::chunk(Half, vec![4, 5, 6]);
+    /// job.run();
+    /// let out = fut.into_result().unwrap();
+    /// assert_eq!(*out[0].as_ref().unwrap(), 2);
+    /// assert!(out[1].is_err());
+    /// assert_eq!(*out[2].as_ref().unwrap(), 3);
+    /// ```
+    #[allow(clippy::type_complexity)] // spelled out: clearer than an alias
+    pub fn chunk<F: RemoteFn>(
+        _f: F,
+        batch: Vec<F::Args>,
+    ) -> (Self, Future<Vec<Result<F::Output, Error>>>) {
+        let (promise, fut) = Promise::new();
+        (
+            Self::from_run(ChunkJob::<F> {
+                items: batch,
+                promise,
+            }),
+            fut,
+        )
+    }
+
     /// Runs the task (unless its future was cancelled) and completes the
     /// future. Never panics: a panicking task fails its future.
     ///
@@ -456,6 +531,12 @@ impl Job {
         let any = self.into_any()?;
         let job = any.downcast::<BatchJob<F>>().ok()?;
         Some(job.items.into_iter().map(|(a, _)| a).collect())
+    }
+
+    fn into_chunk<F: RemoteFn>(self) -> Option<Vec<F::Args>> {
+        let any = self.into_any()?;
+        let ChunkJob { items, .. } = *any.downcast::<ChunkJob<F>>().ok()?;
+        Some(items)
     }
 }
 
@@ -655,6 +736,29 @@ pub trait RemoteFn: Copy + Send + Sync + 'static {
 pub type BatchResult<F> =
     Result<Vec<Future<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
 
+/// What [`TaskExecutor::submit_chunk`] returns: one future holding every
+/// item's outcome in order, or the whole batch given back.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{ChunkResult, RemoteFn};
+/// fn outcomes<F: RemoteFn>(r: ChunkResult<F>) -> usize {
+///     match r {
+///         Ok(fut) => fut.into_result().map_or(0, |items| items.len()),
+///         Err(refused) => refused.into_task().len(),
+///     }
+/// }
+/// # let _ = outcomes::<Noop>;
+/// # #[derive(Clone, Copy)] struct Noop;
+/// # impl RemoteFn for Noop { type Args = (); type Output = (); const NAME: &'static str = "noop";
+/// #     const FINGERPRINT: u64 = 0; fn call(_: ()) -> Result<(), concur_core::BoxError> { Ok(()) } }
+/// ```
+pub type ChunkResult<F> = Result<
+    Future<Vec<Result<<F as RemoteFn>::Output, Error>>>,
+    SubmitError<Vec<<F as RemoteFn>::Args>>,
+>;
+
 /// An executor of named [`RemoteFn`]s: the form shared by thread, process
 /// and cluster executors, so code switches executor by changing one line.
 ///
@@ -713,6 +817,24 @@ pub trait TaskExecutor: Send + Sync {
     /// In the blanket impl for every [`Executor`]: if `execute` refuses
     /// with a job other than the one it was given (a contract bug).
     fn submit_batch<F: RemoteFn>(&self, f: F, batch: Vec<F::Args>) -> BatchResult<F>;
+
+    /// Schedules `f` over every argument set in `batch` as one unit of work,
+    /// like [`submit_batch`](Self::submit_batch), but with one future for
+    /// the whole batch that holds each item's outcome in input order: one
+    /// allocation per batch instead of one per item, which is what
+    /// `map_task(..).chunksize(n)` uses. An item's panic or error fails
+    /// that item only; the future itself fails only if the batch as a
+    /// whole does (cancelled, worker died, executor broken).
+    ///
+    /// # Errors
+    ///
+    /// The whole batch is given back if the executor is shut down or broken.
+    ///
+    /// # Panics
+    ///
+    /// In the blanket impl for every [`Executor`]: if `execute` refuses
+    /// with a job other than the one it was given (a contract bug).
+    fn submit_chunk<F: RemoteFn>(&self, f: F, batch: Vec<F::Args>) -> ChunkResult<F>;
 }
 
 impl<E: Executor + ?Sized> TaskExecutor for E {
@@ -735,6 +857,14 @@ impl<E: Executor + ?Sized> TaskExecutor for E {
         match self.execute(job) {
             Ok(()) => Ok(futs),
             Err(e) => Err(e.map_task(|job| job.into_batch::<F>().expect(GIVE_BACK))),
+        }
+    }
+
+    fn submit_chunk<F: RemoteFn>(&self, f: F, batch: Vec<F::Args>) -> ChunkResult<F> {
+        let (job, fut) = Job::chunk(f, batch);
+        match self.execute(job) {
+            Ok(()) => Ok(fut),
+            Err(e) => Err(e.map_task(|job| job.into_chunk::<F>().expect(GIVE_BACK))),
         }
     }
 }

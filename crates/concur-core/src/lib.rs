@@ -43,7 +43,7 @@ mod state;
 mod watch;
 
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
-pub use executor::{BatchResult, Executor, Job, RemoteFn, TaskExecutor};
+pub use executor::{BatchResult, ChunkResult, Executor, Job, RemoteFn, TaskExecutor};
 pub use future::{Future, FutureOutput, FutureOutputRef, Promise};
 pub use return_when::{DoneAndNotDone, ReturnWhen};
 pub use state::State;

@@ -135,6 +135,34 @@ fn submit_batch_gives_one_future_per_item_in_order_and_isolates_failures() {
     assert!(halve_all(&Inline::default(), Vec::new()).is_empty());
 }
 
+/// `submit_chunk`: one future for the batch, each item's outcome in order.
+fn halve_chunk<E: TaskExecutor>(ex: &E, xs: Vec<u32>) -> Vec<Result<u32, ErrorKind>> {
+    ex.submit_chunk(Halve, xs)
+        .unwrap()
+        .into_result()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.map_err(|e| e.kind()))
+        .collect()
+}
+
+#[test]
+fn submit_chunk_gives_one_future_with_every_outcome_in_order() {
+    let expected = vec![Ok(1), Err(ErrorKind::Task), Err(ErrorKind::Panicked), Ok(4)];
+    assert_eq!(halve_chunk(&Inline::default(), vec![2, 3, 13, 8]), expected);
+    assert_eq!(halve_chunk(&OneWorker::new(), vec![2, 3, 13, 8]), expected);
+    assert!(halve_chunk(&Inline::default(), Vec::new()).is_empty());
+    // Cancelled before it ran: the whole chunk is cancelled, nothing runs.
+    let (job, fut) = Job::chunk(Halve, vec![13, 2]);
+    assert!(fut.cancel());
+    job.run();
+    assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Cancelled);
+    // A job failed by its executor fails the chunk's future.
+    let (job, fut) = Job::chunk(Halve, vec![2]);
+    job.fail(Error::shutdown());
+    assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Shutdown);
+}
+
 #[test]
 fn refused_remote_submissions_give_the_arguments_back() {
     let ex = Inline::default();
@@ -144,6 +172,9 @@ fn refused_remote_submissions_give_the_arguments_back() {
     assert_eq!(err.into_task(), 10);
     let err = ex.submit_batch(Halve, vec![1, 2, 3]).unwrap_err();
     assert_eq!(err.into_task(), [1, 2, 3]);
+    let err = ex.submit_chunk(Halve, vec![4, 5]).unwrap_err();
+    assert_eq!(err.error().kind(), ErrorKind::Shutdown);
+    assert_eq!(err.into_task(), [4, 5]);
 }
 
 #[test]

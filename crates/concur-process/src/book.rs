@@ -126,6 +126,82 @@ impl<F: RemoteFn> Completer for Promises<F> {
     }
 }
 
+/// Completes the one promise of a chunk (see `TaskExecutor::submit_chunk`)
+/// with every item's outcome, in input order.
+pub struct ChunkPromise<F: RemoteFn> {
+    promise: Promise<Vec<Result<F::Output, Error>>>,
+    /// Items whose arguments failed to encode (never sent), by position.
+    unsent: Vec<(usize, Error)>,
+    /// Items in all, sent or not.
+    len: usize,
+}
+
+impl<F: RemoteFn> ChunkPromise<F> {
+    /// Wraps a chunk's promise; `unsent` (ascending positions) are merged
+    /// among the worker's results.
+    pub fn new(
+        promise: Promise<Vec<Result<F::Output, Error>>>,
+        unsent: Vec<(usize, Error)>,
+        len: usize,
+    ) -> Self {
+        Self {
+            promise,
+            unsent,
+            len,
+        }
+    }
+}
+
+impl<F: RemoteFn> Completer for ChunkPromise<F> {
+    fn start(&mut self) -> bool {
+        matches!(self.promise.set_running_or_notify_cancel(), Ok(true))
+    }
+
+    fn complete(self: Box<Self>, results: Vec<ItemResult>) {
+        if results.len() + self.unsent.len() != self.len {
+            let e = Error::broken(
+                format!(
+                    "protocol error: {} results for {} items",
+                    results.len(),
+                    self.len - self.unsent.len()
+                ),
+                None,
+            );
+            return self.fail(e);
+        }
+        let this = *self;
+        let mut out = Vec::with_capacity(this.len);
+        let mut unsent = this.unsent.into_iter().peekable();
+        for r in results {
+            while let Some((_, e)) = unsent.next_if(|(at, _)| *at == out.len()) {
+                out.push(Err(e));
+            }
+            out.push(match r {
+                Ok(bytes) => decode_output::<F::Output>(&bytes),
+                Err(remote) => Err(Error::task(remote)),
+            });
+        }
+        out.extend(unsent.map(|(_, e)| Err(e)));
+        let _ = this.promise.set_result(out);
+    }
+
+    fn fail(self: Box<Self>, error: Error) {
+        if !self.promise.state().is_done() {
+            let _ = self.promise.set_exception(error);
+        }
+    }
+
+    fn cancel(self: Box<Self>) {
+        if !self.promise.cancel() && !self.promise.state().is_done() {
+            let _ = self.promise.set_exception(Error::cancelled());
+        }
+    }
+
+    fn has_future(&self, id: usize) -> bool {
+        self.promise.erased_future().id() == id
+    }
+}
+
 /// A call waiting for, or running on, a worker.
 pub struct Task {
     func: FnRef,

@@ -1,10 +1,12 @@
 //! [`ProcessPool`], its builder and the dispatcher thread.
 
-use crate::book::{Assignment, Book, Promises, Task};
+use crate::book::{Assignment, Book, ChunkPromise, Promises, Task};
 use crate::forkserver::ForkServer;
 use crate::primitive::{Arc, Condvar, Mutex, lock};
 use crate::sys::{self, ExitCause, Recv};
-use concur_core::{BatchResult, Error, Future, Promise, RemoteFn, SubmitError, TaskExecutor};
+use concur_core::{
+    BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, SubmitError, TaskExecutor,
+};
 use concur_ipc::{FnRef, RemoteError, RemoteErrorKind, Reply, Request};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -599,16 +601,15 @@ impl ProcessPool {
             .collect()
     }
 
-    fn submit_items<F: RemoteFn>(&self, batch: Vec<F::Args>) -> BatchResult<F> {
-        if let Some(e) = lock(&self.inner.book).refusal() {
-            return Err(SubmitError::new(batch, e));
-        }
+    /// Encodes every argument set of `batch`: the encoded items to send,
+    /// and the positions (ascending) of those that failed to encode, or
+    /// whose running size went past `max_frame`.
+    fn encode_batch<F: RemoteFn>(&self, batch: &[F::Args]) -> (Vec<Vec<u8>>, Vec<(usize, Error)>) {
         let max = self.inner.config.max_frame;
         let mut items = Vec::with_capacity(batch.len());
-        let mut futs = Vec::with_capacity(batch.len());
-        let mut promises = Vec::with_capacity(batch.len());
+        let mut unsent = Vec::new();
         let mut size = 64usize;
-        for args in &batch {
+        for (i, args) in batch.iter().enumerate() {
             let encoded = encode_args(args).and_then(|b| {
                 size = size.saturating_add(b.len() + 10);
                 if size > max {
@@ -622,23 +623,15 @@ impl ProcessPool {
                 }
             });
             match encoded {
-                Ok(b) => {
-                    let (p, f) = Promise::new();
-                    items.push(b);
-                    promises.push(p);
-                    futs.push(f);
-                }
-                Err(e) => futs.push(Future::failed(Error::task(e))),
+                Ok(b) => items.push(b),
+                Err(e) => unsent.push((i, Error::task(e))),
             }
         }
-        if items.is_empty() {
-            return Ok(futs);
-        }
-        let task = Task::new(
-            FnRef::of::<F>(),
-            items,
-            Box::new(Promises::<F>::new(promises)),
-        );
+        (items, unsent)
+    }
+
+    /// Queues `task`, or gives `batch` back if the pool is closed.
+    fn submit_encoded<A>(&self, task: Task, batch: Vec<A>) -> Result<(), SubmitError<Vec<A>>> {
         let mut book = lock(&self.inner.book);
         let assignment = match book.submit(task) {
             Ok(a) => a,
@@ -654,7 +647,50 @@ impl ProcessPool {
         if let Some(a) = assignment {
             self.inner.send_assignment(a);
         }
-        Ok(futs)
+        Ok(())
+    }
+
+    fn submit_items<F: RemoteFn>(&self, batch: Vec<F::Args>) -> BatchResult<F> {
+        if let Some(e) = lock(&self.inner.book).refusal() {
+            return Err(SubmitError::new(batch, e));
+        }
+        let (items, unsent) = self.encode_batch::<F>(&batch);
+        let mut futs = Vec::with_capacity(batch.len());
+        let mut promises = Vec::with_capacity(items.len());
+        let mut unsent = unsent.into_iter().peekable();
+        for i in 0..batch.len() {
+            if let Some((_, e)) = unsent.next_if(|(at, _)| *at == i) {
+                futs.push(Future::failed(e));
+            } else {
+                let (p, f) = Promise::new();
+                promises.push(p);
+                futs.push(f);
+            }
+        }
+        if items.is_empty() {
+            return Ok(futs);
+        }
+        let task = Task::new(
+            FnRef::of::<F>(),
+            items,
+            Box::new(Promises::<F>::new(promises)),
+        );
+        self.submit_encoded(task, batch).map(|()| futs)
+    }
+
+    fn submit_chunk_items<F: RemoteFn>(&self, batch: Vec<F::Args>) -> ChunkResult<F> {
+        if let Some(e) = lock(&self.inner.book).refusal() {
+            return Err(SubmitError::new(batch, e));
+        }
+        let (items, unsent) = self.encode_batch::<F>(&batch);
+        let (promise, fut) = Promise::new();
+        if items.is_empty() {
+            let _ = promise.set_result(unsent.into_iter().map(|(_, e)| Err(e)).collect());
+            return Ok(fut);
+        }
+        let completer = ChunkPromise::<F>::new(promise, unsent, batch.len());
+        let task = Task::new(FnRef::of::<F>(), items, Box::new(completer));
+        self.submit_encoded(task, batch).map(|()| fut)
     }
 
     /// Kills the worker running `future`'s task (pebble-style): the future
@@ -788,6 +824,10 @@ impl TaskExecutor for ProcessPool {
 
     fn submit_batch<F: RemoteFn>(&self, _f: F, batch: Vec<F::Args>) -> BatchResult<F> {
         self.submit_items::<F>(batch)
+    }
+
+    fn submit_chunk<F: RemoteFn>(&self, _f: F, batch: Vec<F::Args>) -> ChunkResult<F> {
+        self.submit_chunk_items::<F>(batch)
     }
 }
 

@@ -263,6 +263,78 @@ fn map_task_with_chunksize() {
     assert_eq!(*out[2].as_ref().unwrap(), 3);
 }
 
+/// One future per chunk: every item's outcome in order, arguments that
+/// fail to encode in the parent merged at their positions, the rest sent.
+fn submit_chunk_keeps_order_and_item_failures() {
+    let pool = pool(2);
+    let out = pool
+        .submit_chunk(square, (0..500).collect())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let got: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
+    assert_eq!(got, (0..500u64).map(|x| x * x).collect::<Vec<_>>());
+    let out = pool
+        .submit_chunk(
+            echo,
+            vec![
+                Probe(ERROR_SER_PARENT),
+                Probe(FINE),
+                Probe(ERROR_DE_WORKER),
+                Probe(ERROR_SER_PARENT),
+                Probe(FINE),
+                Probe(ERROR_SER_PARENT),
+            ],
+        )
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let kinds: Vec<_> = out
+        .iter()
+        .map(|r| r.as_ref().map_err(|e| remote(e).kind()).map(|p| p.0))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            Err(RemoteErrorKind::EncodeArgs),
+            Ok(FINE),
+            Err(RemoteErrorKind::DecodeArgs),
+            Err(RemoteErrorKind::EncodeArgs),
+            Ok(FINE),
+            Err(RemoteErrorKind::EncodeArgs),
+        ]
+    );
+    // Nothing sendable: done at once, nothing reaches a worker.
+    let out = pool
+        .submit_chunk(echo, vec![Probe(ERROR_SER_PARENT)])
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(
+        remote(out[0].as_ref().unwrap_err()).kind(),
+        RemoteErrorKind::EncodeArgs
+    );
+    // A worker dying mid-chunk fails the chunk's future as a whole.
+    let fut = pool.submit_chunk(exit_99, vec![(), ()]).unwrap();
+    let err = fut.result_timeout(LONG).unwrap_err();
+    assert_eq!(died(&err).cause, ExitCause::Code(99), "{err}");
+    // Cancelling a queued chunk cancels it; the pool keeps serving.
+    let busy = pool.submit_task(sleep_ms, 300).unwrap();
+    let busy2 = pool.submit_task(sleep_ms, 300).unwrap();
+    let queued = pool.submit_chunk(square, vec![1, 2]).unwrap();
+    assert!(queued.cancel());
+    assert!(queued.result().unwrap_err().kind() == ErrorKind::Cancelled);
+    busy.into_result().unwrap();
+    busy2.into_result().unwrap();
+    pool.shutdown(true, false);
+    match pool.submit_chunk(square, vec![7, 8]) {
+        Err(refused) => assert_eq!(refused.into_task(), [7, 8]),
+        Ok(_) => panic!("accepted after shutdown"),
+    }
+    drop(pool);
+    assert_no_children();
+}
+
 fn generic_task_executor() {
     let pool = pool(2);
     assert_eq!(sum_of_squares(&pool, 10), 385);
@@ -868,6 +940,10 @@ fn main() {
         ("round_trip_and_batch", round_trip_and_batch),
         ("generic_task_executor", generic_task_executor),
         ("map_task_with_chunksize", map_task_with_chunksize),
+        (
+            "submit_chunk_keeps_order_and_item_failures",
+            submit_chunk_keeps_order_and_item_failures,
+        ),
         ("task_error_and_panic", task_error_and_panic),
         (
             "killed_by_sigkill_from_the_test",
