@@ -30,7 +30,7 @@
 //! let call = Request::Call(Call {
 //!     generation: 1,
 //!     func: FnRef::of::<square>(),
-//!     items: vec![encode(&12u64).unwrap()],
+//!     items: vec![encode(&12u64).unwrap()].into(),
 //! });
 //! let mut wire = Vec::new();
 //! encode_frame(&call, concur_ipc::DEFAULT_MAX_FRAME, &mut wire).unwrap();
@@ -40,11 +40,12 @@
 //! read_frame(&mut wire.as_slice(), concur_ipc::DEFAULT_MAX_FRAME, &mut buf).unwrap();
 //! let Request::Call(call) = decode::<Request>(&buf).unwrap() else { unreachable!() };
 //! let results = Registry::global().execute(&call);
-//! assert_eq!(decode::<u64>(results[0].as_ref().unwrap()).unwrap(), 144);
+//! assert_eq!(decode::<u64>(results.get(0).unwrap().unwrap()).unwrap(), 144);
 //! ```
 
 mod error;
 mod frame;
+mod packed;
 mod registry;
 mod wire;
 
@@ -53,6 +54,7 @@ pub use frame::{
     DEFAULT_MAX_FRAME, FrameError, PREFIX_LEN, decode, encode, encode_frame, frame_len, read_frame,
     write_frame,
 };
+pub use packed::{Outcomes, Packed};
 pub use registry::{Registration, Registry, fingerprint, install_panic_capture};
 pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};
 

@@ -2,7 +2,8 @@
 //! fingerprints and the call path a worker runs.
 
 use crate::error::{RemoteError, RemoteErrorKind};
-use crate::frame::{decode, encode};
+use crate::frame::decode;
+use crate::packed::Outcomes;
 use crate::wire::{Call, FnRef, ItemResult};
 use concur_core::{BoxError, RemoteFn};
 use std::any::Any;
@@ -38,7 +39,8 @@ const fn fnv_extend(mut hash: u64, bytes: &[u8]) -> u64 {
     hash
 }
 
-type Invoke = fn(&[u8], fn() -> &'static str) -> ItemResult;
+/// Runs one item, appending its result to the `Outcomes`.
+type Invoke = fn(&[u8], fn() -> &'static str, &mut Outcomes);
 
 /// One registered remote function: its name, registry id, signature
 /// fingerprint and the monomorphised code that decodes arguments, calls it
@@ -178,7 +180,33 @@ impl Registration {
     /// assert_eq!(concur_ipc::decode::<u8>(&out).unwrap(), 5);
     /// ```
     pub fn invoke(&self, args: &[u8]) -> ItemResult {
-        (self.invoke)(args, self.error_type)
+        let mut out = Outcomes::with_capacity(1, 32);
+        self.invoke_into(args, &mut out);
+        match out.get(0).expect("one result appended") {
+            Ok(bytes) => Ok(bytes.to_vec()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Runs the function on the encoded `args` and appends its result
+    /// (encoded output or error) to `out`, encoding the output straight
+    /// into `out`'s buffer. Never panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn sub(a: u8, b: u8) -> u8 { a - b }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<sub>();
+    /// let mut out = concur_ipc::Outcomes::new();
+    /// reg.invoke_into(&concur_ipc::encode(&(5u8, 3u8)).unwrap(), &mut out);
+    /// reg.invoke_into(&concur_ipc::encode(&(1u8, 3u8)).unwrap(), &mut out); // overflow panic
+    /// assert_eq!(concur_ipc::decode::<u8>(out.get(0).unwrap().unwrap()).unwrap(), 2);
+    /// assert!(out.get(1).unwrap().is_err());
+    /// ```
+    pub fn invoke_into(&self, args: &[u8], out: &mut Outcomes) {
+        (self.invoke)(args, self.error_type, out);
     }
 }
 
@@ -245,54 +273,58 @@ fn task_error(error: BoxError, error_type: fn() -> &'static str) -> RemoteError 
     }
 }
 
-fn invoke<F: RemoteFn>(args: &[u8], error_type: fn() -> &'static str) -> ItemResult {
-    let stage = |kind, ty: &str, f: &mut dyn FnMut() -> Result<(), RemoteError>| match catch_unwind(
-        AssertUnwindSafe(f),
-    ) {
-        Ok(r) => r,
+fn invoke<F: RemoteFn>(args: &[u8], error_type: fn() -> &'static str, out: &mut Outcomes) {
+    match call::<F>(args, error_type) {
+        Ok(output) => {
+            let mark = out.mark();
+            let encoded = catch_unwind(AssertUnwindSafe(|| out.push_encoded(&output)));
+            let ty = std::any::type_name::<F::Output>();
+            let err = match encoded {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => RemoteError::from_error(RemoteErrorKind::EncodeResult, ty, &e),
+                Err(p) => {
+                    let e = panic_error(RemoteErrorKind::EncodeResult, p);
+                    RemoteError::new(
+                        RemoteErrorKind::EncodeResult,
+                        ty,
+                        format!("panicked: {}", e.message()),
+                    )
+                }
+            };
+            // A panicking `Serialize` may have left part of its bytes.
+            out.rollback(mark);
+            out.push_err(err);
+        }
+        Err(e) => out.push_err(e),
+    }
+}
+
+/// Decodes the arguments and calls `F`: its output, or the error of the
+/// stage that failed (decoding, the task, a panic).
+fn call<F: RemoteFn>(
+    args: &[u8],
+    error_type: fn() -> &'static str,
+) -> Result<F::Output, RemoteError> {
+    let ty = std::any::type_name::<F::Args>();
+    let decoded = match catch_unwind(AssertUnwindSafe(|| decode::<F::Args>(args))) {
+        Ok(Ok(a)) => a,
+        Ok(Err(e)) => {
+            return Err(RemoteError::from_error(RemoteErrorKind::DecodeArgs, ty, &e));
+        }
         Err(p) => {
-            let mut e = panic_error(kind, p);
-            e = RemoteError::new(kind, ty, format!("panicked: {}", e.message()));
-            Err(e)
+            let e = panic_error(RemoteErrorKind::DecodeArgs, p);
+            return Err(RemoteError::new(
+                RemoteErrorKind::DecodeArgs,
+                ty,
+                format!("panicked: {}", e.message()),
+            ));
         }
     };
-    let mut decoded: Option<F::Args> = None;
-    stage(
-        RemoteErrorKind::DecodeArgs,
-        std::any::type_name::<F::Args>(),
-        &mut || {
-            decoded = Some(decode(args).map_err(|e| {
-                RemoteError::from_error(
-                    RemoteErrorKind::DecodeArgs,
-                    std::any::type_name::<F::Args>(),
-                    &e,
-                )
-            })?);
-            Ok(())
-        },
-    )?;
-    let args = decoded.take().expect("set on success");
-    let output = match catch_unwind(AssertUnwindSafe(move || F::call(args))) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(task_error(e, error_type)),
-        Err(p) => return Err(panic_error(RemoteErrorKind::Panic, p)),
-    };
-    let mut bytes = Vec::new();
-    stage(
-        RemoteErrorKind::EncodeResult,
-        std::any::type_name::<F::Output>(),
-        &mut || {
-            bytes = encode(&output).map_err(|e| {
-                RemoteError::from_error(
-                    RemoteErrorKind::EncodeResult,
-                    std::any::type_name::<F::Output>(),
-                    &e,
-                )
-            })?;
-            Ok(())
-        },
-    )?;
-    Ok(bytes)
+    match catch_unwind(AssertUnwindSafe(move || F::call(decoded))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(task_error(e, error_type)),
+        Err(p) => Err(panic_error(RemoteErrorKind::Panic, p)),
+    }
 }
 
 /// Every remote function linked into this binary, by registry id.
@@ -455,17 +487,27 @@ impl Registry {
     /// let call = Call {
     ///     generation: 1,
     ///     func: FnRef::of::<inc>(),
-    ///     items: vec![concur_ipc::encode(&1u32).unwrap()],
+    ///     items: vec![concur_ipc::encode(&1u32).unwrap()].into(),
     /// };
     /// let out = Registry::global().execute(&call);
-    /// assert_eq!(concur_ipc::decode::<u32>(out[0].as_ref().unwrap()).unwrap(), 2);
+    /// assert_eq!(concur_ipc::decode::<u32>(out.get(0).unwrap().unwrap()).unwrap(), 2);
     /// ```
     #[must_use]
-    pub fn execute(&self, call: &Call) -> Vec<ItemResult> {
+    pub fn execute(&self, call: &Call) -> Outcomes {
+        let mut out = Outcomes::with_capacity(call.items.len(), call.items.byte_len());
         match self.resolve(call.func) {
-            Ok(reg) => call.items.iter().map(|a| reg.invoke(a)).collect(),
-            Err(e) => call.items.iter().map(|_| Err(e.clone())).collect(),
+            Ok(reg) => {
+                for args in call.items.iter() {
+                    reg.invoke_into(args, &mut out);
+                }
+            }
+            Err(e) => {
+                for _ in 0..call.items.len() {
+                    out.push_err(e.clone());
+                }
+            }
         }
+        out
     }
 }
 
@@ -617,6 +659,7 @@ macro_rules! register {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::frame::encode;
 
     crate::remote! {
         fn unit_fn() { }
@@ -631,10 +674,12 @@ mod tests {
             .execute(&Call {
                 generation: 0,
                 func: FnRef::of::<F>(),
-                items: vec![encode(args).unwrap()],
+                items: vec![encode(args).unwrap()].into(),
             })
-            .pop()
+            .get(0)
             .unwrap()
+            .map(<[u8]>::to_vec)
+            .map_err(Clone::clone)
     }
 
     #[test]
@@ -668,13 +713,13 @@ mod tests {
         let out = reg.execute(&Call {
             generation: 0,
             func: good,
-            items: vec![vec![1, 2], encode(&(1u8, 2u16, "x")).unwrap()],
+            items: vec![vec![1, 2], encode(&(1u8, 2u16, "x")).unwrap()].into(),
         });
         assert_eq!(
-            out[0].as_ref().unwrap_err().kind(),
+            out.get(0).unwrap().unwrap_err().kind(),
             RemoteErrorKind::DecodeArgs
         );
-        assert!(out[1].is_ok());
+        assert!(out.get(1).unwrap().is_ok());
         let bad_fp = FnRef {
             id: good.id,
             fingerprint: good.fingerprint ^ 1,
@@ -688,10 +733,10 @@ mod tests {
         let out = reg.execute(&Call {
             generation: 0,
             func: FnRef::of::<early>(),
-            items: vec![args],
+            items: vec![args].into(),
         });
         assert_eq!(
-            out[0].as_ref().unwrap_err().kind(),
+            out.get(0).unwrap().unwrap_err().kind(),
             RemoteErrorKind::DecodeArgs
         );
     }

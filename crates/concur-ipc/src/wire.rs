@@ -1,6 +1,7 @@
 //! The messages exchanged between a pool and its workers.
 
 use crate::error::RemoteError;
+use crate::packed::{Outcomes, Packed};
 use concur_core::RemoteFn;
 use serde::{Deserialize, Serialize};
 
@@ -60,7 +61,7 @@ impl FnRef {
 /// # Examples
 ///
 /// ```
-/// let call = concur_ipc::Call { generation: 3, func: concur_ipc::FnRef { id: 1, fingerprint: 2 }, items: vec![] };
+/// let call = concur_ipc::Call { generation: 3, func: concur_ipc::FnRef { id: 1, fingerprint: 2 }, items: Default::default() };
 /// let bytes = concur_ipc::encode(&concur_ipc::Request::Call(call.clone())).unwrap();
 /// assert_eq!(concur_ipc::decode::<concur_ipc::Request>(&bytes).unwrap(), concur_ipc::Request::Call(call));
 /// ```
@@ -71,9 +72,8 @@ pub struct Call {
     pub generation: u64,
     /// The function.
     pub func: FnRef,
-    /// Encoded argument sets.
-    #[serde(with = "bytes_seq")]
-    pub items: Vec<Vec<u8>>,
+    /// Encoded argument sets (one buffer for all of them).
+    pub items: Packed,
 }
 
 /// Pool → worker.
@@ -173,7 +173,7 @@ impl Hello {
 /// # Examples
 ///
 /// ```
-/// let r = concur_ipc::Reply::Done { generation: 1, results: vec![Ok(vec![5])] };
+/// let r = concur_ipc::Reply::Done { generation: 1, results: vec![Ok(vec![5])].into() };
 /// let bytes = concur_ipc::encode(&r).unwrap();
 /// assert_eq!(concur_ipc::decode::<concur_ipc::Reply>(&bytes).unwrap(), r);
 /// ```
@@ -189,111 +189,9 @@ pub enum Reply {
     Done {
         /// The call's generation.
         generation: u64,
-        /// One result per item.
-        #[serde(with = "results_seq")]
-        results: Vec<ItemResult>,
+        /// One result per item (one buffer for all the outputs).
+        results: Outcomes,
     },
-}
-
-/// Byte strings as postcard `bytes` (one copy) instead of a sequence of
-/// `u8` (one call per byte). The encoding is the same on the wire.
-struct BytesRef<'a>(&'a [u8]);
-
-impl Serialize for BytesRef<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(self.0)
-    }
-}
-
-struct ByteBuf(Vec<u8>);
-
-impl<'de> Deserialize<'de> for ByteBuf {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = ByteBuf;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v.to_vec()))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<ByteBuf, E> {
-                Ok(ByteBuf(v))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<ByteBuf, A::Error> {
-                let mut v = Vec::new();
-                while let Some(b) = seq.next_element::<u8>()? {
-                    v.push(b);
-                }
-                Ok(ByteBuf(v))
-            }
-        }
-        d.deserialize_bytes(V)
-    }
-}
-
-mod bytes_seq {
-    use super::{ByteBuf, BytesRef};
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(items: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(items.len()))?;
-        for i in items {
-            seq.serialize_element(&BytesRef(i))?;
-        }
-        seq.end()
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
-        let v = Vec::<ByteBuf>::deserialize(d)?;
-        Ok(v.into_iter().map(|b| b.0).collect())
-    }
-}
-
-mod results_seq {
-    use super::{ByteBuf, BytesRef, ItemResult, RemoteError};
-    use serde::ser::SerializeSeq;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize)]
-    enum Ser<'a> {
-        Ok(BytesRef<'a>),
-        Err(&'a RemoteError),
-    }
-
-    #[derive(Deserialize)]
-    enum De {
-        Ok(ByteBuf),
-        Err(RemoteError),
-    }
-
-    pub(super) fn serialize<S: Serializer>(items: &[ItemResult], s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(items.len()))?;
-        for r in items {
-            match r {
-                Ok(b) => seq.serialize_element(&Ser::Ok(BytesRef(b)))?,
-                Err(e) => seq.serialize_element(&Ser::Err(e))?,
-            }
-        }
-        seq.end()
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<ItemResult>, D::Error> {
-        let v = Vec::<De>::deserialize(d)?;
-        Ok(v.into_iter()
-            .map(|r| match r {
-                De::Ok(b) => Ok(b.0),
-                De::Err(e) => Err(e),
-            })
-            .collect())
-    }
 }
 
 #[cfg(test)]
@@ -310,9 +208,10 @@ mod tests {
                 id: 1,
                 fingerprint: 2,
             },
-            items: vec![vec![], vec![1, 2, 3], vec![0xff; 300]],
+            items: vec![vec![], vec![1, 2, 3], vec![0xff; 300]].into(),
         };
-        let plain = crate::encode(&(5u64, (1u64, 2u64), &call.items)).unwrap();
+        let items: Vec<Vec<u8>> = vec![vec![], vec![1, 2, 3], vec![0xff; 300]];
+        let plain = crate::encode(&(5u64, (1u64, 2u64), &items)).unwrap();
         assert_eq!(crate::encode(&call).unwrap(), plain);
         assert_eq!(crate::decode::<Call>(&plain).unwrap(), call);
         let results: Vec<ItemResult> = vec![
@@ -321,7 +220,7 @@ mod tests {
         ];
         let reply = Reply::Done {
             generation: 3,
-            results: results.clone(),
+            results: results.clone().into(),
         };
         let plain = crate::encode(&(3u32, 3u64, &results)).unwrap();
         assert_eq!(crate::encode(&reply).unwrap(), plain);

@@ -88,12 +88,13 @@ fn seeds() -> Vec<Vec<u8>> {
             func: FnRef::of::<probe>(),
             items: (0..n)
                 .map(|i| encode(&(i as u32, "abc".repeat(i as usize))).unwrap())
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
         }));
         push(&Request::Call(Call {
             generation: u64::MAX - n,
             func: FnRef::of::<probe_vec>(),
-            items: vec![encode(&vec![7u16; n as usize * 5]).unwrap()],
+            items: vec![encode(&vec![7u16; n as usize * 5]).unwrap()].into(),
         }));
     }
     let reply = Reply::Done {
@@ -101,7 +102,8 @@ fn seeds() -> Vec<Vec<u8>> {
         results: vec![
             Ok(encode(&5u64).unwrap()),
             Err(RemoteError::new(RemoteErrorKind::Panic, "&str", "boom").with_backtrace("bt")),
-        ],
+        ]
+        .into(),
     };
     let mut f = Vec::new();
     encode_frame(&reply, MAX_FRAME, &mut f).unwrap();
@@ -181,7 +183,7 @@ fn one(frame: &[u8], buf: &mut Vec<u8>, stats: &mut [usize; 4]) {
                     let resolved = registry.resolve(call.func).is_ok();
                     if !resolved {
                         assert_eq!(calls, 0, "called an unresolved function {:?}", call.func);
-                        assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| matches!(
+                        assert!(results.iter().all(|r| r.is_err_and(|e| matches!(
                             e.kind(),
                             RemoteErrorKind::UnknownFunction | RemoteErrorKind::SignatureMismatch
                         ))));

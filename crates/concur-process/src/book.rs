@@ -17,7 +17,7 @@
 #![allow(unreachable_pub)]
 
 use concur_core::{Error, Promise, RemoteFn};
-use concur_ipc::{Call, FnRef, ItemResult, RemoteError, RemoteErrorKind, Request, decode};
+use concur_ipc::{Call, FnRef, Outcomes, Packed, RemoteError, RemoteErrorKind, Request, decode};
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -27,7 +27,7 @@ pub trait Completer: Send {
     /// Marks the futures running; `false` if every one was cancelled (skip).
     fn start(&mut self) -> bool;
     /// Completes from the worker's results (decoding each output).
-    fn complete(self: Box<Self>, results: Vec<ItemResult>);
+    fn complete(self: Box<Self>, results: Outcomes);
     /// Fails every unfinished future with `error`.
     fn fail(self: Box<Self>, error: Error);
     /// Cancels every future still pending.
@@ -81,7 +81,7 @@ impl<F: RemoteFn> Completer for Promises<F> {
         any
     }
 
-    fn complete(self: Box<Self>, results: Vec<ItemResult>) {
+    fn complete(self: Box<Self>, results: Outcomes) {
         if results.len() != self.promises.len() {
             let e = Error::broken(
                 format!(
@@ -93,13 +93,13 @@ impl<F: RemoteFn> Completer for Promises<F> {
             );
             return self.fail(e);
         }
-        for (p, r) in self.promises.into_iter().zip(results) {
+        for (p, r) in self.promises.into_iter().zip(results.iter()) {
             if p.state().is_done() {
                 continue;
             }
             let outcome = match r {
-                Ok(bytes) => decode_output::<F::Output>(&bytes),
-                Err(remote) => Err(Error::task(remote)),
+                Ok(bytes) => decode_output::<F::Output>(bytes),
+                Err(remote) => Err(Error::task(remote.clone())),
             };
             let _ = p.set_outcome(outcome);
         }
@@ -157,7 +157,7 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
         matches!(self.promise.set_running_or_notify_cancel(), Ok(true))
     }
 
-    fn complete(self: Box<Self>, results: Vec<ItemResult>) {
+    fn complete(self: Box<Self>, results: Outcomes) {
         if results.len() + self.unsent.len() != self.len {
             let e = Error::broken(
                 format!(
@@ -172,13 +172,13 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
         let this = *self;
         let mut out = Vec::with_capacity(this.len);
         let mut unsent = this.unsent.into_iter().peekable();
-        for r in results {
+        for r in results.iter() {
             while let Some((_, e)) = unsent.next_if(|(at, _)| *at == out.len()) {
                 out.push(Err(e));
             }
             out.push(match r {
-                Ok(bytes) => decode_output::<F::Output>(&bytes),
-                Err(remote) => Err(Error::task(remote)),
+                Ok(bytes) => decode_output::<F::Output>(bytes),
+                Err(remote) => Err(Error::task(remote.clone())),
             });
         }
         out.extend(unsent.map(|(_, e)| Err(e)));
@@ -205,13 +205,13 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
 /// A call waiting for, or running on, a worker.
 pub struct Task {
     func: FnRef,
-    items: Vec<Vec<u8>>,
+    items: Packed,
     completer: Box<dyn Completer>,
 }
 
 impl Task {
     /// A task calling `func` on the encoded `items`.
-    pub fn new(func: FnRef, items: Vec<Vec<u8>>, completer: Box<dyn Completer>) -> Self {
+    pub fn new(func: FnRef, items: Packed, completer: Box<dyn Completer>) -> Self {
         Self {
             func,
             items,
@@ -220,7 +220,7 @@ impl Task {
     }
 
     /// Completes from the worker's results.
-    pub fn complete(self, results: Vec<ItemResult>) {
+    pub fn complete(self, results: Outcomes) {
         self.completer.complete(results);
     }
 
@@ -533,14 +533,14 @@ mod tests {
         let (p, f) = Promise::new();
         let t = Task::new(
             FnRef::of::<Double>(),
-            vec![concur_ipc::encode(&1u32).unwrap()],
+            vec![concur_ipc::encode(&1u32).unwrap()].into(),
             Box::new(Promises::<Double>::new(vec![p])),
         );
         (t, f)
     }
 
-    fn ok(v: u32) -> Vec<ItemResult> {
-        vec![Ok(concur_ipc::encode(&v).unwrap())]
+    fn ok(v: u32) -> concur_ipc::Outcomes {
+        vec![Ok(concur_ipc::encode(&v).unwrap())].into()
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::sys::{self, ExitCause, Recv};
 use concur_core::{
     BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, SubmitError, TaskExecutor,
 };
-use concur_ipc::{FnRef, RemoteError, RemoteErrorKind, Reply, Request};
+use concur_ipc::{FnRef, Packed, RemoteError, RemoteErrorKind, Reply, Request};
 use std::fmt;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
@@ -519,24 +519,12 @@ impl fmt::Debug for ProcessPool {
 
 /// Encodes one argument set, turning a failure or a panic into a remote
 /// error of kind [`RemoteErrorKind::EncodeArgs`].
-fn encode_args<T: serde::Serialize>(args: &T) -> Result<Vec<u8>, RemoteError> {
-    let ty = std::any::type_name::<T>();
-    match catch_unwind(AssertUnwindSafe(|| concur_ipc::encode(args))) {
-        Ok(Ok(b)) => Ok(b),
-        Ok(Err(e)) => Err(RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e)),
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into());
-            Err(RemoteError::new(
-                RemoteErrorKind::EncodeArgs,
-                ty,
-                format!("panicked: {msg}"),
-            ))
-        }
-    }
+/// A panic payload's message.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
 }
 
 impl ProcessPool {
@@ -604,28 +592,36 @@ impl ProcessPool {
     /// Encodes every argument set of `batch`: the encoded items to send,
     /// and the positions (ascending) of those that failed to encode, or
     /// whose running size went past `max_frame`.
-    fn encode_batch<F: RemoteFn>(&self, batch: &[F::Args]) -> (Vec<Vec<u8>>, Vec<(usize, Error)>) {
+    fn encode_batch<F: RemoteFn>(&self, batch: &[F::Args]) -> (Packed, Vec<(usize, Error)>) {
         let max = self.inner.config.max_frame;
-        let mut items = Vec::with_capacity(batch.len());
+        let ty = std::any::type_name::<F::Args>();
+        let mut items = Packed::with_capacity(batch.len(), batch.len() * 8);
         let mut unsent = Vec::new();
-        let mut size = 64usize;
         for (i, args) in batch.iter().enumerate() {
-            let encoded = encode_args(args).and_then(|b| {
-                size = size.saturating_add(b.len() + 10);
-                if size > max {
-                    Err(RemoteError::new(
+            let before = items.byte_len();
+            let err = match catch_unwind(AssertUnwindSafe(|| items.push_encoded(args))) {
+                // Each item also costs a length prefix (up to 10 bytes).
+                Ok(Ok(())) if 64 + items.byte_len() + 10 * items.len() <= max => continue,
+                Ok(Ok(())) => {
+                    items.pop();
+                    RemoteError::new(
                         RemoteErrorKind::FrameTooLarge,
-                        std::any::type_name::<F::Args>(),
+                        ty,
                         format!("the arguments need more than max_frame ({max} bytes)"),
-                    ))
-                } else {
-                    Ok(b)
+                    )
                 }
-            });
-            match encoded {
-                Ok(b) => items.push(b),
-                Err(e) => unsent.push((i, Error::task(e))),
-            }
+                Ok(Err(e)) => RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e),
+                Err(p) => {
+                    // A panicking `Serialize` may have left part of its bytes.
+                    items.truncate_bytes(before);
+                    RemoteError::new(
+                        RemoteErrorKind::EncodeArgs,
+                        ty,
+                        format!("panicked: {}", panic_text(&*p)),
+                    )
+                }
+            };
+            unsent.push((i, Error::task(err)));
         }
         (items, unsent)
     }

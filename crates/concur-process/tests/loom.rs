@@ -5,7 +5,7 @@
 #![cfg(concur_loom)]
 
 use concur_core::{BoxError, Error, Future, Promise, RemoteFn, State};
-use concur_ipc::{FnRef, ItemResult};
+use concur_ipc::FnRef;
 use concur_process::__loom::{Book, Promises, Task};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
@@ -26,14 +26,14 @@ fn task() -> (Task, Future<u32>) {
     let (p, f) = Promise::new();
     let t = Task::new(
         FnRef::of::<Double>(),
-        vec![concur_ipc::encode(&1u32).unwrap()],
+        vec![concur_ipc::encode(&1u32).unwrap()].into(),
         Box::new(Promises::<Double>::new(vec![p])),
     );
     (t, f)
 }
 
-fn ok() -> Vec<ItemResult> {
-    vec![Ok(concur_ipc::encode(&2u32).unwrap())]
+fn ok() -> concur_ipc::Outcomes {
+    vec![Ok(concur_ipc::encode(&2u32).unwrap())].into()
 }
 
 /// What the dispatcher does after the races: answer whatever is running
