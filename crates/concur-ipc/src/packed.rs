@@ -614,3 +614,75 @@ impl<'de> Deserialize<'de> for Outcomes {
         d.deserialize_seq(V)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ItemResult, RemoteErrorKind, decode, encode};
+
+    /// A value whose `Serialize` fails after writing part of itself.
+    struct FailsHalfway;
+
+    impl Serialize for FailsHalfway {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{Error, SerializeTuple};
+            let mut t = s.serialize_tuple(2)?;
+            t.serialize_element(&0xabcdu32)?;
+            Err(S::Error::custom("refused"))
+        }
+    }
+
+    #[test]
+    fn failed_encodings_leave_earlier_items_intact() {
+        let mut p = Packed::new();
+        p.push_encoded(&1u8).unwrap();
+        assert!(p.push_encoded(&FailsHalfway).is_err());
+        p.push_encoded(&2u8).unwrap();
+        assert_eq!(p, Packed::from(vec![vec![1], vec![2]]));
+
+        let mut o = Outcomes::new();
+        o.push_encoded(&1u8).unwrap();
+        assert!(o.push_encoded(&FailsHalfway).is_err());
+        o.push_err(RemoteError::new(RemoteErrorKind::Task, "E", "x"));
+        o.push_encoded(&2u8).unwrap();
+        let expected: Outcomes = vec![
+            Ok(vec![1]),
+            Err(RemoteError::new(RemoteErrorKind::Task, "E", "x")),
+            Ok(vec![2]),
+        ]
+        .into();
+        assert_eq!(o, expected);
+    }
+
+    #[test]
+    fn indexing_and_iteration_agree_with_the_plain_vectors() {
+        let plain: Vec<ItemResult> = vec![
+            Err(RemoteError::new(RemoteErrorKind::Panic, "&str", "a")),
+            Ok(vec![]),
+            Ok(vec![1, 2, 3]),
+            Err(RemoteError::new(RemoteErrorKind::Task, "E", "b")),
+            Ok(vec![4]),
+        ];
+        let packed: Outcomes = plain.clone().into();
+        for (i, want) in plain.iter().enumerate() {
+            let got = packed.get(i).unwrap();
+            assert_eq!(got.map(<[u8]>::to_vec).map_err(Clone::clone), *want);
+        }
+        assert_eq!(packed.get(plain.len()), None);
+        let wire = encode(&packed).unwrap();
+        assert_eq!(wire, encode(&plain).unwrap());
+        assert_eq!(decode::<Vec<ItemResult>>(&wire).unwrap(), plain);
+        assert_eq!(decode::<Outcomes>(&wire).unwrap(), packed);
+
+        let items: Vec<Vec<u8>> = vec![vec![], vec![9; 200], vec![1]];
+        let p = Packed::from(items.clone());
+        assert_eq!(p.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), items);
+        let wire = encode(&p).unwrap();
+        assert_eq!(wire, encode(&items).unwrap());
+        assert_eq!(decode::<Packed>(&wire).unwrap(), p);
+        let mut q = p.clone();
+        q.pop();
+        q.pop();
+        assert_eq!(q, Packed::from(vec![vec![]]));
+    }
+}
