@@ -56,6 +56,63 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
+/// Pins the calling thread (`pid` 0) or process `pid` to `cpu`; returns
+/// the previous mask so it can be restored. `None` if pinning failed (one
+/// CPU only, or not allowed).
+pub fn pin(pid: libc::pid_t, cpu: usize) -> Option<libc::cpu_set_t> {
+    // SAFETY: `cpu_set_t` is plain data; the libc calls get valid pointers
+    // to masks of the size they are told.
+    unsafe {
+        let mut old: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(pid, size_of::<libc::cpu_set_t>(), &mut old) != 0 {
+            return None;
+        }
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut one);
+        if libc::sched_setaffinity(pid, size_of::<libc::cpu_set_t>(), &one) != 0 {
+            return None;
+        }
+        Some(old)
+    }
+}
+
+/// Restores a mask returned by [`pin`].
+pub fn unpin(pid: libc::pid_t, old: libc::cpu_set_t) {
+    // SAFETY: as in `pin`.
+    unsafe {
+        libc::sched_setaffinity(pid, size_of::<libc::cpu_set_t>(), &old);
+    }
+}
+
+/// Where the two ends of a [`RawPipe`] run while it is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Parent on CPU 0, child on CPU 1: every message wakes a process on
+    /// the other core (the case of a worker running in parallel).
+    CrossCpu,
+    /// Both on CPU 0: a message only switches context on one core.
+    SameCpu,
+}
+
+/// Runs `f` with this thread and the pipe's child pinned per `placement`;
+/// runs it unpinned if pinning is not possible.
+pub fn placed<T>(raw: &RawPipe, placement: Placement, f: impl FnOnce() -> T) -> T {
+    let child_cpu = match placement {
+        Placement::CrossCpu => 1,
+        Placement::SameCpu => 0,
+    };
+    let me = pin(0, 0);
+    let child = pin(raw.pid, child_cpu);
+    let out = f();
+    if let Some(old) = child {
+        unpin(raw.pid, old);
+    }
+    if let Some(old) = me {
+        unpin(0, old);
+    }
+    out
+}
+
 /// A forked child echoing 8-byte messages over two pipes.
 pub struct RawPipe {
     to_child: OwnedFd,
