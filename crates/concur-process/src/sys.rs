@@ -237,16 +237,19 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usiz
     Ok(r as usize)
 }
 
-/// How long a worker or the dispatcher keeps looking for its next message
-/// after handling one, before it blocks in `poll`/`read`. Waking a blocked
-/// process costs ~20-50 µs on the 2-core VMs this was tuned on (a raw pipe
-/// ping-pong across cores: ~50 µs), so a round trip that finds both sides
-/// still looking pays no wake-up at all. Looking is `poll(0)` then
-/// `sched_yield`, so a spinning side hands its core to whoever runs.
+/// How long a worker keeps looking for its next request after sending a
+/// reply, before it blocks in `read`. Waking a blocked process on another
+/// core costs ~25 µs on the 2-core VMs this was tuned on (a raw pipe
+/// ping-pong across cores: ~58 µs), so a round trip that finds the worker
+/// still looking pays no wake-up for it. Looking is `poll(0)` then
+/// `sched_yield`, so a looking worker hands its core to whoever needs it
+/// (pure spinning starved the caller and the dispatcher: 170 µs round
+/// trips).
 pub(crate) const SPIN: std::time::Duration = std::time::Duration::from_micros(150);
 
 /// Like [`poll`], but first polls without blocking, yielding the CPU
-/// between tries, until `spin_until`; only then blocks for `timeout_ms`.
+/// between tries, until `spin_until`; only then blocks for `timeout_ms`
+/// (see [`SPIN`]).
 /// Returns the number of ready descriptors.
 pub(crate) fn poll_spinning(
     fds: &mut [libc::pollfd],
