@@ -149,7 +149,7 @@ fn submit_many(c: &mut Criterion) {
         );
     }
     if let Some(py) = cpython(&["submit_many", N_PY]).and_then(|j| json_number(&j, "median_ns")) {
-        concur_benches::record_external(GROUP, "cpython_thread_pool_executor_100k", py);
+        concur_benches::record_external_per_item(GROUP, "cpython_thread_pool_executor_100k", py);
         println!(
             "ratio concur / cpython throughput: {:.1}x (cpython {py:.0} ns/task)",
             py / ours

@@ -54,11 +54,28 @@ pub fn external_dir() -> PathBuf {
 /// concur_benches::record_external("example/doc", "cpython", 66_000.0);
 /// ```
 pub fn record_external(group: &str, name: &str, median_ns: f64) {
+    write_external(group, name, median_ns, "");
+}
+
+/// Like [`record_external`] for a figure per item (per task, per call),
+/// in a group whose criterion rows measure many items per iteration: the
+/// report then compares it per item.
+///
+/// # Examples
+///
+/// ```
+/// concur_benches::record_external_per_item("example/doc_many", "cpython", 14_000.0);
+/// ```
+pub fn record_external_per_item(group: &str, name: &str, ns_per_item: f64) {
+    write_external(group, name, ns_per_item, ", \"elements\": 1");
+}
+
+fn write_external(group: &str, name: &str, median_ns: f64, extra: &str) {
     println!("external: {group}/{name}: {median_ns:.0} ns");
     let dir = external_dir();
     let file = dir.join(format!("{}__{}.json", group.replace('/', "__"), name));
     let body = format!(
-        "{{\"group\": {}, \"name\": {}, \"median_ns\": {median_ns}}}\n",
+        "{{\"group\": {}, \"name\": {}, \"median_ns\": {median_ns}{extra}}}\n",
         json_string(group),
         json_string(name)
     );

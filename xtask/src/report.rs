@@ -12,6 +12,18 @@ pub(crate) struct Row {
     pub(crate) group: String,
     pub(crate) name: String,
     pub(crate) median_ns: f64,
+    /// Items per measured iteration (criterion's `Throughput::Elements`),
+    /// when the bench declared it; `None` means "the group's scale".
+    pub(crate) elements: Option<f64>,
+}
+
+impl Row {
+    /// The median per item, on the scale of `base` when this row has none
+    /// of its own (external figures are recorded on the baseline's scale).
+    fn per_item(&self, base: &Row) -> f64 {
+        let n = self.elements.or(base.elements).unwrap_or(1.0);
+        self.median_ns / n
+    }
 }
 
 fn read_json(path: &Path) -> Option<serde_json::Value> {
@@ -61,10 +73,12 @@ pub(crate) fn criterion_rows(criterion_dir: &Path) -> Vec<Row> {
         if name.is_empty() {
             name = group.clone();
         }
+        let elements = bench["throughput"]["Elements"].as_f64();
         rows.push(Row {
             group,
             name,
             median_ns: median,
+            elements,
         });
     }
     rows
@@ -89,6 +103,7 @@ pub(crate) fn external_rows(dir: &Path) -> Vec<Row> {
                 group: g.to_string(),
                 name: n.to_string(),
                 median_ns: m,
+                elements: v["elements"].as_f64(),
             });
         }
     }
@@ -133,9 +148,10 @@ fn grouped(rows: &[Row]) -> BTreeMap<&str, Vec<&Row>> {
     groups
 }
 
-/// The ratio of each other implementation's median to concur's in its group:
-/// above 1 means concur is faster (for a sequential-vs-parallel group, it is
-/// the speed-up).
+/// The ratio of each other implementation's median to concur's in its group,
+/// per item where the rows measured different numbers of items: above 1
+/// means concur is faster (for a sequential-vs-parallel group, it is the
+/// speed-up).
 pub(crate) fn ratios(rows: &[Row]) -> Vec<(String, f64)> {
     let mut out = Vec::new();
     for (group, members) in grouped(rows) {
@@ -146,7 +162,7 @@ pub(crate) fn ratios(rows: &[Row]) -> Vec<(String, f64)> {
             if !std::ptr::eq(*r, base) && base.median_ns > 0.0 {
                 out.push((
                     format!("{group}: {} / {}", r.name, base.name),
-                    r.median_ns / base.median_ns,
+                    r.per_item(base) / base.per_item(base),
                 ));
             }
         }
@@ -164,12 +180,19 @@ pub(crate) fn markdown(rows: &[Row]) -> String {
         for r in &members {
             let ratio = match base {
                 Some(b) if std::ptr::eq(*r, b) => "baseline".to_string(),
-                Some(b) if b.median_ns > 0.0 => format!("{:.2}", r.median_ns / b.median_ns),
+                Some(b) if b.median_ns > 0.0 => format!("{:.2}", r.per_item(b) / b.per_item(b)),
                 _ => "–".to_string(),
+            };
+            let per_item = match (r.elements, base) {
+                (Some(n), _) if n > 1.0 => format!(" ({} per item)", human(r.median_ns / n)),
+                (None, Some(b)) if b.elements.is_some_and(|n| n > 1.0) => {
+                    format!(" ({} per item)", human(r.per_item(b)))
+                }
+                _ => String::new(),
             };
             let _ = writeln!(
                 s,
-                "| {group} | {} | {} | {ratio} |",
+                "| {group} | {} | {}{per_item} | {ratio} |",
                 r.name,
                 human(r.median_ns)
             );
@@ -237,7 +260,30 @@ mod tests {
             group: g.into(),
             name: n.into(),
             median_ns: m,
+            elements: None,
         }
+    }
+
+    #[test]
+    fn rows_of_different_sizes_compare_per_item() {
+        let mut concur = row("t/many", "concur", 1e9);
+        concur.elements = Some(1e6);
+        let mut small = row("t/many", "std_10k", 5e8);
+        small.elements = Some(1e4);
+        // An external figure with no size of its own is on concur's scale.
+        let ext = row("t/many", "cpython", 4e10);
+        let r = ratios(&[concur.clone(), small.clone(), ext.clone()]);
+        assert!((r[0].1 - 40.0).abs() < 1e-9, "{r:?}");
+        assert!((r[1].1 - 50.0).abs() < 1e-9, "{r:?}");
+        let md = markdown(&[concur, small]);
+        assert!(
+            md.contains("| t/many | concur | 1.00 s (1.00 µs per item) | baseline |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| t/many | std_10k | 500.00 ms (50.00 µs per item) | 50.00 |"),
+            "{md}"
+        );
     }
 
     #[test]
