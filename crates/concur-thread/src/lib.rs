@@ -33,6 +33,8 @@
 //! ```
 
 mod builder;
+#[cfg(not(concur_loom))]
+mod injector;
 mod pool;
 mod primitive;
 mod queue;

@@ -1,5 +1,6 @@
-//! The pool's global FIFO queue: a crossbeam `Injector` (lock-free, O(1)
-//! push), or under loom a mutex-protected `VecDeque` that loom can model.
+//! The pool's global FIFO queue: crossbeam's `Injector` algorithm with
+//! block reuse (`injector.rs`; lock-free, O(1) push), or under loom a
+//! mutex-protected `VecDeque` that loom can model.
 //!
 //! Each entry is a job plus whether its submitter claimed an idle token for
 //! it (see the pool's module docs).
@@ -10,12 +11,12 @@ use concur_core::Job;
 pub(crate) type Entry = (Job, bool);
 
 #[cfg(not(concur_loom))]
-pub(crate) struct Queue(crossbeam_deque::Injector<Entry>);
+pub(crate) struct Queue(crate::injector::Injector<Entry>);
 
 #[cfg(not(concur_loom))]
 impl Queue {
     pub(crate) fn new() -> Self {
-        Self(crossbeam_deque::Injector::new())
+        Self(crate::injector::Injector::new())
     }
 
     pub(crate) fn push(&self, job: Entry) {
@@ -23,13 +24,7 @@ impl Queue {
     }
 
     pub(crate) fn pop(&self) -> Option<Entry> {
-        loop {
-            match self.0.steal() {
-                crossbeam_deque::Steal::Success(job) => return Some(job),
-                crossbeam_deque::Steal::Empty => return None,
-                crossbeam_deque::Steal::Retry => std::hint::spin_loop(),
-            }
-        }
+        self.0.pop()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
