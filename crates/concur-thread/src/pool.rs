@@ -438,10 +438,17 @@ impl Shared {
         // Whether this worker's idle token is out (it counts as idle).
         let mut token_out = false;
         loop {
+            // Idle tokens only steer thread creation, which ends once every
+            // worker slot is taken (slots are not given back): from then on
+            // they are left alone, which spares each job a look at the
+            // queue's tail (`is_empty`, a cache line the submitter writes)
+            // and two read-modify-writes of the shared token count.
+            // ORDERING: a slot count; a stale value only costs a token update.
+            let track = self.threads.load(Ordering::Relaxed) < self.config.max_workers;
             let (job, claimed) = match self.queue.pop() {
                 Some(entry) => entry,
                 None => {
-                    if !token_out {
+                    if track && !token_out {
                         self.release_idle();
                         token_out = true;
                     }
@@ -471,7 +478,7 @@ impl Shared {
                     }
                 }
             };
-            match (token_out, claimed) {
+            match (token_out && track, claimed && track) {
                 // Idle, taking a job nobody claimed a token for: retract ours.
                 (true, false) => {
                     self.claim_idle();
@@ -491,7 +498,7 @@ impl Shared {
             // burst).
             token_out = false;
             job.run_then(|| {
-                if self.queue.is_empty() {
+                if track && self.queue.is_empty() {
                     self.release_idle();
                     token_out = true;
                 }
