@@ -68,6 +68,8 @@ impl<T> Slot<T> {
     /// Waits until a task is written into the slot.
     fn wait_write(&self) {
         let backoff = Backoff::new();
+        // ORDERING: pairs with the pusher's `Release` `fetch_or(WRITE)`: the
+        // task written before it is visible once `WRITE` is.
         while self.state.load(Ordering::Acquire) & WRITE == 0 {
             backoff.snooze();
         }
@@ -103,6 +105,8 @@ impl<T> Block<T> {
     fn wait_next(&self) -> *mut Self {
         let backoff = Backoff::new();
         loop {
+            // ORDERING: pairs with the `Release` store of `next` in `push`:
+            // the next block's initialisation (or reset) is visible.
             let next = self.next.load(Ordering::Acquire);
             if !next.is_null() {
                 return next;
@@ -176,6 +180,9 @@ impl<T> Injector<T> {
     /// Appends `task`.
     pub fn push(&self, task: T) {
         let backoff = Backoff::new();
+        // ORDERING (all tail loads and the CAS failure below): `Acquire`
+        // pairs with the `Release` stores that install a new tail block, so
+        // a block seen through `tail` is initialised.
         let mut tail = self.tail.index.load(Ordering::Acquire);
         let mut block = self.tail.block.load(Ordering::Acquire);
         let mut next_block = None;
@@ -186,6 +193,7 @@ impl<T> Injector<T> {
             // At the end of the block: wait until the next one is installed.
             if offset == BLOCK_CAP {
                 backoff.snooze();
+                // ORDERING: as for the first loads of `tail`.
                 tail = self.tail.index.load(Ordering::Acquire);
                 block = self.tail.block.load(Ordering::Acquire);
                 continue;
@@ -197,6 +205,8 @@ impl<T> Injector<T> {
             }
 
             let new_tail = tail + (1 << SHIFT);
+            // ORDERING: `SeqCst` success as in crossbeam (poppers' fence);
+            // `Acquire` failure as for the loads of `tail`.
             match self.tail.index.compare_exchange_weak(
                 tail,
                 new_tail,
@@ -211,12 +221,17 @@ impl<T> Injector<T> {
                         if offset + 1 == BLOCK_CAP {
                             let next_block = Box::into_raw(next_block.take().expect("taken above"));
                             let next_index = new_tail.wrapping_add(1 << SHIFT);
+                            // ORDERING: `Release` publishes the new block
+                            // (fresh, or reset under the spare list's lock)
+                            // to loaders of `tail.block` and `next`.
                             self.tail.block.store(next_block, Ordering::Release);
                             self.tail.index.store(next_index, Ordering::Release);
                             (*block).next.store(next_block, Ordering::Release);
                         }
                         let slot = (*block).slots.get_unchecked(offset);
                         slot.task.get().write(MaybeUninit::new(task));
+                        // ORDERING: `Release` publishes the task (pairs with
+                        // `wait_write`).
                         slot.state.fetch_or(WRITE, Ordering::Release);
                     }
                     if let Some(unused) = next_block {
@@ -226,6 +241,7 @@ impl<T> Injector<T> {
                 }
                 Err(t) => {
                     tail = t;
+                    // ORDERING: as for the loads above.
                     block = self.tail.block.load(Ordering::Acquire);
                     backoff.spin();
                 }
@@ -251,6 +267,9 @@ impl<T> Injector<T> {
 
         let backoff = Backoff::new();
         loop {
+            // ORDERING (these loads and the CAS failure below): `Acquire`
+            // pairs with the `Release` stores that move the head to the
+            // next block, so a block seen through `head` is the live one.
             head = self.head.index.load(Ordering::Acquire);
             block = self.head.block.load(Ordering::Acquire);
             offset = (head >> SHIFT) % LAP;
@@ -278,6 +297,8 @@ impl<T> Injector<T> {
             }
         }
 
+        // ORDERING: `SeqCst` success as in crossbeam (pairs with the fence
+        // above); failure as for the loads above.
         if self
             .head
             .index
@@ -298,6 +319,7 @@ impl<T> Injector<T> {
                 if !(*next).next.load(Ordering::Relaxed).is_null() {
                     next_index |= HAS_NEXT;
                 }
+                // ORDERING: `Release` pairs with the `Acquire` head loads.
                 self.head.block.store(next, Ordering::Release);
                 self.head.index.store(next_index, Ordering::Release);
             }
@@ -308,6 +330,9 @@ impl<T> Injector<T> {
 
             // Destroy the block if this was its last slot, or if another
             // thread wanted to but had to leave it to us (we were reading).
+            // ORDERING: `AcqRel`: our read of the task happens before a
+            // destroyer that sees `READ` reuses the block; `Acquire` sees a
+            // `DESTROY` set before.
             if (offset + 1 == BLOCK_CAP)
                 || (slot.state.fetch_or(READ, Ordering::AcqRel) & DESTROY != 0)
             {
@@ -330,6 +355,8 @@ impl<T> Injector<T> {
             // SAFETY: the block is live until this function completes.
             let slot = unsafe { (*this).slots.get_unchecked(i) };
             // A thread still reading slot `i` continues the destruction.
+            // ORDERING: `Acquire`/`AcqRel` pair with the readers' `AcqRel`
+            // `fetch_or(READ)`: their reads happen before the block's reuse.
             if slot.state.load(Ordering::Acquire) & READ == 0
                 && slot.state.fetch_or(DESTROY, Ordering::AcqRel) & READ == 0
             {
