@@ -28,16 +28,126 @@
 //! and indices only grow, so reuse of a block's memory cannot confuse them
 //! (the same holds for memory the allocator hands out again).
 
-// The items are `pub` only so the crate's tests reach them through the
-// private module; nothing is exported.
+// The items are `pub` only so the loom models reach them through
+// `concur_thread::__loom` (under `--cfg concur_loom`); nothing is exported
+// otherwise.
 #![allow(unreachable_pub)]
 
-use crossbeam_utils::{Backoff, CachePadded};
-use std::cell::UnsafeCell;
+use crate::primitive::{self, Mutex, MutexGuard};
+use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
-use std::mem::MaybeUninit;
-use std::sync::atomic::{self, AtomicPtr, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, TaskCell, fence};
+
+/// The atomics, the task cell and the back-off, swapped for loom's under
+/// `--cfg concur_loom` so that `tests/loom.rs` model-checks the queue.
+mod sync {
+    #[cfg(concur_loom)]
+    pub(super) use loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
+    #[cfg(not(concur_loom))]
+    pub(super) use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
+
+    #[cfg(not(concur_loom))]
+    pub(super) use crossbeam_utils::Backoff;
+
+    /// Under loom every wait must yield to the model's scheduler.
+    #[cfg(concur_loom)]
+    pub(super) struct Backoff;
+
+    #[cfg(concur_loom)]
+    impl Backoff {
+        pub(super) fn new() -> Self {
+            Self
+        }
+        pub(super) fn spin(&self) {
+            loom::thread::yield_now();
+        }
+        pub(super) fn snooze(&self) {
+            loom::thread::yield_now();
+        }
+    }
+
+    /// A slot's task storage.
+    #[cfg(not(concur_loom))]
+    pub(super) struct TaskCell<T>(std::cell::UnsafeCell<std::mem::MaybeUninit<T>>);
+    #[cfg(concur_loom)]
+    pub(super) struct TaskCell<T>(loom::cell::UnsafeCell<std::mem::MaybeUninit<T>>);
+
+    impl<T> TaskCell<T> {
+        pub(super) fn new() -> Self {
+            #[cfg(not(concur_loom))]
+            let cell = std::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit());
+            #[cfg(concur_loom)]
+            let cell = loom::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit());
+            Self(cell)
+        }
+
+        /// A pointer to the task for the duration of `f`.
+        fn with<R>(&self, f: impl FnOnce(*mut std::mem::MaybeUninit<T>) -> R) -> R {
+            #[cfg(not(concur_loom))]
+            return f(self.0.get());
+            #[cfg(concur_loom)]
+            return self.0.with_mut(f);
+        }
+
+        /// Writes the task.
+        ///
+        /// # Safety
+        ///
+        /// The caller claimed the slot for writing and it holds no task.
+        pub(super) unsafe fn write(&self, task: T) {
+            // SAFETY: per the caller's claim, nobody else accesses the cell.
+            self.with(|p| unsafe { p.write(std::mem::MaybeUninit::new(task)) });
+        }
+
+        /// Moves the task out.
+        ///
+        /// # Safety
+        ///
+        /// The caller claimed the slot for reading and it holds a task,
+        /// which is never read again.
+        pub(super) unsafe fn read(&self) -> T {
+            // SAFETY: per the caller's claim, the task is initialised and
+            // ours alone.
+            self.with(|p| unsafe { p.read().assume_init() })
+        }
+    }
+
+    /// The value of an atomic the caller has exclusive access to.
+    pub(super) fn usize_mut(a: &mut AtomicUsize) -> usize {
+        #[cfg(not(concur_loom))]
+        return *a.get_mut();
+        #[cfg(concur_loom)]
+        return a.with_mut(|v| *v);
+    }
+
+    /// Sets an atomic the caller has exclusive access to.
+    pub(super) fn set_usize_mut(a: &mut AtomicUsize, v: usize) {
+        #[cfg(not(concur_loom))]
+        {
+            *a.get_mut() = v;
+        }
+        #[cfg(concur_loom)]
+        a.with_mut(|x| *x = v);
+    }
+
+    /// The value of an atomic pointer the caller has exclusive access to.
+    pub(super) fn ptr_mut<T>(a: &mut AtomicPtr<T>) -> *mut T {
+        #[cfg(not(concur_loom))]
+        return *a.get_mut();
+        #[cfg(concur_loom)]
+        return a.with_mut(|v| *v);
+    }
+
+    /// Sets an atomic pointer the caller has exclusive access to.
+    pub(super) fn set_ptr_mut<T>(a: &mut AtomicPtr<T>, v: *mut T) {
+        #[cfg(not(concur_loom))]
+        {
+            *a.get_mut() = v;
+        }
+        #[cfg(concur_loom)]
+        a.with_mut(|x| *x = v);
+    }
+}
 
 // Bits of a slot's state: a task was written / read / the block is being
 // destroyed.
@@ -46,7 +156,11 @@ const READ: usize = 2;
 const DESTROY: usize = 4;
 
 // Each block covers one "lap" of indices.
+#[cfg(not(concur_loom))]
 const LAP: usize = 64;
+/// Tiny under loom, so models cross block boundaries (and reuse blocks).
+#[cfg(concur_loom)]
+const LAP: usize = 3;
 // The maximum number of values a block can hold.
 const BLOCK_CAP: usize = LAP - 1;
 // How many lower bits of an index are reserved for metadata.
@@ -57,10 +171,14 @@ const HAS_NEXT: usize = 1;
 /// At most this many spare blocks are kept (~3 MB); past it, blocks are
 /// freed as before. Enough for a backlog of 64k tasks to drain and refill
 /// without the allocator.
+#[cfg(not(concur_loom))]
 const MAX_SPARE: usize = 1024;
+/// One spare block under loom, so models reach both reuse and freeing.
+#[cfg(concur_loom)]
+const MAX_SPARE: usize = 1;
 
 struct Slot<T> {
-    task: UnsafeCell<MaybeUninit<T>>,
+    task: TaskCell<T>,
     state: AtomicUsize,
 }
 
@@ -87,7 +205,7 @@ impl<T> Block<T> {
         Box::new(Self {
             next: AtomicPtr::new(std::ptr::null_mut()),
             slots: std::array::from_fn(|_| Slot {
-                task: UnsafeCell::new(MaybeUninit::uninit()),
+                task: TaskCell::new(),
                 state: AtomicUsize::new(0),
             }),
         })
@@ -95,9 +213,9 @@ impl<T> Block<T> {
 
     /// Makes a block whose slots were all read reusable.
     fn reset(&mut self) {
-        *self.next.get_mut() = std::ptr::null_mut();
+        sync::set_ptr_mut(&mut self.next, std::ptr::null_mut());
         for slot in &mut self.slots {
-            *slot.state.get_mut() = 0;
+            sync::set_usize_mut(&mut slot.state, 0);
         }
     }
 
@@ -156,10 +274,7 @@ impl<T> Injector<T> {
 
     /// The spare list, ignoring poisoning (nothing panics while holding it).
     fn spare(&self) -> MutexGuard<'_, Vec<Box<Block<T>>>> {
-        match self.spare.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        primitive::lock(&self.spare)
     }
 
     /// A block for the tail: a spare one if any, else a new one.
@@ -229,7 +344,7 @@ impl<T> Injector<T> {
                             (*block).next.store(next_block, Ordering::Release);
                         }
                         let slot = (*block).slots.get_unchecked(offset);
-                        slot.task.get().write(MaybeUninit::new(task));
+                        slot.task.write(task);
                         // ORDERING: `Release` publishes the task (pairs with
                         // `wait_write`).
                         slot.state.fetch_or(WRITE, Ordering::Release);
@@ -254,7 +369,7 @@ impl<T> Injector<T> {
         loop {
             match self.try_pop() {
                 Ok(task) => return task,
-                Err(()) => std::hint::spin_loop(),
+                Err(()) => Backoff::new().spin(),
             }
         }
     }
@@ -284,7 +399,7 @@ impl<T> Injector<T> {
         let mut new_head = head + (1 << SHIFT);
 
         if new_head & HAS_NEXT == 0 {
-            atomic::fence(Ordering::SeqCst);
+            fence(Ordering::SeqCst);
             // ORDERING: the SeqCst fence above orders it (as in crossbeam).
             let tail = self.tail.index.load(Ordering::Relaxed);
             // Head equals tail: empty.
@@ -326,7 +441,7 @@ impl<T> Injector<T> {
 
             let slot = (*block).slots.get_unchecked(offset);
             slot.wait_write();
-            let task = slot.task.get().read().assume_init();
+            let task = slot.task.read();
 
             // Destroy the block if this was its last slot, or if another
             // thread wanted to but had to leave it to us (we were reading).
@@ -376,11 +491,25 @@ impl<T> Injector<T> {
     }
 }
 
+impl<T> Default for Injector<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> std::fmt::Debug for Injector<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Injector")
+            .field("empty", &self.is_empty())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<T> Drop for Injector<T> {
     fn drop(&mut self) {
-        let mut head = *self.head.index.get_mut();
-        let mut tail = *self.tail.index.get_mut();
-        let mut block = *self.head.block.get_mut();
+        let mut head = sync::usize_mut(&mut self.head.index);
+        let mut tail = sync::usize_mut(&mut self.tail.index);
+        let mut block = sync::ptr_mut(&mut self.head.block);
 
         // Erase the lower bits.
         head &= !((1 << SHIFT) - 1);
@@ -394,9 +523,9 @@ impl<T> Drop for Injector<T> {
                 let offset = (head >> SHIFT) % LAP;
                 if offset < BLOCK_CAP {
                     let slot = (*block).slots.get_unchecked(offset);
-                    (*slot.task.get()).assume_init_drop();
+                    drop(slot.task.read());
                 } else {
-                    let next = *(*block).next.get_mut();
+                    let next = sync::ptr_mut(&mut (*block).next);
                     drop(Box::from_raw(block));
                     block = next;
                 }
@@ -407,7 +536,7 @@ impl<T> Drop for Injector<T> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(concur_loom)))]
 mod tests {
     use super::*;
     use std::sync::Arc;

@@ -33,7 +33,6 @@
 //! ```
 
 mod builder;
-#[cfg(not(concur_loom))]
 mod injector;
 mod pool;
 mod primitive;
@@ -51,3 +50,10 @@ pub use pool::ThreadPool;
 #[cfg(feature = "rayon")]
 pub use rayon::RayonExecutor;
 pub use scope::Scope;
+
+/// The pool's lock-free queue, exposed for the loom models only.
+#[cfg(concur_loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::injector::Injector;
+}
