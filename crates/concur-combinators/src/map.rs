@@ -54,6 +54,16 @@ struct ChunkOut<R> {
     failures: Vec<(usize, Error)>,
 }
 
+impl<R> ChunkOut<R> {
+    /// A chunk that failed as a whole: `error` for each of its `len` items.
+    fn failed(error: &Error, len: usize) -> Self {
+        Self {
+            values: Vec::new(),
+            failures: (0..len).map(|i| (i, error.clone())).collect(),
+        }
+    }
+}
+
 /// Runs `f` over `chunk`, catching each item's panic.
 ///
 /// When an output has its input's size and alignment (`u64 → u64`,
@@ -180,10 +190,7 @@ impl<R> ChunkIter<R> {
     fn new(fut: Future<ChunkOut<R>>, len: usize) -> Self {
         let out = match fut.into_result() {
             Ok(out) => out,
-            Err(e) => ChunkOut {
-                values: Vec::new(),
-                failures: (0..len).map(|i| (i, e.clone())).collect(),
-            },
+            Err(e) => ChunkOut::failed(&e, len),
         };
         Self::from_out(out, len)
     }
@@ -203,20 +210,14 @@ impl<R> ChunkIter<R> {
                 }
                 ChunkOut { values, failures }
             }
-            Ok(results) => {
-                let e = Error::broken(
+            Ok(results) => ChunkOut::failed(
+                &Error::broken(
                     format!("{} outcomes for a chunk of {len} items", results.len()),
                     None,
-                );
-                ChunkOut {
-                    values: Vec::new(),
-                    failures: (0..len).map(|i| (i, e.clone())).collect(),
-                }
-            }
-            Err(e) => ChunkOut {
-                values: Vec::new(),
-                failures: (0..len).map(|i| (i, e.clone())).collect(),
-            },
+                ),
+                len,
+            ),
+            Err(e) => ChunkOut::failed(&e, len),
         };
         Self::from_out(out, len)
     }

@@ -48,6 +48,14 @@ impl<F: RemoteFn> Promises<F> {
     }
 }
 
+/// A panic payload's message.
+pub(crate) fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
+}
+
 fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let ty = std::any::type_name::<T>();
     match catch_unwind(AssertUnwindSafe(|| decode::<T>(bytes))) {
@@ -57,18 +65,11 @@ fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Erro
             ty,
             &e,
         ))),
-        Err(p) => {
-            let msg = p
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic payload".into());
-            Err(Error::task(RemoteError::new(
-                RemoteErrorKind::DecodeResult,
-                ty,
-                format!("panicked: {msg}"),
-            )))
-        }
+        Err(p) => Err(Error::task(RemoteError::new(
+            RemoteErrorKind::DecodeResult,
+            ty,
+            format!("panicked: {}", panic_text(&*p)),
+        ))),
     }
 }
 

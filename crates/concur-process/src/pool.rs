@@ -1,6 +1,6 @@
 //! [`ProcessPool`], its builder and the dispatcher thread.
 
-use crate::book::{Assignment, Book, ChunkPromise, Promises, Task};
+use crate::book::{Assignment, Book, ChunkPromise, Promises, Task, panic_text};
 use crate::forkserver::ForkServer;
 use crate::primitive::{Arc, Condvar, Mutex, lock};
 use crate::sys::{self, ExitCause, Recv};
@@ -515,16 +515,6 @@ impl fmt::Debug for ProcessPool {
             .field("start_method", &self.inner.config.start_method)
             .finish_non_exhaustive()
     }
-}
-
-/// Encodes one argument set, turning a failure or a panic into a remote
-/// error of kind [`RemoteErrorKind::EncodeArgs`].
-/// A panic payload's message.
-fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".into())
 }
 
 impl ProcessPool {

@@ -247,28 +247,20 @@ pub(crate) fn poll(fds: &mut [libc::pollfd], timeout_ms: i32) -> io::Result<usiz
 /// trips).
 pub(crate) const SPIN: std::time::Duration = std::time::Duration::from_micros(150);
 
-/// Like [`poll`], but first polls without blocking, yielding the CPU
-/// between tries, until `spin_until`; only then blocks for `timeout_ms`
-/// (see [`SPIN`]).
-/// Returns the number of ready descriptors.
-pub(crate) fn poll_spinning(
-    fds: &mut [libc::pollfd],
-    timeout_ms: i32,
-    spin_until: Option<std::time::Instant>,
-) -> io::Result<usize> {
-    if let Some(until) = spin_until {
-        loop {
-            let n = poll(fds, 0)?;
-            if n > 0 {
-                return Ok(n);
-            }
-            if std::time::Instant::now() >= until {
-                break;
-            }
-            std::thread::yield_now();
-        }
+/// Polls `fd` for input without blocking, yielding the CPU between tries,
+/// until it is readable or [`SPIN`] has passed; the caller then blocks in
+/// `read` as usual.
+pub(crate) fn spin_until_readable(fd: RawFd) {
+    let mut fds = [libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    let until = std::time::Instant::now() + SPIN;
+    // Stops early when readable, or on an error (which the `read` reports).
+    while matches!(poll(&mut fds, 0), Ok(0)) && std::time::Instant::now() < until {
+        std::thread::yield_now();
     }
-    poll(fds, timeout_ms)
 }
 
 /// A non-blocking, close-on-exec eventfd.

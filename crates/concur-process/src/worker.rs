@@ -42,13 +42,7 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
         // in `read` (see `sys::SPIN`): back-to-back tasks then skip the
         // wake-up.
         if reader.buffer().is_empty() {
-            let mut fds = [libc::pollfd {
-                fd: stream.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            let until = std::time::Instant::now() + crate::sys::SPIN;
-            let _ = crate::sys::poll_spinning(&mut fds, 0, Some(until));
+            crate::sys::spin_until_readable(stream.as_raw_fd());
         }
         match read_frame(&mut reader as &mut dyn Read, max_frame, &mut buf) {
             Ok(()) => {}
