@@ -173,32 +173,29 @@ fn run_chunk_in_place<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> Ch
     ChunkOut { values, failures }
 }
 
-/// Yields one chunk's outcomes in item order.
+/// Yields the outcomes of a chunk with failures in item order (a chunk
+/// whose items all succeeded is yielded from `MapIter::run` instead).
 struct ChunkIter<R> {
     values: std::vec::IntoIter<R>,
-    failures: std::vec::IntoIter<(usize, Error)>,
-    /// Position of the next failure (`usize::MAX` if none is left), so the
-    /// common all-succeeded chunk costs one comparison per item.
-    next_failure: usize,
+    failures: std::iter::Peekable<std::vec::IntoIter<(usize, Error)>>,
+    /// Position of the next item.
     pos: usize,
-    len: usize,
 }
 
-impl<R> ChunkIter<R> {
+impl<R> ChunkOut<R> {
     /// From a finished chunk future; a chunk that failed as a whole
     /// (cancelled, refused, abandoned) reports its error for every item.
-    fn new(fut: Future<ChunkOut<R>>, len: usize) -> Self {
-        let out = match fut.into_result() {
+    fn from_chunk(fut: Future<ChunkOut<R>>, len: usize) -> Self {
+        match fut.into_result() {
             Ok(out) => out,
             Err(e) => ChunkOut::failed(&e, len),
-        };
-        Self::from_out(out, len)
+        }
     }
 
     /// From a finished remote chunk (one outcome per item); a chunk that
     /// failed as a whole reports its error for every item.
     fn from_results(fut: Future<Vec<Result<R, Error>>>, len: usize) -> Self {
-        let out = match fut.into_result() {
+        match fut.into_result() {
             Ok(results) if results.len() == len => {
                 let mut values = Vec::with_capacity(len);
                 let mut failures = Vec::new();
@@ -218,47 +215,30 @@ impl<R> ChunkIter<R> {
                 len,
             ),
             Err(e) => ChunkOut::failed(&e, len),
-        };
-        Self::from_out(out, len)
-    }
-
-    fn from_out(out: ChunkOut<R>, len: usize) -> Self {
-        let next_failure = out.failures.first().map_or(usize::MAX, |(at, _)| *at);
-        Self {
-            values: out.values.into_iter(),
-            failures: out.failures.into_iter(),
-            next_failure,
-            pos: 0,
-            len,
         }
     }
+}
 
-    #[cold]
-    fn failure(&mut self) -> Option<Result<R, Error>> {
-        let (_, e) = self.failures.next()?;
-        self.next_failure = self
-            .failures
-            .as_slice()
-            .first()
-            .map_or(usize::MAX, |(at, _)| *at);
-        Some(Err(e))
+impl<R> ChunkIter<R> {
+    fn from_out(out: ChunkOut<R>) -> Self {
+        Self {
+            values: out.values.into_iter(),
+            failures: out.failures.into_iter().peekable(),
+            pos: 0,
+        }
     }
 }
 
 impl<R> Iterator for ChunkIter<R> {
     type Item = Result<R, Error>;
 
-    #[inline]
     fn next(&mut self) -> Option<Result<R, Error>> {
-        if self.pos == self.len {
-            return None;
-        }
         let i = self.pos;
         self.pos += 1;
-        if i == self.next_failure {
-            return self.failure();
+        match self.failures.next_if(|(at, _)| *at == i) {
+            Some((_, e)) => Some(Err(e)),
+            None => self.values.next().map(Ok),
         }
-        self.values.next().map(Ok)
     }
 }
 
@@ -516,6 +496,7 @@ impl<'e, It: Iterator, R: Send + Sync + 'static> MapBuilder<'e, It, R> {
             outstanding: 0,
             submitted: 0,
             queue: VecDeque::new(),
+            run: Vec::new().into_iter(),
             current: Current::Empty,
             watcher: Watcher::new(),
             slots: Vec::new(),
@@ -598,13 +579,17 @@ pub struct MapIter<'e, It: Iterator, R: Send + Sync + 'static> {
     /// Chunks submitted and still in the buffer (ordered: queued; unordered:
     /// not fully completed).
     in_flight: usize,
-    /// Items submitted and not yielded.
+    /// Items submitted and not yielded, apart from those left in `run`.
     outstanding: usize,
     /// Items submitted in all.
     submitted: usize,
     /// Ordered mode: chunks in input order.
     queue: VecDeque<Pending<R>>,
-    /// Ordered mode: the chunk being yielded (not counted in `in_flight`).
+    /// The rest of a chunk whose items all succeeded: `next`'s fast path
+    /// (in both modes). Not counted in `in_flight` or `outstanding`.
+    run: std::vec::IntoIter<R>,
+    /// A chunk being yielded that is not a clean `run`: one with failures,
+    /// or remote single-item futures (not counted in `in_flight`).
     current: Current<R>,
     /// Unordered mode: every submitted future, by watcher token.
     watcher: Watcher,
@@ -717,6 +702,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
 
     fn end(&mut self) {
         self.ended = true;
+        self.run = Vec::new().into_iter();
         self.cancel_all();
         #[cfg(feature = "progress")]
         if let Some(bar) = self.bar.take() {
@@ -776,23 +762,49 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                     p
                 }
             };
-            self.current = match pending {
+            let out = match pending {
                 Pending::Chunk(f, len) => {
                     if !self.wait(&f) {
                         f.cancel();
                         return self.time_out();
                     }
-                    Current::Values(ChunkIter::new(f, len))
+                    ChunkOut::from_chunk(f, len)
                 }
                 Pending::Remote(f, len) => {
                     if !self.wait(&f) {
                         f.cancel();
                         return self.time_out();
                     }
-                    Current::Values(ChunkIter::from_results(f, len))
+                    ChunkOut::from_results(f, len)
                 }
-                Pending::Items(fs) => Current::Futures(fs.into_iter()),
+                Pending::Items(fs) => {
+                    self.current = Current::Futures(fs.into_iter());
+                    continue;
+                }
             };
+            if let Some(v) = self.start(out) {
+                return Some(v);
+            }
+        }
+    }
+
+    /// Starts yielding a finished chunk and returns its first outcome
+    /// (`None` only for an empty chunk). A chunk whose items all succeeded
+    /// becomes `run`, which `next` yields without leaving its fast path.
+    fn start(&mut self, out: ChunkOut<R>) -> Option<Result<R, Error>> {
+        if out.failures.is_empty() {
+            let mut run = out.values.into_iter();
+            let first = run.next()?;
+            // The caller counts `first` as yielded; the rest leave
+            // `outstanding` now (they are counted through `run.len()`).
+            self.outstanding -= run.len();
+            self.run = run;
+            Some(Ok(first))
+        } else {
+            let mut it = ChunkIter::from_out(out);
+            let first = it.next();
+            self.current = Current::Values(it);
+            first
         }
     }
 
@@ -822,12 +834,16 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                 Slot::Chunk(f, len) => {
                     self.in_flight -= 1;
                     self.fill();
-                    self.current = Current::Values(ChunkIter::new(f, len));
+                    if let Some(v) = self.start(ChunkOut::from_chunk(f, len)) {
+                        return Some(v);
+                    }
                 }
                 Slot::Remote(f, len) => {
                     self.in_flight -= 1;
                     self.fill();
-                    self.current = Current::Values(ChunkIter::from_results(f, len));
+                    if let Some(v) = self.start(ChunkOut::from_results(f, len)) {
+                        return Some(v);
+                    }
                 }
                 Slot::Item(f, b) => {
                     let left = self.batch_left.get_mut(&b).expect("batch counted");
@@ -849,16 +865,13 @@ impl<It: Iterator, R: Send + Sync + 'static> Iterator for MapIter<'_, It, R> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        // Fast path: the next outcome of the chunk being yielded.
-        if let Current::Values(it) = &mut self.current {
-            if let Some(v) = it.next() {
-                self.outstanding -= 1;
-                #[cfg(feature = "progress")]
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
-                }
-                return Some(v);
+        // Fast path: the next value of a chunk whose items all succeeded.
+        if let Some(v) = self.run.next() {
+            #[cfg(feature = "progress")]
+            if let Some(bar) = &self.bar {
+                bar.inc(1);
             }
+            return Some(Ok(v));
         }
         self.next_slow()
     }
@@ -873,11 +886,12 @@ impl<It: Iterator, R: Send + Sync + 'static> Iterator for MapIter<'_, It, R> {
             .inputs
             .as_ref()
             .map_or((0, Some(0)), Iterator::size_hint);
-        let hi = hi.and_then(|h| h.checked_add(self.outstanding));
+        let left = self.outstanding + self.run.len();
+        let hi = hi.and_then(|h| h.checked_add(left));
         if self.deadline.is_some() {
             (0, hi)
         } else {
-            (lo.saturating_add(self.outstanding), hi)
+            (lo.saturating_add(left), hi)
         }
     }
 }

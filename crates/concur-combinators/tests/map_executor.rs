@@ -126,6 +126,85 @@ fn map_timeout() {
 }
 
 #[test]
+fn map_timeout_counts_the_rest_of_a_partly_yielded_chunk() {
+    // Chunks of 3: the first is yielded item by item, then the second
+    // (holding the blocked item) times out with all 3 of its items and the
+    // 3 of the chunk behind it unfinished.
+    let pool = TestPool::new(1);
+    let ev = Event::new();
+    let e = ev.clone();
+    let mut it = pool
+        .map(
+            move |x: u32| {
+                if x == 4 {
+                    e.wait();
+                }
+                x
+            },
+            0..9,
+        )
+        .chunksize(3)
+        .timeout(Duration::from_millis(200))
+        .run()
+        .unwrap();
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert_eq!(it.size_hint(), (0, Some(8)));
+    assert_eq!(it.next().unwrap().unwrap(), 1);
+    assert_eq!(it.next().unwrap().unwrap(), 2);
+    let err = it.next().unwrap().unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(err.message(), "6 (of 9) map results unfinished");
+    assert!(it.next().is_none());
+    assert_eq!(it.size_hint(), (0, Some(0)));
+    ev.set();
+}
+
+/// `size_hint` is exact at every step, through chunks that all succeeded,
+/// chunks with failures and the end, in both orders.
+#[test]
+fn map_size_hint_is_exact_throughout() {
+    let pool = TestPool::new(2);
+    for ordered in [true, false] {
+        for (cs, bs) in [(1, None), (4, Some(2)), (5, None), (50, Some(1))] {
+            let f = |x: u32| {
+                assert!(x % 7 != 3, "seven");
+                x
+            };
+            let b = if ordered {
+                pool.map(f, 0..23)
+            } else {
+                pool.map_unordered(f, 0..23)
+            };
+            let b = b.chunksize(cs);
+            let b = match bs {
+                Some(n) => b.buffersize(n),
+                None => b,
+            };
+            let mut it = b.run().unwrap();
+            let (mut ok, mut failed) = (Vec::new(), 0);
+            for left in (0..=23).rev() {
+                assert_eq!(
+                    it.size_hint(),
+                    (left, Some(left)),
+                    "ordered {ordered}, chunksize {cs}"
+                );
+                match it.next() {
+                    Some(Ok(v)) => ok.push(v),
+                    Some(Err(e)) => {
+                        assert_eq!(e.panic_message(), Some("seven"));
+                        failed += 1;
+                    }
+                    None => assert_eq!(left, 0),
+                }
+            }
+            ok.sort_unstable();
+            let want: Vec<u32> = (0..23).filter(|x| x % 7 != 3).collect();
+            assert_eq!((ok, failed), (want, 3), "ordered {ordered}, chunksize {cs}");
+        }
+    }
+}
+
+#[test]
 fn bad_arguments_are_typed_errors() {
     let pool = TestPool::new(1);
     assert!(matches!(

@@ -34,14 +34,19 @@ fn as_completed_ticks_once_per_future_and_finishes() {
 fn map_ticks_per_result_including_failures() {
     let pool = TestPool::new(2);
     let bar = hidden();
-    let out: Vec<_> = pool
+    let mut it = pool
         .map(|x: u32| 10 / x, 0..40)
         .chunksize(7)
         .with_progress(bar.clone())
         .run()
-        .unwrap()
-        .collect();
-    assert_eq!(out.len(), 40);
+        .unwrap();
+    // Mid-chunk, in the failing first chunk and in clean ones.
+    for (take, at) in [(3, 3), (7, 10), (2, 12)] {
+        assert_eq!(it.by_ref().take(take).count(), take);
+        assert_eq!(bar.position(), at);
+    }
+    let out: Vec<_> = it.collect();
+    assert_eq!(out.len(), 28);
     assert_eq!(bar.length(), Some(40));
     assert_eq!(bar.position(), 40);
     assert!(bar.is_finished());
