@@ -1035,13 +1035,7 @@ where
     Box::new(move |chunk: Vec<A>| {
         let f = Arc::clone(&f);
         let len = chunk.len();
-        // As a boxed slice (two words) the task fits in `Job`'s inline room
-        // next to the promise, so a chunk costs no job allocation, and no
-        // small block allocated here is freed by the worker (those fed
-        // glibc's fastbins and made every chunk's buffer allocation
-        // consolidate them).
-        let chunk = chunk.into_boxed_slice();
-        let task = move || run_chunk(&*f, chunk.into_vec());
+        let task = move || run_chunk(&*f, chunk);
         match Executor::submit(&exec, task) {
             Ok(fut) => Ok(Pending::Chunk(fut, len)),
             Err(e) => Err(e.error().clone()),

@@ -20,8 +20,8 @@ trait RunJob: Send + Sized {
     fn into_any(self) -> Option<Box<dyn Any + Send>>;
 }
 
-/// Room for a job stored inline in [`Job`] (no allocation): a promise and a
-/// closure of up to three words fit.
+/// Room for a job stored inline in [`Job`] (no allocation): a promise, a
+/// function pointer and a closure of up to two words fit.
 type Slot = MaybeUninit<[usize; 4]>;
 
 /// A job type's operations on a [`Slot`] holding it (inline or as a box).
@@ -118,54 +118,16 @@ fn run_into<P, T: Send + Sync + 'static>(
     let _ = promise.set_outcome(outcome);
 }
 
-/// How a [`PayloadJob`] turns its payload into an outcome. A type rather
-/// than a function pointer, so a job is its payload and its promise: a
-/// closure of up to three words stays inline in [`Job`].
-trait Call<P, T>: 'static {
-    fn call(payload: P) -> Result<T, Error>;
-}
-
-/// `f()` is the value ([`Job::new`]).
-struct Plain;
-
-impl<F: FnOnce() -> T, T> Call<F, T> for Plain {
-    fn call(f: F) -> Result<T, Error> {
-        Ok(f())
-    }
-}
-
-/// `f()`'s `Err` fails the future ([`Job::new_fallible`]).
-struct Fallible;
-
-impl<F, T, E> Call<F, T> for Fallible
-where
-    F: FnOnce() -> Result<T, E>,
-    E: std::error::Error + Send + Sync + 'static,
-{
-    fn call(f: F) -> Result<T, Error> {
-        f().map_err(Error::task)
-    }
-}
-
-/// The payload is `F`'s arguments ([`TaskExecutor::submit_task`]).
-struct Remote<F>(PhantomData<F>);
-
-impl<F: RemoteFn> Call<F::Args, F::Output> for Remote<F> {
-    fn call(args: F::Args) -> Result<F::Output, Error> {
-        F::call(args).map_err(Error::task)
-    }
-}
-
-/// One payload and the promise its outcome fills; `C` says how to run it.
-struct PayloadJob<P, T: Send + Sync + 'static, C> {
+/// One payload, one function pointer that runs it, one promise.
+struct PayloadJob<P, T: Send + Sync + 'static> {
     payload: P,
+    call: fn(P) -> Result<T, Error>,
     promise: Promise<T>,
-    _call: PhantomData<fn() -> C>,
 }
 
-impl<P: Send + 'static, T: Send + Sync + 'static, C: Call<P, T>> RunJob for PayloadJob<P, T, C> {
+impl<P: Send + 'static, T: Send + Sync + 'static> RunJob for PayloadJob<P, T> {
     fn run(self, before_complete: &mut dyn FnMut()) {
-        run_into(&self.promise, self.payload, C::call, before_complete);
+        run_into(&self.promise, self.payload, self.call, before_complete);
     }
     fn cancel(self) {
         self.promise.cancel();
@@ -316,14 +278,15 @@ impl Job {
         op(vtable, &raw mut this.slot)
     }
 
-    fn with_payload<P: Send + 'static, T: Send + Sync + 'static, C: Call<P, T>>(
+    fn with_payload<P: Send + 'static, T: Send + Sync + 'static>(
         payload: P,
+        call: fn(P) -> Result<T, Error>,
     ) -> (Self, Future<T>) {
         let (promise, fut) = Promise::new();
-        let job = Self::from_run(PayloadJob::<P, T, C> {
+        let job = Self::from_run(PayloadJob {
             payload,
+            call,
             promise,
-            _call: PhantomData,
         });
         (job, fut)
     }
@@ -343,7 +306,7 @@ impl Job {
         F: FnOnce() -> R + Send + 'static,
         R: Send + Sync + 'static,
     {
-        Self::with_payload::<F, R, Plain>(f)
+        Self::with_payload(f, |f| Ok(f()))
     }
 
     /// A job running a fallible `f`: `Ok(v)` fills the future with `v`,
@@ -364,7 +327,7 @@ impl Job {
         T: Send + Sync + 'static,
         E: std::error::Error + Send + Sync + 'static,
     {
-        Self::with_payload::<F, T, Fallible>(f)
+        Self::with_payload(f, |f| f().map_err(Error::task))
     }
 
     /// A job whose closure may borrow data living for `'scope`.
@@ -557,9 +520,9 @@ impl Job {
         self.consume(|vt, slot| unsafe { (vt.into_any)(slot) })
     }
 
-    fn into_payload<P: 'static, T: Send + Sync + 'static, C: 'static>(self) -> Option<P> {
+    fn into_payload<P: 'static, T: Send + Sync + 'static>(self) -> Option<P> {
         let any = self.into_any()?;
-        let job = any.downcast::<PayloadJob<P, T, C>>().ok()?;
+        let job = any.downcast::<PayloadJob<P, T>>().ok()?;
         let PayloadJob { payload, .. } = *job;
         Some(payload)
     }
@@ -657,7 +620,7 @@ pub trait Executor: Send + Sync {
         let (job, fut) = Job::new(f);
         match self.execute(job) {
             Ok(()) => Ok(fut),
-            Err(e) => Err(e.map_task(|job| job.into_payload::<F, R, Plain>().expect(GIVE_BACK))),
+            Err(e) => Err(e.map_task(|job| job.into_payload::<F, R>().expect(GIVE_BACK))),
         }
     }
 
@@ -682,7 +645,7 @@ pub trait Executor: Send + Sync {
         let (job, fut) = Job::new_fallible(f);
         match self.execute(job) {
             Ok(()) => Ok(fut),
-            Err(e) => Err(e.map_task(|job| job.into_payload::<F, T, Fallible>().expect(GIVE_BACK))),
+            Err(e) => Err(e.map_task(|job| job.into_payload::<F, T>().expect(GIVE_BACK))),
         }
     }
 }
@@ -880,13 +843,12 @@ impl<E: Executor + ?Sized> TaskExecutor for E {
         _f: F,
         args: F::Args,
     ) -> Result<Future<F::Output>, SubmitError<F::Args>> {
-        let (job, fut) = Job::with_payload::<F::Args, F::Output, Remote<F>>(args);
+        let (job, fut) = Job::with_payload(args, |a| F::call(a).map_err(Error::task));
         match self.execute(job) {
             Ok(()) => Ok(fut),
-            Err(e) => Err(e.map_task(|job| {
-                job.into_payload::<F::Args, F::Output, Remote<F>>()
-                    .expect(GIVE_BACK)
-            })),
+            Err(e) => {
+                Err(e.map_task(|job| job.into_payload::<F::Args, F::Output>().expect(GIVE_BACK)))
+            }
         }
     }
 
