@@ -12,7 +12,6 @@ mod thread_common;
 use concur_core::Executor;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::time::Duration;
 use thread_common::*;
 
 const GROUP: &str = "thread/primes_4_jobs_2_workers";
@@ -122,17 +121,7 @@ fn primes(c: &mut Criterion) {
     }
 
     let mut g = c.benchmark_group(GROUP);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(if concur_benches::quick() {
-            100
-        } else {
-            500
-        }))
-        .measurement_time(Duration::from_secs(if concur_benches::quick() {
-            1
-        } else {
-            3
-        }));
+    few_long_samples(&mut g);
     g.bench_function("sequential", |b| b.iter(sequential));
     g.bench_function("concur", |b| b.iter(concur_run));
     g.bench_function("rayon_spawn_oneshot", |b| b.iter(rayon_run));

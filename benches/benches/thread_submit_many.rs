@@ -10,7 +10,6 @@ mod thread_common;
 use concur_core::Executor;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use std::time::Duration;
 use thread_common::*;
 
 const GROUP: &str = "thread/submit_1m_collect";
@@ -96,17 +95,7 @@ fn submit_many(c: &mut Criterion) {
     let rt = tokio_rt();
 
     let mut g = c.benchmark_group(GROUP);
-    g.sample_size(10)
-        .warm_up_time(Duration::from_millis(if concur_benches::quick() {
-            100
-        } else {
-            500
-        }))
-        .measurement_time(Duration::from_secs(if concur_benches::quick() {
-            1
-        } else {
-            3
-        }));
+    few_long_samples(&mut g);
     g.throughput(Throughput::Elements(N));
     g.bench_function("concur", |b| b.iter(|| concur_many(&concur, N)));
     g.bench_function("rayon_spawn_oneshot", |b| b.iter(|| rayon_many(&rayon, N)));

@@ -2,7 +2,18 @@
 //! timer for the ratios printed at the end of a run, and the CPython runner.
 #![allow(dead_code, unreachable_pub)]
 
-use std::time::Instant;
+use criterion::BenchmarkGroup;
+use criterion::measurement::WallTime;
+use std::time::{Duration, Instant};
+
+/// 10 samples of a long-running case: 0.5 s of warm-up and 3 s of
+/// measurement (0.1 s and 1 s under `cargo xtask bench --quick`).
+pub fn few_long_samples(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let quick = concur_benches::quick();
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(if quick { 100 } else { 500 }))
+        .measurement_time(Duration::from_secs(if quick { 1 } else { 3 }));
+}
 
 /// Workers every pool gets, so the comparison is like for like.
 pub const WORKERS: usize = 2;

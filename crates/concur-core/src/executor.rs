@@ -175,35 +175,16 @@ impl<F: RemoteFn> RunJob for BatchJob<F> {
     }
 }
 
-/// Many argument sets of one remote function and one promise for all of
-/// their outcomes (see [`Job::chunk`]).
-struct ChunkJob<F: RemoteFn> {
-    items: Vec<F::Args>,
-    promise: Promise<Vec<Result<F::Output, Error>>>,
-}
-
-impl<F: RemoteFn> RunJob for ChunkJob<F> {
-    fn run(self, before_complete: &mut dyn FnMut()) {
-        let call = |items: Vec<F::Args>| {
-            Ok(items
-                .into_iter()
-                .map(|a| match catch_unwind(AssertUnwindSafe(|| F::call(a))) {
-                    Ok(r) => r.map_err(Error::task),
-                    Err(panic) => Err(Error::panicked(panic)),
-                })
-                .collect())
-        };
-        run_into(&self.promise, self.items, call, before_complete);
-    }
-    fn cancel(self) {
-        self.promise.cancel();
-    }
-    fn fail(self, error: Error) {
-        let _ = self.promise.set_exception(error);
-    }
-    fn into_any(self) -> Option<Box<dyn Any + Send>> {
-        Some(Box::new(self))
-    }
+/// Runs a [`Job::chunk`]'s items in order: one outcome each, a panic
+/// failing only its item.
+fn run_chunk<F: RemoteFn>(items: Vec<F::Args>) -> Result<Vec<Result<F::Output, Error>>, Error> {
+    Ok(items
+        .into_iter()
+        .map(|a| match catch_unwind(AssertUnwindSafe(|| F::call(a))) {
+            Ok(r) => r.map_err(Error::task),
+            Err(panic) => Err(Error::panicked(panic)),
+        })
+        .collect())
 }
 
 /// A closure that borrows from a scope; see [`Job::new_scoped`].
@@ -430,14 +411,7 @@ impl Job {
         _f: F,
         batch: Vec<F::Args>,
     ) -> (Self, Future<Vec<Result<F::Output, Error>>>) {
-        let (promise, fut) = Promise::new();
-        (
-            Self::from_run(ChunkJob::<F> {
-                items: batch,
-                promise,
-            }),
-            fut,
-        )
+        Self::with_payload(batch, run_chunk::<F>)
     }
 
     /// Runs the task (unless its future was cancelled) and completes the
@@ -531,12 +505,6 @@ impl Job {
         let any = self.into_any()?;
         let job = any.downcast::<BatchJob<F>>().ok()?;
         Some(job.items.into_iter().map(|(a, _)| a).collect())
-    }
-
-    fn into_chunk<F: RemoteFn>(self) -> Option<Vec<F::Args>> {
-        let any = self.into_any()?;
-        let ChunkJob { items, .. } = *any.downcast::<ChunkJob<F>>().ok()?;
-        Some(items)
     }
 }
 
@@ -864,7 +832,10 @@ impl<E: Executor + ?Sized> TaskExecutor for E {
         let (job, fut) = Job::chunk(f, batch);
         match self.execute(job) {
             Ok(()) => Ok(fut),
-            Err(e) => Err(e.map_task(|job| job.into_chunk::<F>().expect(GIVE_BACK))),
+            Err(e) => Err(e.map_task(|job| {
+                job.into_payload::<Vec<F::Args>, Vec<Result<F::Output, Error>>>()
+                    .expect(GIVE_BACK)
+            })),
         }
     }
 }

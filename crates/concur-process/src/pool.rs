@@ -841,6 +841,23 @@ struct Proc {
 }
 
 impl Proc {
+    /// A worker just started, connected through `parent`, awaiting its hello.
+    fn new(pid: i32, forked: bool, pidfd: OwnedFd, parent: OwnedFd) -> Self {
+        Self {
+            pid,
+            forked,
+            pidfd,
+            conn: Arc::new(Conn { fd: parent }),
+            rbuf: Vec::new(),
+            phase: Phase::Hello,
+            started: Instant::now(),
+            eof: false,
+            kill_reason: None,
+            exit_deadline: None,
+            task_deadline: None,
+        }
+    }
+
     fn kill(&mut self, reason: KillReason) {
         if self.kill_reason.is_none() {
             self.kill_reason = Some(reason);
@@ -970,19 +987,7 @@ impl Dispatcher {
                 return Err(e);
             }
         };
-        Ok(Proc {
-            pid,
-            forked: false,
-            pidfd,
-            conn: Arc::new(Conn { fd: parent }),
-            rbuf: Vec::new(),
-            phase: Phase::Hello,
-            started: Instant::now(),
-            eof: false,
-            kill_reason: None,
-            exit_deadline: None,
-            task_deadline: None,
-        })
+        Ok(Proc::new(pid, false, pidfd, parent))
     }
 
     /// Handles commands, deadlines and shutdown progress; returns the poll
@@ -1358,19 +1363,7 @@ impl Dispatcher {
 fn start_forked(server: &mut ForkServer, timeout: Duration) -> std::io::Result<Proc> {
     let (parent, child) = sys::socketpair()?;
     let (pid, pidfd) = server.fork_worker(child, timeout)?;
-    Ok(Proc {
-        pid,
-        forked: true,
-        pidfd,
-        conn: Arc::new(Conn { fd: parent }),
-        rbuf: Vec::new(),
-        phase: Phase::Hello,
-        started: Instant::now(),
-        eof: false,
-        kill_reason: None,
-        exit_deadline: None,
-        task_deadline: None,
-    })
+    Ok(Proc::new(pid, true, pidfd, parent))
 }
 
 fn send_request(conn: &Conn, request: &Request, max_frame: usize) -> std::io::Result<()> {
