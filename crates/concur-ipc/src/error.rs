@@ -22,6 +22,8 @@ pub enum RemoteErrorKind {
     UnknownFunction,
     /// A function with that id exists, but its signature differs.
     SignatureMismatch,
+    /// Several functions have that id and fingerprint; none is called.
+    DuplicateFunction,
     /// The arguments could not be encoded (in the submitting process).
     EncodeArgs,
     /// The worker could not decode the arguments.
@@ -51,6 +53,7 @@ impl RemoteErrorKind {
             Self::Task => "error",
             Self::UnknownFunction => "unknown function",
             Self::SignatureMismatch => "signature mismatch",
+            Self::DuplicateFunction => "duplicate function",
             Self::EncodeArgs => "argument encoding",
             Self::DecodeArgs => "argument decoding",
             Self::EncodeResult => "result encoding",

@@ -6,10 +6,11 @@
 //! * [`remote!`] turns plain functions into zero-sized types implementing
 //!   [`concur_core::RemoteFn`] and registers them; [`register!`] registers a
 //!   hand-written implementation.
-//! * [`Registry`] maps a registry id (a hash of the function's name) to its
-//!   [`Registration`]; a [`FnRef`] (id plus signature fingerprint) names a
-//!   function in a frame. An unknown id or a mismatched signature is a
-//!   [`RemoteError`], never a call.
+//! * [`Registry`] maps a [`FnRef`] (registry id, a hash of the function's
+//!   name, plus a fingerprint of its signature and declaration site) to its
+//!   [`Registration`]; a `FnRef` names a function in a frame. An unknown id,
+//!   a mismatched signature or a duplicated declaration is a [`RemoteError`],
+//!   never a call (see the naming rules of [`remote!`]).
 //! * Frames are a little-endian `u32` length followed by a postcard payload
 //!   ([`encode_frame`], [`read_frame`], [`write_frame`]); the length is checked
 //!   against a maximum before anything is allocated, and [`decode`] rejects

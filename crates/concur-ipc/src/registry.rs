@@ -9,7 +9,6 @@ use concur_core::{BoxError, RemoteFn};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
@@ -42,10 +41,10 @@ const fn fnv_extend(mut hash: u64, bytes: &[u8]) -> u64 {
 /// Runs one item, appending its result to the `Outcomes`.
 type Invoke = fn(&[u8], fn() -> &'static str, &mut Outcomes);
 
-/// One registered remote function: its name, registry id, signature
-/// fingerprint and the monomorphised code that decodes arguments, calls it
-/// and encodes the result. Created by [`remote!`](crate::remote) and
-/// [`register!`](crate::register); collected with `inventory`.
+/// One registered remote function: its name, registry id, fingerprint,
+/// where it was declared and the monomorphised code that decodes arguments,
+/// calls it and encodes the result. Created by [`remote!`](crate::remote)
+/// and [`register!`](crate::register); collected with `inventory`.
 ///
 /// # Examples
 ///
@@ -62,6 +61,8 @@ pub struct Registration {
     fingerprint: u64,
     invoke: Invoke,
     error_type: fn() -> &'static str,
+    type_name: fn() -> &'static str,
+    site: Option<&'static str>,
 }
 
 fn boxed_error_type() -> &'static str {
@@ -88,6 +89,8 @@ impl Registration {
             fingerprint: F::FINGERPRINT,
             invoke: invoke::<F>,
             error_type: boxed_error_type,
+            type_name: std::any::type_name::<F>,
+            site: None,
         }
     }
 
@@ -111,6 +114,67 @@ impl Registration {
             fingerprint: F::FINGERPRINT,
             invoke: invoke::<F>,
             error_type: std::any::type_name::<E>,
+            type_name: std::any::type_name::<F>,
+            site: None,
+        }
+    }
+
+    /// The same registration, recording where it was declared
+    /// (`file:line:column`; [`remote!`](crate::remote) and
+    /// [`register!`](crate::register) pass their invocation site). Only used
+    /// to name the declarations in errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// let reg = concur_ipc::Registration::of::<neg>().declared_at("src/lib.rs:3:1");
+    /// assert_eq!(reg.site(), Some("src/lib.rs:3:1"));
+    /// ```
+    #[must_use]
+    pub const fn declared_at(mut self, site: &'static str) -> Self {
+        self.site = Some(site);
+        self
+    }
+
+    /// Where the registration was declared (`file:line:column`), when known.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// assert_eq!(concur_ipc::Registration::of::<neg>().site(), None);
+    /// ```
+    #[must_use]
+    pub fn site(&self) -> Option<&'static str> {
+        self.site
+    }
+
+    /// The Rust type implementing [`RemoteFn`] (the function's unit struct
+    /// for [`remote!`](crate::remote)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn neg(x: i8) -> i8 { -x }
+    /// }
+    /// assert!(concur_ipc::Registration::of::<neg>().type_name().ends_with("::neg"));
+    /// ```
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        (self.type_name)()
+    }
+
+    /// The declaration for messages: "`type` (declared at file:line:column)".
+    fn declaration(&self) -> String {
+        match self.site {
+            Some(site) => format!("`{}` (declared at {site})", self.type_name()),
+            None => format!("`{}`", self.type_name()),
         }
     }
 
@@ -146,7 +210,9 @@ impl Registration {
         fingerprint(self.name)
     }
 
-    /// The signature fingerprint.
+    /// The fingerprint: [`RemoteFn::FINGERPRINT`], which for
+    /// [`remote!`](crate::remote) covers the signature and the declaration
+    /// site.
     ///
     /// # Examples
     ///
@@ -155,7 +221,7 @@ impl Registration {
     ///     fn neg(x: i8) -> i8 { -x }
     /// }
     /// let reg = concur_ipc::Registration::of::<neg>();
-    /// assert_eq!(reg.fingerprint(), concur_ipc::fingerprint("fn(i8) -> i8"));
+    /// assert_eq!(reg.fingerprint(), <neg as concur_core::RemoteFn>::FINGERPRINT);
     /// ```
     #[must_use]
     pub fn fingerprint(&self) -> u64 {
@@ -215,6 +281,8 @@ impl fmt::Debug for Registration {
         f.debug_struct("Registration")
             .field("name", &self.name)
             .field("fingerprint", &format_args!("{:#018x}", self.fingerprint))
+            .field("type_name", &self.type_name())
+            .field("site", &self.site)
             .finish()
     }
 }
@@ -327,21 +395,34 @@ fn call<F: RemoteFn>(
     }
 }
 
-/// Every remote function linked into this binary, by registry id.
+/// Every remote function linked into this binary, by [`FnRef`] (registry
+/// id and fingerprint).
+///
+/// Two registrations with the same [`FnRef`] (two `register!`ed types with
+/// one `NAME` and `FINGERPRINT`) are a *duplicate*: neither is ever called;
+/// [`resolve`](Self::resolve) of that reference fails with
+/// [`RemoteErrorKind::DuplicateFunction`] naming both, and
+/// [`check`](Self::check) reports it up front.
 ///
 /// # Examples
 ///
 /// ```
+/// use concur_ipc::{FnRef, Registry};
 /// concur_ipc::remote! {
 ///     fn negate(x: i64) -> i64 { -x }
 /// }
-/// let reg = concur_ipc::Registry::global();
-/// assert!(reg.get(concur_ipc::fingerprint(<negate as concur_core::RemoteFn>::NAME)).is_some());
-/// assert_eq!(reg.fingerprint(), concur_ipc::Registry::global().fingerprint());
+/// let reg = Registry::global();
+/// assert!(reg.get(FnRef::of::<negate>()).is_some());
+/// assert_eq!(reg.fingerprint(), Registry::global().fingerprint());
 /// ```
 #[derive(Debug)]
 pub struct Registry {
-    by_id: HashMap<u64, &'static Registration>,
+    /// Registrations by registry id; almost always one per id, several when
+    /// one path is declared in several places (see [`remote!`](crate::remote)).
+    by_id: HashMap<u64, Vec<&'static Registration>>,
+    /// The errors of the duplicated references, in a stable order.
+    duplicates: Vec<RemoteError>,
+    len: usize,
     fingerprint: u64,
 }
 
@@ -361,14 +442,31 @@ impl Registry {
     }
 
     fn from_entries(entries: impl IntoIterator<Item = &'static Registration>) -> Self {
-        let mut by_id = HashMap::new();
+        let mut by_id: HashMap<u64, Vec<&'static Registration>> = HashMap::new();
         let mut all = Vec::new();
+        let mut len = 0;
         for reg in entries {
             all.push((reg.id(), reg.fingerprint));
-            if let Entry::Vacant(v) = by_id.entry(reg.id()) {
-                v.insert(reg);
+            by_id.entry(reg.id()).or_default().push(reg);
+            len += 1;
+        }
+        let mut duplicates = Vec::new();
+        for regs in by_id.values_mut() {
+            // A stable order (inventory's is link order), so messages and
+            // `check` do not change between runs.
+            regs.sort_by_key(|r| (r.fingerprint, r.type_name(), r.site));
+            for (i, reg) in regs.iter().enumerate() {
+                let first = regs.iter().position(|r| r.fingerprint == reg.fingerprint);
+                if first == Some(i)
+                    && regs[i + 1..]
+                        .iter()
+                        .any(|r| r.fingerprint == reg.fingerprint)
+                {
+                    duplicates.push(duplicate_error(regs, reg.fingerprint));
+                }
             }
         }
+        duplicates.sort_by(|a, b| a.message().cmp(b.message()));
         all.sort_unstable();
         let mut fp = fnv_extend(
             fingerprint("concur-ipc registry"),
@@ -380,23 +478,49 @@ impl Registry {
         }
         Self {
             by_id,
+            duplicates,
+            len,
             fingerprint: fp,
         }
     }
 
-    /// The registration with registry id `id`.
+    /// The registration named by `func`, if exactly one has that registry id
+    /// and fingerprint ([`resolve`](Self::resolve) says why not).
     ///
     /// # Examples
     ///
     /// ```
-    /// assert!(concur_ipc::Registry::global().get(0).is_none());
+    /// use concur_ipc::{FnRef, Registry};
+    /// assert!(Registry::global().get(FnRef { id: 0, fingerprint: 0 }).is_none());
     /// ```
     #[must_use]
-    pub fn get(&self, id: u64) -> Option<&'static Registration> {
-        self.by_id.get(&id).copied()
+    pub fn get(&self, func: FnRef) -> Option<&'static Registration> {
+        self.resolve(func).ok()
     }
 
-    /// How many functions are registered.
+    /// Checks that no two registrations share a [`FnRef`]. A process pool
+    /// calls it when it is built, so a duplicate fails the build instead of
+    /// each call.
+    ///
+    /// # Errors
+    ///
+    /// The first duplicate, as a [`RemoteErrorKind::DuplicateFunction`]
+    /// error naming both declarations (the same error
+    /// [`resolve`](Self::resolve) returns for it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(concur_ipc::Registry::global().check().is_ok());
+    /// ```
+    pub fn check(&self) -> Result<(), RemoteError> {
+        match self.duplicates.first() {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// How many functions are registered (duplicates included).
     ///
     /// # Examples
     ///
@@ -405,7 +529,7 @@ impl Registry {
     /// ```
     #[must_use]
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.len
     }
 
     /// Whether no function is registered.
@@ -417,13 +541,14 @@ impl Registry {
     /// ```
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.len == 0
     }
 
-    /// A hash over every registered (id, signature fingerprint) pair and the
-    /// protocol version: what a worker sends at handshake. Two processes
-    /// agree on it only if they registered the same functions with the same
-    /// signatures.
+    /// A hash over every registered (id, fingerprint) pair and the protocol
+    /// version: what a worker sends at handshake. Two processes agree on it
+    /// only if they registered the same functions with the same signatures
+    /// (and, for [`remote!`](crate::remote), at the same places: the same
+    /// build).
     ///
     /// # Examples
     ///
@@ -436,13 +561,15 @@ impl Registry {
         self.fingerprint
     }
 
-    /// Resolves `func`: the registration if the id is known and its
-    /// signature fingerprint matches.
+    /// Resolves `func`: the registration with its registry id and
+    /// fingerprint, if there is exactly one.
     ///
     /// # Errors
     ///
-    /// [`RemoteErrorKind::UnknownFunction`] or
-    /// [`RemoteErrorKind::SignatureMismatch`].
+    /// [`RemoteErrorKind::UnknownFunction`] if no function has the id,
+    /// [`RemoteErrorKind::SignatureMismatch`] if none of those with the id
+    /// has the fingerprint, [`RemoteErrorKind::DuplicateFunction`] if
+    /// several have both (naming them; none is called).
     ///
     /// # Examples
     ///
@@ -452,25 +579,37 @@ impl Registry {
     /// assert_eq!(err.kind(), RemoteErrorKind::UnknownFunction);
     /// ```
     pub fn resolve(&self, func: FnRef) -> Result<&'static Registration, RemoteError> {
-        match self.get(func.id) {
-            None => Err(RemoteError::new(
+        let Some(regs) = self.by_id.get(&func.id) else {
+            return Err(RemoteError::new(
                 RemoteErrorKind::UnknownFunction,
                 "concur_ipc::FnRef",
                 format!(
                     "no remote function with registry id {:#018x} is registered in the worker",
                     func.id
                 ),
-            )),
-            Some(reg) if reg.fingerprint != func.fingerprint => Err(RemoteError::new(
-                RemoteErrorKind::SignatureMismatch,
-                "concur_ipc::FnRef",
-                format!(
-                    "remote function `{}` has signature fingerprint {:#018x} in the worker, \
-                     but the caller expected {:#018x}",
-                    reg.name, reg.fingerprint, func.fingerprint
-                ),
-            )),
-            Some(reg) => Ok(reg),
+            ));
+        };
+        let mut matching = regs.iter().filter(|r| r.fingerprint == func.fingerprint);
+        match (matching.next(), matching.next()) {
+            (Some(reg), None) => Ok(reg),
+            (Some(_), Some(_)) => Err(duplicate_error(regs, func.fingerprint)),
+            (None, _) => {
+                let found: Vec<String> = regs
+                    .iter()
+                    .map(|r| format!("{:#018x} for {}", r.fingerprint, r.declaration()))
+                    .collect();
+                Err(RemoteError::new(
+                    RemoteErrorKind::SignatureMismatch,
+                    "concur_ipc::FnRef",
+                    format!(
+                        "remote function `{}` has fingerprint {} in the worker, but the caller \
+                         expected {:#018x} (a different signature or declaration)",
+                        regs[0].name,
+                        found.join(", "),
+                        func.fingerprint
+                    ),
+                ))
+            }
         }
     }
 
@@ -511,6 +650,28 @@ impl Registry {
     }
 }
 
+/// The error for the registrations in `regs` (one registry id) that share
+/// `fingerprint`.
+fn duplicate_error(regs: &[&'static Registration], fingerprint: u64) -> RemoteError {
+    let same: Vec<String> = regs
+        .iter()
+        .filter(|r| r.fingerprint == fingerprint)
+        .map(|r| r.declaration())
+        .collect();
+    RemoteError::new(
+        RemoteErrorKind::DuplicateFunction,
+        "concur_ipc::Registration",
+        format!(
+            "remote function `{}` is registered {} times with the same registry id and \
+             fingerprint ({:#018x}), by {}: none of them is called; give each a distinct `NAME`",
+            regs[0].name,
+            same.len(),
+            fingerprint,
+            same.join(" and ")
+        ),
+    )
+}
+
 /// Makes plain functions callable in another process: for each `fn`, a
 /// zero-sized type of the same name implementing
 /// [`RemoteFn`](concur_core::RemoteFn) plus a registry entry.
@@ -520,11 +681,30 @@ impl Registry {
 ///   fallible: `Output = T`, and an `Err` fails the future with a
 ///   [`RemoteError`] naming `E` (downcastable locally to `E`). Any other
 ///   return type is the output as is.
-/// * The name is `module_path!()::name`; the signature fingerprint hashes
-///   the parameter and return types as written.
 /// * The generated type is a lowercase unit struct, so a `let` binding with
 ///   the same name in its scope is read as a pattern of that struct: do not
 ///   name a remote function like a local variable you use next to it.
+///
+/// # Registry naming rules
+///
+/// * [`RemoteFn::NAME`](concur_core::RemoteFn::NAME) is
+///   `module_path!()::name`: a readable path, used in error messages.
+/// * The registry id is [`fingerprint`]`(NAME)`.
+/// * [`RemoteFn::FINGERPRINT`](concur_core::RemoteFn::FINGERPRINT) hashes
+///   the parameter and return types as written *and the declaration site*
+///   (`file!():line!():column!()` of the `remote!` invocation). So two
+///   `remote!` blocks declaring the same `fn f` with the same signature in two
+///   function bodies of one module share a `NAME` and an id, yet have distinct
+///   [`FnRef`]s, and each call runs its own body.
+/// * Moving a declaration in the source (even by one line) changes its
+///   fingerprint, hence the [`Registry::fingerprint`]: a pool and its workers
+///   must run the same build, which the handshake checks anyway. Never store
+///   a [`FnRef`] to use with another build.
+/// * Two registrations with the same `NAME` *and* `FINGERPRINT` (possible
+///   with hand-written [`register!`](crate::register) impls) are refused:
+///   calling either fails with
+///   [`RemoteErrorKind::DuplicateFunction`](crate::RemoteErrorKind::DuplicateFunction)
+///   naming both, and [`Registry::check`] reports it.
 ///
 /// # Examples
 ///
@@ -598,7 +778,8 @@ macro_rules! __remote_item {
             type Output = $out;
             const NAME: &'static str = concat!(module_path!(), "::", stringify!($name));
             const FINGERPRINT: u64 = $crate::fingerprint(concat!(
-                "fn(", stringify!($($ty),*), ") -> ", stringify!($ret)
+                "fn(", stringify!($($ty),*), ") -> ", stringify!($ret),
+                " @ ", file!(), ":", line!(), ":", column!()
             ));
             fn call(args: Self::Args) -> ::std::result::Result<$out, $crate::__private::BoxError> {
                 #[allow(clippy::unused_unit)]
@@ -611,6 +792,7 @@ macro_rules! __remote_item {
 
         $crate::__private::inventory::submit! {
             $crate::Registration::with_error::<$name, $err>()
+                .declared_at(concat!(file!(), ":", line!(), ":", column!()))
         }
     };
 }
@@ -645,13 +827,14 @@ macro_rules! __remote_args {
 /// }
 /// concur_ipc::register!(Halve);
 ///
-/// assert!(concur_ipc::Registry::global().get(concur_ipc::fingerprint("docs::halve")).is_some());
+/// assert!(concur_ipc::Registry::global().get(concur_ipc::FnRef::of::<Halve>()).is_some());
 /// ```
 #[macro_export]
 macro_rules! register {
     ($ty:ty) => {
         $crate::__private::inventory::submit! {
             $crate::Registration::of::<$ty>()
+                .declared_at(concat!(file!(), ":", line!(), ":", column!()))
         }
     };
 }

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 pub type ItemResult = Result<Vec<u8>, RemoteError>;
 
 /// Names a remote function in a frame: registry id (hash of its name) and
-/// signature fingerprint. Never a code address.
+/// fingerprint (of its signature and, for [`remote!`](crate::remote), its
+/// declaration site). Never a code address.
 ///
 /// # Examples
 ///
@@ -31,7 +32,7 @@ pub type ItemResult = Result<Vec<u8>, RemoteError>;
 pub struct FnRef {
     /// Registry id: [`fingerprint`](crate::fingerprint) of the name.
     pub id: u64,
-    /// Signature fingerprint.
+    /// [`RemoteFn::FINGERPRINT`].
     pub fingerprint: u64,
 }
 
