@@ -133,8 +133,11 @@ impl RemoteError {
         self
     }
 
-    /// Builds a remote error from a local error value: its `source()` chain
-    /// is appended to the message.
+    /// Builds a remote error from a local error value: its message, then
+    /// each message of its `source()` chain that is not already part of the
+    /// text (many errors print their source in their own `Display`; it is
+    /// not repeated). A postcard error is described by what to change, not
+    /// by postcard's own text.
     ///
     /// # Examples
     ///
@@ -143,6 +146,14 @@ impl RemoteError {
     /// let io = std::io::Error::other("disk full");
     /// let e = RemoteError::from_error(RemoteErrorKind::Task, "std::io::Error", &io);
     /// assert_eq!(e.message(), "disk full");
+    ///
+    /// // `FrameError::Codec` describes its postcard source itself.
+    /// let err = concur_ipc::decode::<u64>(&[]).unwrap_err();
+    /// let e = RemoteError::from_error(RemoteErrorKind::DecodeResult, "u64", &err);
+    /// assert_eq!(
+    ///     e.message(),
+    ///     "codec error: the bytes end before the value does: do both sides use the same type?"
+    /// );
     /// ```
     #[must_use]
     pub fn from_error(
@@ -150,11 +161,21 @@ impl RemoteError {
         type_name: &str,
         error: &(dyn std::error::Error + 'static),
     ) -> Self {
-        let mut message = error.to_string();
+        let mut message = match error.downcast_ref::<postcard::Error>() {
+            Some(p) => crate::codec::describe(p).into_owned(),
+            None => error.to_string(),
+        };
         let mut source = error.source();
         while let Some(s) = source {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
+            // Every error of this crate that wraps a postcard error already
+            // says what it means; postcard's own text would only repeat it.
+            if !s.is::<postcard::Error>() {
+                let text = s.to_string();
+                if !text.is_empty() && !message.contains(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+            }
             source = s.source();
         }
         Self::new(kind, type_name, message)

@@ -69,7 +69,7 @@ impl fmt::Display for FrameError {
             Self::TrailingBytes { extra } => {
                 write!(f, "{extra} trailing bytes after the encoded value")
             }
-            Self::Codec(e) => write!(f, "codec error: {e}"),
+            Self::Codec(e) => write!(f, "codec error: {}", crate::codec::describe(e)),
             Self::Closed => f.write_str("peer closed the stream"),
             Self::Io(e) => write!(f, "i/o error: {e}"),
         }

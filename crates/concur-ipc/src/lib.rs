@@ -44,12 +44,15 @@
 //! assert_eq!(decode::<u64>(results.get(0).unwrap().unwrap()).unwrap(), 144);
 //! ```
 
+mod codec;
 mod error;
 mod frame;
 mod packed;
+mod probe;
 mod registry;
 mod wire;
 
+pub use codec::CodecError;
 pub use error::{RemoteError, RemoteErrorKind};
 pub use frame::{
     DEFAULT_MAX_FRAME, FrameError, PREFIX_LEN, decode, encode, encode_frame, frame_len, read_frame,

@@ -9,6 +9,7 @@
 //! (half of them freeing another thread's memory): 160 ns per item at
 //! chunksize 1000 on 2 cores, most of it in malloc.
 
+use crate::codec::CodecError;
 use crate::error::RemoteError;
 use serde::de::{self, DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Visitor};
 use serde::ser::SerializeSeq;
@@ -115,7 +116,7 @@ impl Packed {
     ///
     /// # Errors
     ///
-    /// The encoder's error (for example a `Serialize` impl that fails).
+    /// A [`CodecError`] (for example a `Serialize` impl that fails).
     ///
     /// # Examples
     ///
@@ -124,10 +125,7 @@ impl Packed {
     /// p.push_encoded(&(1u8, "x")).unwrap();
     /// assert_eq!(concur_ipc::decode::<(u8, String)>(p.get(0).unwrap()).unwrap(), (1, "x".into()));
     /// ```
-    pub fn push_encoded<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), postcard::Error> {
+    pub fn push_encoded<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
         append_encoded(value, &mut self.bytes)?;
         self.ends.push(self.bytes.len());
         Ok(())
@@ -371,7 +369,7 @@ impl Outcomes {
     ///
     /// # Errors
     ///
-    /// The encoder's error.
+    /// A [`CodecError`] (for example a `Serialize` impl that fails).
     ///
     /// # Examples
     ///
@@ -380,10 +378,7 @@ impl Outcomes {
     /// out.push_encoded("hi").unwrap();
     /// assert_eq!(concur_ipc::decode::<String>(out.get(0).unwrap().unwrap()).unwrap(), "hi");
     /// ```
-    pub fn push_encoded<T: Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-    ) -> Result<(), postcard::Error> {
+    pub fn push_encoded<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
         append_encoded(value, &mut self.bytes)?;
         self.slots.push(Slot::Ok(self.bytes.len()));
         Ok(())
@@ -487,10 +482,7 @@ impl Outcomes {
 
 /// Appends the postcard encoding of `value` to `buf`; on error `buf` is
 /// left as it was.
-fn append_encoded<T: Serialize + ?Sized>(
-    value: &T,
-    buf: &mut Vec<u8>,
-) -> Result<(), postcard::Error> {
+fn append_encoded<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
     /// A postcard output that appends to a borrowed buffer (postcard's own
     /// `to_extend` takes the buffer by value and drops it on error).
     struct Append<'a>(&'a mut Vec<u8>);
@@ -509,11 +501,14 @@ fn append_encoded<T: Serialize + ?Sized>(
         }
     }
     let start = buf.len();
-    let r = postcard::serialize_with_flavor(value, Append(buf));
-    if r.is_err() {
+    postcard::serialize_with_flavor(value, Append(buf)).map_err(|e| {
         buf.truncate(start);
-    }
-    r
+        let message = match e {
+            postcard::Error::SerdeSerCustom => crate::probe::serialize_message(value),
+            _ => None,
+        };
+        CodecError::new(e, message)
+    })
 }
 
 impl From<Vec<crate::ItemResult>> for Outcomes {
