@@ -181,6 +181,50 @@ impl RemoteError {
         Self::new(kind, type_name, message)
     }
 
+    /// Builds the remote error for a failed [`decode`](crate::decode) of
+    /// `bytes` as `T`, named by `T`'s type name. When `T`'s `Deserialize`
+    /// failed with a message of its own (`serde::de::Error::custom`, which
+    /// postcard drops), the bytes are decoded once more to recover it, and
+    /// that message is the error's; otherwise as
+    /// [`from_error`](Self::from_error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{RemoteError, RemoteErrorKind, decode, encode};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Debug)]
+    /// struct Even(u8);
+    /// impl<'de> Deserialize<'de> for Even {
+    ///     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    ///         let v = u8::deserialize(d)?;
+    ///         if v % 2 == 1 { return Err(serde::de::Error::custom(format!("{v} is odd"))) }
+    ///         Ok(Even(v))
+    ///     }
+    /// }
+    ///
+    /// let bytes = encode(&3u8).unwrap();
+    /// let err = decode::<Even>(&bytes).unwrap_err();
+    /// let e = RemoteError::from_decode_error::<Even>(RemoteErrorKind::DecodeResult, &bytes, &err);
+    /// assert_eq!(e.message(), "3 is odd");
+    /// assert!(e.type_name().ends_with("Even"));
+    /// ```
+    #[must_use]
+    pub fn from_decode_error<T: serde::de::DeserializeOwned>(
+        kind: RemoteErrorKind,
+        bytes: &[u8],
+        error: &crate::FrameError,
+    ) -> Self {
+        let ty = std::any::type_name::<T>();
+        if let crate::FrameError::Codec(postcard::Error::SerdeDeCustom) = error {
+            if let Some(message) = crate::probe::deserialize_message::<T>(bytes) {
+                return Self::new(kind, ty, message);
+            }
+        }
+        Self::from_error(kind, ty, error)
+    }
+
     /// The stage that failed.
     ///
     /// # Examples

@@ -377,7 +377,11 @@ fn call<F: RemoteFn>(
     let decoded = match catch_unwind(AssertUnwindSafe(|| decode::<F::Args>(args))) {
         Ok(Ok(a)) => a,
         Ok(Err(e)) => {
-            return Err(RemoteError::from_error(RemoteErrorKind::DecodeArgs, ty, &e));
+            return Err(RemoteError::from_decode_error::<F::Args>(
+                RemoteErrorKind::DecodeArgs,
+                args,
+                &e,
+            ));
         }
         Err(p) => {
             let e = panic_error(RemoteErrorKind::DecodeArgs, p);

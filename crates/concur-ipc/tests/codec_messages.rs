@@ -122,3 +122,41 @@ fn own_serialize_message_survives_postcard() {
         "result encoding failed (codec_messages::Refuses): my own words"
     );
 }
+
+/// A `Deserialize` that refuses odd numbers with its own words.
+#[derive(Debug, serde::Serialize)]
+struct Even(u8);
+impl<'de> serde::Deserialize<'de> for Even {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = <u8 as serde::Deserialize>::deserialize(d)?;
+        if v % 2 == 1 {
+            return Err(serde::de::Error::custom(format!("{v} is odd")));
+        }
+        Ok(Even(v))
+    }
+}
+
+concur_ipc::remote! {
+    fn halve(v: Vec<Even>) -> u8 { v.iter().map(|e| e.0 / 2).sum() }
+}
+
+#[test]
+fn own_deserialize_message_survives_postcard() {
+    let bytes = encode(&vec![2u8, 3]).unwrap();
+    let out = Registry::global().execute(&Call {
+        generation: 0,
+        func: FnRef::of::<halve>(),
+        items: vec![bytes.clone()].into(),
+    });
+    let e = out.get(0).unwrap().unwrap_err();
+    assert_eq!(e.kind(), RemoteErrorKind::DecodeArgs);
+    assert_eq!(
+        e.to_string(),
+        "argument decoding failed (alloc::vec::Vec<codec_messages::Even>): 3 is odd"
+    );
+    // The pool's result path can do the same.
+    let err = decode::<Vec<Even>>(&bytes).unwrap_err();
+    let e =
+        RemoteError::from_decode_error::<Vec<Even>>(RemoteErrorKind::DecodeResult, &bytes, &err);
+    assert_eq!(e.message(), "3 is odd");
+}
