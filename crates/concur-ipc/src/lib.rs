@@ -51,8 +51,8 @@ mod wire;
 
 pub use error::{RemoteError, RemoteErrorKind};
 pub use frame::{
-    DEFAULT_MAX_FRAME, FrameError, PREFIX_LEN, decode, encode, encode_frame, frame_len, read_frame,
-    write_frame,
+    DEFAULT_MAX_FRAME, FrameError, MAX_FRAME_CEILING, PREFIX_LEN, READ_CHUNK, clamp_limit, decode,
+    encode, encode_frame, frame_len, read_frame, write_frame,
 };
 pub use packed::{Outcomes, Packed};
 pub use registry::{Registration, Registry, fingerprint, install_panic_capture};
