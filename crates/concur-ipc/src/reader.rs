@@ -1,7 +1,9 @@
 //! [`FrameReader`]: one incremental, memory-bounded reader of length-prefixed
 //! frames, for blocking and non-blocking sources alike.
 
-use crate::frame::{FrameError, MAX_FRAME_CEILING, PREFIX_LEN, READ_CHUNK, frame_len};
+use crate::frame::{
+    FrameError, MAX_FRAME_CEILING, PREFIX_LEN, READ_CHUNK, extend_zeroed, frame_len,
+};
 use std::fmt;
 use std::io::{self, Read};
 
@@ -437,7 +439,8 @@ impl FrameReader {
             .min(cap);
         if room_end > self.buf.len() {
             // Within the capacity: no reallocation.
-            self.buf.resize(room_end, 0);
+            let n = room_end - self.buf.len();
+            extend_zeroed(&mut self.buf, n);
         }
         Ok(self.buf.len())
     }
