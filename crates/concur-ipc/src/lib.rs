@@ -15,6 +15,12 @@
 //!   ([`encode_frame`], [`read_frame`], [`write_frame`]); the length is checked
 //!   against a maximum before anything is allocated, and [`decode`] rejects
 //!   trailing bytes ([`FrameError`]).
+//! * [`FrameReader`] reads a stream of frames through one buffer whose
+//!   capacity never exceeds the limit plus the prefix: fed from a
+//!   non-blocking source one read at a time ([`FrameReader::fill_from`],
+//!   [`Fill`], [`FrameReader::next_frame`]) or from a blocking one
+//!   ([`FrameReader::read_frame_blocking`]). A limit announced by a peer is
+//!   capped with [`clamp_limit`] at [`MAX_FRAME_CEILING`].
 //! * [`Request`] and [`Reply`] are the messages between a pool and a worker;
 //!   [`Hello`] is the handshake carrying the registry fingerprint.
 //!
@@ -49,16 +55,18 @@ mod error;
 mod frame;
 mod packed;
 mod probe;
+mod reader;
 mod registry;
 mod wire;
 
 pub use codec::CodecError;
 pub use error::{RemoteError, RemoteErrorKind};
 pub use frame::{
-    DEFAULT_MAX_FRAME, FrameError, PREFIX_LEN, decode, encode, encode_frame, frame_len, read_frame,
-    write_frame,
+    DEFAULT_MAX_FRAME, FrameError, MAX_FRAME_CEILING, PREFIX_LEN, READ_CHUNK, clamp_limit, decode,
+    encode, encode_frame, frame_len, read_frame, write_frame,
 };
 pub use packed::{Outcomes, Packed};
+pub use reader::{Fill, FrameReader};
 pub use registry::{Registration, Registry, fingerprint, install_panic_capture};
 pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};
 
