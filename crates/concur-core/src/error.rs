@@ -44,6 +44,17 @@ pub enum ErrorKind {
     InvalidState,
     /// The completing side was dropped without completing the future.
     Abandoned,
+    /// The worker process (or remote rank) running the task died: its exit
+    /// code or signal is in the source ([`Error::downcast_ref`]).
+    WorkerDied,
+    /// A worker broke the executor's protocol (an unexpected or malformed
+    /// message); the worker was retired.
+    Protocol,
+    /// An argument or result frame exceeded the executor's size limit.
+    FrameTooLarge,
+    /// An argument or result could not be encoded or decoded for the trip
+    /// to another process.
+    Codec,
 }
 
 impl ErrorKind {
@@ -65,6 +76,10 @@ impl ErrorKind {
             Self::Shutdown => "shutdown",
             Self::InvalidState => "invalid state",
             Self::Abandoned => "abandoned",
+            Self::WorkerDied => "worker died",
+            Self::Protocol => "protocol violation",
+            Self::FrameTooLarge => "frame too large",
+            Self::Codec => "codec error",
         }
     }
 }
@@ -262,6 +277,35 @@ impl Error {
         )
     }
 
+    /// An executor infrastructure failure of `kind` (one of
+    /// [`WorkerDied`](ErrorKind::WorkerDied), [`Protocol`](ErrorKind::Protocol),
+    /// [`FrameTooLarge`](ErrorKind::FrameTooLarge), [`Codec`](ErrorKind::Codec)),
+    /// distinct from the task's own error: `error` is kept as the source
+    /// (downcastable) and its text is the message. Any other `kind` is
+    /// treated as [`ErrorKind::Task`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Error, ErrorKind};
+    /// let e = Error::infrastructure(ErrorKind::Protocol, "worker sent Hello while running a task");
+    /// assert_eq!(e.kind(), ErrorKind::Protocol);
+    /// assert_eq!(e.to_string(), "worker sent Hello while running a task");
+    /// ```
+    #[must_use]
+    pub fn infrastructure(kind: ErrorKind, error: impl Into<BoxError>) -> Self {
+        let kind = match kind {
+            ErrorKind::WorkerDied
+            | ErrorKind::Protocol
+            | ErrorKind::FrameTooLarge
+            | ErrorKind::Codec => kind,
+            _ => ErrorKind::Task,
+        };
+        let source = error.into();
+        let message = source.to_string();
+        Self::new(kind, message, Some(source))
+    }
+
     /// What kind of failure this is.
     ///
     /// # Examples
@@ -424,7 +468,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.repr.message;
         match self.repr.kind {
-            ErrorKind::Cancelled | ErrorKind::Shutdown | ErrorKind::Abandoned => f.write_str(m),
+            ErrorKind::Cancelled
+            | ErrorKind::Shutdown
+            | ErrorKind::Abandoned
+            | ErrorKind::WorkerDied
+            | ErrorKind::Protocol
+            | ErrorKind::FrameTooLarge
+            | ErrorKind::Codec => f.write_str(m),
             ErrorKind::Timeout => write!(f, "timed out: {m}"),
             ErrorKind::Panicked => write!(f, "task panicked: {m}"),
             ErrorKind::Task => write!(f, "task failed: {m}"),

@@ -324,10 +324,23 @@ impl<T> Inner<T> {
 /// every waiter and runs the callbacks in registration order.
 fn complete_locked<T: Send + Sync + 'static>(
     inner: &Arc<Inner<T>>,
-    mut guard: primitive::MutexGuard<'_, Waiters<T>>,
+    guard: primitive::MutexGuard<'_, Waiters<T>>,
     outcome: Result<T, Error>,
     new_state: u8,
 ) {
+    if let Some(deferred) = complete_deferring(inner, guard, outcome, new_state) {
+        deferred.run_here();
+    }
+}
+
+/// As [`complete_locked`], but the callbacks (if any) are handed back to be
+/// run later, on any thread; the loan lasts until they ran.
+fn complete_deferring<T: Send + Sync + 'static>(
+    inner: &Arc<Inner<T>>,
+    mut guard: primitive::MutexGuard<'_, Waiters<T>>,
+    outcome: Result<T, Error>,
+    new_state: u8,
+) -> Option<Callbacks<T>> {
     // SAFETY: the state is not terminal and we hold the lock, so no reader
     // reads `value` and no other writer exists.
     inner.value.with_mut(|p| unsafe { *p = Some(outcome) });
@@ -344,33 +357,106 @@ fn complete_locked<T: Send + Sync + 'static>(
     drop(guard);
     if callbacks.is_empty() {
         wake_all(entries);
-        return;
+        return None;
     }
     // Built before waking, so the loan is returned even if something
     // unwinds past the `catch_unwind` guards.
-    let mut lent = LentHandle {
+    let lent = LentHandle {
         fut: std::mem::ManuallyDrop::new(Future {
             inner: inner.clone(),
         }),
         returned: false,
     };
     wake_all(entries);
-    let mut batch = callbacks;
-    loop {
-        for cb in batch {
-            run_callback(&lent.fut, cb);
+    Some(Callbacks {
+        lent,
+        batch: callbacks,
+    })
+}
+
+/// A completed future's done-callbacks, not run yet, with the loan of a
+/// handle they borrow the value through.
+struct Callbacks<T> {
+    lent: LentHandle<T>,
+    batch: Vec<Callback<T>>,
+}
+
+impl<T> Callbacks<T> {
+    /// Runs the callbacks on this thread (recorded as the lending thread),
+    /// then the ones added meanwhile, then returns the loan.
+    fn run_here(self) {
+        let Self { mut lent, batch } = self;
+        let inner = lent.fut.inner.clone();
+        {
+            let mut w = primitive::lock(&inner.waiters);
+            w.lending = Some(primitive::current_thread().id());
         }
-        // Callbacks added while these ran were queued behind them (see
-        // `add_done_callback`): run them too, in order, before returning
-        // the loan under the same lock that showed the queue empty.
-        let mut w = primitive::lock(&inner.waiters);
-        batch = std::mem::take(&mut w.callbacks);
-        if batch.is_empty() {
-            let entries = lent.return_locked(&mut w);
-            drop(w);
-            wake_all(entries);
-            return;
+        let mut batch = batch;
+        loop {
+            for cb in batch {
+                run_callback(&lent.fut, cb);
+            }
+            // Callbacks added while these ran were queued behind them (see
+            // `add_done_callback`): run them too, in order, before returning
+            // the loan under the same lock that showed the queue empty.
+            let mut w = primitive::lock(&inner.waiters);
+            batch = std::mem::take(&mut w.callbacks);
+            if batch.is_empty() {
+                let entries = lent.return_locked(&mut w);
+                drop(w);
+                wake_all(entries);
+                return;
+            }
         }
+    }
+}
+
+/// Done-callbacks of a completed future, left to run on another thread by
+/// [`Promise::set_outcome_deferring_callbacks`].
+///
+/// Until [`run`](Self::run) returns, the value counts as borrowed:
+/// `into_result` on the last handle waits for the callbacks (as it does
+/// while a completing thread runs them). Dropping it without running it
+/// skips the callbacks and ends the loan.
+///
+/// # Examples
+///
+/// ```
+/// let (promise, fut) = concur_core::Promise::new();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// fut.add_done_callback(move |f| tx.send(*f.result().unwrap()).unwrap());
+/// let deferred = promise.set_outcome_deferring_callbacks(Ok(7)).unwrap().unwrap();
+/// assert!(rx.try_recv().is_err()); // completed, callbacks not run yet
+/// assert_eq!(*fut.result().unwrap(), 7);
+/// std::thread::spawn(move || deferred.run()).join().unwrap();
+/// assert_eq!(rx.recv().unwrap(), 7);
+/// ```
+#[must_use = "dropping the callbacks skips them"]
+pub struct DeferredCallbacks {
+    run: Box<dyn FnOnce() + Send>,
+}
+
+impl DeferredCallbacks {
+    /// Runs the callbacks on the current thread, in registration order (a
+    /// panicking callback is reported through `tracing`, the others still
+    /// run).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// fut.add_done_callback(|f| assert_eq!(*f.result().unwrap(), 1));
+    /// promise.set_outcome_deferring_callbacks(Ok(1)).unwrap().unwrap().run();
+    /// assert_eq!(fut.into_result().unwrap(), 1);
+    /// ```
+    pub fn run(self) {
+        (self.run)();
+    }
+}
+
+impl fmt::Debug for DeferredCallbacks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeferredCallbacks").finish_non_exhaustive()
     }
 }
 
@@ -1038,6 +1124,46 @@ impl<T: Send + Sync + 'static> Promise<T> {
             Ok(v) => self.set_result(v),
             Err(e) => self.set_exception(e),
         }
+    }
+
+    /// Completes the future like [`set_outcome`](Self::set_outcome) (waiters
+    /// wake at once), but leaves its done-callbacks to the caller: `Some`
+    /// if there are any, to [`run`](DeferredCallbacks::run) on another
+    /// thread. An executor's I/O thread uses this so that a slow callback
+    /// never delays the results of other futures.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind) if already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// // No callbacks: nothing to run later.
+    /// assert!(promise.set_outcome_deferring_callbacks(Ok(5)).unwrap().is_none());
+    /// assert_eq!(fut.into_result().unwrap(), 5);
+    /// ```
+    pub fn set_outcome_deferring_callbacks(
+        &self,
+        outcome: Result<T, Error>,
+    ) -> Result<Option<DeferredCallbacks>, Error> {
+        let guard = primitive::lock(&self.inner.waiters);
+        let s = self.inner.state_locked(&guard);
+        if state::is_terminal(s) {
+            return Err(Error::invalid_state(format!(
+                "the future is already {}",
+                State::from_u8(s)
+            )));
+        }
+        let new_state = if outcome.is_ok() { FINISHED } else { FAILED };
+        Ok(
+            complete_deferring(&self.inner, guard, outcome, new_state).map(|cbs| {
+                DeferredCallbacks {
+                    run: Box::new(move || cbs.run_here()),
+                }
+            }),
+        )
     }
 
     /// The future's current state.

@@ -44,7 +44,7 @@ mod watch;
 
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::{BatchResult, ChunkResult, Executor, Job, RemoteFn, TaskExecutor};
-pub use future::{Future, FutureOutput, FutureOutputRef, Promise};
+pub use future::{DeferredCallbacks, Future, FutureOutput, FutureOutputRef, Promise};
 pub use return_when::{DoneAndNotDone, ReturnWhen};
 pub use state::State;
 pub use watch::{AnyFuture, DoneSignal, Watcher};

@@ -281,3 +281,90 @@ fn callbacks_may_drop_the_last_handle_and_capture_clones() {
         "value freed with the last handle"
     );
 }
+
+// ------------------------------------------------ deferred callbacks
+
+#[test]
+fn deferred_callbacks_run_on_the_thread_that_runs_them() {
+    let (promise, fut) = Promise::<u64>::new();
+    let rx = on_done(&fut, |f| (*f.result().unwrap(), thread::current().id()));
+    let deferred = promise
+        .set_outcome_deferring_callbacks(Ok(5))
+        .unwrap()
+        .expect("a callback is registered");
+    // Completed at once (waiters see it), the callback not run yet.
+    assert_eq!(*fut.result().unwrap(), 5);
+    assert!(rx.try_recv().is_err());
+    let runner = thread::spawn(move || {
+        deferred.run();
+        thread::current().id()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(rx.recv().unwrap(), (5, runner));
+    assert_eq!(fut.into_result().unwrap(), 5);
+}
+
+#[test]
+fn into_result_waits_for_deferred_callbacks() {
+    let (promise, fut) = Promise::<String>::new();
+    let saw = Arc::new(Mutex::new(None));
+    let s = saw.clone();
+    fut.add_done_callback(move |f| *s.lock().unwrap() = Some(f.result().unwrap().clone()));
+    let deferred = promise
+        .set_outcome_deferring_callbacks(Ok("v".to_string()))
+        .unwrap()
+        .unwrap();
+    let consumer = thread::spawn(move || fut.into_result().unwrap());
+    thread::sleep(std::time::Duration::from_millis(50));
+    assert!(
+        !consumer.is_finished(),
+        "the value is still lent to the callback"
+    );
+    deferred.run();
+    assert_eq!(consumer.join().unwrap(), "v");
+    assert_eq!(saw.lock().unwrap().as_deref(), Some("v"));
+}
+
+#[test]
+fn callbacks_added_while_deferred_run_after_them_in_order() {
+    let (promise, fut) = Promise::<u8>::new();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    fut.add_done_callback(move |_| o.lock().unwrap().push(1));
+    let deferred = promise
+        .set_outcome_deferring_callbacks(Ok(1))
+        .unwrap()
+        .unwrap();
+    let o = order.clone();
+    // Registered after completion but before the deferred ones ran: queued.
+    fut.add_done_callback(move |_| o.lock().unwrap().push(2));
+    assert!(order.lock().unwrap().is_empty());
+    deferred.run();
+    assert_eq!(*order.lock().unwrap(), [1, 2]);
+}
+
+#[test]
+fn dropping_deferred_callbacks_skips_them_and_ends_the_loan() {
+    let (promise, fut) = Promise::<u8>::new();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = ran.clone();
+    fut.add_done_callback(move |_| r.store(true, Ordering::SeqCst));
+    drop(
+        promise
+            .set_outcome_deferring_callbacks(Err(Error::task(TestError(2))))
+            .unwrap(),
+    );
+    assert!(!ran.load(Ordering::SeqCst));
+    assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Task);
+    // The loan ended: the last handle can move the outcome out.
+    assert!(fut.into_result().is_err());
+}
+
+#[test]
+fn deferring_on_a_done_future_is_an_invalid_state() {
+    let (promise, fut) = Promise::<u8>::new();
+    assert!(fut.cancel());
+    let err = promise.set_outcome_deferring_callbacks(Ok(1)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidState);
+}

@@ -61,6 +61,28 @@ fn every_kind_has_a_constructor_a_lowercase_message_and_no_trailing_period() {
 }
 
 #[test]
+fn infrastructure_kinds_are_distinct_from_task_and_keep_their_source() {
+    for kind in [
+        ErrorKind::WorkerDied,
+        ErrorKind::Protocol,
+        ErrorKind::FrameTooLarge,
+        ErrorKind::Codec,
+    ] {
+        let err = Error::infrastructure(kind, TestError(7));
+        assert_eq!(err.kind(), kind);
+        assert_ne!(err.kind(), ErrorKind::Task);
+        // The message is the source's own text, said once.
+        assert_eq!(err.to_string(), "test error 7");
+        assert_eq!(err.downcast_ref::<TestError>(), Some(&TestError(7)));
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(!kind.as_str().is_empty());
+    }
+    // Kinds that are not infrastructure failures are not made up.
+    let err = Error::infrastructure(ErrorKind::Cancelled, TestError(1));
+    assert_eq!(err.kind(), ErrorKind::Task);
+}
+
+#[test]
 fn error_is_a_std_error_send_sync_static_and_a_shared_clone() {
     fn assert_std<E: std::error::Error + Send + Sync + 'static>() {}
     assert_std::<Error>();
