@@ -193,6 +193,13 @@ pub enum Reply {
         /// One result per item (one buffer for all the outputs).
         results: Outcomes,
     },
+    /// Sent instead of a [`Hello`] by a re-executed copy of the binary whose
+    /// `main` never called the worker guard (`concur_process::init()`): it
+    /// reached a pool's `build` instead of the worker loop.
+    MissingInit {
+        /// The copy's process id.
+        pid: u32,
+    },
 }
 
 #[cfg(test)]

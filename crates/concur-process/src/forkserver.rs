@@ -5,6 +5,9 @@
 //! pool's threads.
 //!
 //! Protocol on a `SOCK_SEQPACKET` pair (one message per record):
+//! * server → pool, first: `Record { kind: b'H', pid }` (its handshake), or
+//!   `Record { kind: b'N', pid }` from a copy of the binary whose `main`
+//!   did not call [`init`](crate::init) and reached a pool's `build`;
 //! * pool → server: `b"F"` with the worker's socket end (`SCM_RIGHTS`);
 //! * server → pool: `Record { kind: b'P', pid }` with a pidfd of the new
 //!   worker (`SCM_RIGHTS`), and `Record { kind: b'X', pid, status }` when a
@@ -96,6 +99,10 @@ pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
     }
     // SAFETY: the pool passed us this descriptor for our exclusive use.
     let ctl = unsafe { OwnedFd::from_raw_fd(ctl_fd) };
+    let hello = record(b'H', std::process::id() as i32, 0);
+    if send_with_fd(ctl.as_raw_fd(), &hello, None).is_err() {
+        return 0;
+    }
     let mut children: Vec<(i32, OwnedFd)> = Vec::new();
     let mut buf = [0u8; 16];
     loop {
@@ -180,6 +187,54 @@ pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
     }
 }
 
+/// Sent by a copy of the binary started as a fork server whose `main` did
+/// not call [`init`](crate::init) (see `guard::report_missing_init`).
+pub(crate) fn report_missing_init(ctl_fd: RawFd) {
+    let _ = send_with_fd(ctl_fd, &record(b'N', std::process::id() as i32, 0), None);
+}
+
+/// Why a fork server could not be started.
+#[derive(Debug)]
+pub(crate) enum StartError {
+    /// Starting the process failed (`EMFILE`, `EAGAIN`, exec...).
+    Io(io::Error),
+    /// The copy said its `main` does not call `init()`.
+    MissingInit { pid: i32 },
+    /// It ended before its handshake.
+    Exited { pid: i32, cause: ExitCause },
+    /// No handshake within the start timeout.
+    Silent { pid: i32, waited: Duration },
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "could not start the fork server: {e}"),
+            Self::MissingInit { pid } => write!(
+                f,
+                "the fork server process {pid} is a copy of this program whose `main` does not \
+                 call the worker guard: {}",
+                crate::guard::INIT_HINT
+            ),
+            Self::Exited { pid, cause } => write!(
+                f,
+                "the fork server process {pid} {cause} before completing its handshake: {}",
+                crate::guard::INIT_HINT
+            ),
+            Self::Silent { pid, waited } => write!(
+                f,
+                "the fork server process {pid} did not complete its handshake within \
+                 {waited:?}: {}",
+                crate::guard::INIT_HINT
+            ),
+        }
+    }
+}
+
+/// How long the pool waits for the fork server to answer a fork request
+/// (it forks at once; no answer means it is stuck or dead).
+const FORK_ANSWER: Duration = Duration::from_secs(5);
+
 /// The pool's handle on its fork server (owned by the dispatcher).
 #[derive(Debug)]
 pub(crate) struct ForkServer {
@@ -190,12 +245,16 @@ pub(crate) struct ForkServer {
 }
 
 impl ForkServer {
-    /// Starts the server by re-executing `exe`.
-    pub(crate) fn start(exe: &std::path::Path) -> io::Result<Self> {
-        let (ours, theirs) = sys::seqpacket_pair()?;
+    /// Starts the server by re-executing `exe` and waits (up to `timeout`,
+    /// `None` for no limit) for its handshake.
+    pub(crate) fn start(
+        exe: &std::path::Path,
+        timeout: Option<Duration>,
+    ) -> Result<Self, StartError> {
+        let (ours, theirs) = sys::seqpacket_pair().map_err(StartError::Io)?;
         let fd = theirs.as_raw_fd();
         let mut cmd = Command::new(exe);
-        cmd.env(crate::WORKER_ENV, format!("forkserver:{fd}"))
+        cmd.env(crate::guard::WORKER_ENV, format!("forkserver:{fd}"))
             .stdin(Stdio::null());
         // SAFETY: only async-signal-safe calls (fcntl, prctl) before exec.
         unsafe {
@@ -205,7 +264,7 @@ impl ForkServer {
                 Ok(())
             });
         }
-        let child = cmd.spawn()?;
+        let child = cmd.spawn().map_err(StartError::Io)?;
         drop(theirs);
         let pid = child.id() as i32;
         drop(child);
@@ -214,15 +273,76 @@ impl ForkServer {
             Err(e) => {
                 sys::kill(pid, libc::SIGKILL);
                 let _ = sys::reap(pid);
-                return Err(e);
+                return Err(StartError::Io(e));
             }
         };
-        Ok(Self {
+        let server = Self {
             pid,
             pidfd,
             ctl: ours,
             statuses: HashMap::new(),
-        })
+        };
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut buf = [0u8; 16];
+        let outcome = loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: server.ctl.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: server.pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let ms = deadline.map_or(-1, |d| {
+                let left = d.saturating_duration_since(Instant::now());
+                i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+            });
+            match sys::poll(&mut fds, ms) {
+                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    break Err(StartError::Silent {
+                        pid,
+                        waited: timeout.unwrap_or_default(),
+                    });
+                }
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(e) => break Err(StartError::Io(e)),
+            }
+            if fds[0].revents != 0 {
+                match recv_with_fd(server.ctl.as_raw_fd(), &mut buf) {
+                    Ok(Some((n, _))) if n >= RECORD && buf[0] == b'H' => break Ok(()),
+                    Ok(Some((n, _))) if n >= RECORD && buf[0] == b'N' => {
+                        break Err(StartError::MissingInit { pid });
+                    }
+                    Ok(Some(_)) => {
+                        break Err(StartError::Io(io::Error::other(
+                            "the fork server sent a malformed handshake",
+                        )));
+                    }
+                    // Closed: it is exiting; the pidfd tells how.
+                    Ok(None) | Err(_) => {}
+                }
+            }
+            if fds[1].revents != 0 {
+                let cause = sys::reap(pid).unwrap_or(ExitCause::Unknown);
+                // Reaped: make `stop` below not wait or reap again.
+                let Self { pidfd, ctl, .. } = server;
+                drop((pidfd, ctl));
+                return Err(StartError::Exited { pid, cause });
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(server),
+            Err(e) => {
+                sys::kill(pid, libc::SIGKILL);
+                server.stop(Duration::from_secs(5));
+                Err(e)
+            }
+        }
     }
 
     fn handle(&mut self, buf: &[u8]) -> Option<i32> {
@@ -271,40 +391,47 @@ impl ForkServer {
     }
 
     /// Forks a worker serving on `worker_end`; returns its pid and pidfd.
+    /// `Err(None)`: the server answered that `fork` failed (it is fine);
+    /// `Err(Some(e))`: the server is unreachable, stuck or dead.
     pub(crate) fn fork_worker(
         &mut self,
         worker_end: OwnedFd,
-        timeout: Duration,
-    ) -> io::Result<(i32, OwnedFd)> {
-        send_with_fd(self.ctl.as_raw_fd(), b"F", Some(worker_end.as_raw_fd()))?;
+    ) -> Result<(i32, OwnedFd), Option<io::Error>> {
+        send_with_fd(self.ctl.as_raw_fd(), b"F", Some(worker_end.as_raw_fd())).map_err(Some)?;
         drop(worker_end);
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now() + FORK_ANSWER;
         loop {
-            return match self.next(deadline)? {
+            return match self.next(deadline).map_err(Some)? {
                 Some(None) => continue,
                 Some(Some((pid, Some(pidfd)))) if pid > 0 => Ok((pid, pidfd)),
-                Some(Some(_)) => Err(io::Error::other("the fork server could not fork")),
-                None => Err(io::Error::new(
+                Some(Some(_)) => Err(None),
+                None => Err(Some(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    "the fork server did not answer",
-                )),
+                    format!("the fork server did not answer a fork request within {FORK_ANSWER:?}"),
+                ))),
             };
         }
     }
 
     /// The exit status of worker `pid` (whose pidfd became readable),
-    /// waiting up to a second for the server's report.
-    pub(crate) fn status_of(&mut self, pid: i32) -> ExitCause {
+    /// waiting up to a second for the server's report; `None` if the
+    /// server did not report it (it is dying or dead).
+    pub(crate) fn status_of(&mut self, pid: i32) -> Option<ExitCause> {
         let deadline = Instant::now() + Duration::from_secs(1);
         loop {
             if let Some(s) = self.statuses.remove(&pid) {
-                return s;
+                return Some(s);
             }
             match self.next(deadline) {
                 Ok(Some(_)) => {}
-                _ => return ExitCause::Code(-1),
+                _ => return None,
             }
         }
+    }
+
+    /// Exit statuses reported but not asked for yet (when the server died).
+    pub(crate) fn take_statuses(&mut self) -> HashMap<i32, ExitCause> {
+        std::mem::take(&mut self.statuses)
     }
 
     /// Stops the server: closes the control socket, waits up to

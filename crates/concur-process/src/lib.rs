@@ -19,6 +19,29 @@
 //!
 //! Linux only (pidfd, kernel ≥ 5.3).
 //!
+//! # Faults
+//!
+//! A worker that dies in any phase of its life (starting, handshake,
+//! initializer, idle, running, retiring), or cannot be started for a while
+//! (`EMFILE`, `EAGAIN`), is replaced with bounded backoff; the pool is
+//! broken only if workers cannot be started at all (see the supervision
+//! table in the `dispatcher` module's source, and
+//! [`concur_remote::Verdict`]). A dead fork server is started again.
+//! Infrastructure failures have their own [`concur_core::ErrorKind`]s
+//! (`WorkerDied`, `Protocol`, `FrameTooLarge`, `Codec`), distinct from a
+//! task's own `Task` error.
+//!
+//! A task handed to a worker that dies before reading it fails with
+//! `WorkerDied` too: the pool cannot tell whether it started.
+//!
+//! # Where user code runs
+//!
+//! Results are decoded (your `Deserialize`) on the pool's dispatcher
+//! thread, so a slow or blocking `Deserialize` delays other results; keep
+//! it plain. Done-callbacks and `then` closures of process futures run on
+//! the pool's callback threads, never on the dispatcher: a slow callback
+//! delays nobody else's result.
+//!
 //! # Testing a binary that uses the pool
 //!
 //! The pool re-executes the current binary, so a test binary must be its
@@ -46,89 +69,21 @@
 //! }
 //! ```
 
-#[cfg(not(concur_loom))]
+mod builder;
+mod dispatcher;
+mod error;
 mod forkserver;
-#[cfg(not(concur_loom))]
+mod guard;
+mod launch;
 mod pool;
-#[cfg(not(concur_loom))]
 mod primitive;
-#[cfg(not(concur_loom))]
+mod proc;
+mod shared;
 mod sys;
-#[cfg(not(concur_loom))]
 mod worker;
 
-mod book;
-
-#[cfg(not(concur_loom))]
-pub use pool::{BuildError, Builder, ProcessPool, StartMethod, WorkerDied};
-#[cfg(not(concur_loom))]
+pub use builder::{Builder, StartMethod};
+pub use error::{BuildError, ProtocolViolation, WorkerDied};
+pub use guard::{init, is_worker_process};
+pub use pool::ProcessPool;
 pub use sys::ExitCause;
-
-/// The bookkeeping state machine, exposed for the loom model only.
-#[cfg(concur_loom)]
-#[doc(hidden)]
-pub mod __loom {
-    pub use crate::book::*;
-}
-
-/// The environment variable carrying the worker token.
-#[cfg(not(concur_loom))]
-pub(crate) const WORKER_ENV: &str = "CONCUR_PROCESS_WORKER";
-
-#[cfg(not(concur_loom))]
-static IN_WORKER: primitive::AtomicBool = primitive::AtomicBool::new(false);
-
-/// Diverts a worker process into the worker loop; returns at once in any
-/// other process. Call it as the first statement of `main`, before any
-/// thread is started.
-///
-/// In a worker (started by a [`ProcessPool`] with a token in its
-/// environment) it serves tasks and then exits the process: it never
-/// returns there.
-///
-/// # Examples
-///
-/// ```no_run
-/// concur_process::init(); // the first statement of `main`
-/// // ... build pools, submit work ...
-/// ```
-#[cfg(not(concur_loom))]
-pub fn init() {
-    let Some(token) = std::env::var_os(WORKER_ENV) else {
-        return;
-    };
-    IN_WORKER.store(true, primitive::Ordering::SeqCst);
-    // SAFETY: called at the top of `main` before other threads exist (as
-    // documented), so nothing reads the environment concurrently. Removing
-    // the token keeps it from leaking into processes a task starts.
-    unsafe { std::env::remove_var(WORKER_ENV) };
-    let token_str = token.to_str().unwrap_or("");
-    let fd = |prefix: &str| {
-        token_str
-            .strip_prefix(prefix)
-            .and_then(|fd| fd.parse::<i32>().ok())
-    };
-    let code = match (fd("spawn:"), fd("forkserver:")) {
-        (Some(fd), _) => worker::run(fd),
-        (_, Some(fd)) => forkserver::serve(fd),
-        _ => {
-            eprintln!("concur-process: malformed {WORKER_ENV} token {token:?}");
-            2
-        }
-    };
-    std::process::exit(code);
-}
-
-/// Whether this process is a pool worker (or a re-executed worker whose
-/// `main` forgot to call [`init`]). Pools refuse to be built in one.
-///
-/// # Examples
-///
-/// ```
-/// assert!(!concur_process::is_worker_process());
-/// ```
-#[cfg(not(concur_loom))]
-#[must_use]
-pub fn is_worker_process() -> bool {
-    IN_WORKER.load(primitive::Ordering::SeqCst) || std::env::var_os(WORKER_ENV).is_some()
-}

@@ -52,54 +52,6 @@ pub(crate) fn send_all(fd: &impl AsRawFd, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// What a non-blocking read got.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Recv {
-    /// Some bytes were appended.
-    Data,
-    /// Nothing available now.
-    WouldBlock,
-    /// The peer closed its end.
-    Eof,
-}
-
-/// Appends what is available on `fd` (without blocking) to `buf`.
-pub(crate) fn recv_available(fd: &impl AsRawFd, buf: &mut Vec<u8>) -> io::Result<Recv> {
-    let mut got_any = false;
-    loop {
-        buf.reserve(64 * 1024);
-        let spare = buf.capacity() - buf.len();
-        // SAFETY: we write at most `spare` bytes into the vector's spare
-        // capacity and only then extend its length by what was written.
-        let n = unsafe {
-            libc::recv(
-                fd.as_raw_fd(),
-                buf.as_mut_ptr().add(buf.len()).cast(),
-                spare,
-                libc::MSG_DONTWAIT,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock if got_any => return Ok(Recv::Data),
-                io::ErrorKind::WouldBlock => return Ok(Recv::WouldBlock),
-                _ => return Err(e),
-            }
-        }
-        if n == 0 {
-            return Ok(if got_any { Recv::Data } else { Recv::Eof });
-        }
-        // SAFETY: the kernel initialised `n` more bytes.
-        unsafe { buf.set_len(buf.len() + n as usize) };
-        got_any = true;
-        if (n as usize) < spare {
-            return Ok(Recv::Data);
-        }
-    }
-}
-
 /// A pidfd for our (unreaped) child `pid`: readable once it exits.
 pub(crate) fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with integer arguments.
@@ -142,11 +94,18 @@ pub(crate) fn pidfd_kill(pidfd: &impl AsRawFd, sig: libc::c_int) {
 /// assert_eq!(ExitCause::Signal(11).to_string(), "killed by signal 11 (SIGSEGV)");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExitCause {
     /// It exited with this code.
     Code(i32),
     /// A signal killed it.
     Signal(i32),
+    /// A worker forked by a fork server that died first: the only process
+    /// that could read its exit status is gone (it is usually `SIGKILL`,
+    /// sent when the server died).
+    ForkServerLost,
+    /// The status could not be read (someone else reaped the process).
+    Unknown,
 }
 
 impl ExitCause {
@@ -172,6 +131,10 @@ impl std::fmt::Display for ExitCause {
         match *self {
             Self::Code(c) => write!(f, "exited with code {c}"),
             Self::Signal(s) => write!(f, "killed by signal {s} ({})", Self::signal_name(s)),
+            Self::ForkServerLost => f.write_str(
+                "ended after its fork server died (its exit status was lost with the server)",
+            ),
+            Self::Unknown => f.write_str("ended with an exit status that could not be read"),
         }
     }
 }
@@ -296,4 +259,26 @@ pub(crate) fn clear_cloexec(fd: RawFd) -> io::Result<()> {
 pub(crate) fn set_cloexec(fd: RawFd) -> io::Result<()> {
     // SAFETY: fcntl on a descriptor number.
     cvt(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+}
+
+/// A [`Read`](std::io::Read) of whatever a socket has available, never
+/// blocking (`MSG_DONTWAIT`): `WouldBlock` when it has nothing.
+pub(crate) struct DontWait<'a>(pub(crate) &'a OwnedFd);
+
+impl std::io::Read for DontWait<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: the pointer/length pair comes from a live, writable slice.
+        let n = unsafe {
+            libc::recv(
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
 }

@@ -3,7 +3,7 @@
 //! `harness = false`; the re-executed copies of this binary run this same
 //! `main` (that is the point).
 
-use concur_process::ProcessPool;
+use concur_process::{ProcessPool, StartMethod};
 use std::time::{Duration, Instant};
 
 fn children() -> usize {
@@ -38,60 +38,84 @@ fn impostor() -> ! {
 fn main() {
     // Deliberately no `concur_process::init()` here.
     if concur_process::is_worker_process() {
-        // A re-executed copy: what a forgetful program would do next is
-        // build its own pool — which is refused in a worker process.
-        if std::env::var_os("FORGOT_INIT_MODE").is_some_and(|m| m == "impostor") {
-            impostor();
-        }
-        let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
-        assert!(err.is_in_worker(), "{err}");
-        if std::env::var_os("FORGOT_INIT_MODE").is_some_and(|m| m == "sleep") {
+        let mode = std::env::var("FORGOT_INIT_MODE").unwrap_or_default();
+        match mode.as_str() {
+            "impostor" => impostor(),
+            // A program that exits before it builds any pool.
+            "exit" => std::process::exit(3),
             // A program that does something long instead: the handshake
             // times out.
-            std::thread::sleep(Duration::from_secs(120));
+            "sleep" => std::thread::sleep(Duration::from_secs(120)),
+            _ => {}
         }
+        // What a forgetful program does next: build its own pool, which is
+        // refused in a worker process (and tells the pool that started it).
+        let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
+        assert!(err.is_in_worker(), "{err}");
         eprintln!("(re-executed copy) {err}");
         std::process::exit(3);
     }
     let mut passed = 0;
     let start = Instant::now();
-    println!("\nrunning 3 tests");
+    println!("\nrunning 7 tests");
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let name = format!("{method:?}").to_lowercase();
+        let builder = || ProcessPool::builder().start_method(method);
+        let set_mode = |m: &str| {
+            // SAFETY: single-threaded here (every pool's dispatcher is
+            // joined before the next case).
+            unsafe { std::env::set_var("FORGOT_INIT_MODE", m) };
+        };
 
-    // 1. The copy exits before the handshake.
-    let err = ProcessPool::builder().max_workers(2).build().unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("concur_process::init()"), "{text}");
-    assert!(text.contains("before completing the handshake"), "{text}");
-    assert!(text.contains("exited with code 3"), "{text}");
-    assert_eq!(
-        err.start_error().unwrap().kind(),
-        concur_core::ErrorKind::Broken
-    );
-    assert_eq!(children(), 0, "children left behind");
-    println!("test forgotten_init_copy_exits ... ok");
-    passed += 1;
+        // 1. The copy reaches `build`: it says so; the pool fails at once.
+        set_mode("build");
+        let t = Instant::now();
+        let err = builder().max_workers(2).build().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("concur_process::init()"), "{text}");
+        assert!(text.contains("concur::process::init()"), "{text}");
+        assert!(text.contains("does not call the worker guard"), "{text}");
+        assert!(!text.contains("initializer"), "{text}");
+        assert_eq!(
+            err.start_error().unwrap().kind(),
+            concur_core::ErrorKind::Broken
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert_eq!(children(), 0, "children left behind");
+        println!("test {name}::forgotten_init_copy_reaches_build ... ok");
+        passed += 1;
 
-    // 2. The copy runs on: the handshake times out, the copy is killed.
-    // SAFETY: single-threaded here (the first pool's dispatcher is joined).
-    unsafe { std::env::set_var("FORGOT_INIT_MODE", "sleep") };
-    let t = Instant::now();
-    let err = ProcessPool::builder()
-        .max_workers(1)
-        .start_timeout(Duration::from_millis(1500))
-        .build()
-        .unwrap_err();
-    let text = err.to_string();
-    assert!(
-        text.contains("did not complete the handshake within 1.5s"),
-        "{text}"
-    );
-    assert!(text.contains("concur_process::init()"), "{text}");
-    assert!(t.elapsed() < Duration::from_secs(60));
-    assert_eq!(children(), 0, "children left behind");
-    println!("test forgotten_init_handshake_timeout ... ok");
-    passed += 1;
+        // 2. The copy exits before any handshake: after a few attempts.
+        set_mode("exit");
+        let err = builder().max_workers(2).build().unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("concur_process::init()"), "{text}");
+        assert!(text.contains("exited with code 3"), "{text}");
+        assert!(text.contains("before completing"), "{text}");
+        assert!(text.contains("starts in a row"), "{text}");
+        assert!(!text.contains("initializer"), "{text}");
+        assert_eq!(children(), 0, "children left behind");
+        println!("test {name}::forgotten_init_copy_exits ... ok");
+        passed += 1;
 
-    // 3. A worker from a different build is refused at handshake.
+        // 3. The copy runs on: the handshake times out, the copy is killed.
+        set_mode("sleep");
+        let t = Instant::now();
+        let err = builder()
+            .max_workers(1)
+            .start_timeout(Duration::from_millis(1500))
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("handshake within 1.5s"), "{text}");
+        assert!(text.contains("concur_process::init()"), "{text}");
+        assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+        assert_eq!(children(), 0, "children left behind");
+        println!("test {name}::forgotten_init_handshake_timeout ... ok");
+        passed += 1;
+    }
+
+    // 4. A worker from a different build is refused at handshake.
     // SAFETY: single-threaded here (the previous pool's dispatcher is joined).
     unsafe { std::env::set_var("FORGOT_INIT_MODE", "impostor") };
     let err = ProcessPool::builder().max_workers(1).build().unwrap_err();

@@ -885,32 +885,59 @@ fn cancel_pending_future() {
     );
 }
 
-/// ForkServer only: the server dies; the pool breaks cleanly (no hang),
-/// new work is refused, drop returns and nothing is left behind.
-fn fork_server_death_breaks_the_pool() {
+/// ForkServer only: the server dies (and with it its workers). The running
+/// task fails with `WorkerDied` saying the fork server was lost (no
+/// invented exit code); queued tasks are served by workers of a new fork
+/// server; the pool keeps serving; nothing is left behind.
+fn fork_server_death_restarts_it() {
     assert_eq!(
         METHOD.load(Ordering::SeqCst),
         1,
         "listed for ForkServer only"
     );
+    let fds = open_fds();
     let pool = pool(1);
-    let workers = pool.worker_pids();
-    let server = children()
-        .into_iter()
-        .map(|(p, _)| p)
-        .find(|p| !workers.contains(p))
-        .expect("the fork server is our child");
+    let server = fork_server_of(&pool);
     let running = pool.submit_task(sleep_ms, 60_000).unwrap();
     wait_running(&running);
+    let queued: Vec<_> = (0..5)
+        .map(|i| pool.submit_task(square, i).unwrap())
+        .collect();
     // SAFETY: plain kill(2) of our own child.
     unsafe { libc::kill(server as i32, libc::SIGKILL) };
     let err = running.result_timeout(LONG).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Broken, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::WorkerDied, "{err:?}");
+    assert_eq!(died(&err).cause, ExitCause::ForkServerLost);
     assert!(err.to_string().contains("fork server"), "{err}");
-    let refused = pool.submit_task(square, 1).unwrap_err();
-    assert_eq!(refused.error().kind(), ErrorKind::Broken);
+    for (i, f) in queued.into_iter().enumerate() {
+        assert_eq!(f.into_result().unwrap(), (i * i) as u64);
+    }
+    let new_server = fork_server_of(&pool);
+    assert_ne!(new_server, server);
+    // Killed again, with the pool idle: the next task still runs.
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(new_server as i32, libc::SIGKILL) };
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(
+        pool.submit_task(square, 9).unwrap().into_result().unwrap(),
+        81
+    );
     drop(pool);
     assert_no_children();
+    assert_eq!(open_fds(), fds, "descriptors leaked");
+}
+
+/// The pool's fork server: our child that is not one of its workers.
+fn fork_server_of(pool: &ProcessPool) -> u32 {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let workers = pool.worker_pids();
+        if let Some((p, _)) = children().into_iter().find(|(p, _)| !workers.contains(p)) {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no fork server");
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 // --------------------------------------------------------------------- main
@@ -982,8 +1009,8 @@ fn main() {
         ("cancel_pending_future", cancel_pending_future),
         ("no_fd_leak_and_no_zombies", no_fd_leak_and_no_zombies),
         (
-            "fork_server_death_breaks_the_pool",
-            fork_server_death_breaks_the_pool,
+            "fork_server_death_restarts_it",
+            fork_server_death_restarts_it,
         ),
     ];
     let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]

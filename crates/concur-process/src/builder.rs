@@ -1,0 +1,236 @@
+//! [`Builder`] and [`StartMethod`]: a pool's settings, checked at
+//! [`Builder::build`].
+
+use crate::error::{BuildError, BuildErrorKind};
+use crate::pool::ProcessPool;
+use concur_core::RemoteFn;
+use concur_ipc::FnRef;
+use std::time::Duration;
+
+/// The default [`Builder::start_timeout`].
+const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How worker processes are started.
+///
+/// # Examples
+///
+/// ```
+/// let m = concur_process::StartMethod::default();
+/// assert_eq!(m, concur_process::StartMethod::Spawn);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StartMethod {
+    /// Re-execute the current binary with a token in the environment;
+    /// [`init`](crate::init) at the top of `main` diverts it into the
+    /// worker loop. Nothing of the parent's memory is inherited.
+    #[default]
+    Spawn,
+    /// Re-execute the current binary once as a single-threaded fork server
+    /// (diverted by [`init`](crate::init) before any user code runs), which
+    /// then `fork`s each worker: replacing a worker costs a fork, not an
+    /// exec, and no worker inherits a lock held by one of this process's
+    /// threads. (CPython starts its fork server the same way.)
+    ForkServer,
+}
+
+/// Configures a [`ProcessPool`]. Obtained from [`ProcessPool::builder`].
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::time::Duration;
+/// concur_ipc::remote! {
+///     fn setup() { }
+/// }
+/// let pool = concur_process::ProcessPool::builder()
+///     .max_workers(2)
+///     .initializer(setup)
+///     .max_tasks_per_child(100)
+///     .max_frame(1 << 20)
+///     .task_timeout(Duration::from_secs(30))
+///     .build()
+///     .unwrap();
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder {
+    max_workers: Option<usize>,
+    pub(crate) start_method: StartMethod,
+    pub(crate) initializer: Option<(FnRef, &'static str)>,
+    pub(crate) max_tasks_per_child: Option<u64>,
+    pub(crate) max_frame: usize,
+    pub(crate) task_timeout: Option<Duration>,
+    pub(crate) start_timeout: Option<Duration>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self {
+            max_workers: None,
+            start_method: StartMethod::Spawn,
+            initializer: None,
+            max_tasks_per_child: None,
+            max_frame: concur_ipc::DEFAULT_MAX_FRAME,
+            task_timeout: None,
+            start_timeout: Some(DEFAULT_START_TIMEOUT),
+        }
+    }
+}
+
+impl Builder {
+    /// Number of worker processes (default: the number of CPUs). Zero is an
+    /// error at [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_workers(4);
+    /// # drop(b);
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// How workers are started (default [`StartMethod::Spawn`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_process::{ProcessPool, StartMethod};
+    /// let b = ProcessPool::builder().start_method(StartMethod::ForkServer);
+    /// # drop(b);
+    /// ```
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.start_method = method;
+        self
+    }
+
+    /// A remote function taking no arguments that each worker runs once
+    /// before its first task. If it fails, the pool is broken (as CPython's
+    /// `BrokenProcessPool`): pending futures fail and new work is refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn warm_up() { }
+    /// }
+    /// let b = concur_process::ProcessPool::builder().initializer(warm_up);
+    /// # drop(b);
+    /// ```
+    pub fn initializer<F: RemoteFn<Args = ()>>(mut self, _f: F) -> Self {
+        self.initializer = Some((FnRef::of::<F>(), F::NAME));
+        self
+    }
+
+    /// Replace a worker after it ran `n` tasks (batches count as one).
+    /// Zero is an error at [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_tasks_per_child(3);
+    /// # drop(b);
+    /// ```
+    pub fn max_tasks_per_child(mut self, n: u64) -> Self {
+        self.max_tasks_per_child = Some(n);
+        self
+    }
+
+    /// The largest frame (request or reply) in bytes; default 64 MiB.
+    /// Arguments or results over it fail their future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_frame(1 << 20);
+    /// # drop(b);
+    /// ```
+    pub fn max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// Per-task time limit: a task running longer has its worker killed
+    /// (and replaced) and its future fails with a timeout error.
+    /// `Duration::MAX` means no limit (the default); `Duration::ZERO` is
+    /// refused at [`build`](Self::build) (a task cannot finish in no time).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().task_timeout(std::time::Duration::from_secs(5));
+    /// # drop(b);
+    /// ```
+    pub fn task_timeout(mut self, timeout: Duration) -> Self {
+        self.task_timeout = (timeout != Duration::MAX).then_some(timeout);
+        self
+    }
+
+    /// How long a new worker may take to complete the handshake and its
+    /// initializer (default 10 s). A worker that does not is killed; if no
+    /// worker ever started, the pool reports that `init()` is probably
+    /// missing, otherwise it starts another one. `Duration::MAX` means no
+    /// limit; `Duration::ZERO` is refused at [`build`](Self::build).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().start_timeout(std::time::Duration::from_secs(30));
+    /// # drop(b);
+    /// ```
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = (timeout != Duration::MAX).then_some(timeout);
+        self
+    }
+
+    /// Starts the workers and waits until every one completed its
+    /// handshake (and initializer).
+    ///
+    /// # Errors
+    ///
+    /// If called in a worker process, on invalid settings, or if the
+    /// workers cannot be started (see [`BuildError`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_process::ProcessPool::builder().max_tasks_per_child(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("max_tasks_per_child"));
+    /// ```
+    pub fn build(self) -> Result<ProcessPool, BuildError> {
+        if crate::is_worker_process() {
+            crate::guard::report_missing_init();
+            return Err(BuildError {
+                kind: BuildErrorKind::InWorker,
+            });
+        }
+        let workers = match self.max_workers {
+            Some(0) => return Err(BuildError::config("max_workers must be at least 1")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if self.max_tasks_per_child == Some(0) {
+            return Err(BuildError::config("max_tasks_per_child must be at least 1"));
+        }
+        if self.max_frame < 64 || u32::try_from(self.max_frame).is_err() {
+            return Err(BuildError::config(
+                "max_frame must be between 64 bytes and 4 GiB",
+            ));
+        }
+        if self.task_timeout == Some(Duration::ZERO) {
+            return Err(BuildError::config(
+                "task_timeout must be greater than zero (use Duration::MAX, or leave it unset, \
+                 for no limit)",
+            ));
+        }
+        if self.start_timeout == Some(Duration::ZERO) {
+            return Err(BuildError::config(
+                "start_timeout must be greater than zero (use Duration::MAX for no limit)",
+            ));
+        }
+        ProcessPool::start(self, workers)
+    }
+}

@@ -1,0 +1,192 @@
+//! The pool's own errors: [`BuildError`], and the infrastructure failures a
+//! future can fail with ([`WorkerDied`], [`ProtocolViolation`]).
+
+use crate::sys::ExitCause;
+use concur_core::Error;
+use std::fmt;
+
+/// Why a worker process died while running a task: the future of that task
+/// fails with an error of kind [`ErrorKind::WorkerDied`](concur_core::ErrorKind::WorkerDied)
+/// whose source is this (downcastable).
+///
+/// A task handed to a worker that dies before it even read the task fails
+/// the same way: the pool cannot know whether it started.
+///
+/// # Examples
+///
+/// ```
+/// use concur_process::{ExitCause, WorkerDied};
+/// let e = WorkerDied { pid: 42, cause: ExitCause::Signal(9) };
+/// assert_eq!(
+///     e.to_string(),
+///     "worker process 42 died while running the task: killed by signal 9 (SIGKILL)"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerDied {
+    /// The worker's process id.
+    pub pid: u32,
+    /// Its exit code or signal.
+    pub cause: ExitCause,
+}
+
+impl fmt::Display for WorkerDied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "worker process {} died while running the task: {}",
+            self.pid, self.cause
+        )
+    }
+}
+
+impl std::error::Error for WorkerDied {}
+
+impl WorkerDied {
+    /// The future's error for this death (kind `WorkerDied`).
+    pub(crate) fn into_error(self) -> Error {
+        Error::infrastructure(concur_core::ErrorKind::WorkerDied, self)
+    }
+}
+
+/// A worker broke the pool's protocol (sent a message out of turn, or a
+/// malformed or oversized frame): it was retired at once and its task, if
+/// it ran one, fails with an error of kind
+/// [`ErrorKind::Protocol`](concur_core::ErrorKind::Protocol) whose source
+/// is this.
+///
+/// # Examples
+///
+/// ```
+/// let e = concur_process::ProtocolViolation { pid: 7, received: "a Hello frame while running a task".into() };
+/// assert_eq!(
+///     e.to_string(),
+///     "protocol violation by worker process 7: it sent a Hello frame while running a task; \
+///      the worker was retired"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolViolation {
+    /// The worker's process id.
+    pub pid: u32,
+    /// What it sent.
+    pub received: String,
+}
+
+impl fmt::Display for ProtocolViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "protocol violation by worker process {}: it sent {}; the worker was retired",
+            self.pid, self.received
+        )
+    }
+}
+
+impl std::error::Error for ProtocolViolation {}
+
+/// Why [`Builder::build`](crate::Builder::build) failed.
+///
+/// # Examples
+///
+/// ```
+/// let err = concur_process::ProcessPool::builder().max_workers(0).build().unwrap_err();
+/// assert_eq!(err.to_string(), "invalid configuration: max_workers must be at least 1");
+/// ```
+#[derive(Debug)]
+pub struct BuildError {
+    pub(crate) kind: BuildErrorKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum BuildErrorKind {
+    InWorker,
+    Config(&'static str),
+    Io(std::io::Error),
+    Start(Error),
+}
+
+impl BuildError {
+    pub(crate) fn config(why: &'static str) -> Self {
+        Self {
+            kind: BuildErrorKind::Config(why),
+        }
+    }
+
+    pub(crate) fn io(e: std::io::Error) -> Self {
+        Self {
+            kind: BuildErrorKind::Io(e),
+        }
+    }
+
+    /// Whether the build was refused because this process is itself a pool
+    /// worker (nested pools are not allowed), or a re-executed copy whose
+    /// `main` forgot to call [`init`](crate::init).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_process::ProcessPool::builder().max_workers(0).build().unwrap_err();
+    /// assert!(!err.is_in_worker());
+    /// ```
+    #[must_use]
+    pub fn is_in_worker(&self) -> bool {
+        matches!(self.kind, BuildErrorKind::InWorker)
+    }
+
+    /// Whether a setting was refused (zero workers, a zero timeout...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_process::ProcessPool::builder().max_workers(0).build().unwrap_err();
+    /// assert!(err.is_config());
+    /// ```
+    #[must_use]
+    pub fn is_config(&self) -> bool {
+        matches!(self.kind, BuildErrorKind::Config(_))
+    }
+
+    /// The pool's error if the workers could not be started (the binary
+    /// does not divert its copies, an initializer that failed, workers from
+    /// a different build, a start that failed repeatedly).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_process::ProcessPool::builder().max_workers(0).build().unwrap_err();
+    /// assert!(err.start_error().is_none());
+    /// ```
+    #[must_use]
+    pub fn start_error(&self) -> Option<&Error> {
+        match &self.kind {
+            BuildErrorKind::Start(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            BuildErrorKind::InWorker => f.write_str(
+                "cannot create a process pool inside a pool worker process: nested pools are \
+                 refused (if this is a copy of the program started by a pool, its `main` must \
+                 call `concur::process::init()` or `concur_process::init()` first)",
+            ),
+            BuildErrorKind::Config(m) => write!(f, "invalid configuration: {m}"),
+            BuildErrorKind::Io(e) => write!(f, "could not set up the pool: {e}"),
+            BuildErrorKind::Start(e) => write!(f, "could not start the workers: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            BuildErrorKind::Io(e) => Some(e),
+            BuildErrorKind::Start(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Starting worker processes, by either start method, and reading how they
+//! ended. For [`StartMethod::ForkServer`] it owns the fork server and
+//! starts a new one when the last one died (as CPython does on next use).
+
+use crate::builder::StartMethod;
+use crate::forkserver::{self, ForkServer};
+use crate::proc::Proc;
+use crate::sys::{self, ExitCause};
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How long a fork server that is being stopped may take to exit.
+const SERVER_GRACE: Duration = Duration::from_secs(5);
+
+/// Why a worker could not be launched.
+#[derive(Debug)]
+pub(crate) enum LaunchError {
+    /// A transient failure (`EMFILE`, `EAGAIN`, a failed fork...): retried
+    /// with backoff.
+    Io(io::Error),
+    /// The fork server could not be started.
+    Server(forkserver::StartError),
+}
+
+impl LaunchError {
+    /// The binary's copies do not divert into the worker loop (the copy
+    /// said so, or stayed silent past the start timeout): retrying cannot
+    /// help.
+    pub(crate) fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::Server(
+                forkserver::StartError::MissingInit { .. } | forkserver::StartError::Silent { .. }
+            )
+        )
+    }
+}
+
+impl fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "could not start a worker process: {e}"),
+            Self::Server(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Starts workers; owns the fork server.
+#[derive(Debug)]
+pub(crate) struct Launcher {
+    exe: std::path::PathBuf,
+    method: StartMethod,
+    start_timeout: Option<Duration>,
+    server: Option<ForkServer>,
+    /// Bumped each time a fork server is started: a worker records the
+    /// epoch of the server that forked it.
+    epoch: u64,
+    /// Exit statuses a dead server reported before it died.
+    orphans: HashMap<i32, ExitCause>,
+}
+
+impl Launcher {
+    pub(crate) fn new(
+        exe: std::path::PathBuf,
+        method: StartMethod,
+        start_timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            exe,
+            method,
+            start_timeout,
+            server: None,
+            epoch: 0,
+            orphans: HashMap::new(),
+        }
+    }
+
+    /// Starts one worker.
+    pub(crate) fn launch(&mut self) -> Result<Proc, LaunchError> {
+        match self.method {
+            StartMethod::ForkServer => self.fork(),
+            _ => spawn(&self.exe).map_err(LaunchError::Io),
+        }
+    }
+
+    fn fork(&mut self) -> Result<Proc, LaunchError> {
+        if self.server.is_none() {
+            let server =
+                ForkServer::start(&self.exe, self.start_timeout).map_err(LaunchError::Server)?;
+            self.server = Some(server);
+            self.epoch += 1;
+        }
+        let server = self.server.as_mut().expect("started above");
+        let (parent, child) = sys::socketpair().map_err(LaunchError::Io)?;
+        match server.fork_worker(child) {
+            Ok((pid, pidfd)) => Ok(Proc::new(pid, Some(self.epoch), pidfd, parent)),
+            // The server is fine; the fork failed (EAGAIN, ENOMEM).
+            Err(None) => Err(LaunchError::Io(io::Error::other(
+                "the fork server could not fork a worker",
+            ))),
+            Err(Some(e)) => {
+                // The server is stuck or gone: start a new one next time.
+                self.server_died();
+                Err(LaunchError::Io(e))
+            }
+        }
+    }
+
+    /// The fork server's pidfd, to watch for its death.
+    pub(crate) fn server_pidfd(&self) -> Option<RawFd> {
+        self.server.as_ref().map(|s| s.pidfd.as_raw_fd())
+    }
+
+    /// The fork server died (or is stuck): reap it, keep what it reported,
+    /// and start a new one on the next launch.
+    pub(crate) fn server_died(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            self.orphans.extend(server.take_statuses());
+            sys::kill(server.pid, libc::SIGKILL);
+            server.stop(SERVER_GRACE);
+        }
+    }
+
+    /// How `p`, whose pidfd became readable, ended (reaping it if it is our
+    /// child).
+    pub(crate) fn exit_cause(&mut self, p: &Proc) -> ExitCause {
+        match p.forked {
+            None => sys::reap(p.pid).unwrap_or(ExitCause::Unknown),
+            Some(epoch) => {
+                if let Some(c) = self.orphans.remove(&p.pid) {
+                    return c;
+                }
+                match &mut self.server {
+                    Some(server) if epoch == self.epoch => match server.status_of(p.pid) {
+                        Some(c) => c,
+                        None => ExitCause::ForkServerLost,
+                    },
+                    _ => ExitCause::ForkServerLost,
+                }
+            }
+        }
+    }
+
+    /// Stops the fork server, if any.
+    pub(crate) fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop(SERVER_GRACE);
+        }
+    }
+}
+
+/// Starts a worker by re-executing `exe` with the token of its socket end.
+fn spawn(exe: &std::path::Path) -> io::Result<Proc> {
+    let (parent, child) = sys::socketpair()?;
+    let child_fd = child.as_raw_fd();
+    let mut cmd = Command::new(exe);
+    cmd.env(crate::guard::WORKER_ENV, format!("spawn:{child_fd}"))
+        .stdin(Stdio::null());
+    // SAFETY: the closure only calls async-signal-safe functions (fcntl,
+    // prctl) in the forked child before exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            sys::clear_cloexec(child_fd)?;
+            // Die with the dispatcher thread's process rather than linger
+            // as an orphan.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let spawned = cmd.spawn()?;
+    drop(child);
+    let pid = spawned.id() as i32;
+    drop(spawned);
+    let pidfd = match sys::pidfd_open(pid) {
+        Ok(fd) => fd,
+        Err(e) => {
+            sys::kill(pid, libc::SIGKILL);
+            let _ = sys::reap(pid);
+            return Err(e);
+        }
+    };
+    Ok(Proc::new(pid, None, pidfd, parent))
+}

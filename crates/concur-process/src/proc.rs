@@ -1,0 +1,78 @@
+//! [`Proc`]: the dispatcher's record of one worker process, and the
+//! [`Phase`] of its life.
+
+use crate::shared::{Conn, KillReason};
+use crate::sys;
+use concur_ipc::FrameReader;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Where a worker is in its life (see the phase table in `dispatcher.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Launched; its `Hello` has not arrived.
+    Hello,
+    /// `Init` sent; waiting for `Ready` (the initializer runs here).
+    Init,
+    /// Serving: idle or running a task (the book knows which).
+    Ready,
+    /// Told to exit (retired after `max_tasks_per_child`, or shut down).
+    Exiting,
+    /// Broke the protocol while serving: killed, nothing more is read.
+    Retired,
+}
+
+/// One worker process.
+#[derive(Debug)]
+pub(crate) struct Proc {
+    pub(crate) pid: i32,
+    /// The epoch of the fork server that forked it (`None`: spawned, our
+    /// own child).
+    pub(crate) forked: Option<u64>,
+    pub(crate) pidfd: OwnedFd,
+    pub(crate) conn: Arc<Conn>,
+    pub(crate) reader: FrameReader,
+    pub(crate) phase: Phase,
+    /// When it was launched, or became ready.
+    pub(crate) since: Instant,
+    /// Its socket reached end of stream (or reading it stopped).
+    pub(crate) eof: bool,
+    pub(crate) kill_reason: Option<KillReason>,
+    pub(crate) exit_deadline: Option<Instant>,
+    /// The task generation whose deadline is armed, and the deadline
+    /// (`None`: the timeout does not fit in an `Instant`, no limit).
+    pub(crate) task_deadline: Option<(u64, Option<Instant>)>,
+    /// What it sent that broke the protocol.
+    pub(crate) violation: Option<String>,
+}
+
+impl Proc {
+    /// A worker just launched, connected through `parent`, awaiting its
+    /// hello.
+    pub(crate) fn new(pid: i32, forked: Option<u64>, pidfd: OwnedFd, parent: OwnedFd) -> Self {
+        Self {
+            pid,
+            forked,
+            pidfd,
+            conn: Arc::new(Conn { fd: parent }),
+            // Until `Init`, only handshake frames are expected: small.
+            reader: FrameReader::new(concur_ipc::DEFAULT_MAX_FRAME),
+            phase: Phase::Hello,
+            since: Instant::now(),
+            eof: false,
+            kill_reason: None,
+            exit_deadline: None,
+            task_deadline: None,
+            violation: None,
+        }
+    }
+
+    /// Kills it with `SIGKILL`; the first reason given is kept.
+    pub(crate) fn kill(&mut self, reason: KillReason) {
+        if self.kill_reason.is_none() {
+            self.kill_reason = Some(reason);
+        }
+        sys::pidfd_kill(&self.pidfd, libc::SIGKILL);
+    }
+}

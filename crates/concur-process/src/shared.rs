@@ -1,0 +1,104 @@
+//! The state the pool handle and its dispatcher thread share: the book
+//! (under one mutex), the command queue, the start status, the wake-up
+//! eventfd and the callback runner.
+
+use crate::builder::Builder;
+use crate::primitive::{Condvar, Mutex, lock};
+use crate::sys;
+use concur_remote::{Assignment, Book, CallbackRunner};
+use std::fmt;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::AtomicU64;
+
+/// A worker's connection (the pool's end of its socket pair).
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) fd: OwnedFd,
+}
+
+impl Conn {
+    pub(crate) fn send(&self, frame: &[u8]) -> std::io::Result<()> {
+        sys::send_all(&self.fd, frame)
+    }
+}
+
+/// What a thread asks of the dispatcher.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Kill the worker of `slot` if it still runs `generation`.
+    Kill {
+        slot: usize,
+        generation: u64,
+        reason: KillReason,
+    },
+    /// Send `signal` to every worker (terminate_workers / kill_workers).
+    SignalAll(libc::c_int),
+}
+
+/// Why the dispatcher killed a worker (decides its task's error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KillReason {
+    /// The task overran `task_timeout`.
+    Timeout,
+    /// [`ProcessPool::kill`](crate::ProcessPool::kill) on its future.
+    Cancelled,
+    /// The handshake or initializer did not finish in time.
+    StartTimeout,
+    /// It broke the protocol (or a write to it failed).
+    Protocol,
+    /// terminate_workers / kill_workers, shutdown, or the pool broke.
+    Stop,
+}
+
+/// Start-up progress, for `build` to wait on.
+#[derive(Debug)]
+pub(crate) struct Status {
+    /// Slots whose worker completed its start at least once.
+    pub(crate) started: Vec<bool>,
+    /// The dispatcher has exited.
+    pub(crate) finished: bool,
+    /// The current worker of each slot.
+    pub(crate) pids: Vec<Option<u32>>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) book: Mutex<Book<std::sync::Arc<Conn>>>,
+    pub(crate) commands: Mutex<Vec<Command>>,
+    pub(crate) status: Mutex<Status>,
+    pub(crate) cond: Condvar,
+    pub(crate) wake: OwnedFd,
+    pub(crate) config: Builder,
+    pub(crate) exe: std::path::PathBuf,
+    pub(crate) callbacks: CallbackRunner,
+    /// The next task's generation (unique per task; a task runs at most
+    /// once, so it is unique per assignment too).
+    pub(crate) next_generation: AtomicU64,
+}
+
+impl Inner {
+    pub(crate) fn command(&self, c: Command) {
+        lock(&self.commands).push(c);
+        sys::eventfd_signal(&self.wake);
+    }
+
+    /// Sends an assignment the book made (on whichever thread made it).
+    pub(crate) fn send_assignment(&self, a: Assignment<std::sync::Arc<Conn>>) {
+        if a.conn.send(&a.frame).is_err() {
+            // The worker is gone or going: its death fails the task.
+            self.command(Command::Kill {
+                slot: a.slot,
+                generation: a.generation,
+                reason: KillReason::Stop,
+            });
+        } else if self.config.task_timeout.is_some() {
+            // The dispatcher arms the deadline.
+            sys::eventfd_signal(&self.wake);
+        }
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Inner").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,192 @@
+//! [`CallbackRunner`]: done-callbacks off the I/O thread.
+//!
+//! An elastic set of threads, started only when callbacks exist: a batch
+//! queued while every runner thread is busy (a callback that sleeps, say)
+//! starts another thread, so no callback waits behind a slow one. Idle
+//! threads exit after [`KEEP_ALIVE`]. (tokio's blocking pool and CPython's
+//! thread pool grow the same way; a fixed pool would let one slow callback
+//! delay every other future's callbacks.)
+
+use crate::primitive::{Condvar, Mutex, lock};
+use concur_core::DeferredCallbacks;
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long an idle runner thread waits for more callbacks before it exits.
+const KEEP_ALIVE: Duration = Duration::from_secs(2);
+
+/// Runner threads at most; past it batches queue for the next free thread.
+const MAX_THREADS: usize = 64;
+
+thread_local! {
+    static ON_RUNNER: Cell<bool> = const { Cell::new(false) };
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Vec<DeferredCallbacks>>,
+    threads: usize,
+    idle: usize,
+    /// Batches taken but not finished.
+    running: usize,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled when work is queued.
+    work: Condvar,
+    /// Signalled when the queue is empty and nothing runs.
+    drained: Condvar,
+}
+
+/// Runs the done-callbacks a transport's I/O thread collected, on threads
+/// of its own.
+///
+/// # Examples
+///
+/// ```
+/// let runner = concur_remote::CallbackRunner::new("doc-callbacks");
+/// let (promise, fut) = concur_core::Promise::new();
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// fut.add_done_callback(move |f| tx.send(*f.result().unwrap()).unwrap());
+/// let deferred = promise.set_outcome_deferring_callbacks(Ok(3)).unwrap();
+/// runner.run(deferred.into_iter().collect());
+/// assert_eq!(rx.recv().unwrap(), 3);
+/// runner.wait_idle();
+/// ```
+#[derive(Clone)]
+pub struct CallbackRunner {
+    shared: Arc<Shared>,
+    name: &'static str,
+}
+
+impl std::fmt::Debug for CallbackRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = lock(&self.shared.state);
+        f.debug_struct("CallbackRunner")
+            .field("threads", &s.threads)
+            .field("queued", &s.queue.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallbackRunner {
+    /// A runner whose threads are called `name`; none is started yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = concur_remote::CallbackRunner::new("pool-callbacks");
+    /// runner.wait_idle(); // nothing to wait for
+    /// ```
+    #[must_use]
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                work: Condvar::new(),
+                drained: Condvar::new(),
+            }),
+            name,
+        }
+    }
+
+    /// Queues a batch of callbacks (run in order, on one thread); empty
+    /// batches cost nothing. If no runner thread is idle, starts one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = concur_remote::CallbackRunner::new("doc");
+    /// runner.run(Vec::new());
+    /// ```
+    pub fn run(&self, batch: Vec<DeferredCallbacks>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut s = lock(&self.shared.state);
+        s.queue.push_back(batch);
+        if s.idle > s.queue.len().saturating_sub(1) {
+            drop(s);
+            self.shared.work.notify_one();
+            return;
+        }
+        if s.threads >= MAX_THREADS {
+            return;
+        }
+        s.threads += 1;
+        drop(s);
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(self.name.into())
+            .spawn(move || serve(&shared));
+        if spawned.is_err() {
+            // No thread could be started (a thread limit): run the batch
+            // here rather than lose it.
+            let mut s = lock(&self.shared.state);
+            s.threads -= 1;
+            let batch = s.queue.pop_back();
+            drop(s);
+            if let Some(batch) = batch {
+                batch.into_iter().for_each(DeferredCallbacks::run);
+            }
+        }
+    }
+
+    /// Blocks until every queued callback has run. Returns at once when
+    /// called from one of the runner's own threads (a callback that shuts
+    /// its pool down), which would otherwise wait for itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let runner = concur_remote::CallbackRunner::new("doc");
+    /// runner.wait_idle();
+    /// ```
+    pub fn wait_idle(&self) {
+        if ON_RUNNER.with(Cell::get) {
+            return;
+        }
+        let mut s = lock(&self.shared.state);
+        while !s.queue.is_empty() || s.running > 0 {
+            s = match self.shared.drained.wait(s) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
+}
+
+fn serve(shared: &Shared) {
+    ON_RUNNER.with(|c| c.set(true));
+    let mut s = lock(&shared.state);
+    loop {
+        if let Some(batch) = s.queue.pop_front() {
+            s.running += 1;
+            drop(s);
+            batch.into_iter().for_each(DeferredCallbacks::run);
+            s = lock(&shared.state);
+            s.running -= 1;
+            if s.queue.is_empty() && s.running == 0 {
+                shared.drained.notify_all();
+            }
+            continue;
+        }
+        s.idle += 1;
+        let (g, timeout) = match shared.work.wait_timeout(s, KEEP_ALIVE) {
+            Ok((g, t)) => (g, t.timed_out()),
+            Err(p) => {
+                let (g, t) = p.into_inner();
+                (g, t.timed_out())
+            }
+        };
+        s = g;
+        s.idle -= 1;
+        if timeout && s.queue.is_empty() {
+            s.threads -= 1;
+            return;
+        }
+    }
+}

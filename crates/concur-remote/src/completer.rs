@@ -1,0 +1,281 @@
+//! The completing side of a task: decodes a worker's results into the
+//! futures ([`Promises`], one per item; [`ChunkPromise`], one per chunk).
+//!
+//! Decoding (the user's `Deserialize`) runs on the thread that calls
+//! [`Completer::complete`], the transport's I/O thread; done-callbacks are
+//! handed back ([`DeferredCallbacks`]) to run elsewhere.
+
+use concur_core::{DeferredCallbacks, Error, ErrorKind, Promise, RemoteFn};
+use concur_ipc::{Outcomes, RemoteError, RemoteErrorKind, decode};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// The completing side of one task.
+pub trait Completer: Send {
+    /// Marks the futures running; `false` if every one was cancelled (skip).
+    fn start(&mut self) -> bool;
+    /// Completes from the worker's results (decoding each output); returns
+    /// the done-callbacks to run.
+    fn complete(self: Box<Self>, results: Outcomes) -> Vec<DeferredCallbacks>;
+    /// Fails every unfinished future with `error`; returns the callbacks.
+    fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks>;
+    /// Cancels every future still pending (callbacks run on this thread).
+    fn cancel(self: Box<Self>);
+    /// Whether one of the futures has this id.
+    fn has_future(&self, id: usize) -> bool;
+}
+
+/// A panic payload's message.
+///
+/// # Examples
+///
+/// ```
+/// let p = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
+/// assert_eq!(concur_remote::panic_text(&*p), "boom 1");
+/// ```
+#[must_use]
+pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
+}
+
+/// The future's error for a failed remote call: the user's own error or
+/// panic stays [`ErrorKind::Task`]; encoding and decoding failures are
+/// [`ErrorKind::Codec`], an oversized frame [`ErrorKind::FrameTooLarge`], a
+/// function the worker does not know (or knows with another signature)
+/// [`ErrorKind::Protocol`]. The [`RemoteError`] is the downcastable source.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::ErrorKind;
+/// use concur_ipc::{RemoteError, RemoteErrorKind};
+/// let e = concur_remote::remote_failure(RemoteError::new(RemoteErrorKind::DecodeResult, "u8", "bad"));
+/// assert_eq!(e.kind(), ErrorKind::Codec);
+/// assert!(e.downcast_ref::<RemoteError>().is_some());
+/// ```
+#[must_use]
+pub fn remote_failure(remote: RemoteError) -> Error {
+    let kind = match remote.kind() {
+        RemoteErrorKind::EncodeArgs
+        | RemoteErrorKind::DecodeArgs
+        | RemoteErrorKind::EncodeResult
+        | RemoteErrorKind::DecodeResult => ErrorKind::Codec,
+        RemoteErrorKind::FrameTooLarge => ErrorKind::FrameTooLarge,
+        RemoteErrorKind::UnknownFunction | RemoteErrorKind::SignatureMismatch => {
+            ErrorKind::Protocol
+        }
+        _ => return Error::task(remote),
+    };
+    Error::infrastructure(kind, remote)
+}
+
+fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let ty = std::any::type_name::<T>();
+    match catch_unwind(AssertUnwindSafe(|| decode::<T>(bytes))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(remote_failure(RemoteError::from_error(
+            RemoteErrorKind::DecodeResult,
+            ty,
+            &e,
+        ))),
+        Err(p) => Err(remote_failure(RemoteError::new(
+            RemoteErrorKind::DecodeResult,
+            ty,
+            format!("panicked: {}", panic_text(&*p)),
+        ))),
+    }
+}
+
+fn outcome<T: serde::de::DeserializeOwned>(r: Result<&[u8], &RemoteError>) -> Result<T, Error> {
+    match r {
+        Ok(bytes) => decode_output::<T>(bytes),
+        Err(remote) => Err(remote_failure(remote.clone())),
+    }
+}
+
+fn mismatch(got: usize, want: usize) -> Error {
+    Error::infrastructure(
+        ErrorKind::Protocol,
+        format!("protocol violation: the worker sent {got} results for {want} items"),
+    )
+}
+
+/// Sets `outcome` unless the future is done (cancelled meanwhile), keeping
+/// its callbacks.
+fn settle<T: Send + Sync + 'static>(
+    p: &Promise<T>,
+    outcome: Result<T, Error>,
+    out: &mut Vec<DeferredCallbacks>,
+) {
+    if let Ok(Some(d)) = p.set_outcome_deferring_callbacks(outcome) {
+        out.push(d);
+    }
+}
+
+/// Completes the promises of a [`RemoteFn`]'s items, one per item.
+pub struct Promises<F: RemoteFn> {
+    promises: Vec<Promise<F::Output>>,
+}
+
+impl<F: RemoteFn> Promises<F> {
+    /// Wraps the promises of a task's items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
+    /// let (p, _f) = concur_core::Promise::new();
+    /// let c = concur_remote::Promises::<one>::new(vec![p]);
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn new(promises: Vec<Promise<F::Output>>) -> Self {
+        Self { promises }
+    }
+}
+
+impl<F: RemoteFn> std::fmt::Debug for Promises<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Promises")
+            .field("function", &F::NAME)
+            .field("items", &self.promises.len())
+            .finish()
+    }
+}
+
+impl<F: RemoteFn> Completer for Promises<F> {
+    fn start(&mut self) -> bool {
+        let mut any = false;
+        for p in &self.promises {
+            any |= matches!(p.set_running_or_notify_cancel(), Ok(true));
+        }
+        any
+    }
+
+    fn complete(self: Box<Self>, results: Outcomes) -> Vec<DeferredCallbacks> {
+        if results.len() != self.promises.len() {
+            let e = mismatch(results.len(), self.promises.len());
+            return self.fail(e);
+        }
+        let mut out = Vec::new();
+        for (p, r) in self.promises.iter().zip(results.iter()) {
+            if !p.state().is_done() {
+                settle(p, outcome::<F::Output>(r), &mut out);
+            }
+        }
+        out
+    }
+
+    fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks> {
+        let mut out = Vec::new();
+        for p in &self.promises {
+            if !p.state().is_done() {
+                settle(p, Err(error.clone()), &mut out);
+            }
+        }
+        out
+    }
+
+    fn cancel(self: Box<Self>) {
+        for p in self.promises {
+            if !p.cancel() && !p.state().is_done() {
+                let _ = p.set_exception(Error::cancelled());
+            }
+        }
+    }
+
+    fn has_future(&self, id: usize) -> bool {
+        self.promises.iter().any(|p| p.erased_future().id() == id)
+    }
+}
+
+/// Completes the one promise of a chunk (see `TaskExecutor::submit_chunk`)
+/// with every item's outcome, in input order.
+pub struct ChunkPromise<F: RemoteFn> {
+    promise: Promise<Vec<Result<F::Output, Error>>>,
+    /// Items whose arguments failed to encode (never sent), by position.
+    unsent: Vec<(usize, Error)>,
+    /// Items in all, sent or not.
+    len: usize,
+}
+
+impl<F: RemoteFn> ChunkPromise<F> {
+    /// Wraps a chunk's promise; `unsent` (ascending positions) are merged
+    /// among the worker's results.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
+    /// let (p, _f) = concur_core::Promise::new();
+    /// let c = concur_remote::ChunkPromise::<one>::new(p, vec![], 3);
+    /// # drop(c);
+    /// ```
+    #[must_use]
+    pub fn new(
+        promise: Promise<Vec<Result<F::Output, Error>>>,
+        unsent: Vec<(usize, Error)>,
+        len: usize,
+    ) -> Self {
+        Self {
+            promise,
+            unsent,
+            len,
+        }
+    }
+}
+
+impl<F: RemoteFn> std::fmt::Debug for ChunkPromise<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkPromise")
+            .field("function", &F::NAME)
+            .field("items", &self.len)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: RemoteFn> Completer for ChunkPromise<F> {
+    fn start(&mut self) -> bool {
+        matches!(self.promise.set_running_or_notify_cancel(), Ok(true))
+    }
+
+    fn complete(self: Box<Self>, results: Outcomes) -> Vec<DeferredCallbacks> {
+        if results.len() + self.unsent.len() != self.len {
+            let e = mismatch(results.len(), self.len - self.unsent.len());
+            return self.fail(e);
+        }
+        let this = *self;
+        let mut out = Vec::with_capacity(this.len);
+        let mut unsent = this.unsent.into_iter().peekable();
+        for r in results.iter() {
+            while let Some((_, e)) = unsent.next_if(|(at, _)| *at == out.len()) {
+                out.push(Err(e));
+            }
+            out.push(outcome::<F::Output>(r));
+        }
+        out.extend(unsent.map(|(_, e)| Err(e)));
+        let mut deferred = Vec::new();
+        settle(&this.promise, Ok(out), &mut deferred);
+        deferred
+    }
+
+    fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks> {
+        let mut deferred = Vec::new();
+        if !self.promise.state().is_done() {
+            settle(&self.promise, Err(error), &mut deferred);
+        }
+        deferred
+    }
+
+    fn cancel(self: Box<Self>) {
+        if !self.promise.cancel() && !self.promise.state().is_done() {
+            let _ = self.promise.set_exception(Error::cancelled());
+        }
+    }
+
+    fn has_future(&self, id: usize) -> bool {
+        self.promise.erased_future().id() == id
+    }
+}
