@@ -34,7 +34,7 @@
 //!
 //! // Submitting assigns the task at once to the idle worker...
 //! let (p, fut) = Promise::new();
-//! let task = Task::call::<double>(1, &vec![concur_ipc::encode(&21u32).unwrap()].into(), 1 << 20,
+//! let task = Task::call::<double>(1, vec![concur_ipc::encode(&21u32).unwrap()].into(), 1 << 20,
 //!     Box::new(Promises::<double>::new(vec![p]))).unwrap();
 //! let assignment = book.submit(task).unwrap().unwrap();
 //! assert_eq!(assignment.conn, 7);
