@@ -62,9 +62,10 @@ pub enum Fill {
 /// `READ_CHUNK` steps as bytes arrive, so a bare length prefix commits no
 /// memory beyond the reservation. Consumed frames are dropped by moving the
 /// unconsumed tail to the front of the buffer, only when the current frame
-/// would not otherwise fit (each byte moves at most once); the buffer is
-/// never reallocated to drop bytes. It keeps its largest capacity, within
-/// the bound, for the next frames. The one exception: after
+/// would not otherwise fit (when frames are taken after each fill, only the
+/// incomplete frame is buffered then, so each byte moves at most once); the
+/// buffer is never reallocated to drop bytes. It keeps its largest capacity,
+/// within the bound, for the next frames. The one exception: after
 /// [`set_limit`](Self::set_limit) lowers the limit while more than the new
 /// bound is buffered, the capacity returns under the bound as soon as the
 /// buffered bytes have been consumed down to it.

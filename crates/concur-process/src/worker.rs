@@ -1,10 +1,10 @@
 //! The loop a worker process runs after [`init`](crate::init) diverted it.
 
 use concur_ipc::{
-    FrameError, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request, encode_frame,
-    read_frame,
+    FrameError, FrameReader, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request,
+    encode_frame,
 };
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
@@ -25,8 +25,9 @@ pub(crate) fn run(fd: RawFd) -> i32 {
 }
 
 pub(crate) fn serve(stream: UnixStream) -> i32 {
-    // Reads go through a buffer (prefix and payload in one syscall).
-    let mut reader = std::io::BufReader::with_capacity(64 * 1024, &stream);
+    // Reads go through one buffer (prefix and payload, often several
+    // frames, in one syscall), bounded by the frame limit.
+    let mut reader = FrameReader::new(concur_ipc::DEFAULT_MAX_FRAME);
     let mut stream = &stream;
     concur_ipc::install_panic_capture();
     let registry = Registry::global();
@@ -36,20 +37,19 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
     if send(&mut stream, &hello, max_frame, &mut out).is_err() {
         return 0;
     }
-    let mut buf = Vec::new();
     loop {
         // Keep looking for the next request for a moment before blocking
         // in `read` (see `sys::SPIN`): back-to-back tasks then skip the
         // wake-up.
-        if reader.buffer().is_empty() {
+        if reader.buffered() == 0 {
             crate::sys::spin_until_readable(stream.as_raw_fd());
         }
-        match read_frame(&mut reader as &mut dyn Read, max_frame, &mut buf) {
-            Ok(()) => {}
+        let payload = match reader.read_frame_blocking(&mut stream) {
+            Ok(p) => p,
             Err(FrameError::Closed) => return 0,
             Err(_) => return EXIT_PROTOCOL,
-        }
-        let request = match concur_ipc::decode::<Request>(&buf) {
+        };
+        let request = match concur_ipc::decode::<Request>(payload) {
             Ok(r) => r,
             Err(_) => return EXIT_PROTOCOL,
         };
@@ -59,7 +59,9 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                 initializer,
                 max_frame: m,
             } => {
-                max_frame = usize::try_from(m).unwrap_or(usize::MAX);
+                // Capped: the pool's word is not trusted to size buffers.
+                max_frame = concur_ipc::clamp_limit(m);
+                reader.set_limit(max_frame);
                 match initializer.map(|f| run_initializer(registry, f)) {
                     Some(Err(e)) => {
                         let _ = send(&mut stream, &Reply::InitFailed(e), max_frame, &mut out);
