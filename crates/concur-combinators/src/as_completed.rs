@@ -21,7 +21,10 @@ pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
 /// * `timeout` counts from this call. If it passes with futures still
 ///   unfinished, the iterator yields one `Err` of kind
 ///   [`Timeout`](concur_core::ErrorKind::Timeout) whose message reads
-///   "2 (of 4) futures unfinished", then ends. `None` waits without limit.
+///   "2 (of 4) futures unfinished", then ends. `None` waits without limit,
+///   and so does a timeout too long to add to the current [`Instant`]
+///   (such as `Duration::MAX`). `Some(Duration::ZERO)` never blocks: it
+///   yields the futures done by now, then the `Err` if any are left.
 /// * The iterator keeps no reference to a future it has yielded, and
 ///   dropping it deregisters from every future not yet yielded.
 /// * Built on [`Watcher`]: O(1) work per completion whatever the number of

@@ -163,6 +163,12 @@ pub trait FutureExt<T: Send + Sync + 'static> {
     /// [`Timeout`](concur_core::ErrorKind::Timeout) if this one is not done
     /// `timeout` from now. The source keeps running.
     ///
+    /// `Duration::ZERO` times out at once (on the timer thread) unless the
+    /// source is already done; a timeout too long to add to the current
+    /// [`Instant`] (such as `Duration::MAX`) means no
+    /// limit: no timer entry is made and the output simply follows the
+    /// source.
+    ///
     /// # Examples
     ///
     /// ```
@@ -179,6 +185,10 @@ pub trait FutureExt<T: Send + Sync + 'static> {
 
     /// Like [`with_timeout`](Self::with_timeout), and on timeout also
     /// cancels the source (which only succeeds if it has not started).
+    ///
+    /// `Duration::ZERO` times out (and tries to cancel) at once unless the
+    /// source is already done; `Duration::MAX` means no limit and never
+    /// cancels.
     ///
     /// # Examples
     ///

@@ -405,6 +405,12 @@ impl<'e, It: Iterator, R: Send + Sync + 'static> MapBuilder<'e, It, R> {
     /// [`Timeout`](concur_core::ErrorKind::Timeout); the iterator then
     /// cancels what has not started and ends.
     ///
+    /// `Duration::ZERO` never blocks: results already done by the time
+    /// they are asked for are yielded, the first one that is not gives the
+    /// `Err`. A timeout too long to add to the current
+    /// [`Instant`](std::time::Instant) (such as `Duration::MAX`) is the same
+    /// as no timeout (also for [`size_hint`](Iterator::size_hint)).
+    ///
     /// # Examples
     ///
     /// ```

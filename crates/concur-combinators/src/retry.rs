@@ -41,6 +41,11 @@ impl Backoff {
 
     /// The same delay before every retry.
     ///
+    /// `Duration::ZERO` retries at once (as [`none`](Self::none)). A delay
+    /// too long to add to the current [`Instant`] (such as
+    /// `Duration::MAX`) is a retry that never comes: [`retry`] fails with
+    /// the last error at once rather than hanging.
+    ///
     /// # Examples
     ///
     /// ```
@@ -58,6 +63,12 @@ impl Backoff {
     }
 
     /// `initial` before the first retry, doubling each time, capped at `max`.
+    ///
+    /// Doubling saturates, so `max = Duration::MAX` means no cap (once a
+    /// delay no longer fits in an [`Instant`], [`retry`] fails with the
+    /// last error, as for [`fixed`](Self::fixed)). `initial =
+    /// Duration::ZERO` stays zero: every retry at once. `max` below
+    /// `initial` caps every delay at `max`.
     ///
     /// # Examples
     ///
@@ -87,8 +98,10 @@ impl Backoff {
     #[must_use]
     pub fn delay(&self, retry: u32) -> Duration {
         let mut d = self.initial;
+        // Stops at the cap, and at once for a constant delay (zero, or a
+        // factor of 1): the loop is O(log max), never O(retry).
         for _ in 1..retry {
-            if d >= self.max {
+            if d >= self.max || d.is_zero() || self.factor == 1 {
                 break;
             }
             d = d.saturating_mul(self.factor);
@@ -111,6 +124,10 @@ struct Retry<E, F, T: Send + Sync + 'static> {
 /// `backoff.delay(n)` before retry `n` (on concur's timer thread, not on a
 /// worker). The future holds the first success, or the last error (a task
 /// error stays downcastable to `Er`).
+///
+/// A zero delay resubmits at once, from the failed attempt's thread. A
+/// delay too long to add to the current [`Instant`] (`Duration::MAX`) ends
+/// the retries: the future fails with the last error at once.
 ///
 /// Cancelling the returned future stops further attempts (a running attempt
 /// finishes). If the executor refuses an attempt, the future fails with its

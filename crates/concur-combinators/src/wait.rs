@@ -14,6 +14,10 @@ pub use concur_core::{DoneAndNotDone, ReturnWhen};
 /// * Returns at once if the condition already holds (an already-failed
 ///   future satisfies [`FirstException`](ReturnWhen::FirstException)).
 /// * A timeout is not an error: whatever is done by then is in `done`.
+///   `Some(Duration::ZERO)` never blocks (a snapshot of what is done now);
+///   a timeout too long to add to the current
+///   [`Instant`](std::time::Instant) (such as `Duration::MAX`) is the same
+///   as `None`.
 /// * Both vectors keep the input order; a future given twice appears once.
 /// * Futures already done are not registered on; the rest share one
 ///   [`Watcher`] (O(1) per completion), deregistered before returning.

@@ -32,6 +32,19 @@ fn no_timeout() {
 }
 
 #[test]
+fn a_max_timeout_is_no_limit() {
+    // `Instant::now() + Duration::MAX` overflows: it waits like `None`.
+    let (p, f) = Promise::<u8>::new();
+    let done = Future::ready(1);
+    let setter = set_later(p, 2);
+    let got: Vec<u8> = as_completed([&done, &f], Some(Duration::MAX))
+        .map(|r| *r.unwrap().result().unwrap())
+        .collect();
+    assert_eq!(got, [1, 2]);
+    setter.join().unwrap();
+}
+
+#[test]
 fn future_times_out() {
     let pool = TestPool::new(1);
     for timeout in [Duration::ZERO, Duration::from_millis(100)] {

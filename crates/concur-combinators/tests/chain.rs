@@ -204,6 +204,73 @@ fn select_gives_the_first_with_its_index() {
 }
 
 #[test]
+fn with_timeout_zero_expires_at_once_and_max_is_no_limit() {
+    let (_p, f) = Promise::<u8>::new();
+    let t = f.with_timeout(Duration::ZERO);
+    assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
+    assert!(!f.done(), "the source keeps running");
+
+    let (_p, f) = Promise::<u8>::new();
+    let t = f.with_timeout_cancelling(Duration::ZERO);
+    assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
+    assert!(f.wait_timeout(LONG));
+    assert!(f.cancelled());
+
+    // `Instant::now() + Duration::MAX` overflows: no timer, no limit.
+    for cancelling in [false, true] {
+        let (p, f) = Promise::<u8>::new();
+        let t = if cancelling {
+            f.with_timeout_cancelling(Duration::MAX)
+        } else {
+            f.with_timeout(Duration::MAX)
+        };
+        let setter = set_later(p, 5);
+        assert_eq!(*t.result_timeout(LONG).unwrap(), 5);
+        assert!(!f.cancelled());
+        setter.join().unwrap();
+    }
+}
+
+#[test]
+fn backoff_delays_saturate_and_stay_cheap() {
+    // A constant delay is found without looping `retry` times.
+    assert_eq!(Backoff::none().delay(u32::MAX), Duration::ZERO);
+    assert_eq!(
+        Backoff::exponential(Duration::ZERO, Duration::MAX).delay(u32::MAX),
+        Duration::ZERO
+    );
+    assert_eq!(Backoff::fixed(Duration::MAX).delay(u32::MAX), Duration::MAX);
+    // Doubling saturates at `Duration::MAX` (no cap), never overflows.
+    let uncapped = Backoff::exponential(Duration::from_nanos(1), Duration::MAX);
+    assert_eq!(uncapped.delay(u32::MAX), Duration::MAX);
+    assert_eq!(
+        Backoff::exponential(Duration::from_secs(1), Duration::MAX).delay(200),
+        Duration::MAX
+    );
+    // `max` below `initial` caps every delay.
+    let capped = Backoff::exponential(Duration::from_secs(9), Duration::from_secs(2));
+    assert_eq!(capped.delay(1), Duration::from_secs(2));
+}
+
+#[test]
+fn retry_with_an_endless_delay_fails_with_the_last_error_at_once() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let c = Arc::clone(&calls);
+    let f = retry(
+        TestPool::new(1),
+        3,
+        Backoff::fixed(Duration::MAX),
+        move || -> Result<(), std::io::Error> {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            Err(std::io::Error::other(format!("try {n}")))
+        },
+    );
+    let err = f.result_timeout(LONG).unwrap_err();
+    assert_eq!(err.to_string(), "task failed: try 0");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry ever came");
+}
+
+#[test]
 fn retry_resubmits_until_success() {
     let pool = Arc::new(TestPool::new(2));
     let calls = Arc::new(AtomicU32::new(0));

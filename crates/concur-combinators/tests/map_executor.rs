@@ -4,7 +4,7 @@
 mod helpers;
 
 use concur_combinators::{ExecutorExt, MapError, TaskExecutorExt};
-use concur_core::{BoxError, ErrorKind, Executor, RemoteFn};
+use concur_core::{BoxError, ErrorKind, Executor, Job, RemoteFn, SubmitError};
 use helpers::*;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -123,6 +123,57 @@ fn map_timeout() {
     assert!(err.is_timeout());
     assert_eq!(err.message(), "1 (of 3) map results unfinished");
     ev.set();
+}
+
+/// Runs each job on the submitting thread, so every result is done before
+/// it is asked for.
+struct Inline;
+impl Executor for Inline {
+    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+        job.run();
+        Ok(())
+    }
+    fn shutdown(&self, _: bool, _: bool) {}
+}
+
+#[test]
+fn map_timeout_zero_yields_what_is_done_and_max_is_no_limit() {
+    // ZERO: results done when asked for are yielded, as without a timeout.
+    let out: Vec<u32> = Inline
+        .map(|x: u32| x + 1, 0..5)
+        .buffersize(1)
+        .timeout(Duration::ZERO)
+        .run()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(out, [1, 2, 3, 4, 5]);
+    let n = Inline
+        .map_unordered(|x: u32| x, 0..5)
+        .timeout(Duration::ZERO)
+        .run()
+        .unwrap()
+        .map(Result::unwrap)
+        .count();
+    assert_eq!(n, 5);
+
+    // MAX: `Instant::now() + Duration::MAX` overflows; it is no timeout at
+    // all, so the size hint stays exact and a slow result is waited for.
+    let pool = TestPool::new(1);
+    let mut it = pool
+        .map(
+            |x: u32| {
+                std::thread::sleep(Duration::from_millis(20));
+                x
+            },
+            0..3,
+        )
+        .timeout(Duration::MAX)
+        .run()
+        .unwrap();
+    assert_eq!(it.size_hint(), (3, Some(3)));
+    assert_eq!(it.next().unwrap().unwrap(), 0);
+    assert_eq!(it.map(Result::unwrap).collect::<Vec<_>>(), [1, 2]);
 }
 
 #[test]

@@ -179,6 +179,27 @@ fn timeout_returns_what_is_done() {
 }
 
 #[test]
+fn a_zero_timeout_is_a_snapshot_and_max_is_no_limit() {
+    let (p, f) = pending::<u8>();
+    let done = Future::ready(1);
+    for rw in [
+        ReturnWhen::FirstCompleted,
+        ReturnWhen::FirstException,
+        ReturnWhen::AllCompleted,
+    ] {
+        let (d, n) = wait([&done, &f], Some(Duration::ZERO), rw);
+        assert_eq!((d.len(), n.len()), (1, 1), "{rw:?}");
+        let (d, n) = wait([&f], Some(Duration::ZERO), rw);
+        assert_eq!((d.len(), n.len()), (0, 1), "{rw:?}");
+    }
+    // `Instant::now() + Duration::MAX` overflows: it waits like `None`.
+    let setter = set_later(p, 2);
+    let (d, n) = wait([&done, &f], Some(Duration::MAX), ReturnWhen::AllCompleted);
+    assert_eq!((d.len(), n.len()), (2, 0));
+    setter.join().unwrap();
+}
+
+#[test]
 fn typed_futures_come_back_typed() {
     let fs = [Future::ready(1), Future::ready(2)];
     let (done, not_done) = wait(fs, None, ReturnWhen::AllCompleted);

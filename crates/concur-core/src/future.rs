@@ -166,17 +166,24 @@ impl<T> Inner<T> {
     }
 
     /// Blocks until done or until `deadline`. `true` if done.
+    ///
+    /// A deadline that has already passed is a non-blocking check: no spin,
+    /// no park (`wait_timeout(Duration::ZERO)` polls once). It still takes
+    /// the registering path below, so that a completion racing the timeout
+    /// is handled by one piece of code (and the loom model covers it).
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         if self.is_done() {
             return true;
         }
         // A short bounded spin: waking a parked thread costs ~20 µs here.
-        let mut step = 0;
-        while primitive::spin_step(step) {
-            if self.is_done() {
-                return true;
+        if deadline.is_none_or(|d| primitive::now() < d) {
+            let mut step = 0;
+            while primitive::spin_step(step) {
+                if self.is_done() {
+                    return true;
+                }
+                step += 1;
             }
-            step += 1;
         }
         let id = {
             let mut w = primitive::lock(&self.waiters);
@@ -621,6 +628,10 @@ impl<T> Future<T> {
 
     /// Blocks until the future is done or `timeout` passes; `true` if done.
     ///
+    /// `Duration::ZERO` polls once without blocking; a timeout too long to
+    /// add to the current [`Instant`] (such as `Duration::MAX`) means no
+    /// limit, as [`wait`](Self::wait).
+    ///
     /// # Examples
     ///
     /// ```
@@ -633,6 +644,9 @@ impl<T> Future<T> {
     }
 
     /// Blocks until done or until `deadline`; `true` if done.
+    ///
+    /// A deadline already passed (such as `Instant::now()`) polls once
+    /// without blocking; a far-future one simply waits.
     ///
     /// # Examples
     ///
@@ -692,6 +706,10 @@ impl<T> Future<T> {
 
     /// Like [`result`](Self::result), giving up after `timeout`.
     ///
+    /// `Duration::ZERO` polls once without blocking (a pending future
+    /// gives the `Timeout` error); `Duration::MAX` means no limit, as
+    /// [`result`](Self::result).
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Timeout`](crate::ErrorKind) if the future is not done in
@@ -740,6 +758,10 @@ impl<T> Future<T> {
     }
 
     /// Like [`exception`](Self::exception), giving up after `timeout`.
+    ///
+    /// `Duration::ZERO` polls once without blocking (a pending future
+    /// gives the `Timeout` error); `Duration::MAX` means no limit, as
+    /// [`exception`](Self::exception).
     ///
     /// # Errors
     ///

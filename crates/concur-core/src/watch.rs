@@ -131,6 +131,10 @@ impl AnyFuture {
 
     /// Blocks until done or `timeout`; `true` if done.
     ///
+    /// `Duration::ZERO` polls once without blocking; a timeout too long to
+    /// add to the current [`Instant`] (such as `Duration::MAX`) means no
+    /// limit, as [`wait`](Self::wait).
+    ///
     /// # Examples
     ///
     /// ```
@@ -143,6 +147,9 @@ impl AnyFuture {
     }
 
     /// Blocks until done or `deadline` (`None`: no limit); `true` if done.
+    ///
+    /// A deadline already passed polls once without blocking; a far-future
+    /// one simply waits.
     ///
     /// # Examples
     ///
@@ -402,6 +409,10 @@ impl Watcher {
     /// Blocks for the next completed future until `deadline` (`None`: no
     /// limit). `Ok(None)` once every watched future has been yielded.
     ///
+    /// A deadline already passed (such as `Instant::now()`) does not block:
+    /// it yields a future that is done by now, else the timeout error. A
+    /// far-future deadline simply waits.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::Timeout`](crate::ErrorKind) with
@@ -427,7 +438,8 @@ impl Watcher {
             return Ok(None);
         }
         let mut step = 0;
-        let mut spinning = true;
+        // A passed deadline is a non-blocking check: no spin before it.
+        let mut spinning = deadline.is_none_or(|d| primitive::now() < d);
         loop {
             if let Some(t) = self.local.pop_front() {
                 return Ok(Some(self.take(t)));

@@ -70,6 +70,38 @@ fn huge_timeouts_never_panic() {
     assert!(fut.wait_timeout(Duration::MAX));
     assert!(fut.exception_timeout(Duration::MAX).unwrap().is_none());
     t.join().unwrap();
+
+    // The same through the erased handle, and far-future deadlines.
+    let (promise, fut) = Promise::<u64>::new();
+    let erased = fut.erase();
+    let t = set_later(promise, 8);
+    assert!(erased.wait_timeout(Duration::MAX));
+    assert!(erased.wait_deadline(Some(far_future())));
+    assert!(fut.wait_deadline(far_future()));
+    t.join().unwrap();
+    let (promise, fut) = Promise::<u64>::new();
+    let t = set_later(promise, 9);
+    assert!(fut.wait_deadline(far_future()));
+    t.join().unwrap();
+}
+
+#[test]
+fn a_zero_timeout_polls_once() {
+    let (promise, fut) = Promise::<u64>::new();
+    let erased = fut.erase();
+    assert!(!fut.wait_timeout(Duration::ZERO));
+    assert!(!erased.wait_timeout(Duration::ZERO));
+    assert!(!fut.wait_deadline(Instant::now() - Duration::from_millis(1)));
+    assert!(
+        fut.exception_timeout(Duration::ZERO)
+            .unwrap_err()
+            .is_timeout()
+    );
+    assert_eq!(fut.state(), State::Pending, "a poll changes nothing");
+    promise.set_result(1).unwrap();
+    assert!(fut.wait_timeout(Duration::ZERO));
+    assert!(erased.wait_timeout(Duration::ZERO));
+    assert_eq!(*fut.result_timeout(Duration::ZERO).unwrap(), 1);
 }
 
 #[test]

@@ -99,6 +99,32 @@ fn a_timeout_reports_how_many_futures_are_unfinished() {
 }
 
 #[test]
+fn a_far_future_deadline_waits_without_limit() {
+    let (p, f) = Promise::<u8>::new();
+    let mut w = Watcher::new();
+    w.watch(f.erase());
+    let t = set_later(p, 1);
+    assert_eq!(w.next_until(Some(far_future())).unwrap().unwrap().0, 0);
+    assert!(w.next_until(Some(far_future())).unwrap().is_none());
+    t.join().unwrap();
+}
+
+#[test]
+fn a_passed_deadline_polls_once() {
+    let (p, f) = Promise::<u8>::new();
+    let mut w = Watcher::new();
+    w.watch(f.erase());
+    assert!(w.next_until(Some(Instant::now())).unwrap_err().is_timeout());
+    assert_eq!(
+        w.remaining(),
+        1,
+        "a timed-out poll keeps the future watched"
+    );
+    p.set_result(1).unwrap();
+    assert_eq!(w.next_until(Some(Instant::now())).unwrap().unwrap().0, 0);
+}
+
+#[test]
 fn try_next_never_blocks() {
     let (p, f) = Promise::<u8>::new();
     let mut w = Watcher::default();

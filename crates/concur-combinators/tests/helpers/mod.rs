@@ -124,3 +124,12 @@ pub fn successful() -> Future<i32> {
 
 /// A generous limit for waits in tests that must not hang.
 pub const LONG: Duration = Duration::from_secs(60);
+
+/// Completes `p` with `v` from another thread after 20 ms, so that a waiter
+/// is (very likely) blocked by then. Correctness never depends on it.
+pub fn set_later<T: Send + Sync + 'static>(p: Promise<T>, v: T) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        p.set_result(v).unwrap();
+    })
+}

@@ -22,6 +22,12 @@ pub(crate) const LONG: Duration = Duration::from_secs(5);
 /// (very likely) blocked by then. Correctness never depends on it.
 pub(crate) const SHORT: Duration = Duration::from_millis(100);
 
+/// A deadline some 35 000 years away: representable, yet never reached, so
+/// a wait on it must behave as a wait without limit (no overflow, no panic).
+pub(crate) fn far_future() -> std::time::Instant {
+    std::time::Instant::now() + Duration::from_secs(1 << 40)
+}
+
 /// A future in each CPython test state, with the promise kept alive where
 /// dropping it would change the state.
 pub(crate) struct Fixture<T: Send + Sync + 'static> {
