@@ -231,6 +231,13 @@ impl Builder {
                 "start_timeout must be greater than zero (use Duration::MAX for no limit)",
             ));
         }
+        if let Err(e) = concur_ipc::Registry::global().check() {
+            // Two declarations share a name and fingerprint: refuse to
+            // start rather than let a call pick one of them.
+            return Err(BuildError {
+                kind: BuildErrorKind::Registry(e),
+            });
+        }
         ProcessPool::start(self, workers)
     }
 }

@@ -104,6 +104,7 @@ pub(crate) enum BuildErrorKind {
     Config(&'static str),
     Io(std::io::Error),
     Start(Error),
+    Registry(concur_ipc::RemoteError),
 }
 
 impl BuildError {
@@ -177,6 +178,9 @@ impl fmt::Display for BuildError {
             BuildErrorKind::Config(m) => write!(f, "invalid configuration: {m}"),
             BuildErrorKind::Io(e) => write!(f, "could not set up the pool: {e}"),
             BuildErrorKind::Start(e) => write!(f, "could not start the workers: {e}"),
+            BuildErrorKind::Registry(e) => {
+                write!(f, "the remote-function registry is ambiguous: {e}")
+            }
         }
     }
 }
@@ -186,6 +190,7 @@ impl std::error::Error for BuildError {
         match &self.kind {
             BuildErrorKind::Io(e) => Some(e),
             BuildErrorKind::Start(e) => Some(e),
+            BuildErrorKind::Registry(e) => Some(e),
             _ => None,
         }
     }

@@ -111,12 +111,50 @@ fn send(
             return Err(std::io::Error::other(e));
         };
         let err = RemoteError::from_error(RemoteErrorKind::FrameTooLarge, "concur_ipc::Reply", &e);
-        let smaller = Reply::Done {
-            generation: *generation,
-            results: results.iter().map(|_| Err(err.clone())).collect(),
+        // Smaller and smaller replies: errors without their backtraces (a
+        // panic's backtrace alone can pass a small limit), then outputs
+        // replaced by the size error too, then every item failed.
+        let lean = |r: Result<&[u8], &RemoteError>, keep_ok: bool| -> concur_ipc::ItemResult {
+            match r {
+                Ok(bytes) if keep_ok => Ok(bytes.to_vec()),
+                Ok(_) => Err(err.clone()),
+                Err(remote) => Err(RemoteError::new(
+                    remote.kind(),
+                    remote.type_name(),
+                    truncated(remote.message(), 512),
+                )),
+            }
         };
-        out.clear();
-        encode_frame(&smaller, max_frame, out).map_err(std::io::Error::other)?;
+        let attempts = [
+            results.iter().map(|r| lean(r, true)).collect(),
+            results.iter().map(|r| lean(r, false)).collect(),
+            results.iter().map(|_| Err(err.clone())).collect(),
+        ];
+        let mut last = Ok(());
+        for results in attempts {
+            let smaller = Reply::Done {
+                generation: *generation,
+                results,
+            };
+            out.clear();
+            last = encode_frame(&smaller, max_frame, out);
+            if last.is_ok() {
+                break;
+            }
+        }
+        last.map_err(std::io::Error::other)?;
     }
     stream.write_all(out)
+}
+
+/// `text` cut to at most `max` bytes (at a character boundary), marked.
+fn truncated(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... (truncated to fit max_frame)", &text[..end])
 }

@@ -60,6 +60,66 @@ concur_ipc::remote! {
     fn len_of(v: Vec<u8>) -> usize { v.len() }
     fn echo(p: Probe) -> Probe { p }
     fn make(mode: u8) -> Probe { Probe(mode) }
+    fn stray_frame(kind: u8) -> u8 {
+        // Writes a frame the worker loop never sends at this point into
+        // the worker's own socket, as a buggy or hostile task could.
+        let reply = match kind {
+            0 => concur_ipc::Reply::Ready,
+            1 => concur_ipc::Reply::Hello(concur_ipc::Hello::current(std::process::id())),
+            _ => concur_ipc::Reply::Done { generation: u64::MAX, results: Default::default() },
+        };
+        let mut frame = Vec::new();
+        concur_ipc::encode_frame(&reply, 1 << 10, &mut frame).unwrap();
+        if kind == 3 {
+            // A length prefix past any limit.
+            frame = vec![0xff, 0xff, 0xff, 0xff];
+        }
+        let fd = own_socket();
+        // SAFETY: writes a live buffer to a descriptor of this process.
+        let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+        assert_eq!(n as usize, frame.len());
+        std::thread::sleep(Duration::from_millis(50));
+        kind
+    }
+}
+
+/// The worker's socket to its pool (the only socket a worker has).
+fn own_socket() -> i32 {
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if std::fs::read_link(entry.path())
+            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        {
+            return fd;
+        }
+    }
+    panic!("no socket in this worker");
+}
+
+/// Two declarations with the same path and signature, in two function
+/// bodies of one module: each runs its own body.
+fn plus_one(x: u64) -> concur_core::Future<u64> {
+    concur_ipc::remote! {
+        fn f(x: u64) -> u64 { x + 1 }
+    }
+    with_pool(|p| p.submit_task(f, x).unwrap())
+}
+
+fn plus_hundred(x: u64) -> concur_core::Future<u64> {
+    concur_ipc::remote! {
+        fn f(x: u64) -> u64 { x + 100 }
+    }
+    with_pool(|p| p.submit_task(f, x).unwrap())
+}
+
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<ProcessPool>> = const { std::cell::RefCell::new(None) };
+}
+
+fn with_pool<R>(f: impl FnOnce(&ProcessPool) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow().as_ref().expect("a current pool")))
 }
 
 /// A value whose (de)serialization misbehaves on purpose, in one process
@@ -940,6 +1000,194 @@ fn fork_server_of(pool: &ProcessPool) -> u32 {
     }
 }
 
+/// A task writes a stray frame into its worker's socket: the worker is
+/// retired at once (its task fails with a protocol error that says what it
+/// sent), no later frame of it is believed, and the next task, queued
+/// behind it on the only worker, runs on the replacement.
+fn stray_frames_retire_only_the_violator() {
+    let fds = open_fds();
+    let pool = pool(1);
+    for (kind, what) in [
+        (0u8, "a Ready frame while running a task"),
+        (1, "a Hello frame"),
+        (
+            2,
+            "a reply to task 18446744073709551615, which it was not running",
+        ),
+        (3, "exceeds the maximum"),
+    ] {
+        let violator = pool.submit_task(stray_frame, kind).unwrap();
+        let innocent = pool.submit_task(square, 7).unwrap();
+        let err = violator.result_timeout(LONG).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol, "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("protocol violation"), "{text}");
+        assert!(text.contains(what), "{text}");
+        let v = err
+            .downcast_ref::<concur_process::ProtocolViolation>()
+            .unwrap();
+        assert!(v.pid > 0);
+        assert_eq!(innocent.into_result().unwrap(), 49, "kind {kind}");
+    }
+    assert_eq!(
+        pool.submit_task(square, 3).unwrap().into_result().unwrap(),
+        9
+    );
+    drop(pool);
+    assert_no_children();
+    assert_eq!(open_fds(), fds, "descriptors leaked");
+}
+
+/// A done-callback that sleeps 1 s on one process future delays no other
+/// future's result, nor other callbacks; callbacks never run on the
+/// dispatcher thread.
+fn slow_callback_delays_nobody() {
+    let pool = pool(2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slow: Vec<_> = (0..3)
+        .map(|i| {
+            let f = pool.submit_task(square, i).unwrap();
+            let tx = tx.clone();
+            f.add_done_callback(move |_| {
+                let name = std::thread::current().name().map(str::to_string);
+                tx.send(name).unwrap();
+                std::thread::sleep(Duration::from_secs(1));
+            });
+            f
+        })
+        .collect();
+    for f in &slow {
+        f.result_timeout(LONG).unwrap();
+    }
+    for _ in 0..3 {
+        let name = rx.recv_timeout(LONG).unwrap();
+        assert_eq!(name.as_deref(), Some("concur-process-callbacks"));
+    }
+    // Three callbacks are asleep; results and other callbacks go on.
+    let t = Instant::now();
+    for i in 0..20u64 {
+        assert_eq!(
+            pool.submit_task(square, i).unwrap().into_result().unwrap(),
+            i * i
+        );
+    }
+    let quick = pool.submit_task(square, 5).unwrap();
+    let (qtx, qrx) = std::sync::mpsc::channel();
+    quick.add_done_callback(move |f| qtx.send(*f.result().unwrap()).unwrap());
+    assert_eq!(qrx.recv_timeout(LONG).unwrap(), 25);
+    assert!(
+        t.elapsed() < Duration::from_millis(700),
+        "results waited for a sleeping callback: {:?}",
+        t.elapsed()
+    );
+    // The values are still there for the handles once the callbacks end.
+    let out: Vec<u64> = slow.into_iter().map(|f| f.into_result().unwrap()).collect();
+    assert_eq!(out, [0, 1, 4]);
+}
+
+/// `Duration::MAX` means no limit; `Duration::ZERO` is refused by `build`
+/// with an error naming the setting; nothing is started for a refused
+/// build.
+fn timeout_extremes() {
+    let pool = builder()
+        .max_workers(1)
+        .task_timeout(Duration::MAX)
+        .start_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    let pid = pool.submit_task(pid_after, 30).unwrap().into_result().unwrap();
+    assert!(pool.worker_pids().contains(&pid));
+    drop(pool);
+    for (b, setting) in [
+        (builder().task_timeout(Duration::ZERO), "task_timeout"),
+        (builder().start_timeout(Duration::ZERO), "start_timeout"),
+    ] {
+        let err = b.max_workers(1).build().unwrap_err();
+        assert!(err.is_config(), "{err}");
+        assert!(err.to_string().contains(setting), "{err}");
+    }
+    // A tiny positive task timeout expires: the task is timed out.
+    let pool = builder()
+        .max_workers(1)
+        .task_timeout(Duration::from_nanos(1))
+        .build()
+        .unwrap();
+    let err = pool
+        .submit_task(sleep_ms, 200)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    drop(pool);
+    assert_no_children();
+}
+
+/// Infrastructure failures have their own error kinds, distinct from the
+/// task's own error.
+fn error_kinds() {
+    let pool = builder().max_workers(1).max_frame(4096).build().unwrap();
+    let kind = |r: Result<u64, concur_core::Error>| r.unwrap_err().kind();
+    let e = pool
+        .submit_task(bytes_of, 10_000)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::FrameTooLarge, "{e:?}");
+    let e = pool
+        .submit_task(len_of, vec![0; 10_000])
+        .unwrap()
+        .into_result();
+    assert_eq!(e.unwrap_err().kind(), ErrorKind::FrameTooLarge);
+    for mode in [
+        ERROR_SER_PARENT,
+        ERROR_DE_WORKER,
+        ERROR_SER_WORKER,
+        ERROR_DE_PARENT,
+    ] {
+        let e = pool
+            .submit_task(echo, Probe(mode))
+            .unwrap()
+            .into_result()
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Codec, "mode {mode}: {e:?}");
+    }
+    assert_eq!(
+        kind(pool.submit_task(parse, "x".into()).unwrap().into_result()),
+        ErrorKind::Task
+    );
+    // A panic whose backtrace alone passes max_frame: the message is kept,
+    // the backtrace dropped.
+    let e = pool
+        .submit_task(panics, "boom".into())
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Task, "{e:?}");
+    assert!(e.to_string().contains("boom"), "{e}");
+    let e = pool
+        .submit_task(Unregistered, 1)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Protocol);
+    let e = pool
+        .submit_task(exit_99, ())
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::WorkerDied);
+}
+
+/// Two `remote!` declarations of `fn f(x: u64) -> u64` in two function
+/// bodies of one module: each call runs its own body.
+fn same_name_in_two_bodies() {
+    CURRENT.with(|c| *c.borrow_mut() = Some(pool(1)));
+    assert_eq!(plus_one(1).into_result().unwrap(), 2);
+    assert_eq!(plus_hundred(1).into_result().unwrap(), 101);
+    CURRENT.with(|c| c.borrow_mut().take());
+    assert_no_children();
+}
+
 // --------------------------------------------------------------------- main
 
 fn main() {
@@ -1012,6 +1260,14 @@ fn main() {
             "fork_server_death_restarts_it",
             fork_server_death_restarts_it,
         ),
+        (
+            "stray_frames_retire_only_the_violator",
+            stray_frames_retire_only_the_violator,
+        ),
+        ("slow_callback_delays_nobody", slow_callback_delays_nobody),
+        ("timeout_extremes", timeout_extremes),
+        ("error_kinds", error_kinds),
+        ("same_name_in_two_bodies", same_name_in_two_bodies),
     ];
     let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]
         .iter()

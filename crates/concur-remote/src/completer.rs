@@ -63,9 +63,9 @@ pub fn remote_failure(remote: RemoteError) -> Error {
         | RemoteErrorKind::EncodeResult
         | RemoteErrorKind::DecodeResult => ErrorKind::Codec,
         RemoteErrorKind::FrameTooLarge => ErrorKind::FrameTooLarge,
-        RemoteErrorKind::UnknownFunction | RemoteErrorKind::SignatureMismatch => {
-            ErrorKind::Protocol
-        }
+        RemoteErrorKind::UnknownFunction
+        | RemoteErrorKind::SignatureMismatch
+        | RemoteErrorKind::DuplicateFunction => ErrorKind::Protocol,
         _ => return Error::task(remote),
     };
     Error::infrastructure(kind, remote)
@@ -75,9 +75,9 @@ fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Erro
     let ty = std::any::type_name::<T>();
     match catch_unwind(AssertUnwindSafe(|| decode::<T>(bytes))) {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(remote_failure(RemoteError::from_error(
+        Ok(Err(e)) => Err(remote_failure(RemoteError::from_decode_error::<T>(
             RemoteErrorKind::DecodeResult,
-            ty,
+            bytes,
             &e,
         ))),
         Err(p) => Err(remote_failure(RemoteError::new(
