@@ -399,7 +399,8 @@ impl ForkServer {
     ) -> Result<(i32, OwnedFd), Option<io::Error>> {
         send_with_fd(self.ctl.as_raw_fd(), b"F", Some(worker_end.as_raw_fd())).map_err(Some)?;
         drop(worker_end);
-        let deadline = Instant::now() + FORK_ANSWER;
+        let now = Instant::now();
+        let deadline = now.checked_add(FORK_ANSWER).unwrap_or(now);
         loop {
             return match self.next(deadline).map_err(Some)? {
                 Some(None) => continue,
@@ -417,7 +418,8 @@ impl ForkServer {
     /// waiting up to a second for the server's report; `None` if the
     /// server did not report it (it is dying or dead).
     pub(crate) fn status_of(&mut self, pid: i32) -> Option<ExitCause> {
-        let deadline = Instant::now() + Duration::from_secs(1);
+        let now = Instant::now();
+        let deadline = now.checked_add(Duration::from_secs(1)).unwrap_or(now);
         loop {
             if let Some(s) = self.statuses.remove(&pid) {
                 return Some(s);

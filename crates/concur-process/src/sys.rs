@@ -219,7 +219,8 @@ pub(crate) fn spin_until_readable(fd: RawFd) {
         events: libc::POLLIN,
         revents: 0,
     }];
-    let until = std::time::Instant::now() + SPIN;
+    let now = std::time::Instant::now();
+    let until = now.checked_add(SPIN).unwrap_or(now);
     // Stops early when readable, or on an error (which the `read` reports).
     while matches!(poll(&mut fds, 0), Ok(0)) && std::time::Instant::now() < until {
         std::thread::yield_now();
