@@ -230,6 +230,9 @@ impl ProcessPool {
 
     /// The next task's generation.
     fn generation(&self) -> u64 {
+        // ORDERING: only uniqueness matters (a read-modify-write never hands
+        // out a value twice); the task is published to the dispatcher
+        // through the book's mutex.
         self.inner.next_generation.fetch_add(1, Ordering::Relaxed)
     }
 

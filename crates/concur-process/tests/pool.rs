@@ -1095,7 +1095,11 @@ fn timeout_extremes() {
         .start_timeout(Duration::MAX)
         .build()
         .unwrap();
-    let pid = pool.submit_task(pid_after, 30).unwrap().into_result().unwrap();
+    let pid = pool
+        .submit_task(pid_after, 30)
+        .unwrap()
+        .into_result()
+        .unwrap();
     assert!(pool.worker_pids().contains(&pid));
     drop(pool);
     for (b, setting) in [
