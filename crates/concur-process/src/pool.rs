@@ -28,7 +28,7 @@ use std::time::Duration;
 ///   process owns all bookkeeping; every assignment carries a generation
 ///   number so a late reply from a replaced worker is ignored.
 /// * A worker that dies mid-task (signal, abort, `exit`) fails only that
-///   task with [`WorkerDied`] and is replaced; the pool keeps serving.
+///   task with [`WorkerDied`](crate::WorkerDied) and is replaced; the pool keeps serving.
 /// * [`kill`](Self::kill) stops a running future's worker;
 ///   [`task_timeout`](Builder::task_timeout) does so on overrun.
 /// * Dropping the pool is `shutdown(wait = true)`.
@@ -387,7 +387,7 @@ impl ProcessPool {
     }
 
     /// Sends `SIGTERM` to every worker and shuts down: queued tasks are
-    /// cancelled, running ones fail with [`WorkerDied`]. Returns once every
+    /// cancelled, running ones fail with [`WorkerDied`](crate::WorkerDied). Returns once every
     /// worker is reaped (CPython 3.14's `terminate_workers`).
     ///
     /// # Examples
