@@ -236,8 +236,17 @@ fn random_kills_under_load() {
 }
 
 /// A pool of one whose worker is killed, then each replacement is killed
-/// as soon as its pid appears (before or during its handshake): each one
+/// as soon as its pid appears, until `n` of them were killed while still
+/// starting (before their handshake completed), or `20 n` kills: each one
 /// is replaced, after a bounded backoff, and tasks then complete.
+///
+/// Whether a kill landed while starting is read from a probe task kept
+/// queued: a worker that became ready first takes it at once, so its death
+/// fails the probe (`WorkerDied`) or the probe completed; a worker killed
+/// while starting leaves it queued. The test only sees a pid once the
+/// dispatcher published it, and a forked worker can be ready within
+/// microseconds of that: many kills land on ready workers (with
+/// ForkServer, often most), at least one must land while starting.
 fn replacement_killed_while_starting() {
     let n = if stress() { 20 } else { 10 };
     leak_checked(|| {
@@ -245,28 +254,49 @@ fn replacement_killed_while_starting() {
         let first = pool.worker_pids()[0];
         assert!(sigkill(first));
         let mut seen = vec![first];
+        let mut p = new_worker(&pool, &seen);
+        let mut probe = pool.submit_task(worker_pid, ()).unwrap();
+        let (mut starting, mut ready) = (0, 0);
         let mut longest = Duration::ZERO;
-        let mut t = Instant::now();
-        for _ in 0..n {
-            let p = new_worker(&pool, &seen);
-            longest = longest.max(t.elapsed());
+        while starting < n && starting + ready < 20 * n {
             assert!(sigkill(p), "replacement {p} already gone");
-            t = Instant::now();
+            let t = Instant::now();
             seen.push(p);
+            p = new_worker(&pool, &seen);
+            longest = longest.max(t.elapsed());
+            // The victim is reaped (its slot has a new pid): the probe's
+            // fate is settled.
+            if probe.done() {
+                match probe.result() {
+                    Ok(_) => {}
+                    Err(e) => assert_eq!(died(&e).cause, ExitCause::Signal(libc::SIGKILL), "{e}"),
+                }
+                ready += 1;
+                probe = pool.submit_task(worker_pid, ()).unwrap();
+            } else {
+                starting += 1;
+            }
         }
+        assert!(
+            starting > 0,
+            "all {ready} replacements were ready before the kill"
+        );
         // The backoff is at most 1 s; the rest is the start itself.
         assert!(
             longest < Duration::from_secs(5),
             "replaced after {longest:?}"
         );
-        let last = new_worker(&pool, &seen);
+        assert_eq!(probe.result_timeout(LONG).unwrap(), &p);
         let pids: Vec<_> = (0..20)
             .map(|_| pool.submit_task(worker_pid, ()).unwrap())
             .collect();
         for f in pids {
-            assert_eq!(f.result_timeout(LONG).unwrap(), &last);
+            assert_eq!(f.result_timeout(LONG).unwrap(), &p);
         }
-        println!("    {n} replacements killed while starting; longest wait for one: {longest:.2?}");
+        println!(
+            "    {starting} replacements killed while starting ({ready} more were ready \
+             first); longest wait for one: {longest:.2?}"
+        );
     });
 }
 

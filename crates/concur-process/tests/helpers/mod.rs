@@ -86,7 +86,8 @@ pub(crate) fn sigkill(pid: u32) -> bool {
 }
 
 /// Waits until `pool` has a worker whose pid is not in `old`, polling
-/// every 100 µs; returns it.
+/// without sleeping (a forked worker can finish its handshake within
+/// 100 µs of its pid being published); returns it.
 pub(crate) fn new_worker(pool: &ProcessPool, old: &[u32]) -> u32 {
     let deadline = Instant::now() + LONG;
     loop {
@@ -97,7 +98,7 @@ pub(crate) fn new_worker(pool: &ProcessPool, old: &[u32]) -> u32 {
             Instant::now() < deadline,
             "no new worker within {LONG:?} (old: {old:?})"
         );
-        std::thread::sleep(Duration::from_micros(100));
+        std::hint::spin_loop();
     }
 }
 
