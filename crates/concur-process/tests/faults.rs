@@ -9,7 +9,8 @@
 //! cases run one after another under both start methods. Pass a substring
 //! to run some cases; `--stress` (or `CONCUR_STRESS=1`) runs the full-size
 //! random-kill load (100k tasks, 1000 kills; `cargo xtask stress`).
-//! `CONCUR_FAULTS_SEED=N` replays the random schedule of a run.
+//! `CONCUR_FAULTS_SEED=N` makes the random choices (pauses, victims, batch
+//! sizes) of a run again; the timing of the pool still varies.
 
 mod helpers;
 
