@@ -14,6 +14,7 @@ tasks:
   ci                 fmt --check, clippy -D warnings, test (+ facade feature sets), loom, doc (warnings denied), bench --no-run
   loom [-p CRATE]    loom models (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
   bench [--quick]    criterion benches and comparisons; report in target/concur-bench/
+  stress [CASE]      process-pool fault tests at full size (100k tasks, 1000 random SIGKILLs), release
   help               this text
 ";
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("loom") => loom(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("stress") => stress(&args[1..]),
         Some("help" | "--help" | "-h") => {
             print!("{HELP}");
             Ok(())
@@ -154,6 +156,30 @@ fn loom_crates() -> Result<Vec<String>, String> {
         .collect();
     crates.sort();
     Ok(crates)
+}
+
+/// `crates/concur-process/tests/faults.rs` at full size, in release: a
+/// `harness = false` binary that reads `--stress` (and an optional case
+/// filter) itself.
+fn stress(args: &[String]) -> Result<(), String> {
+    let filter = match args {
+        [] => None,
+        [case] if !case.starts_with('-') => Some(case),
+        _ => return Err(format!("usage: cargo xtask stress [CASE]\n\n{HELP}")),
+    };
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "--release",
+        "-p",
+        "concur-process",
+        "--test",
+        "faults",
+        "--",
+        "--stress",
+    ]);
+    cmd.args(filter);
+    run("process-pool fault tests, full size", cmd)
 }
 
 fn bench(args: &[String]) -> Result<(), String> {

@@ -185,6 +185,10 @@ impl Dispatcher {
             } else if now >= at {
                 self.restart[slot] = None;
                 self.launch(slot);
+                // A failed launch set the next attempt: wake up for it.
+                if let Some(again) = self.restart[slot] {
+                    arm(again);
+                }
             } else {
                 arm(at);
             }

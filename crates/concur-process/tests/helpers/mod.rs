@@ -1,0 +1,121 @@
+//! Helpers for the process-pool test binaries: the start method of the
+//! case being run, process and descriptor checks, killing a worker.
+
+use concur_process::{ProcessPool, StartMethod, WorkerDied};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The longest any single wait may take: a bug shows as a failure, not a
+/// hang.
+pub(crate) const LONG: Duration = Duration::from_secs(60);
+
+/// 0: Spawn, 1: ForkServer — every case runs under both start methods.
+pub(crate) static METHOD: AtomicU64 = AtomicU64::new(0);
+
+/// A builder with the start method of the case being run.
+pub(crate) fn builder() -> concur_process::Builder {
+    let method = match METHOD.load(Ordering::SeqCst) {
+        0 => StartMethod::Spawn,
+        _ => StartMethod::ForkServer,
+    };
+    ProcessPool::builder().start_method(method)
+}
+
+/// A pool of `workers` with the start method of the case being run.
+pub(crate) fn pool(workers: usize) -> ProcessPool {
+    builder().max_workers(workers).build().unwrap()
+}
+
+/// The `WorkerDied` an error carries (panics if it carries none).
+pub(crate) fn died(err: &concur_core::Error) -> WorkerDied {
+    *err.downcast_ref::<WorkerDied>()
+        .unwrap_or_else(|| panic!("not a WorkerDied: {err:?}"))
+}
+
+/// How many descriptors this process has open (not counting the one this
+/// call opens to list them).
+pub(crate) fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
+}
+
+/// Our child processes (any state), from /proc.
+pub(crate) fn children() -> Vec<(u32, char)> {
+    let me = std::process::id();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) S ppid ..." — comm may contain spaces; split after ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        let mut fields = rest.split_whitespace();
+        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid: u32 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        if ppid == me {
+            out.push((pid, state));
+        }
+    }
+    out
+}
+
+/// Waits (up to 10 s) until this process has no child left, zombie or not.
+pub(crate) fn assert_no_children() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let c = children();
+        if c.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "children left behind: {c:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `SIGKILL` to `pid`; whether it was delivered (the process existed).
+///
+/// The pid comes from `worker_pids()`, which the dispatcher clears right
+/// after reaping: a pid reused in that window (microseconds) would be hit.
+pub(crate) fn sigkill(pid: u32) -> bool {
+    // SAFETY: plain kill(2) with integer arguments.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) == 0 }
+}
+
+/// Waits until `pool` has a worker whose pid is not in `old`, polling
+/// without sleeping (a forked worker can finish its handshake within
+/// 100 µs of its pid being published); returns it.
+pub(crate) fn new_worker(pool: &ProcessPool, old: &[u32]) -> u32 {
+    let deadline = Instant::now() + LONG;
+    loop {
+        if let Some(p) = pool.worker_pids().into_iter().find(|p| !old.contains(p)) {
+            return p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new worker within {LONG:?} (old: {old:?})"
+        );
+        std::hint::spin_loop();
+    }
+}
+
+/// Waits until `pid` is no longer one of `pool`'s workers (it was reaped).
+pub(crate) fn gone(pool: &ProcessPool, pid: u32) {
+    let deadline = Instant::now() + LONG;
+    while pool.worker_pids().contains(&pid) {
+        assert!(Instant::now() < deadline, "worker {pid} never reaped");
+        std::thread::sleep(Duration::from_micros(100));
+    }
+}
+
+/// Runs `case`, then checks that it left no child process behind and
+/// closed every descriptor it opened.
+pub(crate) fn leak_checked(case: impl FnOnce()) {
+    let fds = open_fds();
+    case();
+    assert_no_children();
+    assert_eq!(open_fds(), fds, "descriptors leaked");
+}
