@@ -3,7 +3,9 @@
 //! [`MapBuilder`] and iterated with [`MapIter`].
 
 use crate::as_completed::deadline_after;
-use concur_core::{Error, Executor, Future, RemoteFn, TaskExecutor, Watcher};
+use concur_core::{
+    ChunkOutcome, ChunkOutcomeIter, Error, Executor, Future, RemoteFn, TaskExecutor, Watcher,
+};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -12,11 +14,9 @@ use std::time::{Duration, Instant};
 
 /// Work submitted for one chunk of inputs.
 enum Pending<R> {
-    /// An in-process chunk: one future holding every item's outcome.
-    Chunk(Future<ChunkOut<R>>, usize),
-    /// A remote chunk ([`TaskExecutor::submit_chunk`]): one future holding
-    /// every item's outcome.
-    Remote(Future<Vec<Result<R, Error>>>, usize),
+    /// A chunk, in-process or remote ([`TaskExecutor::submit_chunk`]): one
+    /// future holding every item's outcome, and the chunk's length.
+    Chunk(Future<ChunkOutcome<R>>, usize),
     /// A remote single item: its own future.
     Items(Vec<Future<R>>),
 }
@@ -25,9 +25,6 @@ impl<R: Send + Sync + 'static> Pending<R> {
     fn cancel(&self) {
         match self {
             Self::Chunk(f, _) => {
-                f.cancel();
-            }
-            Self::Remote(f, _) => {
                 f.cancel();
             }
             Self::Items(fs) => {
@@ -40,28 +37,21 @@ impl<R: Send + Sync + 'static> Pending<R> {
 
     fn len(&self) -> usize {
         match self {
-            Self::Chunk(_, n) | Self::Remote(_, n) => *n,
+            Self::Chunk(_, n) => *n,
             Self::Items(fs) => fs.len(),
         }
     }
 }
 
-/// The outcomes of one in-process chunk: the values of the items that
-/// succeeded, in order, and the (rare) failures by position. Kept apart so
-/// a chunk of `u64`s costs 8 bytes per item, not 16 for `Result<u64, Error>`.
-struct ChunkOut<R> {
-    values: Vec<R>,
-    failures: Vec<(usize, Error)>,
-}
-
-impl<R> ChunkOut<R> {
-    /// A chunk that failed as a whole: `error` for each of its `len` items.
-    fn failed(error: &Error, len: usize) -> Self {
-        Self {
-            values: Vec::new(),
-            failures: (0..len).map(|i| (i, error.clone())).collect(),
-        }
-    }
+/// A chunk run here: its values and its (rare) failures, whose positions
+/// ascend and stay in range by construction. Were they not, the chunk
+/// fails as a whole rather than yielding its items out of place.
+fn run_outcome<R>(values: Vec<R>, failures: Vec<(usize, Error)>) -> ChunkOutcome<R> {
+    let len = values.len() + failures.len();
+    ChunkOutcome::from_parts(values, failures).unwrap_or_else(|| {
+        let e = Error::broken("map recorded a chunk's failures out of order", None);
+        ChunkOutcome::failed(e, len)
+    })
 }
 
 /// Runs `f` over `chunk`, catching each item's panic.
@@ -72,7 +62,7 @@ impl<R> ChunkOut<R> {
 /// freed by the thread that allocated it. (A cross-thread free of each
 /// chunk buffer took glibc's arena lock against the submitting thread:
 /// 10M items at chunksize 1024 ran 67 → 59 ms on 2 cores.)
-fn run_chunk<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R> {
+fn run_chunk<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOutcome<R> {
     if size_of::<A>() == size_of::<R>() && align_of::<A>() == align_of::<R>() && size_of::<A>() != 0
     {
         run_chunk_in_place(f, chunk)
@@ -84,7 +74,7 @@ fn run_chunk<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R>
 /// [`run_chunk`] into a new buffer. One `catch_unwind` covers a run of
 /// items, so the loop stays a plain `extend`; after a panic the item that
 /// panicked is recorded and the run resumes with the next one.
-fn run_chunk_copy<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R> {
+fn run_chunk_copy<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOutcome<R> {
     let mut values = Vec::with_capacity(chunk.len());
     let mut failures = Vec::new();
     let mut items = chunk.into_iter();
@@ -97,7 +87,7 @@ fn run_chunk_copy<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkO
             Err(p) => failures.push((values.len() + failures.len(), Error::panicked(p))),
         }
     }
-    ChunkOut { values, failures }
+    run_outcome(values, failures)
 }
 
 /// A chunk's buffer while [`run_chunk_in_place`] turns its inputs into
@@ -136,7 +126,7 @@ impl<A, R> Drop for InPlace<A, R> {
 /// [`run_chunk`] for outputs laid out like the inputs: output `k` goes in
 /// the slot of input `k` (failed items leave no output, so later outputs
 /// shift left into slots already emptied).
-fn run_chunk_in_place<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOut<R> {
+fn run_chunk_in_place<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> ChunkOutcome<R> {
     debug_assert!(size_of::<A>() == size_of::<R>() && align_of::<A>() == align_of::<R>());
     let mut chunk = std::mem::ManuallyDrop::new(chunk);
     let mut buf = InPlace::<A, R> {
@@ -170,75 +160,23 @@ fn run_chunk_in_place<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> Ch
     // `R`s; the allocation is `cap` slots of `A`'s layout, which is `R`'s
     // (same size and alignment), as `Vec<R>` needs to free it.
     let values = unsafe { Vec::from_raw_parts(buf.ptr.cast::<R>(), buf.written, buf.cap) };
-    ChunkOut { values, failures }
+    run_outcome(values, failures)
 }
 
-/// Yields the outcomes of a chunk with failures in item order (a chunk
-/// whose items all succeeded is yielded from `MapIter::run` instead).
-struct ChunkIter<R> {
-    values: std::vec::IntoIter<R>,
-    failures: std::iter::Peekable<std::vec::IntoIter<(usize, Error)>>,
-    /// Position of the next item.
-    pos: usize,
-}
-
-impl<R> ChunkOut<R> {
-    /// From a finished chunk future; a chunk that failed as a whole
-    /// (cancelled, refused, abandoned) reports its error for every item.
-    fn from_chunk(fut: Future<ChunkOut<R>>, len: usize) -> Self {
-        match fut.into_result() {
-            Ok(out) => out,
-            Err(e) => ChunkOut::failed(&e, len),
-        }
-    }
-
-    /// From a finished remote chunk (one outcome per item); a chunk that
-    /// failed as a whole reports its error for every item.
-    fn from_results(fut: Future<Vec<Result<R, Error>>>, len: usize) -> Self {
-        match fut.into_result() {
-            Ok(results) if results.len() == len => {
-                let mut values = Vec::with_capacity(len);
-                let mut failures = Vec::new();
-                for (i, r) in results.into_iter().enumerate() {
-                    match r {
-                        Ok(v) => values.push(v),
-                        Err(e) => failures.push((i, e)),
-                    }
-                }
-                ChunkOut { values, failures }
-            }
-            Ok(results) => ChunkOut::failed(
-                &Error::broken(
-                    format!("{} outcomes for a chunk of {len} items", results.len()),
-                    None,
-                ),
-                len,
+/// A finished chunk's outcome; a chunk that failed as a whole (cancelled,
+/// refused, abandoned, its worker died), or whose executor gave the wrong
+/// number of outcomes, reports its error for every one of its `len` items.
+fn finished<R: Send + Sync + 'static>(fut: Future<ChunkOutcome<R>>, len: usize) -> ChunkOutcome<R> {
+    match fut.into_result() {
+        Ok(out) if out.len() == len => out,
+        Ok(out) => ChunkOutcome::failed(
+            Error::broken(
+                format!("{} outcomes for a chunk of {len} items", out.len()),
+                None,
             ),
-            Err(e) => ChunkOut::failed(&e, len),
-        }
-    }
-}
-
-impl<R> ChunkIter<R> {
-    fn from_out(out: ChunkOut<R>) -> Self {
-        Self {
-            values: out.values.into_iter(),
-            failures: out.failures.into_iter().peekable(),
-            pos: 0,
-        }
-    }
-}
-
-impl<R> Iterator for ChunkIter<R> {
-    type Item = Result<R, Error>;
-
-    fn next(&mut self) -> Option<Result<R, Error>> {
-        let i = self.pos;
-        self.pos += 1;
-        match self.failures.next_if(|(at, _)| *at == i) {
-            Some((_, e)) => Some(Err(e)),
-            None => self.values.next().map(Ok),
-        }
+            len,
+        ),
+        Err(e) => ChunkOutcome::failed(e, len),
     }
 }
 
@@ -537,14 +475,13 @@ impl<It: Iterator, R> fmt::Debug for MapBuilder<'_, It, R> {
 
 enum Current<R> {
     Empty,
-    Values(ChunkIter<R>),
+    Values(ChunkOutcomeIter<R>),
     Futures(std::vec::IntoIter<Future<R>>),
 }
 
 /// One watched future of an unordered map.
 enum Slot<R> {
-    Chunk(Future<ChunkOut<R>>, usize),
-    Remote(Future<Vec<Result<R, Error>>>, usize),
+    Chunk(Future<ChunkOutcome<R>>, usize),
     Item(Future<R>, u64),
 }
 
@@ -641,7 +578,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                 // Report the refusal for this chunk's items, take no more.
                 self.inputs = None;
                 self.failure = Some(e.clone());
-                Pending::Chunk(Future::<ChunkOut<R>>::failed(e), len)
+                Pending::Chunk(Future::<ChunkOutcome<R>>::failed(e), len)
             }
         };
         self.in_flight += 1;
@@ -654,10 +591,6 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                 Pending::Chunk(f, n) => {
                     self.watcher.watch(f.erase());
                     self.slots.push(Some(Slot::Chunk(f, n)));
-                }
-                Pending::Remote(f, n) => {
-                    self.watcher.watch(f.erase());
-                    self.slots.push(Some(Slot::Remote(f, n)));
                 }
                 Pending::Items(fs) => {
                     let b = self.next_batch;
@@ -685,9 +618,6 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
         for slot in self.slots.iter().flatten() {
             match slot {
                 Slot::Chunk(f, _) => {
-                    f.cancel();
-                }
-                Slot::Remote(f, _) => {
                     f.cancel();
                 }
                 Slot::Item(f, _) => {
@@ -775,14 +705,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                         f.cancel();
                         return self.time_out();
                     }
-                    ChunkOut::from_chunk(f, len)
-                }
-                Pending::Remote(f, len) => {
-                    if !self.wait(&f) {
-                        f.cancel();
-                        return self.time_out();
-                    }
-                    ChunkOut::from_results(f, len)
+                    finished(f, len)
                 }
                 Pending::Items(fs) => {
                     self.current = Current::Futures(fs.into_iter());
@@ -798,9 +721,10 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
     /// Starts yielding a finished chunk and returns its first outcome
     /// (`None` only for an empty chunk). A chunk whose items all succeeded
     /// becomes `run`, which `next` yields without leaving its fast path.
-    fn start(&mut self, out: ChunkOut<R>) -> Option<Result<R, Error>> {
-        if out.failures.is_empty() {
-            let mut run = out.values.into_iter();
+    fn start(&mut self, out: ChunkOutcome<R>) -> Option<Result<R, Error>> {
+        if out.is_all_ok() {
+            let (values, _) = out.into_parts();
+            let mut run = values.into_iter();
             let first = run.next()?;
             // The caller counts `first` as yielded; the rest leave
             // `outstanding` now (they are counted through `run.len()`).
@@ -808,7 +732,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
             self.run = run;
             Some(Ok(first))
         } else {
-            let mut it = ChunkIter::from_out(out);
+            let mut it = out.into_iter();
             let first = it.next();
             self.current = Current::Values(it);
             first
@@ -841,14 +765,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
                 Slot::Chunk(f, len) => {
                     self.in_flight -= 1;
                     self.fill();
-                    if let Some(v) = self.start(ChunkOut::from_chunk(f, len)) {
-                        return Some(v);
-                    }
-                }
-                Slot::Remote(f, len) => {
-                    self.in_flight -= 1;
-                    self.fill();
-                    if let Some(v) = self.start(ChunkOut::from_results(f, len)) {
+                    if let Some(v) = self.start(finished(f, len)) {
                         return Some(v);
                     }
                 }
@@ -1125,7 +1042,7 @@ where
         } else {
             let len = chunk.len();
             match exec.submit_chunk(f, chunk) {
-                Ok(fut) => Ok(Pending::Remote(fut, len)),
+                Ok(fut) => Ok(Pending::Chunk(fut, len)),
                 Err(e) => Err(e.error().clone()),
             }
         }

@@ -623,3 +623,80 @@ fn map_with_differently_laid_out_outputs() {
         .collect();
     assert_eq!(arrays[7], 7u64.to_le_bytes());
 }
+
+/// A `TaskExecutor` that is not an `Executor`: it runs each chunk at once
+/// into a `ChunkOutcome` it builds itself, and (a buggy executor) leaves
+/// out the last item of a chunk of 3.
+struct Handmade;
+
+impl concur_core::TaskExecutor for Handmade {
+    fn submit_task<F: RemoteFn>(
+        &self,
+        _f: F,
+        args: F::Args,
+    ) -> Result<concur_core::Future<F::Output>, SubmitError<F::Args>> {
+        Err(SubmitError::new(args, concur_core::Error::shutdown()))
+    }
+    fn submit_batch<F: RemoteFn>(&self, _f: F, batch: Vec<F::Args>) -> concur_core::BatchResult<F> {
+        Err(SubmitError::new(batch, concur_core::Error::shutdown()))
+    }
+    fn submit_chunk<F: RemoteFn>(&self, _f: F, batch: Vec<F::Args>) -> concur_core::ChunkResult<F> {
+        let keep = if batch.len() == 3 { 2 } else { batch.len() };
+        let out: concur_core::ChunkOutcome<F::Output> = batch
+            .into_iter()
+            .take(keep)
+            .map(|a| F::call(a).map_err(concur_core::Error::task))
+            .collect();
+        let (p, fut) = concur_core::Promise::new();
+        p.set_result(out).unwrap();
+        Ok(fut)
+    }
+}
+
+/// A remote chunk's `ChunkOutcome` reaches `map_task` as is: its failures
+/// at their positions, a clean chunk on the fast path, and a chunk with
+/// the wrong number of outcomes failed item by item (`Broken`), never
+/// yielded out of place.
+#[test]
+fn map_task_yields_each_remote_chunk_outcome_in_place() {
+    for ordered in [true, false] {
+        // Chunks [5, 0] (one failure) and [2, 4] (clean).
+        let inputs = [5, 0, 2, 4];
+        let builder = if ordered {
+            Handmade.map_task(Inverse, inputs)
+        } else {
+            Handmade.map_task_unordered(Inverse, inputs)
+        };
+        let mut out: Vec<_> = builder
+            .chunksize(2)
+            .run()
+            .unwrap()
+            .map(|r| r.map_err(|e| e.kind()))
+            .collect();
+        if !ordered {
+            out.sort_by_key(|r| format!("{r:?}"));
+        }
+        let mut want = vec![Ok(20), Err(ErrorKind::Task), Ok(50), Ok(25)];
+        if !ordered {
+            want.sort_by_key(|r| format!("{r:?}"));
+        }
+        assert_eq!(out, want, "ordered: {ordered}");
+
+        // Chunks of 3: each answered with 2 outcomes.
+        let builder = if ordered {
+            Handmade.map_task(Inverse, [10, 0, 20, 1, 2, 4])
+        } else {
+            Handmade.map_task_unordered(Inverse, [10, 0, 20, 1, 2, 4])
+        };
+        let mut out: Vec<_> = builder
+            .chunksize(3)
+            .run()
+            .unwrap()
+            .map(|r| r.map_err(|e| e.kind()))
+            .collect();
+        if !ordered {
+            out.sort_by_key(|r| format!("{r:?}"));
+        }
+        assert_eq!(out, vec![Err(ErrorKind::Broken); 6], "ordered: {ordered}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The executor contract: [`Job`], [`Executor`] (in-process closures) and
 //! [`TaskExecutor`] (named remote functions, which every executor runs).
 
+use crate::chunk::ChunkOutcome;
 use crate::error::{BoxError, Error, SubmitError};
 use crate::future::{Future, Promise};
 use serde::Serialize;
@@ -177,14 +178,15 @@ impl<F: RemoteFn> RunJob for BatchJob<F> {
 
 /// Runs a [`Job::chunk`]'s items in order: one outcome each, a panic
 /// failing only its item.
-fn run_chunk<F: RemoteFn>(items: Vec<F::Args>) -> Result<Vec<Result<F::Output, Error>>, Error> {
-    Ok(items
-        .into_iter()
-        .map(|a| match catch_unwind(AssertUnwindSafe(|| F::call(a))) {
+fn run_chunk<F: RemoteFn>(items: Vec<F::Args>) -> Result<ChunkOutcome<F::Output>, Error> {
+    let mut out = ChunkOutcome::with_capacity(items.len());
+    for a in items {
+        out.push(match catch_unwind(AssertUnwindSafe(|| F::call(a))) {
             Ok(r) => r.map_err(Error::task),
             Err(panic) => Err(Error::panicked(panic)),
-        })
-        .collect())
+        });
+    }
+    Ok(out)
 }
 
 /// A closure that borrows from a scope; see [`Job::new_scoped`].
@@ -378,9 +380,10 @@ impl Job {
     }
 
     /// One job running `f` on every argument set in `batch`, in order, with
-    /// one future holding every item's outcome (how `map(chunksize)` batches
-    /// work without a future per item). A panic or error fails its item
-    /// only; cancelling the future cancels the whole chunk.
+    /// one future holding every item's outcome as a [`ChunkOutcome`] (how
+    /// `map(chunksize)` batches work without a future per item). A panic or
+    /// error fails its item only; cancelling the future cancels the whole
+    /// chunk.
     ///
     /// # Examples
     ///
@@ -402,15 +405,14 @@ impl Job {
     /// let (job, fut) = Job::chunk(Half, vec![4, 5, 6]);
     /// job.run();
     /// let out = fut.into_result().unwrap();
-    /// assert_eq!(*out[0].as_ref().unwrap(), 2);
-    /// assert!(out[1].is_err());
-    /// assert_eq!(*out[2].as_ref().unwrap(), 3);
+    /// assert_eq!(out.values(), [2, 3]);
+    /// assert_eq!(out.failures()[0].0, 1);
+    /// assert_eq!(out.get(1).unwrap().unwrap_err().to_string(), "task failed: odd");
     /// ```
-    #[allow(clippy::type_complexity)] // spelled out: clearer than an alias
     pub fn chunk<F: RemoteFn>(
         _f: F,
         batch: Vec<F::Args>,
-    ) -> (Self, Future<Vec<Result<F::Output, Error>>>) {
+    ) -> (Self, Future<ChunkOutcome<F::Output>>) {
         Self::with_payload(batch, run_chunk::<F>)
     }
 
@@ -705,7 +707,7 @@ pub type BatchResult<F> =
     Result<Vec<Future<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
 
 /// What [`TaskExecutor::submit_chunk`] returns: one future holding every
-/// item's outcome in order, or the whole batch given back.
+/// item's outcome (a [`ChunkOutcome`]), or the whole batch given back.
 ///
 /// # Examples
 ///
@@ -722,10 +724,8 @@ pub type BatchResult<F> =
 /// # impl RemoteFn for Noop { type Args = (); type Output = (); const NAME: &'static str = "noop";
 /// #     const FINGERPRINT: u64 = 0; fn call(_: ()) -> Result<(), concur_core::BoxError> { Ok(()) } }
 /// ```
-pub type ChunkResult<F> = Result<
-    Future<Vec<Result<<F as RemoteFn>::Output, Error>>>,
-    SubmitError<Vec<<F as RemoteFn>::Args>>,
->;
+pub type ChunkResult<F> =
+    Result<Future<ChunkOutcome<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
 
 /// An executor of named [`RemoteFn`]s: the form shared by thread, process
 /// and cluster executors, so code switches executor by changing one line.
@@ -788,8 +788,9 @@ pub trait TaskExecutor: Send + Sync {
 
     /// Schedules `f` over every argument set in `batch` as one unit of work,
     /// like [`submit_batch`](Self::submit_batch), but with one future for
-    /// the whole batch that holds each item's outcome in input order: one
-    /// allocation per batch instead of one per item, which is what
+    /// the whole batch that holds each item's outcome in input order (a
+    /// [`ChunkOutcome`]): one allocation per batch instead of one per item,
+    /// which is what
     /// `map_task(..).chunksize(n)` uses. An item's panic or error fails
     /// that item only; the future itself fails only if the batch as a
     /// whole does (cancelled, worker died, executor broken).
@@ -833,7 +834,7 @@ impl<E: Executor + ?Sized> TaskExecutor for E {
         match self.execute(job) {
             Ok(()) => Ok(fut),
             Err(e) => Err(e.map_task(|job| {
-                job.into_payload::<Vec<F::Args>, Vec<Result<F::Output, Error>>>()
+                job.into_payload::<Vec<F::Args>, ChunkOutcome<F::Output>>()
                     .expect(GIVE_BACK)
             })),
         }

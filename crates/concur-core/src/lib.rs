@@ -13,7 +13,8 @@
 //! * [`AnyFuture`]: a type-erased handle; [`Watcher`]: waits on many futures
 //!   at once with O(1) work per completion.
 //! * [`Executor`], [`Job`], [`TaskExecutor`], [`RemoteFn`]: the executor
-//!   contract.
+//!   contract; [`ChunkOutcome`]: what a chunk of items produced, from the
+//!   worker to `map`.
 //!
 //! # Examples
 //!
@@ -33,6 +34,7 @@
 //! worker.join().unwrap();
 //! ```
 
+mod chunk;
 mod error;
 mod executor;
 mod future;
@@ -42,6 +44,7 @@ mod return_when;
 mod state;
 mod watch;
 
+pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::{BatchResult, ChunkResult, Executor, Job, RemoteFn, TaskExecutor};
 pub use future::{DeferredCallbacks, Future, FutureOutput, FutureOutputRef, Promise};

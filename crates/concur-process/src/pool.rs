@@ -292,6 +292,7 @@ impl ProcessPool {
         let (items, unsent) = self.encode_batch::<F>(&batch);
         let (promise, fut) = Promise::new();
         if items.is_empty() {
+            // Every item failed to encode: a chunk of failures only.
             let _ = promise.set_result(unsent.into_iter().map(|(_, e)| Err(e)).collect());
             return Ok(fut);
         }

@@ -332,7 +332,8 @@ fn submit_chunk_keeps_order_and_item_failures() {
         .unwrap()
         .into_result()
         .unwrap();
-    let got: Vec<u64> = out.into_iter().map(Result::unwrap).collect();
+    assert!(out.is_all_ok());
+    let (got, _) = out.into_parts();
     assert_eq!(got, (0..500u64).map(|x| x * x).collect::<Vec<_>>());
     let out = pool
         .submit_chunk(
@@ -351,7 +352,7 @@ fn submit_chunk_keeps_order_and_item_failures() {
         .unwrap();
     let kinds: Vec<_> = out
         .iter()
-        .map(|r| r.as_ref().map_err(|e| remote(e).kind()).map(|p| p.0))
+        .map(|r| r.map_err(|e| remote(e).kind()).map(|p| p.0))
         .collect();
     assert_eq!(
         kinds,
@@ -370,8 +371,9 @@ fn submit_chunk_keeps_order_and_item_failures() {
         .unwrap()
         .into_result()
         .unwrap();
+    assert_eq!(out.len(), 1);
     assert_eq!(
-        remote(out[0].as_ref().unwrap_err()).kind(),
+        remote(out.get(0).unwrap().unwrap_err()).kind(),
         RemoteErrorKind::EncodeArgs
     );
     // A worker dying mid-chunk fails the chunk's future as a whole.

@@ -5,7 +5,7 @@
 //! [`Completer::complete`], the transport's I/O thread; done-callbacks are
 //! handed back ([`DeferredCallbacks`]) to run elsewhere.
 
-use concur_core::{DeferredCallbacks, Error, ErrorKind, Promise, RemoteFn};
+use concur_core::{ChunkOutcome, DeferredCallbacks, Error, ErrorKind, Promise, RemoteFn};
 use concur_ipc::{Outcomes, RemoteError, RemoteErrorKind, decode};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -192,9 +192,11 @@ impl<F: RemoteFn> Completer for Promises<F> {
 }
 
 /// Completes the one promise of a chunk (see `TaskExecutor::submit_chunk`)
-/// with every item's outcome, in input order.
+/// with a [`ChunkOutcome`]: each decoded output among its values, each
+/// item error (the worker's, or an argument that never got sent) among its
+/// failures at the item's position.
 pub struct ChunkPromise<F: RemoteFn> {
-    promise: Promise<Vec<Result<F::Output, Error>>>,
+    promise: Promise<ChunkOutcome<F::Output>>,
     /// Items whose arguments failed to encode (never sent), by position.
     unsent: Vec<(usize, Error)>,
     /// Items in all, sent or not.
@@ -202,8 +204,8 @@ pub struct ChunkPromise<F: RemoteFn> {
 }
 
 impl<F: RemoteFn> ChunkPromise<F> {
-    /// Wraps a chunk's promise; `unsent` (ascending positions) are merged
-    /// among the worker's results.
+    /// Wraps a chunk's promise; `unsent` (ascending positions among the
+    /// `len` items) are the chunk's failures between the worker's results.
     ///
     /// # Examples
     ///
@@ -215,7 +217,7 @@ impl<F: RemoteFn> ChunkPromise<F> {
     /// ```
     #[must_use]
     pub fn new(
-        promise: Promise<Vec<Result<F::Output, Error>>>,
+        promise: Promise<ChunkOutcome<F::Output>>,
         unsent: Vec<(usize, Error)>,
         len: usize,
     ) -> Self {
@@ -247,15 +249,18 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
             return self.fail(e);
         }
         let this = *self;
-        let mut out = Vec::with_capacity(this.len);
+        let mut out = ChunkOutcome::with_capacity(results.len());
         let mut unsent = this.unsent.into_iter().peekable();
         for r in results.iter() {
             while let Some((_, e)) = unsent.next_if(|(at, _)| *at == out.len()) {
-                out.push(Err(e));
+                out.push_err(e);
             }
+            // A decoded output joins the values, an error the failures.
             out.push(outcome::<F::Output>(r));
         }
-        out.extend(unsent.map(|(_, e)| Err(e)));
+        for (_, e) in unsent {
+            out.push_err(e);
+        }
         let mut deferred = Vec::new();
         settle(&this.promise, Ok(out), &mut deferred);
         deferred

@@ -77,7 +77,7 @@ impl Task {
     /// # Examples
     ///
     /// ```
-    /// let (p, _fut) = concur_core::Promise::<Vec<Result<u8, concur_core::Error>>>::new();
+    /// let (p, _fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
     /// let t = concur_remote::Task::from_frame(3, vec![0; 8],
     ///     Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
@@ -96,7 +96,7 @@ impl Task {
     /// # Examples
     ///
     /// ```
-    /// # let (p, _f) = concur_core::Promise::<Vec<Result<u8, concur_core::Error>>>::new();
+    /// # let (p, _f) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
     /// let t = concur_remote::Task::from_frame(9, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 0)));
     /// assert_eq!(t.generation(), 9);
@@ -137,7 +137,7 @@ impl Task {
     /// # Examples
     ///
     /// ```
-    /// # let (p, fut) = concur_core::Promise::<Vec<Result<u8, concur_core::Error>>>::new();
+    /// # let (p, fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
     /// let t = concur_remote::Task::from_frame(1, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
     /// assert!(t.fail(concur_core::Error::shutdown()).is_empty());
@@ -154,7 +154,7 @@ impl Task {
     /// # Examples
     ///
     /// ```
-    /// # let (p, fut) = concur_core::Promise::<Vec<Result<u8, concur_core::Error>>>::new();
+    /// # let (p, fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
     /// let t = concur_remote::Task::from_frame(1, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
     /// t.cancel();

@@ -6,7 +6,7 @@
 //!
 //! * the core, always: [`Future`], [`Promise`], [`State`], [`Error`],
 //!   [`ErrorKind`], [`AnyFuture`], [`Watcher`], [`Executor`], [`TaskExecutor`],
-//!   [`RemoteFn`], [`Job`], [`SubmitError`];
+//!   [`RemoteFn`], [`Job`], [`SubmitError`], [`ChunkOutcome`];
 #![cfg_attr(
     feature = "thread",
     doc = "* [`thread`] (feature `thread`, default): the thread-pool executor;"
@@ -36,8 +36,9 @@
 
 #[doc(inline)]
 pub use concur_core::{
-    AnyFuture, BoxError, DoneSignal, Error, ErrorKind, Executor, Future, FutureOutput,
-    FutureOutputRef, Job, Promise, RemoteFn, State, SubmitError, TaskExecutor, Watcher,
+    AnyFuture, BoxError, ChunkOutcome, DoneSignal, Error, ErrorKind, Executor, Future,
+    FutureOutput, FutureOutputRef, Job, Promise, RemoteFn, State, SubmitError, TaskExecutor,
+    Watcher,
 };
 
 /// The core crate, for items not re-exported at the top.

@@ -14,6 +14,8 @@ fn core_items_are_at_the_top() {
     w.watch(fut.erase());
     assert_eq!(w.next().map(|(t, _)| t), Some(0));
     assert_eq!(concur::core_api::Future::ready(3).into_result().unwrap(), 3);
+    let chunk = concur::ChunkOutcome::from_values(vec![4u8]);
+    assert_eq!(chunk.into_results().len(), 1);
 }
 
 #[cfg(feature = "thread")]
