@@ -17,10 +17,9 @@ mod helpers;
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_process::{ExitCause, ProcessPool};
 use helpers::{
-    LONG, METHOD, assert_no_children, builder, died, gone, leak_checked, new_worker, open_fds,
-    pool, sigkill,
+    BOTH, LONG, METHOD, assert_no_children, builder, died, gone, leak_checked, new_worker,
+    open_fds, pool, run_cases, sigkill,
 };
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -600,77 +599,28 @@ fn main() {
     // SAFETY: no other thread exists yet; workers inherit it.
     unsafe { std::env::set_var(MARK_DIR, &marks) };
     let baseline = open_fds();
-    let filter: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
-    let cases: &[(&str, fn())] = &[
-        ("random_kills_under_load", random_kills_under_load),
+    let cases: &[helpers::Case] = &[
+        ("random_kills_under_load", random_kills_under_load, BOTH),
         (
             "replacement_killed_while_starting",
             replacement_killed_while_starting,
+            BOTH,
         ),
-        ("killed_in_initializer", killed_in_initializer),
-        ("killed_idle", killed_idle),
-        ("killed_while_retiring", killed_while_retiring),
-        ("emfile_while_respawning", emfile_while_respawning),
-        ("kill_storm_then_clean", kill_storm_then_clean),
+        ("killed_in_initializer", killed_in_initializer, BOTH),
+        ("killed_idle", killed_idle, BOTH),
+        ("killed_while_retiring", killed_while_retiring, BOTH),
+        ("emfile_while_respawning", emfile_while_respawning, BOTH),
+        ("kill_storm_then_clean", kill_storm_then_clean, BOTH),
     ];
-    let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]
-        .iter()
-        .enumerate()
-        .flat_map(|(m, prefix)| {
-            cases
-                .iter()
-                .map(move |(name, f)| (format!("{prefix}::{name}"), m as u64, *f))
-        })
-        .collect();
-    let selected: Vec<_> = all
-        .iter()
-        .filter(|(name, _, _)| {
-            filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
-        })
-        .collect();
-    println!(
-        "\nrunning {} tests ({}, seed {seed})",
-        selected.len(),
-        if stress() {
-            "stress size"
-        } else {
-            "default size"
-        }
-    );
-    let start = Instant::now();
-    let mut failed = Vec::new();
-    for (name, method, case) in &selected {
-        METHOD.store(*method, Ordering::SeqCst);
-        let t = Instant::now();
-        match catch_unwind(AssertUnwindSafe(case)) {
-            Ok(()) => println!("test {name} ... ok ({:.2?})", t.elapsed()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(name.as_str());
-            }
-        }
-    }
-    let _ = std::fs::remove_dir_all(&marks);
-    // After every case (and a failed one): nothing left behind.
-    if failed.is_empty() {
+    let size = if stress() {
+        "stress size"
+    } else {
+        "default size"
+    };
+    run_cases(cases, &format!(" ({size}, seed {seed})"), || {
+        // After every case: nothing left behind.
         assert_no_children();
         assert_eq!(open_fds(), baseline, "descriptors leaked over the run");
-    }
-    let passed = selected.len() - failed.len();
-    let filtered = all.len() - selected.len();
-    let secs = start.elapsed().as_secs_f64();
-    if failed.is_empty() {
-        println!(
-            "\ntest result: ok. {passed} passed; 0 failed; 0 ignored; 0 measured; {filtered} \
-             filtered out; finished in {secs:.2}s\n"
-        );
-    } else {
-        println!("\nfailures:\n    {}", failed.join("\n    "));
-        println!(
-            "\ntest result: FAILED. {passed} passed; {} failed; 0 ignored; 0 measured; \
-             {filtered} filtered out; finished in {secs:.2}s (seed {seed})\n",
-            failed.len()
-        );
-        std::process::exit(101);
-    }
+    });
+    let _ = std::fs::remove_dir_all(&marks);
 }

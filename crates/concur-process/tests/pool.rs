@@ -3,15 +3,18 @@
 //! the cases one after another (pools must not overlap: the zombie and fd
 //! checks look at the whole process). Pass a substring to run some cases.
 
+mod helpers;
+
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
-use concur_process::{ExitCause, ProcessPool, StartMethod, WorkerDied};
+use concur_process::{ExitCause, ProcessPool};
+use helpers::{
+    BOTH, FORK_SERVER_ONLY, LONG, METHOD, assert_no_children, builder, children, died, open_fds,
+    pool, run_cases,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-const LONG: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------- functions
 
@@ -193,29 +196,9 @@ impl<'de> Deserialize<'de> for Probe {
 
 // ------------------------------------------------------------------ helpers
 
-/// 0: Spawn, 1: ForkServer — every case runs under both start methods.
-static METHOD: AtomicU64 = AtomicU64::new(0);
-
-fn builder() -> concur_process::Builder {
-    let method = match METHOD.load(Ordering::SeqCst) {
-        0 => StartMethod::Spawn,
-        _ => StartMethod::ForkServer,
-    };
-    ProcessPool::builder().start_method(method)
-}
-
-fn pool(workers: usize) -> ProcessPool {
-    builder().max_workers(workers).build().unwrap()
-}
-
 fn remote(err: &concur_core::Error) -> &RemoteError {
     err.downcast_ref::<RemoteError>()
         .unwrap_or_else(|| panic!("not a RemoteError: {err:?}"))
-}
-
-fn died(err: &concur_core::Error) -> WorkerDied {
-    *err.downcast_ref::<WorkerDied>()
-        .unwrap_or_else(|| panic!("not a WorkerDied: {err:?}"))
 }
 
 fn wait_running<T>(f: &concur_core::Future<T>) {
@@ -223,47 +206,6 @@ fn wait_running<T>(f: &concur_core::Future<T>) {
     while !f.running() {
         assert!(Instant::now() < deadline, "task never started");
         std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Our child processes (any state), from /proc.
-fn children() -> Vec<(u32, char)> {
-    let me = std::process::id();
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) S ppid ..." — comm may contain spaces; split after ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid: u32 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == me {
-            out.push((pid, state));
-        }
-    }
-    out
-}
-
-fn assert_no_children() {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let c = children();
-        if c.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "children left behind: {c:?}");
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -1213,113 +1155,88 @@ fn main() {
             default_hook(info);
         }
     }));
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let cases: &[(&str, fn())] = &[
-        ("round_trip_and_batch", round_trip_and_batch),
-        ("generic_task_executor", generic_task_executor),
-        ("map_task_with_chunksize", map_task_with_chunksize),
+    let cases: &[helpers::Case] = &[
+        ("round_trip_and_batch", round_trip_and_batch, BOTH),
+        ("generic_task_executor", generic_task_executor, BOTH),
+        ("map_task_with_chunksize", map_task_with_chunksize, BOTH),
         (
             "submit_chunk_keeps_order_and_item_failures",
             submit_chunk_keeps_order_and_item_failures,
+            BOTH,
         ),
-        ("task_error_and_panic", task_error_and_panic),
+        ("task_error_and_panic", task_error_and_panic, BOTH),
         (
             "killed_by_sigkill_from_the_test",
             killed_by_sigkill_from_the_test,
+            BOTH,
         ),
-        ("abort_fails_only_its_task", abort_fails_only_its_task),
-        ("segfault_fails_only_its_task", segfault_fails_only_its_task),
-        ("exit_99_fails_only_its_task", exit_99_fails_only_its_task),
-        ("deadlock_matrix", deadlock_matrix),
+        ("abort_fails_only_its_task", abort_fails_only_its_task, BOTH),
+        (
+            "segfault_fails_only_its_task",
+            segfault_fails_only_its_task,
+            BOTH,
+        ),
+        (
+            "exit_99_fails_only_its_task",
+            exit_99_fails_only_its_task,
+            BOTH,
+        ),
+        ("deadlock_matrix", deadlock_matrix, BOTH),
         (
             "task_timeout_kills_and_replaces",
             task_timeout_kills_and_replaces,
+            BOTH,
         ),
-        ("kill_running_future", kill_running_future),
-        ("terminate_and_kill_workers", terminate_and_kill_workers),
-        ("max_tasks_per_child", max_tasks_per_child),
+        ("kill_running_future", kill_running_future, BOTH),
+        (
+            "terminate_and_kill_workers",
+            terminate_and_kill_workers,
+            BOTH,
+        ),
+        ("max_tasks_per_child", max_tasks_per_child, BOTH),
         (
             "initializer_runs_in_each_worker",
             initializer_runs_in_each_worker,
+            BOTH,
         ),
         (
             "failing_initializer_breaks_the_pool",
             failing_initializer_breaks_the_pool,
+            BOTH,
         ),
-        ("nested_pool_is_refused", nested_pool_is_refused),
+        ("nested_pool_is_refused", nested_pool_is_refused, BOTH),
         (
             "unregistered_initializer_is_a_clear_error",
             unregistered_initializer_is_a_clear_error,
+            BOTH,
         ),
-        ("shutdown_in_every_state", shutdown_in_every_state),
-        ("frame_limits", frame_limits),
+        ("shutdown_in_every_state", shutdown_in_every_state, BOTH),
+        ("frame_limits", frame_limits, BOTH),
         (
             "unknown_function_and_signature_mismatch",
             unknown_function_and_signature_mismatch,
+            BOTH,
         ),
-        ("cancel_pending_future", cancel_pending_future),
-        ("no_fd_leak_and_no_zombies", no_fd_leak_and_no_zombies),
+        ("cancel_pending_future", cancel_pending_future, BOTH),
+        ("no_fd_leak_and_no_zombies", no_fd_leak_and_no_zombies, BOTH),
         (
             "fork_server_death_restarts_it",
             fork_server_death_restarts_it,
+            FORK_SERVER_ONLY,
         ),
         (
             "stray_frames_retire_only_the_violator",
             stray_frames_retire_only_the_violator,
+            BOTH,
         ),
-        ("slow_callback_delays_nobody", slow_callback_delays_nobody),
-        ("timeout_extremes", timeout_extremes),
-        ("error_kinds", error_kinds),
-        ("same_name_in_two_bodies", same_name_in_two_bodies),
+        (
+            "slow_callback_delays_nobody",
+            slow_callback_delays_nobody,
+            BOTH,
+        ),
+        ("timeout_extremes", timeout_extremes, BOTH),
+        ("error_kinds", error_kinds, BOTH),
+        ("same_name_in_two_bodies", same_name_in_two_bodies, BOTH),
     ];
-    let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]
-        .iter()
-        .enumerate()
-        .flat_map(|(m, prefix)| {
-            cases
-                .iter()
-                .filter(move |(name, _)| m == 1 || !name.starts_with("fork_server"))
-                .map(move |(name, f)| (format!("{prefix}::{name}"), m as u64, *f))
-        })
-        .collect();
-    let selected: Vec<_> = all
-        .iter()
-        .filter(|(name, _, _)| {
-            filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
-        })
-        .collect();
-    println!("\nrunning {} tests", selected.len());
-    let start = Instant::now();
-    let mut failed = Vec::new();
-    for (name, method, case) in &selected {
-        METHOD.store(*method, Ordering::SeqCst);
-        let t = Instant::now();
-        match catch_unwind(AssertUnwindSafe(case)) {
-            Ok(()) => println!("test {name} ... ok ({:.2?})", t.elapsed()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(name.as_str());
-            }
-        }
-    }
-    let passed = selected.len() - failed.len();
-    if failed.is_empty() {
-        println!(
-            "\ntest result: ok. {passed} passed; 0 failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
-            all.len() - selected.len(),
-            start.elapsed().as_secs_f64()
-        );
-    } else {
-        println!("\nfailures:\n    {}", failed.join("\n    "));
-        println!(
-            "\ntest result: FAILED. {passed} passed; {} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
-            failed.len(),
-            all.len() - selected.len(),
-            start.elapsed().as_secs_f64()
-        );
-        std::process::exit(101);
-    }
+    run_cases(cases, "", || {});
 }

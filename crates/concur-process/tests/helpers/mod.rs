@@ -1,6 +1,9 @@
 //! Helpers for the process-pool test binaries: the start method of the
 //! case being run, process and descriptor checks, killing a worker.
 
+// Each test binary uses a part of these.
+#![allow(dead_code)]
+
 use concur_process::{ProcessPool, StartMethod, WorkerDied};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -118,4 +121,77 @@ pub(crate) fn leak_checked(case: impl FnOnce()) {
     case();
     assert_no_children();
     assert_eq!(open_fds(), fds, "descriptors leaked");
+}
+
+/// One case for [`run_cases`]: its name, the case, the start methods it
+/// applies to.
+pub(crate) type Case = (&'static str, fn(), &'static [u64]);
+
+/// Both start methods (`METHOD` 0 and 1), for [`run_cases`].
+pub(crate) const BOTH: &[u64] = &[0, 1];
+
+/// The fork-server start method only, for [`run_cases`].
+pub(crate) const FORK_SERVER_ONLY: &[u64] = &[1];
+
+/// Runs `cases` (name, case, the start methods it applies to: [`BOTH`] or
+/// [`FORK_SERVER_ONLY`]) under each start method, libtest-style: names are `spawn::case` and
+/// `forkserver::case`, CLI arguments not starting with `-` filter by
+/// substring, a summary line is printed, and the process exits with 101 if
+/// a case failed. `after` runs once every case passed (a final leak
+/// check); `note` is added to the header and to a failure summary.
+pub(crate) fn run_cases(cases: &[Case], note: &str, after: impl FnOnce()) {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]
+        .iter()
+        .enumerate()
+        .flat_map(|(m, prefix)| {
+            cases
+                .iter()
+                .filter(move |(_, _, methods)| methods.contains(&(m as u64)))
+                .map(move |(name, f, _)| (format!("{prefix}::{name}"), m as u64, *f))
+        })
+        .collect();
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|(name, _, _)| {
+            filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
+        })
+        .collect();
+    println!("\nrunning {} tests{note}", selected.len());
+    let start = Instant::now();
+    let mut failed = Vec::new();
+    for (name, method, case) in &selected {
+        METHOD.store(*method, Ordering::SeqCst);
+        let t = Instant::now();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(case)) {
+            Ok(()) => println!("test {name} ... ok ({:.2?})", t.elapsed()),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed.push(name.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        after();
+    }
+    let passed = selected.len() - failed.len();
+    let filtered = all.len() - selected.len();
+    let secs = start.elapsed().as_secs_f64();
+    if failed.is_empty() {
+        println!(
+            "\ntest result: ok. {passed} passed; 0 failed; 0 ignored; 0 measured; {filtered} \
+             filtered out; finished in {secs:.2}s\n"
+        );
+    } else {
+        println!("\nfailures:\n    {}", failed.join("\n    "));
+        println!(
+            "\ntest result: FAILED. {passed} passed; {} failed; 0 ignored; 0 measured; \
+             {filtered} filtered out; finished in {secs:.2}s{note}\n",
+            failed.len()
+        );
+        std::process::exit(101);
+    }
 }
