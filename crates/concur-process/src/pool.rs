@@ -103,9 +103,22 @@ impl ProcessPool {
         };
         // Wait for every worker's start, or for the pool to break. The
         // dispatcher enforces the start timeout and the start policy, so
-        // this wait ends unless the start timeout is unlimited.
+        // this wait ends unless the start timeout is unlimited. Once one
+        // worker is up, a slot whose starts keep failing (a descriptor
+        // limit, say) is retried in the background: the pool is returned
+        // after the start timeout rather than held back by it.
+        let since = std::time::Instant::now();
+        let give_up = pool
+            .inner
+            .config
+            .start_timeout
+            .and_then(|t| since.checked_add(t));
         let mut status = lock(&pool.inner.status);
         loop {
+            let one_up = status.started.iter().any(|s| *s);
+            if one_up && give_up.is_some_and(|d| std::time::Instant::now() >= d) {
+                break;
+            }
             let broken = lock(&pool.inner.book).broken().cloned();
             if let Some(e) = broken {
                 drop(status);

@@ -63,6 +63,14 @@ concur_ipc::remote! {
     fn len_of(v: Vec<u8>) -> usize { v.len() }
     fn echo(p: Probe) -> Probe { p }
     fn make(mode: u8) -> Probe { Probe(mode) }
+    fn first_starts_others_hang() {
+        // The first worker to get here starts; every later one hangs in
+        // its initializer (its start times out and it is replaced).
+        let path = std::env::var("CONCUR_TEST_FIRST_MARK").unwrap();
+        if std::fs::OpenOptions::new().write(true).create_new(true).open(path).is_err() {
+            std::thread::sleep(Duration::from_secs(30));
+        }
+    }
     fn stray_frame(kind: u8) -> u8 {
         // Writes a frame the worker loop never sends at this point into
         // the worker's own socket, as a buggy or hostile task could.
@@ -1126,6 +1134,38 @@ fn error_kinds() {
     assert_eq!(e.kind(), ErrorKind::WorkerDied);
 }
 
+/// One worker starts, the other slot's starts keep timing out: `build`
+/// returns the working pool after `start_timeout` instead of waiting for
+/// the failing slot, which is retried in the background.
+fn build_returns_when_one_slot_keeps_failing() {
+    let mark = std::env::temp_dir().join(format!(
+        "concur-first-{}-{}",
+        std::process::id(),
+        METHOD.load(Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_file(&mark);
+    // SAFETY: this test binary's cases run one at a time; no other thread
+    // reads the environment now (every earlier pool is dropped).
+    unsafe { std::env::set_var("CONCUR_TEST_FIRST_MARK", &mark) };
+    let t = Instant::now();
+    let pool = builder()
+        .max_workers(2)
+        .initializer(first_starts_others_hang)
+        .start_timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    for i in 0..10u64 {
+        assert_eq!(
+            pool.submit_task(square, i).unwrap().into_result().unwrap(),
+            i * i
+        );
+    }
+    drop(pool);
+    let _ = std::fs::remove_file(&mark);
+    assert_no_children();
+}
+
 /// Two `remote!` declarations of `fn f(x: u64) -> u64` in two function
 /// bodies of one module: each call runs its own body.
 fn same_name_in_two_bodies() {
@@ -1155,6 +1195,7 @@ fn main() {
             default_hook(info);
         }
     }));
+    let baseline = open_fds();
     let cases: &[helpers::Case] = &[
         ("round_trip_and_batch", round_trip_and_batch, BOTH),
         ("generic_task_executor", generic_task_executor, BOTH),
@@ -1237,6 +1278,15 @@ fn main() {
         ("timeout_extremes", timeout_extremes, BOTH),
         ("error_kinds", error_kinds, BOTH),
         ("same_name_in_two_bodies", same_name_in_two_bodies, BOTH),
+        (
+            "build_returns_when_one_slot_keeps_failing",
+            build_returns_when_one_slot_keeps_failing,
+            BOTH,
+        ),
     ];
-    run_cases(cases, "", || {});
+    run_cases(cases, "", || {
+        // After every case: no child left, no descriptor leaked.
+        assert_no_children();
+        assert_eq!(open_fds(), baseline, "descriptors leaked over the run");
+    });
 }
