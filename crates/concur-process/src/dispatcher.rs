@@ -118,8 +118,15 @@ impl Dispatcher {
                 self.procs[slot] = Some(p);
             }
             Err(e) => {
-                let verdict = lock(&self.inner.book).launch_failed(slot);
-                if e.is_final() && verdict != Verdict::Stop {
+                let (verdict, ever_ready) = {
+                    let mut book = lock(&self.inner.book);
+                    (book.launch_failed(slot), book.ever_ready())
+                };
+                // A copy that says it has no `init()`, or a fork server
+                // that stays silent, before any worker ever started: the
+                // binary cannot start workers. Later, it is one more
+                // failed start (a slow machine), retried.
+                if e.is_final() && !ever_ready && verdict != Verdict::Stop {
                     return self.break_pool(start_broken(e.to_string()));
                 }
                 self.apply(slot, verdict, || start_broken(give_up(&e)));
@@ -530,20 +537,23 @@ impl Dispatcher {
         };
         let cause = self.launcher.exit_cause(&p);
         lock(&self.inner.status).pids[slot] = None;
-        let (death, ever_ready) = {
+        let (death, ever_ready, broken) = {
             let mut book = lock(&self.inner.book);
             let ever = book.ever_ready();
-            (book.died(slot), ever)
+            let broken = book.broken().cloned();
+            (book.died(slot), ever, broken)
         };
         let pid = p.pid as u32;
         if let Some(task) = death.task {
-            let error = match p.kill_reason {
-                Some(KillReason::Timeout) => Error::timeout(format!(
+            let error = match (p.kill_reason, &broken) {
+                (Some(KillReason::Timeout), _) => Error::timeout(format!(
                     "the task ran longer than the pool's task_timeout of {:?}; its worker \
                      process {pid} was killed",
                     self.inner.config.task_timeout.unwrap_or_default()
                 )),
-                Some(KillReason::Cancelled) => Error::cancelled(),
+                (Some(KillReason::Cancelled), _) => Error::cancelled(),
+                // Killed because the pool broke: say why it broke.
+                (Some(KillReason::Stop), Some(e)) => e.clone(),
                 _ => WorkerDied { pid, cause }.into_error(),
             };
             let cbs = task.fail(error);

@@ -71,6 +71,13 @@ concur_ipc::remote! {
             std::thread::sleep(Duration::from_secs(30));
         }
     }
+    fn fails_once_marked() -> Result<(), String> {
+        let path = std::env::var("CONCUR_TEST_INIT_MARK").unwrap();
+        if std::path::Path::new(&path).exists() {
+            return Err("the database moved".to_string());
+        }
+        Ok(())
+    }
     fn stray_frame(kind: u8) -> u8 {
         // Writes a frame the worker loop never sends at this point into
         // the worker's own socket, as a buggy or hostile task could.
@@ -1134,6 +1141,41 @@ fn error_kinds() {
     assert_eq!(e.kind(), ErrorKind::WorkerDied);
 }
 
+/// A replacement whose initializer fails breaks a running pool (CPython's
+/// `BrokenProcessPool`): the task running on the other worker fails with
+/// that cause (not a bare SIGKILL), new work is refused, nothing is left.
+fn initializer_failing_in_a_replacement_breaks_with_its_cause() {
+    let mark = std::env::temp_dir().join(format!(
+        "concur-init-{}-{}",
+        std::process::id(),
+        METHOD.load(Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_file(&mark);
+    // SAFETY: cases run one at a time; no other thread reads the
+    // environment now (every earlier pool is dropped).
+    unsafe { std::env::set_var("CONCUR_TEST_INIT_MARK", &mark) };
+    let pool = builder()
+        .max_workers(2)
+        .initializer(fails_once_marked)
+        .build()
+        .unwrap();
+    let running = pool.submit_task(sleep_ms, 60_000).unwrap();
+    wait_running(&running);
+    let busy = pool.submit_task(worker_pid, ()).unwrap();
+    let other = busy.into_result().unwrap();
+    std::fs::write(&mark, b"").unwrap();
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(other as i32, libc::SIGKILL) };
+    let err = running.result_timeout(LONG).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Broken, "{err:?}");
+    assert!(err.to_string().contains("fails_once_marked"), "{err}");
+    let refused = pool.submit_task(square, 1).unwrap_err();
+    assert_eq!(refused.error().kind(), ErrorKind::Broken);
+    drop(pool);
+    let _ = std::fs::remove_file(&mark);
+    assert_no_children();
+}
+
 /// One worker starts, the other slot's starts keep timing out: `build`
 /// returns the working pool after `start_timeout` instead of waiting for
 /// the failing slot, which is retried in the background.
@@ -1278,6 +1320,11 @@ fn main() {
         ("timeout_extremes", timeout_extremes, BOTH),
         ("error_kinds", error_kinds, BOTH),
         ("same_name_in_two_bodies", same_name_in_two_bodies, BOTH),
+        (
+            "initializer_failing_in_a_replacement_breaks_with_its_cause",
+            initializer_failing_in_a_replacement_breaks_with_its_cause,
+            BOTH,
+        ),
         (
             "build_returns_when_one_slot_keeps_failing",
             build_returns_when_one_slot_keeps_failing,
