@@ -1141,19 +1141,27 @@ fn error_kinds() {
     assert_eq!(e.kind(), ErrorKind::WorkerDied);
 }
 
-/// A replacement whose initializer fails breaks a running pool (CPython's
-/// `BrokenProcessPool`): the task running on the other worker fails with
-/// that cause (not a bare SIGKILL), new work is refused, nothing is left.
-fn initializer_failing_in_a_replacement_breaks_with_its_cause() {
+/// A marker file path, not existing yet, named for this process and start
+/// method and passed to the workers in the environment variable `var`.
+fn fresh_mark(var: &str) -> std::path::PathBuf {
     let mark = std::env::temp_dir().join(format!(
-        "concur-init-{}-{}",
+        "concur-{}-{}-{}",
+        var.to_lowercase(),
         std::process::id(),
         METHOD.load(Ordering::SeqCst)
     ));
     let _ = std::fs::remove_file(&mark);
-    // SAFETY: cases run one at a time; no other thread reads the
-    // environment now (every earlier pool is dropped).
-    unsafe { std::env::set_var("CONCUR_TEST_INIT_MARK", &mark) };
+    // SAFETY: cases run one at a time and every earlier pool is dropped, so
+    // no other thread reads the environment now.
+    unsafe { std::env::set_var(var, &mark) };
+    mark
+}
+
+/// A replacement whose initializer fails breaks a running pool (CPython's
+/// `BrokenProcessPool`): the task running on the other worker fails with
+/// that cause (not a bare SIGKILL), new work is refused, nothing is left.
+fn initializer_failing_in_a_replacement_breaks_with_its_cause() {
+    let mark = fresh_mark("CONCUR_TEST_INIT_MARK");
     let pool = builder()
         .max_workers(2)
         .initializer(fails_once_marked)
@@ -1180,15 +1188,7 @@ fn initializer_failing_in_a_replacement_breaks_with_its_cause() {
 /// returns the working pool after `start_timeout` instead of waiting for
 /// the failing slot, which is retried in the background.
 fn build_returns_when_one_slot_keeps_failing() {
-    let mark = std::env::temp_dir().join(format!(
-        "concur-first-{}-{}",
-        std::process::id(),
-        METHOD.load(Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_file(&mark);
-    // SAFETY: this test binary's cases run one at a time; no other thread
-    // reads the environment now (every earlier pool is dropped).
-    unsafe { std::env::set_var("CONCUR_TEST_FIRST_MARK", &mark) };
+    let mark = fresh_mark("CONCUR_TEST_FIRST_MARK");
     let t = Instant::now();
     let pool = builder()
         .max_workers(2)
