@@ -657,25 +657,32 @@ impl concur_core::TaskExecutor for Handmade {
 /// at their positions, a clean chunk on the fast path, and a chunk with
 /// the wrong number of outcomes failed item by item (`Broken`), never
 /// yielded out of place.
+/// `inputs` through `Handmade`'s `map_task` (or its unordered form,
+/// sorted) at `chunksize`, each outcome reduced to its error kind.
+fn handmade_map(ordered: bool, inputs: &[i64], chunksize: usize) -> Vec<Result<i64, ErrorKind>> {
+    let inputs = inputs.to_vec();
+    let builder = if ordered {
+        Handmade.map_task(Inverse, inputs)
+    } else {
+        Handmade.map_task_unordered(Inverse, inputs)
+    };
+    let mut out: Vec<_> = builder
+        .chunksize(chunksize)
+        .run()
+        .unwrap()
+        .map(|r| r.map_err(|e| e.kind()))
+        .collect();
+    if !ordered {
+        out.sort_by_key(|r| format!("{r:?}"));
+    }
+    out
+}
+
 #[test]
 fn map_task_yields_each_remote_chunk_outcome_in_place() {
     for ordered in [true, false] {
         // Chunks [5, 0] (one failure) and [2, 4] (clean).
-        let inputs = [5, 0, 2, 4];
-        let builder = if ordered {
-            Handmade.map_task(Inverse, inputs)
-        } else {
-            Handmade.map_task_unordered(Inverse, inputs)
-        };
-        let mut out: Vec<_> = builder
-            .chunksize(2)
-            .run()
-            .unwrap()
-            .map(|r| r.map_err(|e| e.kind()))
-            .collect();
-        if !ordered {
-            out.sort_by_key(|r| format!("{r:?}"));
-        }
+        let out = handmade_map(ordered, &[5, 0, 2, 4], 2);
         let mut want = vec![Ok(20), Err(ErrorKind::Task), Ok(50), Ok(25)];
         if !ordered {
             want.sort_by_key(|r| format!("{r:?}"));
@@ -683,20 +690,7 @@ fn map_task_yields_each_remote_chunk_outcome_in_place() {
         assert_eq!(out, want, "ordered: {ordered}");
 
         // Chunks of 3: each answered with 2 outcomes.
-        let builder = if ordered {
-            Handmade.map_task(Inverse, [10, 0, 20, 1, 2, 4])
-        } else {
-            Handmade.map_task_unordered(Inverse, [10, 0, 20, 1, 2, 4])
-        };
-        let mut out: Vec<_> = builder
-            .chunksize(3)
-            .run()
-            .unwrap()
-            .map(|r| r.map_err(|e| e.kind()))
-            .collect();
-        if !ordered {
-            out.sort_by_key(|r| format!("{r:?}"));
-        }
+        let out = handmade_map(ordered, &[10, 0, 20, 1, 2, 4], 3);
         assert_eq!(out, vec![Err(ErrorKind::Broken); 6], "ordered: {ordered}");
     }
 }
