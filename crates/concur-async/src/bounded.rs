@@ -148,7 +148,7 @@ impl<E: Executor> BoundedSubmitter<E> {
     pub async fn submit<F, R>(&self, f: F) -> WrappedFuture<R>
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         let permit = self.permits.acquire_arc().await;
         self.submit_with(permit, f)
@@ -177,7 +177,7 @@ impl<E: Executor> BoundedSubmitter<E> {
     pub fn try_submit<F, R>(&self, f: F) -> Result<WrappedFuture<R>, F>
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         match self.permits.try_acquire_arc() {
             Some(permit) => Ok(self.submit_with(permit, f)),
@@ -207,7 +207,7 @@ impl<E: Executor> BoundedSubmitter<E> {
     pub async fn run<F, R>(&self, f: F) -> Result<R, Error>
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         self.submit(f).await.await
     }
@@ -215,7 +215,7 @@ impl<E: Executor> BoundedSubmitter<E> {
     fn submit_with<F, R>(&self, permit: async_lock::SemaphoreGuardArc, f: F) -> WrappedFuture<R>
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         // The slot is freed by whichever comes first: the task finishing
         // (before its outcome is published, so an awaiter that sees the

@@ -23,7 +23,7 @@ fn dedup<T>(fs: impl IntoIterator<Item = Future<T>>) -> Vec<Future<T>> {
     fs.into_iter().filter(|f| seen.insert(f.id())).collect()
 }
 
-fn watch_all<T: Send + Sync + 'static>(fs: &[Future<T>]) -> Watcher {
+fn watch_all<T: Send + 'static>(fs: &[Future<T>]) -> Watcher {
     let mut w = Watcher::new();
     for f in fs {
         w.watch(f.erase());
@@ -80,7 +80,7 @@ pub struct AsCompleted<T> {
 /// });
 /// assert_eq!(order, ["fast", "slow"]);
 /// ```
-pub fn as_completed<T: Send + Sync + 'static>(
+pub fn as_completed<T: Send + 'static>(
     fs: impl IntoIterator<Item = Future<T>>,
 ) -> AsCompleted<T> {
     let futures = dedup(fs);
@@ -162,7 +162,7 @@ mod sealed {
 /// assert_eq!(all(RaiseFirst).unwrap(), [1]);
 /// assert_eq!(*all(CollectAll)[0].as_ref().unwrap(), 1);
 /// ```
-pub trait GatherPolicy: sealed::Sealed + Send + Sync + 'static {
+pub trait GatherPolicy: sealed::Sealed + Send + 'static {
     /// What `gather` resolves to for futures of `T`.
     type Output<T>;
     #[doc(hidden)]
@@ -241,7 +241,7 @@ enum Slot<T> {
 /// assert_eq!(futures::executor::block_on(g).len(), 1);
 /// ```
 #[must_use = "dropping an unresolved Gather cancels the futures that have not started"]
-pub struct Gather<T: Send + Sync + 'static, P: GatherPolicy> {
+pub struct Gather<T: Send + 'static, P: GatherPolicy> {
     watcher: Watcher,
     slots: Vec<Slot<T>>,
     /// Tokens in the `Taking` state.
@@ -251,7 +251,7 @@ pub struct Gather<T: Send + Sync + 'static, P: GatherPolicy> {
 }
 
 // The values are never pinned: `Gather` only moves them out.
-impl<T: Send + Sync + 'static, P: GatherPolicy> Unpin for Gather<T, P> {}
+impl<T: Send + 'static, P: GatherPolicy> Unpin for Gather<T, P> {}
 
 /// Waits for all of `fs` and resolves to their values in input order:
 /// asyncio's `gather`. `policy` is [`RaiseFirst`] (`Result<Vec<T>, Error>`,
@@ -287,7 +287,7 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> Unpin for Gather<T, P> {}
 /// ```
 pub fn gather<T, P>(fs: impl IntoIterator<Item = Future<T>>, policy: P) -> Gather<T, P>
 where
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     P: GatherPolicy,
 {
     let _ = policy;
@@ -301,7 +301,7 @@ where
     }
 }
 
-impl<T: Send + Sync + 'static, P: GatherPolicy> std::future::Future for Gather<T, P> {
+impl<T: Send + 'static, P: GatherPolicy> std::future::Future for Gather<T, P> {
     type Output = P::Output<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -369,13 +369,13 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> std::future::Future for Gather<T
     }
 }
 
-impl<T: Send + Sync + 'static, P: GatherPolicy> futures_core::FusedFuture for Gather<T, P> {
+impl<T: Send + 'static, P: GatherPolicy> futures_core::FusedFuture for Gather<T, P> {
     fn is_terminated(&self) -> bool {
         self.resolved
     }
 }
 
-impl<T: Send + Sync + 'static, P: GatherPolicy> Drop for Gather<T, P> {
+impl<T: Send + 'static, P: GatherPolicy> Drop for Gather<T, P> {
     fn drop(&mut self) {
         if self.resolved {
             return;
@@ -388,7 +388,7 @@ impl<T: Send + Sync + 'static, P: GatherPolicy> Drop for Gather<T, P> {
     }
 }
 
-impl<T: Send + Sync + 'static, P: GatherPolicy> fmt::Debug for Gather<T, P> {
+impl<T: Send + 'static, P: GatherPolicy> fmt::Debug for Gather<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
             .field("total", &self.slots.len())
@@ -438,7 +438,7 @@ pub struct Wait<T> {
 /// assert_eq!(*done[0].result().unwrap(), 7);
 /// assert_eq!(not_done.len(), 1);
 /// ```
-pub fn wait<T: Send + Sync + 'static>(
+pub fn wait<T: Send + 'static>(
     fs: impl IntoIterator<Item = Future<T>>,
     return_when: ReturnWhen,
 ) -> Wait<T> {

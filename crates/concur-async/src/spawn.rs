@@ -223,7 +223,7 @@ impl std::error::Error for SpawnError {}
 pub fn run_coroutine_threadsafe<F, S>(coro: F, spawner: &S) -> Future<F::Output>
 where
     F: std::future::Future + Send + 'static,
-    F::Output: Send + Sync + 'static,
+    F::Output: Send + 'static,
     S: Spawner + ?Sized,
 {
     let (promise, fut) = Promise::new();
@@ -295,7 +295,7 @@ impl AbortSignal {
 /// The task behind [`run_coroutine_threadsafe`].
 struct Coroutine<F: std::future::Future>
 where
-    F::Output: Send + Sync + 'static,
+    F::Output: Send + 'static,
 {
     coro: Option<Pin<Box<F>>>,
     promise: Option<Promise<F::Output>>,
@@ -304,7 +304,7 @@ where
 
 impl<F: std::future::Future> Coroutine<F>
 where
-    F::Output: Send + Sync + 'static,
+    F::Output: Send + 'static,
 {
     fn complete(&mut self, outcome: Result<F::Output, Error>) {
         self.coro = None;
@@ -319,7 +319,7 @@ where
 
 impl<F: std::future::Future> std::future::Future for Coroutine<F>
 where
-    F::Output: Send + Sync + 'static,
+    F::Output: Send + 'static,
 {
     type Output = ();
 
@@ -351,7 +351,7 @@ where
 
 impl<F: std::future::Future> Drop for Coroutine<F>
 where
-    F::Output: Send + Sync + 'static,
+    F::Output: Send + 'static,
 {
     fn drop(&mut self) {
         // Drop the coroutine first, so its own destructors have run when

@@ -53,7 +53,7 @@ use std::task::{Context, Poll};
 /// assert_eq!(v, 42);
 /// ```
 #[must_use = "dropping a WrappedFuture cancels its task if it has not started"]
-pub struct WrappedFuture<T: Send + Sync + 'static> {
+pub struct WrappedFuture<T: Send + 'static> {
     /// `None` only once detached (or while being dropped).
     out: Option<FutureOutput<T>>,
 }
@@ -73,7 +73,7 @@ pub struct WrappedFuture<T: Send + Sync + 'static> {
 /// assert!(handle.cancelled());
 /// assert!(!promise.set_running_or_notify_cancel().unwrap());
 /// ```
-pub fn wrap_future<T: Send + Sync + 'static>(fut: Future<T>) -> WrappedFuture<T> {
+pub fn wrap_future<T: Send + 'static>(fut: Future<T>) -> WrappedFuture<T> {
     WrappedFuture {
         out: Some(fut.into_future()),
     }
@@ -137,7 +137,7 @@ pub fn run_in_executor<E, F, R>(executor: &E, f: F) -> WrappedFuture<R>
 where
     E: Executor + ?Sized,
     F: FnOnce() -> R + Send + 'static,
-    R: Send + Sync + 'static,
+    R: Send + 'static,
 {
     let (job, fut) = Job::new(f);
     if let Err(refused) = executor.execute(job) {
@@ -179,7 +179,7 @@ pub fn run_in_executor_fallible<E, F, T, Er>(executor: &E, f: F) -> WrappedFutur
 where
     E: Executor + ?Sized,
     F: FnOnce() -> Result<T, Er> + Send + 'static,
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     Er: std::error::Error + Send + Sync + 'static,
 {
     let (job, fut) = Job::new_fallible(f);
@@ -240,7 +240,7 @@ where
     }
 }
 
-impl<T: Send + Sync + 'static> WrappedFuture<T> {
+impl<T: Send + 'static> WrappedFuture<T> {
     /// The underlying concur future (for its state, callbacks, or a
     /// clone); `None` once the wrapper resolved (its value was moved out).
     ///
@@ -322,7 +322,7 @@ impl<T: Send + Sync + 'static> WrappedFuture<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> std::future::Future for WrappedFuture<T> {
+impl<T: Send + 'static> std::future::Future for WrappedFuture<T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -333,14 +333,14 @@ impl<T: Send + Sync + 'static> std::future::Future for WrappedFuture<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> futures_core::FusedFuture for WrappedFuture<T> {
+impl<T: Send + 'static> futures_core::FusedFuture for WrappedFuture<T> {
     /// `true` once the wrapper yielded its outcome (or was detached).
     fn is_terminated(&self) -> bool {
         self.future().is_none()
     }
 }
 
-impl<T: Send + Sync + 'static> Drop for WrappedFuture<T> {
+impl<T: Send + 'static> Drop for WrappedFuture<T> {
     fn drop(&mut self) {
         // Remove our waker first (no self-wake), then cancel: a no-op unless
         // the task is still pending.
@@ -350,7 +350,7 @@ impl<T: Send + Sync + 'static> Drop for WrappedFuture<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> fmt::Debug for WrappedFuture<T> {
+impl<T: Send + 'static> fmt::Debug for WrappedFuture<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WrappedFuture")
             .field("fut", &self.future())

@@ -27,10 +27,10 @@ pub trait FutureHandle: sealed::Sealed + Sized {
     fn handle_id(&self) -> usize;
 }
 
-impl<T: Send + Sync + 'static> sealed::Sealed for Future<T> {}
+impl<T: Send + 'static> sealed::Sealed for Future<T> {}
 impl sealed::Sealed for AnyFuture {}
 
-impl<T: Send + Sync + 'static> FutureHandle for Future<T> {
+impl<T: Send + 'static> FutureHandle for Future<T> {
     fn to_any(&self) -> AnyFuture {
         self.erase()
     }
@@ -67,14 +67,14 @@ pub trait IntoFutureHandle {
     fn into_future_handle(self) -> Self::Handle;
 }
 
-impl<T: Send + Sync + 'static> IntoFutureHandle for Future<T> {
+impl<T: Send + 'static> IntoFutureHandle for Future<T> {
     type Handle = Self;
     fn into_future_handle(self) -> Self {
         self
     }
 }
 
-impl<T: Send + Sync + 'static> IntoFutureHandle for &Future<T> {
+impl<T: Send + 'static> IntoFutureHandle for &Future<T> {
     type Handle = Future<T>;
     fn into_future_handle(self) -> Future<T> {
         self.clone()

@@ -21,7 +21,7 @@ enum Pending<R> {
     Items(Vec<Future<R>>),
 }
 
-impl<R: Send + Sync + 'static> Pending<R> {
+impl<R: Send + 'static> Pending<R> {
     fn cancel(&self) {
         match self {
             Self::Chunk(f, _) => {
@@ -166,7 +166,7 @@ fn run_chunk_in_place<A, R>(f: &(impl Fn(A) -> R + ?Sized), chunk: Vec<A>) -> Ch
 /// A finished chunk's outcome; a chunk that failed as a whole (cancelled,
 /// refused, abandoned, its worker died), or whose executor gave the wrong
 /// number of outcomes, reports its error for every one of its `len` items.
-fn finished<R: Send + Sync + 'static>(fut: Future<ChunkOutcome<R>>, len: usize) -> ChunkOutcome<R> {
+fn finished<R: Send + 'static>(fut: Future<ChunkOutcome<R>>, len: usize) -> ChunkOutcome<R> {
     match fut.into_result() {
         Ok(out) if out.len() == len => out,
         Ok(out) => ChunkOutcome::failed(
@@ -277,7 +277,7 @@ pub struct MapBuilder<'e, It: Iterator, R> {
     bar: Option<indicatif::ProgressBar>,
 }
 
-impl<'e, It: Iterator, R: Send + Sync + 'static> MapBuilder<'e, It, R> {
+impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     fn new(inputs: It, submit: SubmitFn<'e, It::Item, R>, ordered: bool) -> Self {
         Self {
             inputs,
@@ -513,7 +513,7 @@ enum Slot<R> {
 /// assert_eq!(*out[2].as_ref().unwrap(), 3);
 /// ```
 #[must_use = "iterators do nothing unless consumed"]
-pub struct MapIter<'e, It: Iterator, R: Send + Sync + 'static> {
+pub struct MapIter<'e, It: Iterator, R: Send + 'static> {
     inputs: Option<It>,
     submit: SubmitFn<'e, It::Item, R>,
     chunksize: usize,
@@ -549,7 +549,7 @@ pub struct MapIter<'e, It: Iterator, R: Send + Sync + 'static> {
     bar: Option<indicatif::ProgressBar>,
 }
 
-impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
+impl<It: Iterator, R: Send + 'static> MapIter<'_, It, R> {
     /// Submits chunks until `buffersize` are in flight (or the input ends).
     fn fill(&mut self) {
         while self.buffersize.is_none_or(|b| self.in_flight < b) {
@@ -654,7 +654,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
         Some(Err(e))
     }
 
-    fn wait(&self, f: &Future<impl Send + Sync + 'static>) -> bool {
+    fn wait(&self, f: &Future<impl Send + 'static>) -> bool {
         match self.deadline {
             None => {
                 f.wait();
@@ -784,7 +784,7 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
     }
 }
 
-impl<It: Iterator, R: Send + Sync + 'static> Iterator for MapIter<'_, It, R> {
+impl<It: Iterator, R: Send + 'static> Iterator for MapIter<'_, It, R> {
     type Item = Result<R, Error>;
 
     #[inline]
@@ -820,7 +820,7 @@ impl<It: Iterator, R: Send + Sync + 'static> Iterator for MapIter<'_, It, R> {
     }
 }
 
-impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
+impl<It: Iterator, R: Send + 'static> MapIter<'_, It, R> {
     #[inline(never)]
     fn next_slow(&mut self) -> Option<Result<R, Error>> {
         if self.ended {
@@ -845,16 +845,16 @@ impl<It: Iterator, R: Send + Sync + 'static> MapIter<'_, It, R> {
     }
 }
 
-impl<It: Iterator, R: Send + Sync + 'static> std::iter::FusedIterator for MapIter<'_, It, R> {}
+impl<It: Iterator, R: Send + 'static> std::iter::FusedIterator for MapIter<'_, It, R> {}
 
-impl<It: Iterator, R: Send + Sync + 'static> Drop for MapIter<'_, It, R> {
+impl<It: Iterator, R: Send + 'static> Drop for MapIter<'_, It, R> {
     /// Cancels every chunk that has not started.
     fn drop(&mut self) {
         self.cancel_all();
     }
 }
 
-impl<It: Iterator, R: Send + Sync + 'static> fmt::Debug for MapIter<'_, It, R> {
+impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapIter")
             .field("ordered", &self.ordered)
@@ -929,7 +929,7 @@ pub trait ExecutorExt: Executor {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         I: IntoIterator,
         I::Item: Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         MapBuilder::new(inputs.into_iter(), closure_submitter(self, f), true)
     }
@@ -940,7 +940,7 @@ pub trait ExecutorExt: Executor {
         F: Fn(I::Item) -> R + Send + Sync + 'static,
         I: IntoIterator,
         I::Item: Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         MapBuilder::new(inputs.into_iter(), closure_submitter(self, f), false)
     }
@@ -953,7 +953,7 @@ where
     E: Executor + ?Sized,
     F: Fn(A) -> R + Send + Sync + 'static,
     A: Send + 'static,
-    R: Send + Sync + 'static,
+    R: Send + 'static,
 {
     let f = Arc::new(f);
     Box::new(move |chunk: Vec<A>| {

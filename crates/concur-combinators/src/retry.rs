@@ -110,7 +110,7 @@ impl Backoff {
     }
 }
 
-struct Retry<E, F, T: Send + Sync + 'static> {
+struct Retry<E, F, T: Send + 'static> {
     executor: E,
     f: F,
     retries: u32,
@@ -161,7 +161,7 @@ pub fn retry<E, F, T, Er>(executor: E, retries: u32, backoff: Backoff, f: F) -> 
 where
     E: Executor + 'static,
     F: Fn() -> Result<T, Er> + Send + Sync + 'static,
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     Er: std::error::Error + Send + Sync + 'static,
 {
     let (promise, out) = Promise::new();
@@ -180,7 +180,7 @@ fn submit_attempt<E, F, T, Er>(r: Arc<Retry<E, F, T>>)
 where
     E: Executor + 'static,
     F: Fn() -> Result<T, Er> + Send + Sync + 'static,
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     Er: std::error::Error + Send + Sync + 'static,
 {
     let in_job = Arc::clone(&r);
@@ -191,7 +191,7 @@ where
     }
 }
 
-fn finish<E, F, T: Send + Sync + 'static>(r: &Retry<E, F, T>, outcome: Result<T, Error>) {
+fn finish<E, F, T: Send + 'static>(r: &Retry<E, F, T>, outcome: Result<T, Error>) {
     let taken = lock(&r.state).0.take();
     if let Some(p) = taken {
         let _ = p.set_outcome(outcome);
@@ -202,7 +202,7 @@ fn attempt<E, F, T, Er>(r: Arc<Retry<E, F, T>>)
 where
     E: Executor + 'static,
     F: Fn() -> Result<T, Er> + Send + Sync + 'static,
-    T: Send + Sync + 'static,
+    T: Send + 'static,
     Er: std::error::Error + Send + Sync + 'static,
 {
     let cancelled = |r: &Retry<E, F, T>| {
@@ -247,7 +247,7 @@ where
     }
 }
 
-impl<E, F, T: Send + Sync + 'static> fmt::Debug for Retry<E, F, T> {
+impl<E, F, T: Send + 'static> fmt::Debug for Retry<E, F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Retry")
             .field("retries", &self.retries)

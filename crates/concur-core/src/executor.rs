@@ -101,7 +101,7 @@ unsafe fn drop_slot<J: RunJob>(slot: *mut Slot) {
 
 /// Runs `call(payload)` behind `catch_unwind` into `promise`, unless
 /// cancelled; `before_complete` runs just before the promise is completed.
-fn run_into<P, T: Send + Sync + 'static>(
+fn run_into<P, T: Send + 'static>(
     promise: &Promise<T>,
     payload: P,
     call: impl FnOnce(P) -> Result<T, Error>,
@@ -120,13 +120,13 @@ fn run_into<P, T: Send + Sync + 'static>(
 }
 
 /// One payload, one function pointer that runs it, one promise.
-struct PayloadJob<P, T: Send + Sync + 'static> {
+struct PayloadJob<P, T: Send + 'static> {
     payload: P,
     call: fn(P) -> Result<T, Error>,
     promise: Promise<T>,
 }
 
-impl<P: Send + 'static, T: Send + Sync + 'static> RunJob for PayloadJob<P, T> {
+impl<P: Send + 'static, T: Send + 'static> RunJob for PayloadJob<P, T> {
     fn run(self, before_complete: &mut dyn FnMut()) {
         run_into(&self.promise, self.payload, self.call, before_complete);
     }
@@ -190,12 +190,12 @@ fn run_chunk<F: RemoteFn>(items: Vec<F::Args>) -> Result<ChunkOutcome<F::Output>
 }
 
 /// A closure that borrows from a scope; see [`Job::new_scoped`].
-struct ScopedJob<F, T: Send + Sync + 'static> {
+struct ScopedJob<F, T: Send + 'static> {
     f: F,
     promise: Promise<T>,
 }
 
-impl<F: FnOnce() -> T + Send, T: Send + Sync + 'static> RunJob for ScopedJob<F, T> {
+impl<F: FnOnce() -> T + Send, T: Send + 'static> RunJob for ScopedJob<F, T> {
     fn run(self, before_complete: &mut dyn FnMut()) {
         run_into(&self.promise, self.f, |f| Ok(f()), before_complete);
     }
@@ -261,7 +261,7 @@ impl Job {
         op(vtable, &raw mut this.slot)
     }
 
-    fn with_payload<P: Send + 'static, T: Send + Sync + 'static>(
+    fn with_payload<P: Send + 'static, T: Send + 'static>(
         payload: P,
         call: fn(P) -> Result<T, Error>,
     ) -> (Self, Future<T>) {
@@ -287,7 +287,7 @@ impl Job {
     pub fn new<F, R>(f: F) -> (Self, Future<R>)
     where
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         Self::with_payload(f, |f| Ok(f()))
     }
@@ -307,7 +307,7 @@ impl Job {
     pub fn new_fallible<F, T, E>(f: F) -> (Self, Future<T>)
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
         E: std::error::Error + Send + Sync + 'static,
     {
         Self::with_payload(f, |f| f().map_err(Error::task))
@@ -334,7 +334,7 @@ impl Job {
     pub unsafe fn new_scoped<'scope, F, R>(f: F) -> (Self, Future<R>)
     where
         F: FnOnce() -> R + Send + 'scope,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         let (promise, fut) = Promise::new();
         // The job's type is not `'static`, but `Job` erases it: the caller
@@ -496,7 +496,7 @@ impl Job {
         self.consume(|vt, slot| unsafe { (vt.into_any)(slot) })
     }
 
-    fn into_payload<P: 'static, T: Send + Sync + 'static>(self) -> Option<P> {
+    fn into_payload<P: 'static, T: Send + 'static>(self) -> Option<P> {
         let any = self.into_any()?;
         let job = any.downcast::<PayloadJob<P, T>>().ok()?;
         let PayloadJob { payload, .. } = *job;
@@ -585,7 +585,7 @@ pub trait Executor: Send + Sync {
     where
         Self: Sized,
         F: FnOnce() -> R + Send + 'static,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         let (job, fut) = Job::new(f);
         match self.execute(job) {
@@ -609,7 +609,7 @@ pub trait Executor: Send + Sync {
     where
         Self: Sized,
         F: FnOnce() -> Result<T, E> + Send + 'static,
-        T: Send + Sync + 'static,
+        T: Send + 'static,
         E: std::error::Error + Send + Sync + 'static,
     {
         let (job, fut) = Job::new_fallible(f);
@@ -670,11 +670,11 @@ impl<E: Executor + ?Sized> Executor for Box<E> {
 /// }
 /// assert_eq!(Square::call(9).unwrap(), 81);
 /// ```
-pub trait RemoteFn: Copy + Send + Sync + 'static {
+pub trait RemoteFn: Copy + Send + 'static {
     /// The argument set (a tuple for several arguments).
     type Args: Serialize + DeserializeOwned + Send + 'static;
     /// What the function returns on success.
-    type Output: Serialize + DeserializeOwned + Send + Sync + 'static;
+    type Output: Serialize + DeserializeOwned + Send + 'static;
     /// The registry name, unique in a build (e.g. the function's path).
     const NAME: &'static str;
     /// A fingerprint of the signature (argument and output types), so a

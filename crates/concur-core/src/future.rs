@@ -113,7 +113,7 @@ pub(crate) struct Inner<T> {
 // SAFETY: `value` is written once by whichever thread completes the future
 // (so `T: Send`) and then read by shared reference from any thread holding a
 // handle (so `T: Sync`). Everything else is atomics or behind the mutex.
-unsafe impl<T: Send + Sync> Sync for Inner<T> {}
+unsafe impl<T: Send> Sync for Inner<T> {}
 
 impl<T> Inner<T> {
     fn new(handles: usize) -> Self {
@@ -152,7 +152,7 @@ impl<T> Inner<T> {
     /// `self` type.)
     pub(crate) fn cancel(this: &Arc<Self>) -> bool
     where
-        T: Send + Sync + 'static,
+        T: Send + 'static,
     {
         let guard = primitive::lock(&this.waiters);
         match this.state_locked(&guard) {
@@ -329,7 +329,7 @@ impl<T> Inner<T> {
 
 /// Stores the outcome, publishes the terminal state, then (unlocked) wakes
 /// every waiter and runs the callbacks in registration order.
-fn complete_locked<T: Send + Sync + 'static>(
+fn complete_locked<T: Send + 'static>(
     inner: &Arc<Inner<T>>,
     guard: primitive::MutexGuard<'_, Waiters<T>>,
     outcome: Result<T, Error>,
@@ -342,7 +342,7 @@ fn complete_locked<T: Send + Sync + 'static>(
 
 /// As [`complete_locked`], but the callbacks (if any) are handed back to be
 /// run later, on any thread; the loan lasts until they ran.
-fn complete_deferring<T: Send + Sync + 'static>(
+fn complete_deferring<T: Send + 'static>(
     inner: &Arc<Inner<T>>,
     mut guard: primitive::MutexGuard<'_, Waiters<T>>,
     outcome: Result<T, Error>,
@@ -668,7 +668,10 @@ impl<T> Future<T> {
     /// promise.set_result(5).unwrap();
     /// assert_eq!(fut.try_result().unwrap().unwrap(), &5);
     /// ```
-    pub fn try_result(&self) -> Option<Result<&T, Error>> {
+    pub fn try_result(&self) -> Option<Result<&T, Error>>
+    where
+        T: Sync,
+    {
         if !self.inner.is_done() {
             return None;
         }
@@ -699,7 +702,10 @@ impl<T> Future<T> {
     /// let fut = concur_core::Future::ready(String::from("hi"));
     /// assert_eq!(fut.result().unwrap(), "hi");
     /// ```
-    pub fn result(&self) -> Result<&T, Error> {
+    pub fn result(&self) -> Result<&T, Error>
+    where
+        T: Sync,
+    {
         self.wait();
         self.read()
     }
@@ -723,7 +729,10 @@ impl<T> Future<T> {
     /// let err = fut.result_timeout(Duration::from_millis(5)).unwrap_err();
     /// assert!(err.is_timeout());
     /// ```
-    pub fn result_timeout(&self, timeout: Duration) -> Result<&T, Error> {
+    pub fn result_timeout(&self, timeout: Duration) -> Result<&T, Error>
+    where
+        T: Sync,
+    {
         if !self.wait_timeout(timeout) {
             return Err(Error::timeout("1 (of 1) futures unfinished"));
         }
@@ -873,7 +882,7 @@ impl<T> Future<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Future<T> {
+impl<T: Send + 'static> Future<T> {
     /// A future already finished with `value`.
     ///
     /// # Examples
@@ -1021,11 +1030,11 @@ impl<T> fmt::Debug for Future<T> {
 /// assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Abandoned);
 /// ```
 #[must_use = "dropping a promise fails its future as abandoned"]
-pub struct Promise<T: Send + Sync + 'static> {
+pub struct Promise<T: Send + 'static> {
     inner: Arc<Inner<T>>,
 }
 
-impl<T: Send + Sync + 'static> Promise<T> {
+impl<T: Send + 'static> Promise<T> {
     /// A pending future and the promise that completes it.
     ///
     /// # Examples
@@ -1228,7 +1237,7 @@ impl<T: Send + Sync + 'static> Promise<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Drop for Promise<T> {
+impl<T: Send + 'static> Drop for Promise<T> {
     fn drop(&mut self) {
         if !self.inner.is_done() {
             let _ = self.complete(Err(Error::abandoned()), FAILED);
@@ -1236,7 +1245,7 @@ impl<T: Send + Sync + 'static> Drop for Promise<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> fmt::Debug for Promise<T> {
+impl<T: Send + 'static> fmt::Debug for Promise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Promise")
             .field("state", &self.state())
@@ -1371,7 +1380,7 @@ pub struct FutureOutputRef<'a, T> {
     slot: Option<usize>,
 }
 
-impl<'a, T> std::future::Future for FutureOutputRef<'a, T> {
+impl<'a, T: Sync> std::future::Future for FutureOutputRef<'a, T> {
     type Output = Result<&'a T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -1397,7 +1406,7 @@ impl<T> fmt::Debug for FutureOutputRef<'_, T> {
     }
 }
 
-impl<'a, T> std::future::IntoFuture for &'a Future<T> {
+impl<'a, T: Sync> std::future::IntoFuture for &'a Future<T> {
     type Output = Result<&'a T, Error>;
     type IntoFuture = FutureOutputRef<'a, T>;
 
@@ -1425,7 +1434,7 @@ pub(crate) trait Erased: Send + Sync {
 /// cannot be unsized, so the erased handle boxes this instead).
 pub(crate) struct ErasedInner<T>(pub(crate) Arc<Inner<T>>);
 
-impl<T: Send + Sync + 'static> Erased for ErasedInner<T> {
+impl<T: Send + 'static> Erased for ErasedInner<T> {
     fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as *const () as usize
     }

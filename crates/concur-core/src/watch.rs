@@ -196,13 +196,13 @@ impl fmt::Debug for AnyFuture {
     }
 }
 
-impl<T: Send + Sync + 'static> From<&crate::Future<T>> for AnyFuture {
+impl<T: Send + 'static> From<&crate::Future<T>> for AnyFuture {
     fn from(f: &crate::Future<T>) -> Self {
         f.erase()
     }
 }
 
-impl<T: Send + Sync + 'static> From<crate::Future<T>> for AnyFuture {
+impl<T: Send + 'static> From<crate::Future<T>> for AnyFuture {
     fn from(f: crate::Future<T>) -> Self {
         f.erase()
     }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 
 /// Registers a callback that sends what it saw through a channel.
-fn on_done<T: Send + Sync + 'static, R: Send + 'static>(
+fn on_done<T: Send + 'static, R: Send + 'static>(
     fut: &Future<T>,
     see: impl FnOnce(&Future<T>) -> R + Send + 'static,
 ) -> mpsc::Receiver<R> {

@@ -104,7 +104,7 @@ fn mismatch(got: usize, want: usize) -> Error {
 
 /// Sets `outcome` unless the future is done (cancelled meanwhile), keeping
 /// its callbacks.
-fn settle<T: Send + Sync + 'static>(
+fn settle<T: Send + 'static>(
     p: &Promise<T>,
     outcome: Result<T, Error>,
     out: &mut Vec<DeferredCallbacks>,

@@ -116,7 +116,7 @@ impl<'scope> Scope<'scope, '_> {
     pub fn submit<F, R>(&'scope self, f: F) -> Future<R>
     where
         F: FnOnce() -> R + Send + 'scope,
-        R: Send + Sync + 'static,
+        R: Send + 'static,
     {
         self.pending.add();
         let guarded = Guarded {

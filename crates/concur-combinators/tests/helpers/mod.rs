@@ -94,26 +94,26 @@ impl Event {
 }
 
 /// CPython's `PENDING_FUTURE` (the promise must be kept alive).
-pub fn pending<T: Send + Sync + 'static>() -> (Promise<T>, Future<T>) {
+pub fn pending<T: Send + 'static>() -> (Promise<T>, Future<T>) {
     Promise::new()
 }
 
 /// CPython's `RUNNING_FUTURE`.
-pub fn running<T: Send + Sync + 'static>() -> (Promise<T>, Future<T>) {
+pub fn running<T: Send + 'static>() -> (Promise<T>, Future<T>) {
     let (p, f) = Promise::new();
     assert!(p.set_running_or_notify_cancel().unwrap());
     (p, f)
 }
 
 /// CPython's `CANCELLED_AND_NOTIFIED_FUTURE`.
-pub fn cancelled<T: Send + Sync + 'static>() -> Future<T> {
+pub fn cancelled<T: Send + 'static>() -> Future<T> {
     let (_p, f) = Promise::new();
     assert!(f.cancel());
     f
 }
 
 /// CPython's `EXCEPTION_FUTURE`.
-pub fn exception<T: Send + Sync + 'static>() -> Future<T> {
+pub fn exception<T: Send + 'static>() -> Future<T> {
     Future::failed(Error::task(std::io::Error::other("wrong")))
 }
 
@@ -127,7 +127,7 @@ pub const LONG: Duration = Duration::from_secs(60);
 
 /// Completes `p` with `v` from another thread after 20 ms, so that a waiter
 /// is (very likely) blocked by then. Correctness never depends on it.
-pub fn set_later<T: Send + Sync + 'static>(p: Promise<T>, v: T) -> JoinHandle<()> {
+pub fn set_later<T: Send + 'static>(p: Promise<T>, v: T) -> JoinHandle<()> {
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(20));
         p.set_result(v).unwrap();

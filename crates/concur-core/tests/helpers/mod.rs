@@ -30,12 +30,12 @@ pub(crate) fn far_future() -> std::time::Instant {
 
 /// A future in each CPython test state, with the promise kept alive where
 /// dropping it would change the state.
-pub(crate) struct Fixture<T: Send + Sync + 'static> {
+pub(crate) struct Fixture<T: Send + 'static> {
     pub(crate) promise: Option<Promise<T>>,
     pub(crate) fut: Future<T>,
 }
 
-pub(crate) fn pending_future<T: Send + Sync + 'static>() -> Fixture<T> {
+pub(crate) fn pending_future<T: Send + 'static>() -> Fixture<T> {
     let (promise, fut) = Promise::new();
     Fixture {
         promise: Some(promise),
@@ -43,7 +43,7 @@ pub(crate) fn pending_future<T: Send + Sync + 'static>() -> Fixture<T> {
     }
 }
 
-pub(crate) fn running_future<T: Send + Sync + 'static>() -> Fixture<T> {
+pub(crate) fn running_future<T: Send + 'static>() -> Fixture<T> {
     let (promise, fut) = Promise::new();
     assert!(promise.set_running_or_notify_cancel().unwrap());
     Fixture {
@@ -52,7 +52,7 @@ pub(crate) fn running_future<T: Send + Sync + 'static>() -> Fixture<T> {
     }
 }
 
-pub(crate) fn cancelled_future<T: Send + Sync + 'static>() -> Fixture<T> {
+pub(crate) fn cancelled_future<T: Send + 'static>() -> Fixture<T> {
     let (promise, fut) = Promise::new();
     assert!(fut.cancel());
     Fixture {
@@ -61,7 +61,7 @@ pub(crate) fn cancelled_future<T: Send + Sync + 'static>() -> Fixture<T> {
     }
 }
 
-pub(crate) fn exception_future<T: Send + Sync + 'static>() -> Fixture<T> {
+pub(crate) fn exception_future<T: Send + 'static>() -> Fixture<T> {
     Fixture {
         promise: None,
         fut: Future::failed(Error::task(TestError(5))),
@@ -325,7 +325,7 @@ impl Executor for Queue {
 }
 
 /// Completes `promise` with `value` from another thread after [`SHORT`].
-pub(crate) fn set_later<T: Send + Sync + 'static>(promise: Promise<T>, value: T) -> JoinHandle<()> {
+pub(crate) fn set_later<T: Send + 'static>(promise: Promise<T>, value: T) -> JoinHandle<()> {
     thread::spawn(move || {
         thread::sleep(SHORT);
         promise.set_result(value).unwrap();
