@@ -21,6 +21,7 @@ pub use concur_core::{DoneAndNotDone, ReturnWhen};
 /// * Both vectors keep the input order; a future given twice appears once.
 /// * Futures already done are not registered on; the rest share one
 ///   [`Watcher`] (O(1) per completion), deregistered before returning.
+///   A future that completes while `wait` starts is never missed.
 ///
 /// # Examples
 ///
@@ -56,8 +57,11 @@ where
     let erased: Vec<AnyFuture> = handles.iter().map(FutureHandle::to_any).collect();
 
     if !holds(&erased, return_when) {
+        // Every future is watched, also those done already: one that
+        // completes between `holds` and here must still be seen (a done
+        // future is yielded at once, without registering on it).
         let mut watcher = Watcher::new();
-        for f in erased.iter().filter(|f| !f.done()) {
+        for f in &erased {
             watcher.watch(f.clone());
         }
         // Ends when everything is done (`Ok(None)`) or on the deadline.
