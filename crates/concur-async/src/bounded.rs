@@ -38,7 +38,12 @@ use crate::primitive::{self, Mutex};
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let bounded = BoundedSubmitter::new(SpawnEach, NonZeroUsize::new(2).unwrap());
@@ -68,13 +73,8 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::MIN);
     /// assert_eq!(b.max_in_flight(), 1);
     /// ```
     pub fn new(executor: E, max_in_flight: NonZeroUsize) -> Self {
@@ -91,13 +91,8 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::new(8).unwrap());
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::new(8).unwrap());
     /// assert_eq!(b.max_in_flight(), 8);
     /// ```
     pub fn max_in_flight(&self) -> usize {
@@ -109,14 +104,9 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
-    /// let _pool: &Inline = b.executor();
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::MIN);
+    /// let _pool: &pool = b.executor();
     /// ```
     pub fn executor(&self) -> &E {
         &self.executor
@@ -135,13 +125,8 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::MIN);
     /// let v = futures::executor::block_on(async { b.submit(|| 5).await.await });
     /// assert_eq!(v.unwrap(), 5);
     /// ```
@@ -163,16 +148,13 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Never;
-    /// # impl Executor for Never {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { std::mem::forget(job); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let b = concur_async::BoundedSubmitter::new(Never, std::num::NonZeroUsize::MIN);
-    /// let first = b.try_submit(|| 1).ok().unwrap().detach(); // never completes
-    /// assert!(b.try_submit(|| 2).is_err());
-    /// # drop(first);
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// let (release, gate) = std::sync::mpsc::channel::<()>();
+    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::MIN);
+    /// let first = b.try_submit(move || gate.recv().is_err()).ok().unwrap();
+    /// assert!(b.try_submit(|| 2).is_err()); // one in flight already
+    /// drop(release);
+    /// assert!(first.detach().into_result().unwrap());
     /// ```
     pub fn try_submit<F, R>(&self, f: F) -> Result<WrappedFuture<R>, F>
     where
@@ -195,13 +177,8 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let b = concur_async::BoundedSubmitter::new(Inline, std::num::NonZeroUsize::MIN);
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::MIN);
     /// assert_eq!(futures::executor::block_on(b.run(|| "x")).unwrap(), "x");
     /// ```
     pub async fn run<F, R>(&self, f: F) -> Result<R, Error>

@@ -80,9 +80,7 @@ pub struct AsCompleted<T> {
 /// });
 /// assert_eq!(order, ["fast", "slow"]);
 /// ```
-pub fn as_completed<T: Send + 'static>(
-    fs: impl IntoIterator<Item = Future<T>>,
-) -> AsCompleted<T> {
+pub fn as_completed<T: Send + 'static>(fs: impl IntoIterator<Item = Future<T>>) -> AsCompleted<T> {
     let futures = dedup(fs);
     AsCompleted {
         watcher: watch_all(&futures),

@@ -108,7 +108,12 @@ pub fn wrap_future<T: Send + 'static>(fut: Future<T>) -> WrappedFuture<T> {
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let out = futures::executor::block_on(async {
@@ -122,16 +127,9 @@ pub fn wrap_future<T: Send + 'static>(fut: Future<T>) -> WrappedFuture<T> {
 /// ```compile_fail
 /// use concur_async::run_in_executor;
 /// use concur_core::{Executor, Job, SubmitError};
-/// # struct SpawnEach;
-/// # impl Executor for SpawnEach {
-/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-/// #         std::thread::spawn(move || job.run());
-/// #         Ok(())
-/// #     }
-/// #     fn shutdown(&self, _: bool, _: bool) {}
-/// # }
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
 /// let shared = std::rc::Rc::new(1);
-/// let _ = run_in_executor(&SpawnEach, move || *shared);
+/// let _ = run_in_executor(&pool, move || *shared);
 /// ```
 pub fn run_in_executor<E, F, R>(executor: &E, f: F) -> WrappedFuture<R>
 where
@@ -168,7 +166,12 @@ where
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let err = futures::executor::block_on(run_in_executor_fallible(&SpawnEach, || "x".parse::<u8>()))
@@ -223,7 +226,12 @@ where
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let v = futures::executor::block_on(run_task_in_executor(&SpawnEach, Square, 12));

@@ -4,7 +4,8 @@
 mod helpers;
 
 use concur_async::BoundedSubmitter;
-use concur_core::{ErrorKind, Executor};
+use concur_core::ErrorKind;
+use concur_core::Shutdown;
 use helpers::{Gate, TestPool, on_each_runtime};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -97,7 +98,7 @@ fn a_cancelled_task_gives_its_slot_back() {
             .expect("slot released on cancel");
         gate.release();
         assert_eq!(again.await.unwrap(), 5);
-        pool.shutdown(true, false);
+        pool.shutdown();
         assert!(!ran.load(Ordering::SeqCst));
     });
 }
@@ -110,7 +111,7 @@ fn failures_and_refusals_give_slots_back() {
         let err = bounded.run(|| -> u8 { panic!("p") }).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Panicked);
         assert_eq!(bounded.run(|| 1).await.unwrap(), 1);
-        pool.shutdown(true, false);
+        pool.shutdown();
         for _ in 0..3 {
             let err = bounded.run(|| 1).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Shutdown);

@@ -7,7 +7,8 @@ mod helpers;
 use concur_async::{
     CollectAll, RaiseFirst, ReturnWhen, as_completed, gather, run_in_executor, wait,
 };
-use concur_core::{Error, ErrorKind, Executor, Future, Promise, State};
+use concur_core::Shutdown;
+use concur_core::{Error, ErrorKind, Future, Promise, State};
 use futures::StreamExt;
 use futures_core::{FusedStream, Stream};
 use helpers::{Gate, TestPool, on_each_runtime};
@@ -201,7 +202,7 @@ fn dropping_an_unresolved_gather_cancels_unstarted_children() {
         assert!(keep_queued.cancelled());
         assert!(!keep_running.cancelled());
         gate.release();
-        pool.shutdown(true, false);
+        pool.shutdown();
         assert!(!ran.load(Ordering::SeqCst));
         assert_eq!(*keep_running.result().unwrap(), 1);
     });

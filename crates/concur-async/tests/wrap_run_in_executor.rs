@@ -6,6 +6,7 @@
 mod helpers;
 
 use concur_async::{run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future};
+use concur_core::Shutdown;
 use concur_core::{BoxError, ErrorKind, Executor, Future, Promise, RemoteFn, State};
 use helpers::{Gate, TestPool, on_each_runtime};
 use std::sync::Arc;
@@ -112,7 +113,7 @@ fn dropping_the_awaitable_before_start_cancels_the_task() {
         assert!(handle.cancelled());
 
         gate.release();
-        pool.shutdown(true, false);
+        pool.shutdown();
         assert!(!ran.load(Ordering::SeqCst), "the cancelled task ran");
         assert!(handle.result().unwrap_err().is_cancelled());
         assert_eq!(blocker.state(), State::Finished);
@@ -135,7 +136,7 @@ fn dropping_the_awaitable_after_start_lets_the_task_finish() {
         assert!(!handle.cancelled());
         gate.release();
         assert_eq!(*handle.result().unwrap(), 7);
-        pool.shutdown(true, false);
+        pool.shutdown();
     });
 }
 
@@ -153,7 +154,7 @@ fn detach_keeps_a_queued_task_alive() {
         let handle = detached.clone();
         drop(detached);
         gate.release();
-        pool.shutdown(true, false);
+        pool.shutdown();
         assert!(ran.load(Ordering::SeqCst));
         assert_eq!(handle.state(), State::Finished);
         // The detached handle is itself awaitable.
@@ -207,7 +208,7 @@ fn cancelling_the_wrapper_cancels_the_source_and_vice_versa() {
 #[test]
 fn a_shut_down_executor_fails_the_awaitable_with_shutdown() {
     let pool = TestPool::new(1);
-    pool.shutdown(true, false);
+    pool.shutdown();
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -253,7 +254,7 @@ fn run_task_in_executor_runs_remote_functions() {
             assert_eq!(err.to_string(), "task failed: overflow");
         }
     });
-    pool.shutdown(true, false);
+    pool.shutdown();
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -367,7 +368,7 @@ fn a_tokio_timeout_cancels_a_queued_task() {
             assert!(out.is_err(), "timed out");
             assert!(handle.cancelled());
             gate.release();
-            pool.shutdown(true, false);
+            pool.shutdown();
             assert!(!ran.load(Ordering::SeqCst));
         });
     }
@@ -413,7 +414,7 @@ fn run_in_executor_fallible_flattens_the_closures_error() {
             assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
         }
     });
-    pool.shutdown(true, false);
+    pool.shutdown();
     futures::executor::block_on(async {
         let err = run_in_executor_fallible(&*pool, || "1".parse::<u8>())
             .await

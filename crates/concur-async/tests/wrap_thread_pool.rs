@@ -5,7 +5,8 @@
 mod helpers;
 
 use concur_async::{BoundedSubmitter, ReturnWhen, as_completed, run_in_executor, wait};
-use concur_core::{Executor, State};
+use concur_core::Shutdown as _;
+use concur_core::State;
 use concur_thread::ThreadPool;
 use futures::StreamExt;
 use helpers::{Gate, on_each_runtime};
@@ -32,7 +33,7 @@ fn dropping_the_awaitable_cancels_a_queued_task_on_a_thread_pool() {
         let handle = queued.future().unwrap().clone();
         drop(queued);
         gate.release();
-        pool.shutdown(true, false);
+        pool.shutdown();
         assert!(!ran.load(Ordering::SeqCst), "the cancelled closure ran");
         assert_eq!(handle.state(), State::Cancelled);
     });

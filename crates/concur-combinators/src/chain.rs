@@ -98,7 +98,12 @@ pub trait FutureExt<T: Send + Sync + 'static> {
     ///         std::thread::spawn(move || job.run());
     ///         Ok(())
     ///     }
-    ///     fn shutdown(&self, _: bool, _: bool) {}
+    /// }
+    /// impl concur_core::Shutdown for SpawnEach {
+    ///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    ///     fn is_shutdown(&self) -> bool {
+    ///         false
+    ///     }
     /// }
     /// let f = concur_core::Future::ready(6).then_on(SpawnEach, |x| x * 7);
     /// assert_eq!(*f.result().unwrap(), 42);

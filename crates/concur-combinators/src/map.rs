@@ -188,13 +188,8 @@ type SubmitFn<'e, A, R> = Box<dyn FnMut(Vec<A>) -> Result<Pending<R>, Error> + S
 ///
 /// ```
 /// use concur_combinators::{ExecutorExt, MapError};
-/// # use concur_core::{Executor, Job, SubmitError};
-/// # struct Inline;
-/// # impl Executor for Inline {
-/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-/// #     fn shutdown(&self, _: bool, _: bool) {}
-/// # }
-/// let err = Inline.map(|x: u8| x, [1]).chunksize(0).run().unwrap_err();
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// let err = pool.map(|x: u8| x, [1]).chunksize(0).run().unwrap_err();
 /// assert!(matches!(err, MapError::ZeroChunksize));
 /// assert_eq!(err.to_string(), "map chunksize must be at least 1");
 /// ```
@@ -247,14 +242,9 @@ impl std::error::Error for MapError {
 ///
 /// ```
 /// use concur_combinators::ExecutorExt;
-/// # use concur_core::{Executor, Job, SubmitError};
-/// # struct Inline;
-/// # impl Executor for Inline {
-/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-/// #     fn shutdown(&self, _: bool, _: bool) {}
-/// # }
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
 /// use std::time::Duration;
-/// let out: Vec<u64> = Inline
+/// let out: Vec<u64> = pool
 ///     .map(|x: u64| x * x, 0..10)
 ///     .chunksize(4)
 ///     .buffersize(2)
@@ -299,13 +289,8 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     ///
     /// ```
     /// # use concur_combinators::ExecutorExt;
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let n = Inline.map(|x: u32| x, 0..100).chunksize(7).run().unwrap().count();
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let n = pool.map(|x: u32| x, 0..100).chunksize(7).run().unwrap().count();
     /// assert_eq!(n, 100);
     /// ```
     pub fn chunksize(mut self, n: usize) -> Self {
@@ -323,13 +308,8 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     ///
     /// ```
     /// # use concur_combinators::ExecutorExt;
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let first: Vec<u64> = Inline.map(|x: u64| x * 2, 0..).buffersize(4).run().unwrap()
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let first: Vec<u64> = pool.map(|x: u64| x * 2, 0..).buffersize(4).run().unwrap()
     ///     .take(3).map(Result::unwrap).collect();
     /// assert_eq!(first, [0, 2, 4]);
     /// ```
@@ -352,16 +332,20 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     /// # Examples
     ///
     /// ```
-    /// # use concur_combinators::ExecutorExt;
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Never;
-    /// # impl Executor for Never {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { std::mem::forget(job); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let mut it = Never.map(|x: u8| x, [1]).timeout(std::time::Duration::ZERO).run().unwrap();
+    /// use concur_combinators::ExecutorExt;
+    /// use std::sync::{mpsc, Mutex};
+    ///
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let gate = Mutex::new(gate);
+    /// let slow = move |x: u8| {
+    ///     let _ = gate.lock().unwrap().recv(); // blocks until `release` drops
+    ///     x
+    /// };
+    /// let mut it = pool.map(slow, [1]).timeout(std::time::Duration::ZERO).run().unwrap();
     /// assert!(it.next().unwrap().unwrap_err().is_timeout());
     /// assert!(it.next().is_none());
+    /// drop(release);
     /// ```
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
@@ -376,15 +360,10 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     ///
     /// ```
     /// # use concur_combinators::ExecutorExt;
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
     /// use indicatif::{ProgressBar, ProgressDrawTarget};
     /// let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-    /// let n = Inline.map(|x: u8| x, 0..5).with_progress(bar.clone()).run().unwrap().count();
+    /// let n = pool.map(|x: u8| x, 0..5).with_progress(bar.clone()).run().unwrap().count();
     /// assert_eq!((n, bar.position(), bar.length()), (5, 5, Some(5)));
     /// ```
     #[cfg(feature = "progress")]
@@ -406,13 +385,8 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     ///
     /// ```
     /// # use concur_combinators::ExecutorExt;
-    /// # use concur_core::{Executor, Job, SubmitError};
-    /// # struct Inline;
-    /// # impl Executor for Inline {
-    /// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-    /// #     fn shutdown(&self, _: bool, _: bool) {}
-    /// # }
-    /// let it = Inline.map(|x: u8| x + 1, [1, 2]).run().unwrap();
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let it = pool.map(|x: u8| x + 1, [1, 2]).run().unwrap();
     /// assert_eq!(it.map(Result::unwrap).collect::<Vec<_>>(), [2, 3]);
     /// ```
     pub fn run(self) -> Result<MapIter<'e, It, R>, MapError> {
@@ -497,13 +471,8 @@ enum Slot<R> {
 ///
 /// ```
 /// # use concur_combinators::ExecutorExt;
-/// # use concur_core::{Executor, Job, SubmitError};
-/// # struct Inline;
-/// # impl Executor for Inline {
-/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-/// #     fn shutdown(&self, _: bool, _: bool) {}
-/// # }
-/// let out: Vec<_> = Inline
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// let out: Vec<_> = pool
 ///     .map(|x: i32| if x == 2 { panic!("two") } else { x }, 1..=3)
 ///     .run()
 ///     .unwrap()
@@ -886,7 +855,12 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let lens: Vec<usize> = SpawnEach
@@ -912,14 +886,9 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
 ///
 /// ```compile_fail
 /// use concur_combinators::ExecutorExt;
-/// # use concur_core::{Executor, Job, SubmitError};
-/// # struct Inline;
-/// # impl Executor for Inline {
-/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-/// #     fn shutdown(&self, _: bool, _: bool) {}
-/// # }
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
 /// let shared = std::rc::Rc::new(1);
-/// let _ = Inline.map(move |x: u8| x + *shared, [1]).run();
+/// let _ = pool.map(move |x: u8| x + *shared, [1]).run();
 /// ```
 pub trait ExecutorExt: Executor {
     /// `f` over every input; results in input order. Configure, then
@@ -993,12 +962,8 @@ where
 ///         if x % 2 == 0 { Ok(x / 2) } else { Err("odd".into()) }
 ///     }
 /// }
-/// # struct Inline;
-/// # impl Executor for Inline {
-/// #     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-/// #     fn shutdown(&self, _: bool, _: bool) {}
-/// # }
-/// let out: Vec<_> = Inline.map_task(Half, [2, 3, 4]).chunksize(2).run().unwrap().collect();
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// let out: Vec<_> = pool.map_task(Half, [2, 3, 4]).chunksize(2).run().unwrap().collect();
 /// assert_eq!(*out[0].as_ref().unwrap(), 1);
 /// assert_eq!(out[1].as_ref().unwrap_err().to_string(), "task failed: odd");
 /// assert_eq!(*out[2].as_ref().unwrap(), 2);

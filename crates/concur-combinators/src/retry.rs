@@ -147,7 +147,12 @@ struct Retry<E, F, T: Send + 'static> {
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let calls = AtomicU32::new(0);

@@ -4,6 +4,7 @@
 mod helpers;
 
 use concur_combinators::{Backoff, FutureExt, gather, join_all, retry, select};
+use concur_core::Shutdown;
 use concur_core::{Error, ErrorKind, Executor, Future, Promise};
 use helpers::*;
 use std::sync::Arc;
@@ -62,7 +63,7 @@ fn then_on_runs_on_the_named_executor() {
     assert_eq!(*g.result_timeout(LONG).unwrap(), (42, worker));
 
     let closed = TestPool::new(1);
-    closed.shutdown(true, false);
+    closed.shutdown();
     let refused = Future::ready(1).then_on(closed, |x| *x);
     assert_eq!(refused.result().unwrap_err().kind(), ErrorKind::Shutdown);
 }
@@ -326,7 +327,7 @@ fn retry_gives_the_last_error_after_n_retries() {
 #[test]
 fn retry_on_refusing_executor_fails_with_its_error() {
     let pool = TestPool::new(1);
-    pool.shutdown(true, false);
+    pool.shutdown();
     let f = retry(pool, 3, Backoff::none(), || Ok::<_, std::io::Error>(1));
     assert_eq!(
         f.result_timeout(LONG).unwrap_err().kind(),

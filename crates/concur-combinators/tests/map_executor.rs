@@ -4,6 +4,7 @@
 mod helpers;
 
 use concur_combinators::{ExecutorExt, MapError, TaskExecutorExt};
+use concur_core::Shutdown;
 use concur_core::{BoxError, ErrorKind, Executor, Job, RemoteFn, SubmitError};
 use helpers::*;
 use std::cell::Cell;
@@ -133,7 +134,12 @@ impl Executor for Inline {
         job.run();
         Ok(())
     }
-    fn shutdown(&self, _: bool, _: bool) {}
+}
+impl concur_core::Shutdown for Inline {
+    fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    fn is_shutdown(&self) -> bool {
+        false
+    }
 }
 
 #[test]
@@ -275,7 +281,7 @@ fn bad_arguments_are_typed_errors() {
 #[test]
 fn map_on_shut_down_executor_is_refused() {
     let pool = TestPool::new(1);
-    pool.shutdown(true, false);
+    pool.shutdown();
     match pool.map(|x: u8| x, [1, 2]).run() {
         Err(MapError::Submit(e)) => assert_eq!(e.kind(), ErrorKind::Shutdown),
         other => panic!("expected a submit error, got {other:?}"),
@@ -394,7 +400,7 @@ fn dropping_the_iterator_cancels_what_has_not_started() {
         started.wait();
         drop(it);
         release.set();
-        pool.shutdown(true, false);
+        pool.shutdown();
         // Only the first chunk ran; every other chunk was cancelled.
         assert_eq!(calls.load(Ordering::SeqCst), chunksize);
     }
@@ -425,7 +431,7 @@ fn remote_drop_cancels_too() {
     drop(it);
     blocker.set();
     gate.result().unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown();
     assert_eq!(COUNTED_CALLS.load(Ordering::SeqCst), 0);
 }
 
@@ -497,7 +503,7 @@ fn submission_refused_mid_way_reports_the_chunk_and_stops() {
     let pool = TestPool::new(1);
     let mut it = pool.map(|x: u32| x, 0..).buffersize(1).run().unwrap();
     assert_eq!(it.next().unwrap().unwrap(), 0);
-    pool.shutdown(true, false);
+    pool.shutdown();
     // Item 1 was submitted before the shutdown; item 2's submission fails.
     let rest: Vec<_> = it.collect();
     assert!(rest.len() <= 2, "{rest:?}");
@@ -628,6 +634,13 @@ fn map_with_differently_laid_out_outputs() {
 /// into a `ChunkOutcome` it builds itself, and (a buggy executor) leaves
 /// out the last item of a chunk of 3.
 struct Handmade;
+
+impl concur_core::Shutdown for Handmade {
+    fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    fn is_shutdown(&self) -> bool {
+        false
+    }
+}
 
 impl concur_core::TaskExecutor for Handmade {
     fn submit_task<F: RemoteFn>(

@@ -548,13 +548,18 @@ const GIVE_BACK: &str = "executors must give back the job they were given";
 ///         std::thread::spawn(move || job.run());
 ///         Ok(())
 ///     }
-///     fn shutdown(&self, _wait: bool, _cancel_futures: bool) {}
+/// }
+/// impl concur_core::Shutdown for SpawnEach {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// let fut = SpawnEach.submit(|| 2 + 2).unwrap();
 /// assert_eq!(fut.into_result().unwrap(), 4);
 /// ```
-pub trait Executor: Send + Sync {
+pub trait Executor: crate::Shutdown + Send + Sync {
     /// Queues `job` to run.
     ///
     /// # Errors
@@ -564,11 +569,6 @@ pub trait Executor: Send + Sync {
     /// be the very job it was given: the provided methods unwrap the task
     /// from it.
     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>>;
-
-    /// Stops accepting work. With `wait`, blocks until queued and running
-    /// work is done; with `cancel_futures`, cancels work not yet started.
-    /// Idempotent.
-    fn shutdown(&self, wait: bool, cancel_futures: bool);
 
     /// Schedules `f` and returns the future of its value. A panic in `f`
     /// fails the future; it never reaches the caller or kills a worker.
@@ -624,26 +624,17 @@ impl<E: Executor + ?Sized> Executor for &E {
     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
         (**self).execute(job)
     }
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        (**self).shutdown(wait, cancel_futures);
-    }
 }
 
 impl<E: Executor + ?Sized> Executor for std::sync::Arc<E> {
     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
         (**self).execute(job)
     }
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        (**self).shutdown(wait, cancel_futures);
-    }
 }
 
 impl<E: Executor + ?Sized> Executor for Box<E> {
     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
         (**self).execute(job)
-    }
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        (**self).shutdown(wait, cancel_futures);
     }
 }
 
@@ -750,13 +741,18 @@ pub type ChunkResult<F> =
 /// struct Inline;
 /// impl Executor for Inline {
 ///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> { job.run(); Ok(()) }
-///     fn shutdown(&self, _: bool, _: bool) {}
+/// }
+/// impl concur_core::Shutdown for Inline {
+///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+///     fn is_shutdown(&self) -> bool {
+///         false
+///     }
 /// }
 ///
 /// assert_eq!(Inline.submit_task(Inc, 1).unwrap().into_result().unwrap(), 2);
 /// assert!(Inline.submit_task(Inc, 255).unwrap().into_result().is_err());
 /// ```
-pub trait TaskExecutor: Send + Sync {
+pub trait TaskExecutor: crate::Shutdown + Send + Sync {
     /// Schedules `f(args)`.
     ///
     /// # Errors

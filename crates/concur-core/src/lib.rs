@@ -41,6 +41,7 @@ mod future;
 mod notify;
 mod primitive;
 mod return_when;
+mod shutdown;
 mod state;
 mod watch;
 
@@ -49,6 +50,7 @@ pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::{BatchResult, ChunkResult, Executor, Job, RemoteFn, TaskExecutor};
 pub use future::{DeferredCallbacks, Future, FutureOutput, FutureOutputRef, Promise};
 pub use return_when::{DoneAndNotDone, ReturnWhen};
+pub use shutdown::{Shutdown, ShutdownOptions};
 pub use state::State;
 pub use watch::{AnyFuture, DoneSignal, Watcher};
 

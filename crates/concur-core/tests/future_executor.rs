@@ -6,7 +6,7 @@
 mod helpers;
 
 use concur_core::{
-    BoxError, Error, ErrorKind, Executor, Future, Job, RemoteFn, State, TaskExecutor,
+    BoxError, Error, ErrorKind, Executor, Future, Job, RemoteFn, Shutdown, State, TaskExecutor,
 };
 use helpers::*;
 use std::sync::Arc;
@@ -79,7 +79,7 @@ fn submit_fallible_stores_the_tasks_error_as_the_futures_error() {
 #[test]
 fn a_refused_submit_gives_the_very_closure_back() {
     let ex = Inline::default();
-    ex.shutdown(true, false);
+    ex.shutdown();
     let owned = NotClone(5);
     let err = ex.submit(move || owned).unwrap_err();
     assert_eq!(err.error().kind(), ErrorKind::Shutdown);
@@ -94,7 +94,7 @@ fn a_refused_submit_gives_the_very_closure_back() {
 
     // So does a worker-backed executor once shut down.
     let ex = OneWorker::new();
-    ex.shutdown(true, false);
+    ex.shutdown();
     assert_eq!(
         ex.submit(|| ()).unwrap_err().error().kind(),
         ErrorKind::Shutdown
@@ -166,7 +166,7 @@ fn submit_chunk_gives_one_future_with_every_outcome_in_order() {
 #[test]
 fn refused_remote_submissions_give_the_arguments_back() {
     let ex = Inline::default();
-    ex.shutdown(false, false);
+    ex.shutdown_with(concur_core::ShutdownOptions::new().wait(false));
     let err = ex.submit_task(Halve, 10).unwrap_err();
     assert_eq!(err.error().kind(), ErrorKind::Shutdown);
     assert_eq!(err.into_task(), 10);
@@ -191,7 +191,7 @@ fn executors_behind_references_arcs_boxes_and_dyn() {
     assert_eq!(arc.submit_task(Halve, 6).unwrap().into_result().unwrap(), 3);
     let boxed: Box<dyn Executor> = Box::new(OneWorker::new());
     assert_eq!(boxed.submit(|| 3).unwrap().into_result().unwrap(), 3);
-    boxed.shutdown(true, false);
+    boxed.shutdown();
     assert!(boxed.submit(|| 4).is_err());
 }
 
@@ -217,7 +217,11 @@ fn shutdown_with_cancel_futures_cancels_queued_jobs() {
         "the cancelled task was skipped"
     );
     let queued: Vec<Future<()>> = (0..2).map(|_| q.submit(|| ()).unwrap()).collect();
-    q.shutdown(false, true);
+    q.shutdown_with(
+        concur_core::ShutdownOptions::new()
+            .wait(false)
+            .cancel_futures(true),
+    );
     assert!(queued.iter().all(Future::cancelled));
     assert!(q.submit(|| ()).is_err());
 }
@@ -339,7 +343,12 @@ impl Executor for Swapper {
         let other = self.0.lock().unwrap().replace(job).unwrap();
         Err(concur_core::SubmitError::new(other, Error::shutdown()))
     }
-    fn shutdown(&self, _wait: bool, _cancel_futures: bool) {}
+}
+impl concur_core::Shutdown for Swapper {
+    fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    fn is_shutdown(&self) -> bool {
+        false
+    }
 }
 
 #[test]

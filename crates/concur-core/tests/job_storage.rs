@@ -26,7 +26,12 @@ impl Executor for Refuser {
     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
         Err(SubmitError::new(job, Error::shutdown()))
     }
-    fn shutdown(&self, _wait: bool, _cancel_futures: bool) {}
+}
+impl concur_core::Shutdown for Refuser {
+    fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    fn is_shutdown(&self) -> bool {
+        false
+    }
 }
 
 #[test]

@@ -9,7 +9,8 @@ use crate::primitive::{Arc, Condvar, Mutex, lock};
 use crate::shared::{Command, Inner, KillReason, Status};
 use crate::sys;
 use concur_core::{
-    BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, SubmitError, TaskExecutor,
+    BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, Shutdown, ShutdownOptions,
+    SubmitError, TaskExecutor,
 };
 use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
 use concur_remote::{
@@ -122,7 +123,7 @@ impl ProcessPool {
             let broken = lock(&pool.inner.book).broken().cloned();
             if let Some(e) = broken {
                 drop(status);
-                pool.shutdown(true, true);
+                pool.shutdown_with(ShutdownOptions::new().cancel_futures(true));
                 return Err(BuildError {
                     kind: BuildErrorKind::Start(e),
                 });
@@ -360,16 +361,33 @@ impl ProcessPool {
     /// ```no_run
     /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
-    /// pool.shutdown(true, false);
+    /// pool.shutdown();
     /// assert!(pool.worker_pids().is_empty());
     /// ```
-    pub fn shutdown(&self, wait: bool, cancel_futures: bool) {
-        let cancelled = lock(&self.inner.book).close(cancel_futures);
+    pub fn shutdown(&self) {
+        self.shutdown_with(ShutdownOptions::new());
+    }
+
+    /// Shuts down as `how` says: `wait` (block until the work is done and
+    /// every worker is reaped) and `cancel_futures` (cancel tasks that have
+    /// not started), as in CPython.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::ShutdownOptions;
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
+    /// pool.shutdown_with(ShutdownOptions::new().cancel_futures(true));
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn shutdown_with(&self, how: ShutdownOptions) {
+        let cancelled = lock(&self.inner.book).close(how.cancels_futures());
         for t in cancelled {
             t.cancel();
         }
         sys::eventfd_signal(&self.inner.wake);
-        if wait {
+        if how.waits() {
             self.join();
             self.inner.callbacks.wait_idle();
         }
@@ -398,6 +416,23 @@ impl ProcessPool {
         self.inner.command(Command::SignalAll(signal));
         self.join();
         self.inner.callbacks.wait_idle();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) (or a shutdown through
+    /// `terminate_workers`/`kill_workers`) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
+    /// assert!(!pool.is_shutdown());
+    /// pool.shutdown();
+    /// assert!(pool.is_shutdown());
+    /// ```
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        lock(&self.inner.book).is_closed()
     }
 
     /// Sends `SIGTERM` to every worker and shuts down: queued tasks are
@@ -432,7 +467,16 @@ impl ProcessPool {
 
 impl Drop for ProcessPool {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        self.shutdown();
+    }
+}
+
+impl Shutdown for ProcessPool {
+    fn shutdown_with(&self, how: ShutdownOptions) {
+        ProcessPool::shutdown_with(self, how);
+    }
+    fn is_shutdown(&self) -> bool {
+        ProcessPool::is_shutdown(self)
     }
 }
 

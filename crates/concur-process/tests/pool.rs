@@ -345,7 +345,7 @@ fn submit_chunk_keeps_order_and_item_failures() {
     assert!(queued.result().unwrap_err().kind() == ErrorKind::Cancelled);
     busy.into_result().unwrap();
     busy2.into_result().unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown();
     match pool.submit_chunk(square, vec![7, 8]) {
         Err(refused) => assert_eq!(refused.into_task(), [7, 8]),
         Ok(_) => panic!("accepted after shutdown"),
@@ -759,8 +759,8 @@ fn nested_pool_is_refused() {
 fn shutdown_in_every_state() {
     // Idle pool, twice, then drop.
     let p = pool(1);
-    p.shutdown(true, false);
-    p.shutdown(true, false);
+    p.shutdown();
+    p.shutdown();
     assert!(p.submit_task(square, 1).is_err());
     drop(p);
     // Queued work runs to completion with wait and no cancel.
@@ -768,32 +768,32 @@ fn shutdown_in_every_state() {
     let futs: Vec<_> = (0..5)
         .map(|_| p.submit_task(pid_after, 20).unwrap())
         .collect();
-    p.shutdown(true, false);
+    p.shutdown();
     assert!(futs.iter().all(|f| f.result().is_ok()));
     // cancel_futures: running finishes, queued is cancelled.
     let p = pool(1);
     let running = p.submit_task(sleep_ms, 300).unwrap();
     let queued: Vec<_> = (0..5).map(|i| p.submit_task(square, i).unwrap()).collect();
     wait_running(&running);
-    p.shutdown(true, true);
+    p.shutdown_with(concur_core::ShutdownOptions::new().cancel_futures(true));
     assert!(running.result().is_ok());
     assert!(queued.iter().all(|f| f.state() == State::Cancelled));
     // Without waiting, then drop (which waits).
     let p = pool(2);
     let f = p.submit_task(pid_after, 50).unwrap();
-    p.shutdown(false, false);
+    p.shutdown_with(concur_core::ShutdownOptions::new().wait(false));
     drop(p);
     assert!(f.result().is_ok());
     // After a crash, with the crashed task's future failed.
     let p = pool(1);
     let f = p.submit_task(abort_now, ()).unwrap();
     assert!(f.result_timeout(LONG).is_err());
-    p.shutdown(true, false);
+    p.shutdown();
     // Shutdown from a done-callback on the dispatcher thread.
     let p = std::sync::Arc::new(pool(1));
     let p2 = p.clone();
     let f = p.submit_task(square, 2).unwrap();
-    f.add_done_callback(move |_| p2.shutdown(true, false));
+    f.add_done_callback(move |_| p2.shutdown());
     assert_eq!(f.result_timeout(LONG).unwrap(), &4);
     drop(p);
     assert_no_children();

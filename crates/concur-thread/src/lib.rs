@@ -26,7 +26,7 @@
 //! assert_eq!(*ok.result().unwrap(), 4);
 //! assert_eq!(err.result().unwrap_err().kind(), ErrorKind::Task);
 //!
-//! pool.shutdown(true, false);
+//! pool.shutdown();
 //! let refused = pool.submit(|| 1).unwrap_err();
 //! assert_eq!(refused.error().kind(), ErrorKind::Shutdown);
 //! assert_eq!((refused.into_task())(), 1);

@@ -94,7 +94,7 @@ struct Shared {
 ///   exactly one sleeper, and only when needed.
 /// * A panic or returned error lands in the task's future; the worker
 ///   survives.
-/// * [`shutdown`](Executor::shutdown) stops accepting work; dropping the
+/// * [`shutdown`](Self::shutdown) stops accepting work; dropping the
 ///   pool is `shutdown(wait = true, cancel_futures = false)`: queued work
 ///   still runs and every worker is joined.
 /// * [`scope`](Self::scope) submits closures that borrow from the caller.
@@ -233,14 +233,49 @@ impl ThreadPool {
         self.shared.threads.load(Ordering::Relaxed)
     }
 
-    /// Whether [`shutdown`](Executor::shutdown) was called.
+    /// CPython's `shutdown()`: stops accepting work, waits for queued and
+    /// running jobs, cancels nothing. Same as
+    /// `shutdown_with(ShutdownOptions::new())`; idempotent. Also reachable
+    /// through the [`Shutdown`](concur_core::Shutdown) trait, for generic code.
     ///
     /// # Examples
     ///
     /// ```
     /// use concur_core::Executor;
     /// let pool = concur_thread::ThreadPool::new(1).unwrap();
-    /// pool.shutdown(true, false);
+    /// let fut = pool.submit(|| 1).unwrap();
+    /// pool.shutdown();
+    /// assert!(fut.done());
+    /// assert!(pool.submit(|| 2).is_err());
+    /// ```
+    pub fn shutdown(&self) {
+        concur_core::Shutdown::shutdown_with(self, concur_core::ShutdownOptions::new());
+    }
+
+    /// Shuts down as `how` says: `wait` (block until the work is done)
+    /// and `cancel_futures` (cancel jobs that have not started), as in
+    /// CPython.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::ShutdownOptions;
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_futures(true));
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        concur_core::Shutdown::shutdown_with(self, how);
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::new(1).unwrap();
+    /// pool.shutdown();
     /// assert!(pool.is_shutdown());
     /// ```
     #[must_use]
@@ -633,8 +668,11 @@ impl Executor for ThreadPool {
         s.state.fetch_sub(INFLIGHT, Ordering::SeqCst);
         Ok(())
     }
+}
 
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+impl concur_core::Shutdown for ThreadPool {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
         let s = &self.shared;
         s.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
         s.wait_in_flight(0);
@@ -662,6 +700,9 @@ impl Executor for ThreadPool {
             primitive::lock(&s.handles).extend(kept);
         }
     }
+    fn is_shutdown(&self) -> bool {
+        ThreadPool::is_shutdown(self)
+    }
 }
 
 // The pool's state stays consistent when a caller unwinds: user code never
@@ -671,6 +712,6 @@ impl std::panic::RefUnwindSafe for ThreadPool {}
 
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        self.shutdown();
     }
 }

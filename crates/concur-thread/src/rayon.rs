@@ -34,7 +34,7 @@ impl Shared {
 /// rayon and want handles to results.
 ///
 /// Jobs are started in submission order with `rayon::ThreadPool::spawn`.
-/// [`shutdown`](Executor::shutdown) stops accepting work, `cancel_futures`
+/// [`shutdown`](Self::shutdown) stops accepting work, `cancel_futures`
 /// cancels what has not started, `wait` blocks until accepted jobs are done
 /// (except when called from a worker of the same rayon pool, where waiting
 /// could deadlock). Dropping the executor is `shutdown(wait = true)`; the
@@ -50,7 +50,7 @@ impl Shared {
 /// let exec = RayonExecutor::new(pool);
 /// let fut = exec.submit(|| 6 * 7).unwrap();
 /// assert_eq!(fut.into_result().unwrap(), 42);
-/// exec.shutdown(true, false);
+/// exec.shutdown();
 /// assert!(exec.submit(|| 0).is_err());
 /// ```
 pub struct RayonExecutor {
@@ -71,6 +71,58 @@ impl fmt::Debug for RayonExecutor {
 }
 
 impl RayonExecutor {
+    /// CPython's `shutdown()`: stops accepting work, waits for queued and
+    /// running jobs, cancels nothing. Same as
+    /// `shutdown_with(ShutdownOptions::new())`; idempotent. Also reachable
+    /// through the [`Shutdown`](concur_core::Shutdown) trait, for generic code.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::RayonExecutor::new(rayon_core::ThreadPoolBuilder::new().num_threads(1).build().unwrap());
+    /// let fut = pool.submit(|| 1).unwrap();
+    /// pool.shutdown();
+    /// assert!(fut.done());
+    /// assert!(pool.submit(|| 2).is_err());
+    /// ```
+    pub fn shutdown(&self) {
+        concur_core::Shutdown::shutdown_with(self, concur_core::ShutdownOptions::new());
+    }
+
+    /// Shuts down as `how` says: `wait` (block until the work is done)
+    /// and `cancel_futures` (cancel jobs that have not started), as in
+    /// CPython.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::ShutdownOptions;
+    /// let pool = concur_thread::RayonExecutor::new(rayon_core::ThreadPoolBuilder::new().num_threads(1).build().unwrap());
+    /// pool.shutdown_with(ShutdownOptions::new().wait(false).cancel_futures(true));
+    /// assert!(pool.is_shutdown());
+    /// ```
+    pub fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        concur_core::Shutdown::shutdown_with(self, how);
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let exec = concur_thread::RayonExecutor::new(
+    ///     rayon_core::ThreadPoolBuilder::new().num_threads(1).build().unwrap(),
+    /// );
+    /// assert!(!exec.is_shutdown());
+    /// exec.shutdown();
+    /// assert!(exec.is_shutdown());
+    /// ```
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.state.load(Ordering::SeqCst) & SHUTDOWN != 0
+    }
+
     /// Runs jobs on `pool`.
     ///
     /// # Examples
@@ -146,8 +198,11 @@ impl Executor for RayonExecutor {
         });
         Ok(())
     }
+}
 
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+impl concur_core::Shutdown for RayonExecutor {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
         let s = &self.shared;
         s.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
         if cancel_futures {
@@ -163,10 +218,13 @@ impl Executor for RayonExecutor {
             }
         }
     }
+    fn is_shutdown(&self) -> bool {
+        RayonExecutor::is_shutdown(self)
+    }
 }
 
 impl Drop for RayonExecutor {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        self.shutdown();
     }
 }

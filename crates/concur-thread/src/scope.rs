@@ -107,7 +107,7 @@ impl<'scope> Scope<'scope, '_> {
     /// let sum = pool.scope(|s| s.submit(|| data.iter().sum::<i32>()).into_result().unwrap());
     /// assert_eq!(sum, 6);
     ///
-    /// pool.shutdown(true, false);
+    /// pool.shutdown();
     /// pool.scope(|s| {
     ///     let fut = s.submit(|| data.len());
     ///     assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Shutdown);

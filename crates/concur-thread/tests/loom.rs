@@ -26,7 +26,7 @@ fn submit_races_shutdown() {
                 None
             }
         });
-        pool.shutdown(true, false);
+        pool.shutdown();
         let accepted = submitter.join().unwrap();
         // Both are over: if the submission was accepted, shutdown saw it
         // in flight, so the worker ran it before being joined.
@@ -75,7 +75,7 @@ fn cancel_futures_races_worker_taking_task() {
                 .unwrap()
             })
             .collect();
-        pool.shutdown(true, true);
+        pool.shutdown_with(concur_core::ShutdownOptions::new().cancel_futures(true));
         let mut ran = 0;
         for (i, f) in futs.into_iter().enumerate() {
             assert!(f.done());

@@ -75,7 +75,7 @@ fn saturation_starts_exactly_max_workers_threads() {
         .collect();
     assert_eq!(pool.num_threads(), pool.max_workers());
     gate.open();
-    pool.shutdown(true, false);
+    pool.shutdown();
     assert!(futs.iter().all(|f| f.state() == State::Finished));
     assert_eq!(pool.num_threads(), 4);
 }
@@ -151,7 +151,7 @@ fn three_blocked_tasks_start_three_threads() {
     }
     assert_eq!(pool.num_threads(), 3);
     gate.open();
-    pool.shutdown(true, false);
+    pool.shutdown();
 }
 
 fn names_of(pool: &ThreadPool) -> HashSet<String> {
@@ -225,7 +225,7 @@ fn initializer_runs_once_per_worker_before_tasks() {
         assert_eq!(f.into_result().unwrap(), "initialized");
     }
     let threads = pool.num_threads();
-    pool.shutdown(true, false);
+    pool.shutdown();
     assert_eq!(calls.load(Ordering::SeqCst), threads);
 }
 
@@ -268,7 +268,7 @@ fn failing_initializer_breaks_the_pool() {
     assert_eq!(refused.error().kind(), ErrorKind::Broken);
     assert!(refused.error().downcast_ref::<InitFailed>().is_some());
     assert_eq!((refused.into_task())(), 99);
-    pool.shutdown(true, false);
+    pool.shutdown();
 }
 
 #[test]
@@ -298,7 +298,7 @@ fn fifty_queued_then_shutdown_gives_all_fifty_results() {
             .unwrap()
         })
         .collect();
-    pool.shutdown(true, false);
+    pool.shutdown();
     for (i, f) in futs.iter().enumerate() {
         assert_eq!(
             f.state(),
@@ -316,7 +316,7 @@ fn shutdown_without_wait_still_runs_queued_work() {
     let futs: Vec<_> = (-5i64..5)
         .map(|v| pool.submit(move || v.abs()).unwrap())
         .collect();
-    pool.shutdown(false, false);
+    pool.shutdown_with(concur_core::ShutdownOptions::new().wait(false));
     let out: Vec<i64> = futs
         .iter()
         .map(|f| *f.result_timeout(PATIENCE).unwrap())
@@ -341,11 +341,15 @@ fn cancel_futures_cancels_exactly_what_had_not_started() {
         })
         .collect();
     started.wait_for(2);
-    pool.shutdown(false, true);
+    pool.shutdown_with(
+        concur_core::ShutdownOptions::new()
+            .wait(false)
+            .cancel_futures(true),
+    );
     let cancelled = futs.iter().filter(|f| f.cancelled()).count();
     assert_eq!(cancelled, 48);
     gate.open();
-    pool.shutdown(true, false);
+    pool.shutdown();
     for f in futs.iter().filter(|f| !f.cancelled()) {
         assert_eq!(f.state(), State::Finished);
         assert!(f.exception().unwrap().is_none());
@@ -370,8 +374,8 @@ impl RemoteFn for Square {
 #[test]
 fn submit_after_shutdown_is_refused_with_the_task_back() {
     let pool = ThreadPool::new(2).unwrap();
-    pool.shutdown(true, false);
-    pool.shutdown(true, false); // idempotent
+    pool.shutdown();
+    pool.shutdown(); // idempotent
     assert!(pool.is_shutdown());
     let err = pool.submit(|| pow_int(2, 5)).unwrap_err();
     assert_eq!(err.error().kind(), ErrorKind::Shutdown);
@@ -412,7 +416,7 @@ fn shutdown_after_cancelling_a_queued_future_does_not_hang() {
     let pool = ThreadPool::new(1).unwrap();
     pool.submit(|| 0).unwrap().result().unwrap();
     let _ = pool.submit(|| 0).unwrap().cancel();
-    pool.shutdown(true, false);
+    pool.shutdown();
 }
 
 // test_future.py / test_wait.py: many threads waiting on one future
@@ -497,10 +501,10 @@ fn drop_waits_for_queued_work() {
 fn shutdown_from_inside_a_worker_does_not_deadlock() {
     let pool = Arc::new(ThreadPool::new(2).unwrap());
     let p = Arc::clone(&pool);
-    let fut = pool.submit(move || p.shutdown(true, false)).unwrap();
+    let fut = pool.submit(move || p.shutdown()).unwrap();
     fut.result_timeout(PATIENCE).unwrap();
     assert!(pool.submit(|| ()).is_err());
-    pool.shutdown(true, false);
+    pool.shutdown();
 }
 
 #[test]
@@ -520,7 +524,7 @@ fn concurrent_shutdowns_all_wait() {
         .map(|_| {
             let (p, d) = (Arc::clone(&pool), Arc::clone(&done));
             std::thread::spawn(move || {
-                p.shutdown(true, false);
+                p.shutdown();
                 d.load(Ordering::SeqCst)
             })
         })
@@ -607,7 +611,7 @@ fn submissions_racing_shutdown_are_refused_or_finished() {
             })
             .collect();
         std::thread::sleep(Duration::from_micros(50 * round));
-        pool.shutdown(true, false);
+        pool.shutdown();
         // Every accepted submission got in before the shutdown flag (or
         // was in flight, which shutdown waits for), so it ran before the
         // workers were joined.

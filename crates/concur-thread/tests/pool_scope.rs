@@ -3,7 +3,7 @@
 
 mod helpers;
 
-use concur_core::{ErrorKind, Executor};
+use concur_core::ErrorKind;
 use concur_thread::ThreadPool;
 use helpers::Gate;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -142,7 +142,11 @@ fn cancel_futures_during_a_scope_drops_the_queued_closures() {
                 s.submit(move || drop(guard))
             })
             .collect();
-        pool.shutdown(false, true);
+        pool.shutdown_with(
+            concur_core::ShutdownOptions::new()
+                .wait(false)
+                .cancel_futures(true),
+        );
         assert!(futs.iter().all(concur_core::Future::cancelled));
         gate.open();
     });
@@ -152,7 +156,7 @@ fn cancel_futures_during_a_scope_drops_the_queued_closures() {
 #[test]
 fn scoped_submit_on_a_closed_pool_fails_the_future() {
     let pool = ThreadPool::new(1).unwrap();
-    pool.shutdown(true, false);
+    pool.shutdown();
     let dropped = AtomicUsize::new(0);
     pool.scope(|s| {
         let guard = DropCounter(&dropped);

@@ -37,7 +37,7 @@ fn pools_leave_no_threads_behind() {
     // shutdown(wait = false): the workers exit on their own.
     let pool = ThreadPool::new(4).unwrap();
     let futs: Vec<_> = (0..100).map(|i| pool.submit(move || i).unwrap()).collect();
-    pool.shutdown(false, false);
+    pool.shutdown_with(concur_core::ShutdownOptions::new().wait(false));
     for f in &futs {
         f.wait();
     }

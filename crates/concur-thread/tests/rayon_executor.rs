@@ -39,7 +39,7 @@ fn shutdown_waits_and_refuses() {
             .unwrap()
         })
         .collect();
-    e.shutdown(true, false);
+    e.shutdown();
     assert!(futs.iter().all(|f| f.state() == State::Finished));
     let refused = e.submit(|| 3).unwrap_err();
     assert_eq!(refused.error().kind(), ErrorKind::Shutdown);
@@ -60,11 +60,15 @@ fn cancel_futures_cancels_queued_jobs_at_once() {
         .unwrap();
     let rest: Vec<_> = (0..10).map(|_| e.submit(|| ()).unwrap()).collect();
     started.wait_for(1);
-    e.shutdown(false, true);
+    e.shutdown_with(
+        concur_core::ShutdownOptions::new()
+            .wait(false)
+            .cancel_futures(true),
+    );
     assert!(rest.iter().all(concur_core::Future::cancelled));
     gate.open();
     first.result_timeout(PATIENCE).unwrap();
-    e.shutdown(true, false);
+    e.shutdown();
 }
 
 #[test]

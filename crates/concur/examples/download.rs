@@ -75,6 +75,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sequential {sequential:?}, concurrent {concurrent:?}: {:.1}x faster",
         sequential.as_secs_f64() / concurrent.as_secs_f64()
     );
-    pool.shutdown(true, false);
+    pool.shutdown();
     Ok(())
 }

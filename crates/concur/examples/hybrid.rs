@@ -14,7 +14,6 @@
 //!
 //! Run with `cargo run --release --example hybrid`.
 
-use concur::Executor;
 use concur::asyncio::run_in_executor;
 use concur::thread::ThreadPool;
 use std::sync::Arc;
@@ -189,5 +188,5 @@ fn main() {
         inline.p99.as_secs_f64() / off.p99.as_secs_f64().max(1e-9),
         inline.max.as_secs_f64() / off.max.as_secs_f64().max(1e-9)
     );
-    pool.shutdown(true, false);
+    pool.shutdown();
 }

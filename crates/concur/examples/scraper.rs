@@ -194,6 +194,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{ok} pages fetched, {failed} failed, in {:?}",
         start.elapsed()
     );
-    pool.shutdown(true, false);
+    pool.shutdown();
     Ok(())
 }

@@ -169,7 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     release.send(())?;
     busy.result()?;
     assert_eq!(queued.result().unwrap_err().kind(), ErrorKind::Cancelled);
-    one.shutdown(true, false);
+    one.shutdown();
 
     section("8. CPU work: sequential vs thread pool vs process pool");
     let jobs = [300_000u64; 4];
@@ -190,7 +190,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seq_time.as_secs_f64() / par_time.as_secs_f64(),
         thread::available_parallelism().map_or(1, |n| n.get())
     );
-    cpu.shutdown(true, false);
+    cpu.shutdown();
     let t = Instant::now();
     let procs = ProcessPool::builder().max_workers(2).build()?;
     let started = t.elapsed();
@@ -217,7 +217,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("event-loop worst tick delay with CPU work inline:    {inline:?}");
     println!("event-loop worst tick delay with CPU work offloaded: {offloaded:?}");
 
-    pool.shutdown(true, false);
+    pool.shutdown();
     println!("\ntour finished in {:?}", tour_start.elapsed());
     Ok(())
 }

@@ -51,8 +51,10 @@ impl Executor for TestPool {
             None => Err(SubmitError::new(job, Error::shutdown())),
         }
     }
-
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+}
+impl concur_core::Shutdown for TestPool {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
         drop(self.tx.lock().unwrap().take());
         if cancel_futures {
             let rx = self.rx.lock().unwrap();
@@ -66,6 +68,9 @@ impl Executor for TestPool {
                 w.join().unwrap();
             }
         }
+    }
+    fn is_shutdown(&self) -> bool {
+        self.tx.lock().unwrap().is_none()
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use concur_core::Shutdown;
 use concur_core::{Error, Executor, Future, Job, Promise, SubmitError};
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use std::sync::{Arc, Condvar, Mutex};
@@ -46,8 +47,10 @@ impl Executor for TestPool {
             None => Err(SubmitError::new(job, Error::shutdown())),
         }
     }
-
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+}
+impl concur_core::Shutdown for TestPool {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
         drop(self.tx.lock().unwrap().take());
         if cancel_futures {
             while let Ok(job) = self.rx.try_recv() {
@@ -61,11 +64,14 @@ impl Executor for TestPool {
             }
         }
     }
+    fn is_shutdown(&self) -> bool {
+        self.tx.lock().unwrap().is_none()
+    }
 }
 
 impl Drop for TestPool {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        self.shutdown();
     }
 }
 

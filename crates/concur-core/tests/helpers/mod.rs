@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+use concur_core::Shutdown as _;
 use concur_core::{Error, Executor, Future, Job, Promise, SubmitError};
 use std::collections::VecDeque;
 use std::fmt;
@@ -224,8 +225,14 @@ impl Executor for Inline {
         job.run();
         Ok(())
     }
-    fn shutdown(&self, _wait: bool, _cancel_futures: bool) {
+}
+impl concur_core::Shutdown for Inline {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let _ = how;
         self.shut.store(true, Ordering::SeqCst);
+    }
+    fn is_shutdown(&self) -> bool {
+        self.shut.load(Ordering::SeqCst)
     }
 }
 
@@ -265,7 +272,10 @@ impl Executor for OneWorker {
             None => Err(SubmitError::new(job, Error::shutdown())),
         }
     }
-    fn shutdown(&self, wait: bool, _cancel_futures: bool) {
+}
+impl concur_core::Shutdown for OneWorker {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let wait = how.waits();
         self.tx.lock().unwrap().take();
         if wait {
             if let Some(w) = self.worker.lock().unwrap().take() {
@@ -273,11 +283,14 @@ impl Executor for OneWorker {
             }
         }
     }
+    fn is_shutdown(&self) -> bool {
+        self.tx.lock().unwrap().is_none()
+    }
 }
 
 impl Drop for OneWorker {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        self.shutdown();
     }
 }
 
@@ -310,7 +323,10 @@ impl Executor for Queue {
         self.jobs.lock().unwrap().push_back(job);
         Ok(())
     }
-    fn shutdown(&self, wait: bool, cancel_futures: bool) {
+}
+impl concur_core::Shutdown for Queue {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
         self.shut.store(true, Ordering::SeqCst);
         if cancel_futures {
             let jobs: Vec<Job> = self.jobs.lock().unwrap().drain(..).collect();
@@ -321,6 +337,9 @@ impl Executor for Queue {
         if wait {
             self.run_all();
         }
+    }
+    fn is_shutdown(&self) -> bool {
+        self.shut.load(Ordering::SeqCst)
     }
 }
 
