@@ -104,9 +104,10 @@ impl<E: Executor> BoundedSubmitter<E> {
     /// # Examples
     ///
     /// ```
-    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
-    /// let b = concur_async::BoundedSubmitter::new(&pool, std::num::NonZeroUsize::MIN);
-    /// let _pool: &pool = b.executor();
+    /// use concur_thread::ThreadPool;
+    /// let b = concur_async::BoundedSubmitter::new(ThreadPool::new(2).unwrap(), std::num::NonZeroUsize::MIN);
+    /// let pool: &ThreadPool = b.executor();
+    /// assert_eq!(pool.max_workers(), 2);
     /// ```
     pub fn executor(&self) -> &E {
         &self.executor
