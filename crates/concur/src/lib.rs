@@ -37,8 +37,8 @@
 #[doc(inline)]
 pub use concur_core::{
     AnyFuture, BoxError, ChunkOutcome, DoneSignal, Error, ErrorKind, Executor, Future,
-    FutureOutput, FutureOutputRef, Job, Promise, RemoteFn, State, SubmitError, TaskExecutor,
-    Watcher,
+    FutureOutput, FutureOutputRef, Job, Promise, RemoteFn, Shutdown, ShutdownOptions, State,
+    SubmitError, TaskExecutor, Watcher,
 };
 
 /// The core crate, for items not re-exported at the top.
@@ -89,7 +89,8 @@ pub mod guide {}
 pub mod prelude {
     #[doc(no_inline)]
     pub use concur_core::{
-        AnyFuture, Error, ErrorKind, Executor, Future, Promise, RemoteFn, State, TaskExecutor,
+        AnyFuture, Error, ErrorKind, Executor, Future, Promise, RemoteFn, Shutdown,
+        ShutdownOptions, State, TaskExecutor,
     };
 
     #[cfg(feature = "thread")]
