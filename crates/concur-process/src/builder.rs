@@ -34,7 +34,10 @@ pub enum StartMethod {
     ForkServer,
 }
 
-/// Configures a [`ProcessPool`]. Obtained from [`ProcessPool::builder`].
+/// Configures a [`ProcessPool`]. Obtained from [`ProcessPool::builder`] (or
+/// [`Builder::new`]); [`build`](Self::build) validates it and starts the
+/// workers. A builder is `Clone`: one configuration can build several
+/// pools.
 ///
 /// # Examples
 ///
@@ -64,8 +67,34 @@ pub struct Builder {
     pub(crate) start_timeout: Option<Duration>,
 }
 
+/// Same as [`Builder::new`].
+///
+/// # Examples
+///
+/// ```
+/// let b = concur_process::Builder::default().max_workers(2);
+/// # drop(b);
+/// ```
 impl Default for Builder {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with every setting at its default (the same as
+    /// [`ProcessPool::builder`]): [`default_max_workers`] workers started
+    /// by [`StartMethod::Spawn`], no initializer, 64 MiB frames, no task
+    /// timeout, a 10 s start timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_process::init();
+    /// let pool = concur_process::Builder::new().build().unwrap();
+    /// assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    /// ```
+    pub fn new() -> Self {
         Self {
             max_workers: None,
             start_method: StartMethod::Spawn,
@@ -76,11 +105,10 @@ impl Default for Builder {
             start_timeout: Some(DEFAULT_START_TIMEOUT),
         }
     }
-}
 
-impl Builder {
-    /// Number of worker processes (default: the number of CPUs). Zero is an
-    /// error at [`build`](Self::build).
+    /// Number of worker processes (default: [`default_max_workers`], the
+    /// number of CPUs). Zero is an error at [`build`](Self::build)
+    /// ("max_workers must be at least 1").
     ///
     /// # Examples
     ///
@@ -198,7 +226,7 @@ impl Builder {
     ///
     /// ```
     /// let err = concur_process::ProcessPool::builder().max_tasks_per_child(0).build().unwrap_err();
-    /// assert!(err.to_string().contains("max_tasks_per_child"));
+    /// assert_eq!(err.to_string(), "max_tasks_per_child must be at least 1");
     /// ```
     pub fn build(self) -> Result<ProcessPool, BuildError> {
         if crate::is_worker_process() {
@@ -210,7 +238,7 @@ impl Builder {
         let workers = match self.max_workers {
             Some(0) => return Err(BuildError::config("max_workers must be at least 1")),
             Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => default_max_workers(),
         };
         if self.max_tasks_per_child == Some(0) {
             return Err(BuildError::config("max_tasks_per_child must be at least 1"));
@@ -240,4 +268,18 @@ impl Builder {
         }
         ProcessPool::start(self, workers)
     }
+}
+
+/// The default number of workers: [`std::thread::available_parallelism`]
+/// (the CPUs this process may run on; 1 if unknown), as CPython's
+/// `ProcessPoolExecutor()` uses `os.process_cpu_count()`.
+///
+/// # Examples
+///
+/// ```
+/// assert!(concur_process::default_max_workers() >= 1);
+/// ```
+#[must_use]
+pub fn default_max_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

@@ -91,7 +91,7 @@ impl std::error::Error for ProtocolViolation {}
 ///
 /// ```
 /// let err = concur_process::ProcessPool::builder().max_workers(0).build().unwrap_err();
-/// assert_eq!(err.to_string(), "invalid configuration: max_workers must be at least 1");
+/// assert_eq!(err.to_string(), "max_workers must be at least 1");
 /// ```
 #[derive(Debug)]
 pub struct BuildError {
@@ -175,7 +175,8 @@ impl fmt::Display for BuildError {
                  refused (if this is a copy of the program started by a pool, its `main` must \
                  call `concur::process::init()` or `concur_process::init()` first)",
             ),
-            BuildErrorKind::Config(m) => write!(f, "invalid configuration: {m}"),
+            // The setting's own sentence, worded as the thread pool's.
+            BuildErrorKind::Config(m) => f.write_str(m),
             BuildErrorKind::Io(e) => write!(f, "could not set up the pool: {e}"),
             BuildErrorKind::Start(e) => write!(f, "could not start the workers: {e}"),
             BuildErrorKind::Registry(e) => {

@@ -144,7 +144,7 @@ impl ProcessPool {
         Ok(pool)
     }
 
-    /// A builder with the defaults.
+    /// A [`Builder`] with the defaults (the same as [`Builder::new`]).
     ///
     /// # Examples
     ///
@@ -153,10 +153,46 @@ impl ProcessPool {
     /// # drop(b);
     /// ```
     pub fn builder() -> Builder {
-        Builder::default()
+        Builder::new()
     }
 
-    /// A pool with the default settings.
+    /// A pool of `max_workers` worker processes, other settings default:
+    /// CPython's `ProcessPoolExecutor(max_workers)`, and the same as
+    /// `ProcessPool::builder().max_workers(max_workers).build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`]; `max_workers` 0 is refused with
+    /// "max_workers must be at least 1".
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::TaskExecutor;
+    /// concur_ipc::remote! {
+    ///     fn double(x: u32) -> u32 { 2 * x }
+    /// }
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::new(2)?;
+    ///     assert_eq!(pool.submit_task(double, 21)?.into_result()?, 42);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
+        Self::builder().max_workers(max_workers).build()
+    }
+
+    /// A pool of [`default_max_workers`](crate::default_max_workers)
+    /// worker processes (the CPU count), other settings default: CPython's
+    /// `ProcessPoolExecutor()`.
+    ///
+    /// There is no `Default` for `ProcessPool`: building one starts
+    /// processes, which can fail (descriptor or process limits, a binary
+    /// whose `main` does not call [`init`](crate::init), a call from inside
+    /// a worker), and `Default` cannot report an error. The thread pool,
+    /// which starts nothing until used, has both `ThreadPool::default()`
+    /// and a `with_default_workers()` of this shape.
     ///
     /// # Errors
     ///
@@ -165,10 +201,14 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```no_run
-    /// concur_process::init();
-    /// let pool = concur_process::ProcessPool::new().unwrap();
+    /// fn main() -> Result<(), concur_process::BuildError> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::with_default_workers()?;
+    ///     assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    ///     Ok(())
+    /// }
     /// ```
-    pub fn new() -> Result<Self, BuildError> {
+    pub fn with_default_workers() -> Result<Self, BuildError> {
         Self::builder().build()
     }
 

@@ -7,10 +7,10 @@ mod helpers;
 
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
-use concur_process::{ExitCause, ProcessPool};
+use concur_process::{Builder, ExitCause, ProcessPool};
 use helpers::{
-    BOTH, FORK_SERVER_ONLY, LONG, METHOD, assert_no_children, builder, children, died, open_fds,
-    pool, run_cases,
+    BOTH, FORK_SERVER_ONLY, LONG, METHOD, SPAWN_ONLY, assert_no_children, builder, children, died,
+    open_fds, pool, run_cases,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1218,6 +1218,91 @@ fn same_name_in_two_bodies() {
     assert_no_children();
 }
 
+/// `new(n)`, `builder().max_workers(n).build()`, `Builder::new()` and
+/// `Builder::default()` give the same pool; `with_default_workers()` is
+/// `builder().build()` (CPython's `ProcessPoolExecutor()`). All use the
+/// default start method, spawn.
+fn constructors_are_equivalent() {
+    type Start = fn() -> ProcessPool;
+    let pools: [(&str, Start); 5] = [
+        ("new", || ProcessPool::new(2).unwrap()),
+        ("builder", || {
+            ProcessPool::builder().max_workers(2).build().unwrap()
+        }),
+        ("Builder::new", || {
+            Builder::new().max_workers(2).build().unwrap()
+        }),
+        ("Builder::default", || {
+            Builder::default().max_workers(2).build().unwrap()
+        }),
+        ("a clone", || {
+            let b = ProcessPool::builder().max_workers(2);
+            let first = b.clone();
+            drop(b);
+            first.build().unwrap()
+        }),
+    ];
+    for (how, start) in &pools {
+        let pool = start();
+        assert_eq!(pool.max_workers(), 2, "{how}");
+        assert_eq!(pool.worker_pids().len(), 2, "{how}");
+        assert_eq!(
+            pool.submit_task(square, 9).unwrap().into_result().unwrap(),
+            81,
+            "{how}"
+        );
+        drop(pool);
+        assert_no_children();
+    }
+    let pool = ProcessPool::with_default_workers().unwrap();
+    assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    assert_eq!(
+        concur_process::default_max_workers(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    assert_eq!(pool.worker_pids().len(), pool.max_workers());
+    assert_eq!(
+        pool.submit_task(square, 3).unwrap().into_result().unwrap(),
+        9
+    );
+    drop(pool);
+    assert_no_children();
+}
+
+/// Every refused setting is a configuration error that names it, worded
+/// as the thread pool's ("… must be at least 1"); nothing is started.
+fn every_refusal_names_the_setting() {
+    let msg = |r: Result<ProcessPool, concur_process::BuildError>| {
+        let e = r.unwrap_err();
+        assert!(e.is_config(), "{e:?}");
+        assert!(e.start_error().is_none() && !e.is_in_worker(), "{e:?}");
+        e.to_string()
+    };
+    assert_eq!(msg(ProcessPool::new(0)), "max_workers must be at least 1");
+    assert_eq!(
+        msg(builder().max_workers(0).build()),
+        "max_workers must be at least 1"
+    );
+    assert_eq!(
+        msg(builder().max_tasks_per_child(0).build()),
+        "max_tasks_per_child must be at least 1"
+    );
+    assert_eq!(
+        msg(builder().max_frame(63).build()),
+        "max_frame must be between 64 bytes and 4 GiB"
+    );
+    assert_eq!(
+        msg(builder().task_timeout(Duration::ZERO).build()),
+        "task_timeout must be greater than zero (use Duration::MAX, or leave it unset, for no \
+         limit)"
+    );
+    assert_eq!(
+        msg(builder().start_timeout(Duration::ZERO).build()),
+        "start_timeout must be greater than zero (use Duration::MAX for no limit)"
+    );
+    assert!(children().is_empty(), "{:?}", children());
+}
+
 // --------------------------------------------------------------------- main
 
 fn main() {
@@ -1323,6 +1408,16 @@ fn main() {
         (
             "initializer_failing_in_a_replacement_breaks_with_its_cause",
             initializer_failing_in_a_replacement_breaks_with_its_cause,
+            BOTH,
+        ),
+        (
+            "constructors_are_equivalent",
+            constructors_are_equivalent,
+            SPAWN_ONLY,
+        ),
+        (
+            "every_refusal_names_the_setting",
+            every_refusal_names_the_setting,
             BOTH,
         ),
         (
