@@ -105,12 +105,20 @@ pub(crate) enum BuildErrorKind {
     Io(std::io::Error),
     Start(Error),
     Registry(concur_ipc::RemoteError),
+    /// The initializer's arguments cannot be encoded or sent.
+    InitArgs(&'static str, concur_ipc::RemoteError),
 }
 
 impl BuildError {
     pub(crate) fn config(why: &'static str) -> Self {
         Self {
             kind: BuildErrorKind::Config(why),
+        }
+    }
+
+    pub(crate) fn init_args(initializer: &'static str, why: concur_ipc::RemoteError) -> Self {
+        Self {
+            kind: BuildErrorKind::InitArgs(initializer, why),
         }
     }
 
@@ -135,7 +143,8 @@ impl BuildError {
         matches!(self.kind, BuildErrorKind::InWorker)
     }
 
-    /// Whether a setting was refused (zero workers, a zero timeout...).
+    /// Whether a setting was refused (zero workers, a zero timeout,
+    /// initializer arguments that cannot be encoded or sent...).
     ///
     /// # Examples
     ///
@@ -145,7 +154,10 @@ impl BuildError {
     /// ```
     #[must_use]
     pub fn is_config(&self) -> bool {
-        matches!(self.kind, BuildErrorKind::Config(_))
+        matches!(
+            self.kind,
+            BuildErrorKind::Config(_) | BuildErrorKind::InitArgs(..)
+        )
     }
 
     /// The pool's error if the workers could not be started (the binary
@@ -182,6 +194,18 @@ impl fmt::Display for BuildError {
             BuildErrorKind::Registry(e) => {
                 write!(f, "the remote-function registry is ambiguous: {e}")
             }
+            BuildErrorKind::InitArgs(name, e) => {
+                let what = match e.kind() {
+                    concur_ipc::RemoteErrorKind::FrameTooLarge => "are too large",
+                    _ => "cannot be encoded",
+                };
+                write!(
+                    f,
+                    "the arguments ({}) of the initializer `{name}` {what}: {}",
+                    e.type_name(),
+                    e.message()
+                )
+            }
         }
     }
 }
@@ -191,7 +215,7 @@ impl std::error::Error for BuildError {
         match &self.kind {
             BuildErrorKind::Io(e) => Some(e),
             BuildErrorKind::Start(e) => Some(e),
-            BuildErrorKind::Registry(e) => Some(e),
+            BuildErrorKind::Registry(e) | BuildErrorKind::InitArgs(_, e) => Some(e),
             _ => None,
         }
     }

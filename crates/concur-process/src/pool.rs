@@ -74,7 +74,11 @@ impl fmt::Debug for ProcessPool {
 impl ProcessPool {
     /// Starts the dispatcher (which starts the workers) and waits until
     /// every worker completed its start once, or the pool broke.
-    pub(crate) fn start(config: Builder, workers: usize) -> Result<Self, BuildError> {
+    pub(crate) fn start(
+        config: Builder,
+        workers: usize,
+        init_frame: Vec<u8>,
+    ) -> Result<Self, BuildError> {
         let exe = std::env::current_exe().map_err(BuildError::io)?;
         let wake = sys::eventfd().map_err(BuildError::io)?;
         let inner = Arc::new(Inner {
@@ -88,6 +92,7 @@ impl ProcessPool {
             cond: Condvar::new(),
             wake,
             config,
+            init_frame,
             exe,
             callbacks: CallbackRunner::new("concur-process-callbacks"),
             next_generation: AtomicU64::new(1),

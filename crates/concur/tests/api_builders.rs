@@ -81,6 +81,16 @@ fn process_pool_from_one_builder() -> BoxResult<(ProcessPool, ProcessPool)> {
     Ok((first, second))
 }
 
+/// CPython's `initializer` + `initargs`.
+#[allow(dead_code)]
+fn process_pool_with_initargs(url: &str) -> BoxResult<ProcessPool> {
+    let pool = ProcessPool::builder()
+        .max_workers(4)
+        .initializer_with(connect, (url.to_string(), 3))
+        .build()?;
+    Ok(pool)
+}
+
 /// The same generic code drives either pool, made the same way.
 #[allow(dead_code)]
 fn sum_on<E: TaskExecutor>(exec: &E) -> BoxResult<u64> {
