@@ -64,8 +64,13 @@ pub struct ProcessPool {
 
 impl fmt::Debug for ProcessPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The same fields, in the same order, as `ThreadPool`'s: the bound,
+        // the live workers, the lifecycle, then the pool's own settings.
         f.debug_struct("ProcessPool")
             .field("max_workers", &self.workers)
+            .field("num_workers", &self.worker_pids().len())
+            .field("shutdown", &self.is_shutdown())
+            .field("broken", &self.is_broken())
             .field("start_method", &self.inner.config.start_method)
             .finish_non_exhaustive()
     }
@@ -478,6 +483,35 @@ impl ProcessPool {
     #[must_use]
     pub fn is_shutdown(&self) -> bool {
         lock(&self.inner.book).is_closed()
+    }
+
+    /// Whether the pool is broken (CPython's `BrokenProcessPool`): an
+    /// initializer failed, or workers could not be started at all. Every
+    /// pending future then fails and new work is refused, with an error of
+    /// kind [`Broken`](concur_core::ErrorKind::Broken) saying why.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_ipc::remote! {
+    ///     fn flaky_init() -> Result<(), String> {
+    ///         if std::path::Path::new("/tmp/db-moved").exists() {
+    ///             return Err("the database moved".into());
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder()
+    ///     .max_workers(1)
+    ///     .initializer(flaky_init)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!pool.is_broken());
+    /// ```
+    #[must_use]
+    pub fn is_broken(&self) -> bool {
+        lock(&self.inner.book).broken().is_some()
     }
 
     /// Sends `SIGTERM` to every worker and shuts down: queued tasks are

@@ -1517,6 +1517,58 @@ fn initializer_arguments_that_cannot_be_sent_are_a_build_error() {
     assert_no_children();
 }
 
+/// `Debug` shows what `ThreadPool`'s does, in the same order: the bound,
+/// the live workers, shutdown, broken, then the start method.
+fn debug_shows_bound_live_workers_and_lifecycle() {
+    let method = match METHOD.load(Ordering::SeqCst) {
+        0 => "Spawn",
+        _ => "ForkServer",
+    };
+    let pool = pool(2);
+    assert!(!pool.is_broken());
+    assert_eq!(
+        format!("{pool:?}"),
+        format!(
+            "ProcessPool {{ max_workers: 2, num_workers: 2, shutdown: false, broken: false, \
+             start_method: {method}, .. }}"
+        )
+    );
+    pool.shutdown();
+    assert_eq!(
+        format!("{pool:?}"),
+        format!(
+            "ProcessPool {{ max_workers: 2, num_workers: 0, shutdown: true, broken: false, \
+             start_method: {method}, .. }}"
+        )
+    );
+    drop(pool);
+    // Broken: a replacement's initializer fails.
+    let mark = fresh_mark("CONCUR_TEST_INIT_MARK");
+    let pool = builder()
+        .max_workers(1)
+        .initializer(fails_once_marked)
+        .build()
+        .unwrap();
+    let pid = pool
+        .submit_task(worker_pid, ())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    std::fs::write(&mark, b"").unwrap();
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + LONG;
+    while !pool.is_broken() {
+        assert!(Instant::now() < deadline, "never broke: {pool:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let text = format!("{pool:?}");
+    assert!(text.contains("broken: true"), "{text}");
+    drop(pool);
+    let _ = std::fs::remove_file(&mark);
+    assert_no_children();
+}
+
 // --------------------------------------------------------------------- main
 
 fn main() {
@@ -1637,6 +1689,11 @@ fn main() {
         (
             "initializer_arguments_that_cannot_be_sent_are_a_build_error",
             initializer_arguments_that_cannot_be_sent_are_a_build_error,
+            BOTH,
+        ),
+        (
+            "debug_shows_bound_live_workers_and_lifecycle",
+            debug_shows_bound_live_workers_and_lifecycle,
             BOTH,
         ),
         (
