@@ -101,24 +101,32 @@ pub struct BuildError {
 #[derive(Debug)]
 pub(crate) enum BuildErrorKind {
     InWorker,
-    Config(&'static str),
+    Config(ConfigError),
     Io(std::io::Error),
     Start(Error),
     Registry(concur_ipc::RemoteError),
-    /// The initializer's arguments cannot be encoded or sent.
+}
+
+/// A refused setting.
+#[derive(Debug)]
+pub(crate) enum ConfigError {
+    /// The sentence naming the setting ("max_workers must be at least 1").
+    Setting(&'static str),
+    /// The initializer (named) has arguments that cannot be encoded or
+    /// sent in the handshake.
     InitArgs(&'static str, concur_ipc::RemoteError),
 }
 
 impl BuildError {
     pub(crate) fn config(why: &'static str) -> Self {
         Self {
-            kind: BuildErrorKind::Config(why),
+            kind: BuildErrorKind::Config(ConfigError::Setting(why)),
         }
     }
 
     pub(crate) fn init_args(initializer: &'static str, why: concur_ipc::RemoteError) -> Self {
         Self {
-            kind: BuildErrorKind::InitArgs(initializer, why),
+            kind: BuildErrorKind::Config(ConfigError::InitArgs(initializer, why)),
         }
     }
 
@@ -154,10 +162,7 @@ impl BuildError {
     /// ```
     #[must_use]
     pub fn is_config(&self) -> bool {
-        matches!(
-            self.kind,
-            BuildErrorKind::Config(_) | BuildErrorKind::InitArgs(..)
-        )
+        matches!(self.kind, BuildErrorKind::Config(_))
     }
 
     /// The pool's error if the workers could not be started (the binary
@@ -188,13 +193,13 @@ impl fmt::Display for BuildError {
                  call `concur::process::init()` or `concur_process::init()` first)",
             ),
             // The setting's own sentence, worded as the thread pool's.
-            BuildErrorKind::Config(m) => f.write_str(m),
+            BuildErrorKind::Config(ConfigError::Setting(m)) => f.write_str(m),
             BuildErrorKind::Io(e) => write!(f, "could not set up the pool: {e}"),
             BuildErrorKind::Start(e) => write!(f, "could not start the workers: {e}"),
             BuildErrorKind::Registry(e) => {
                 write!(f, "the remote-function registry is ambiguous: {e}")
             }
-            BuildErrorKind::InitArgs(name, e) => {
+            BuildErrorKind::Config(ConfigError::InitArgs(name, e)) => {
                 let what = match e.kind() {
                     concur_ipc::RemoteErrorKind::FrameTooLarge => "are too large",
                     _ => "cannot be encoded",
@@ -215,7 +220,9 @@ impl std::error::Error for BuildError {
         match &self.kind {
             BuildErrorKind::Io(e) => Some(e),
             BuildErrorKind::Start(e) => Some(e),
-            BuildErrorKind::Registry(e) | BuildErrorKind::InitArgs(_, e) => Some(e),
+            BuildErrorKind::Registry(e) | BuildErrorKind::Config(ConfigError::InitArgs(_, e)) => {
+                Some(e)
+            }
             _ => None,
         }
     }
