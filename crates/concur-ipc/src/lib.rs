@@ -78,7 +78,7 @@ pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};
 /// ```
 /// assert!(concur_ipc::PROTOCOL >= 1);
 /// ```
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 #[doc(hidden)]
 pub mod __private {

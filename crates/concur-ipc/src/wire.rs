@@ -90,8 +90,9 @@ pub enum Request {
     /// Sent once after the worker's [`Hello`]: run the initializer (if any)
     /// and use `max_frame` from now on.
     Init {
-        /// The pool's initializer (takes `()`).
-        initializer: Option<FnRef>,
+        /// The pool's initializer and its encoded arguments (CPython's
+        /// `initargs`; the encoding of `()` for one without arguments).
+        initializer: Option<(FnRef, Vec<u8>)>,
         /// The largest frame either side accepts.
         max_frame: u64,
     },

@@ -75,7 +75,7 @@ fn seeds() -> Vec<Vec<u8>> {
     };
     push(&Request::Exit);
     push(&Request::Init {
-        initializer: Some(FnRef::of::<probe>()),
+        initializer: Some((FnRef::of::<probe>(), vec![1, 2, 3])),
         max_frame: 1 << 20,
     });
     push(&Request::Init {

@@ -3,9 +3,58 @@
 
 use crate::error::{BuildError, BuildErrorKind};
 use crate::pool::ProcessPool;
+use crate::primitive::{Arc, Mutex, lock};
 use concur_core::RemoteFn;
-use concur_ipc::FnRef;
+use concur_ipc::{FnRef, Packed, RemoteError, RemoteErrorKind, Request};
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
+
+/// Encodes an initializer's arguments (kept unencoded until `build`).
+type EncodeArgs = Arc<dyn Fn() -> Result<Vec<u8>, RemoteError> + Send + Sync>;
+
+/// The pool's initializer: the function, its name (for error messages), and
+/// its arguments, encoded once by [`Builder::build`] into the `Init`
+/// request every worker (also every replacement) receives.
+#[derive(Clone)]
+pub(crate) struct Initializer {
+    func: FnRef,
+    pub(crate) name: &'static str,
+    args_type: &'static str,
+    encode: EncodeArgs,
+}
+
+impl fmt::Debug for Initializer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl Initializer {
+    fn new<F: RemoteFn>(args: F::Args) -> Self {
+        let args = Arc::new(Mutex::new(args));
+        let encode: EncodeArgs = Arc::new(move || {
+            let ty = std::any::type_name::<F::Args>();
+            let args = lock(&args);
+            let mut packed = Packed::new();
+            match catch_unwind(AssertUnwindSafe(|| packed.push_encoded(&*args))) {
+                Ok(Ok(())) => Ok(packed.get(0).map(<[u8]>::to_vec).unwrap_or_default()),
+                Ok(Err(e)) => Err(RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e)),
+                Err(p) => Err(RemoteError::new(
+                    RemoteErrorKind::EncodeArgs,
+                    ty,
+                    format!("panicked: {}", concur_remote::panic_text(&*p)),
+                )),
+            }
+        });
+        Self {
+            func: FnRef::of::<F>(),
+            name: F::NAME,
+            args_type: std::any::type_name::<F::Args>(),
+            encode,
+        }
+    }
+}
 
 /// The default [`Builder::start_timeout`].
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,7 +83,10 @@ pub enum StartMethod {
     ForkServer,
 }
 
-/// Configures a [`ProcessPool`]. Obtained from [`ProcessPool::builder`].
+/// Configures a [`ProcessPool`]. Obtained from [`ProcessPool::builder`] (or
+/// [`Builder::new`]); [`build`](Self::build) validates it and starts the
+/// workers. A builder is `Clone`: one configuration can build several
+/// pools.
 ///
 /// # Examples
 ///
@@ -57,15 +109,41 @@ pub enum StartMethod {
 pub struct Builder {
     max_workers: Option<usize>,
     pub(crate) start_method: StartMethod,
-    pub(crate) initializer: Option<(FnRef, &'static str)>,
+    pub(crate) initializer: Option<Initializer>,
     pub(crate) max_tasks_per_child: Option<u64>,
     pub(crate) max_frame: usize,
     pub(crate) task_timeout: Option<Duration>,
     pub(crate) start_timeout: Option<Duration>,
 }
 
+/// Same as [`Builder::new`].
+///
+/// # Examples
+///
+/// ```
+/// let b = concur_process::Builder::default().max_workers(2);
+/// # drop(b);
+/// ```
 impl Default for Builder {
     fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder with every setting at its default (the same as
+    /// [`ProcessPool::builder`]): [`default_max_workers`] workers started
+    /// by [`StartMethod::Spawn`], no initializer, 64 MiB frames, no task
+    /// timeout, a 10 s start timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_process::init();
+    /// let pool = concur_process::Builder::new().build().unwrap();
+    /// assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    /// ```
+    pub fn new() -> Self {
         Self {
             max_workers: None,
             start_method: StartMethod::Spawn,
@@ -76,11 +154,10 @@ impl Default for Builder {
             start_timeout: Some(DEFAULT_START_TIMEOUT),
         }
     }
-}
 
-impl Builder {
-    /// Number of worker processes (default: the number of CPUs). Zero is an
-    /// error at [`build`](Self::build).
+    /// Number of worker processes (default: [`default_max_workers`], the
+    /// number of CPUs). Zero is an error at [`build`](Self::build)
+    /// ("max_workers must be at least 1").
     ///
     /// # Examples
     ///
@@ -108,8 +185,14 @@ impl Builder {
     }
 
     /// A remote function taking no arguments that each worker runs once
-    /// before its first task. If it fails, the pool is broken (as CPython's
-    /// `BrokenProcessPool`): pending futures fail and new work is refused.
+    /// before its first task (CPython's `initializer`); for one that takes
+    /// arguments (`initargs`), see [`initializer_with`](Self::initializer_with).
+    ///
+    /// If it returns an error or panics in a worker, the pool is broken (as
+    /// CPython's `BrokenProcessPool`): pending futures fail and new work is
+    /// refused; [`build`](Self::build) fails if that happens while it
+    /// starts the workers. A worker that dies while running it is replaced
+    /// like any worker that dies while starting.
     ///
     /// # Examples
     ///
@@ -120,9 +203,104 @@ impl Builder {
     /// let b = concur_process::ProcessPool::builder().initializer(warm_up);
     /// # drop(b);
     /// ```
-    pub fn initializer<F: RemoteFn<Args = ()>>(mut self, _f: F) -> Self {
-        self.initializer = Some((FnRef::of::<F>(), F::NAME));
+    pub fn initializer<F: RemoteFn<Args = ()>>(self, f: F) -> Self {
+        self.initializer_with(f, ())
+    }
+
+    /// A remote function that each worker runs once with `args` before its
+    /// first task: CPython's `initializer` with `initargs`. The arguments
+    /// are encoded once, by [`build`](Self::build), and sent to every
+    /// worker (replacements too) in its handshake; a typical use stores
+    /// them in a worker-global that tasks read.
+    ///
+    /// Failure (an error or a panic) breaks the pool, as for
+    /// [`initializer`](Self::initializer).
+    ///
+    /// # Errors
+    ///
+    /// None here: [`build`](Self::build) fails with a [`BuildError`] if the
+    /// arguments cannot be encoded (their `Serialize` fails or panics) or
+    /// need more than the handshake frame allows (`max_frame`, and at most
+    /// 64 MiB).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::TaskExecutor;
+    /// use std::sync::OnceLock;
+    ///
+    /// static DB_URL: OnceLock<String> = OnceLock::new();
+    ///
+    /// concur_ipc::remote! {
+    ///     fn connect(url: String, pool_size: u32) -> Result<(), String> {
+    ///         if pool_size == 0 {
+    ///             return Err("pool_size must be at least 1".into());
+    ///         }
+    ///         DB_URL.set(url).map_err(|_| "connected twice".to_string())
+    ///     }
+    ///     fn db_url() -> String { DB_URL.get().cloned().unwrap_or_default() }
+    /// }
+    ///
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::builder()
+    ///         .max_workers(2)
+    ///         .initializer_with(connect, ("postgres://db".to_string(), 4))
+    ///         .build()?;
+    ///     assert_eq!(pool.submit_task(db_url, ())?.into_result()?, "postgres://db");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn initializer_with<F: RemoteFn>(mut self, _f: F, args: F::Args) -> Self {
+        self.initializer = Some(Initializer::new::<F>(args));
         self
+    }
+
+    /// The `Init` request every worker receives, encoded as a frame: the
+    /// initializer (with its arguments) and the frame limit. The worker
+    /// reads it before it knows `max_frame`, with the default limit, so it
+    /// must fit both.
+    fn init_frame(&self) -> Result<Vec<u8>, BuildError> {
+        let limit = self.max_frame.min(concur_ipc::DEFAULT_MAX_FRAME);
+        let name = self.initializer.as_ref().map_or("?", |i| i.name);
+        let args_type = self.initializer.as_ref().map_or("()", |i| i.args_type);
+        let too_large = || {
+            let why = RemoteError::new(
+                RemoteErrorKind::FrameTooLarge,
+                args_type,
+                format!(
+                    "the handshake frame carrying them needs more than its limit of {limit} \
+                     bytes (max_frame, and at most {} bytes: a worker reads it before it \
+                     learns max_frame)",
+                    concur_ipc::DEFAULT_MAX_FRAME
+                ),
+            );
+            BuildError::init_args(name, why)
+        };
+        let initializer = match &self.initializer {
+            Some(init) => {
+                let args = (init.encode)().map_err(|e| BuildError::init_args(init.name, e))?;
+                if args.len() > limit {
+                    // Known too large: spare encoding it into a frame.
+                    return Err(too_large());
+                }
+                Some((init.func, args))
+            }
+            None => None,
+        };
+        let request = Request::Init {
+            initializer,
+            max_frame: self.max_frame as u64,
+        };
+        let mut frame = Vec::new();
+        concur_ipc::encode_frame(&request, limit, &mut frame).map_err(|e| match e {
+            concur_ipc::FrameError::TooLarge { .. } => too_large(),
+            e => BuildError::init_args(
+                name,
+                RemoteError::from_error(RemoteErrorKind::EncodeArgs, args_type, &e),
+            ),
+        })?;
+        Ok(frame)
     }
 
     /// Replace a worker after it ran `n` tasks (batches count as one).
@@ -198,7 +376,7 @@ impl Builder {
     ///
     /// ```
     /// let err = concur_process::ProcessPool::builder().max_tasks_per_child(0).build().unwrap_err();
-    /// assert!(err.to_string().contains("max_tasks_per_child"));
+    /// assert_eq!(err.to_string(), "max_tasks_per_child must be at least 1");
     /// ```
     pub fn build(self) -> Result<ProcessPool, BuildError> {
         if crate::is_worker_process() {
@@ -210,7 +388,7 @@ impl Builder {
         let workers = match self.max_workers {
             Some(0) => return Err(BuildError::config("max_workers must be at least 1")),
             Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            None => default_max_workers(),
         };
         if self.max_tasks_per_child == Some(0) {
             return Err(BuildError::config("max_tasks_per_child must be at least 1"));
@@ -238,6 +416,21 @@ impl Builder {
                 kind: BuildErrorKind::Registry(e),
             });
         }
-        ProcessPool::start(self, workers)
+        let init_frame = self.init_frame()?;
+        ProcessPool::start(self, workers, init_frame)
     }
+}
+
+/// The default number of workers: [`std::thread::available_parallelism`]
+/// (the CPUs this process may run on; 1 if unknown), as CPython's
+/// `ProcessPoolExecutor()` uses `os.process_cpu_count()`.
+///
+/// # Examples
+///
+/// ```
+/// assert!(concur_process::default_max_workers() >= 1);
+/// ```
+#[must_use]
+pub fn default_max_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }

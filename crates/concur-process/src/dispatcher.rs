@@ -447,13 +447,10 @@ impl Dispatcher {
                     let e = Error::broken(format!("worker refused at handshake: {why}"), None);
                     return self.break_pool(e);
                 }
-                let init = Request::Init {
-                    initializer: self.inner.config.initializer.map(|(f, _)| f),
-                    max_frame: max_frame as u64,
-                };
                 p.phase = Phase::Init;
                 p.reader.set_limit(max_frame);
-                if send_request(p, &init, max_frame).is_err() {
+                // Encoded once by `build` (initializer and its arguments).
+                if p.conn.send(&self.inner.init_frame).is_err() {
                     p.kill(KillReason::Protocol);
                 }
             }
@@ -476,7 +473,12 @@ impl Dispatcher {
                 }
             }
             (Phase::Init, Reply::InitFailed(e)) => {
-                let name = self.inner.config.initializer.map_or("?", |(_, n)| n);
+                let name = self
+                    .inner
+                    .config
+                    .initializer
+                    .as_ref()
+                    .map_or("?", |i| i.name);
                 p.phase = Phase::Exiting;
                 p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
                 self.break_pool(Error::broken(
@@ -571,7 +573,7 @@ impl Dispatcher {
             verdict = Verdict::Break;
         }
         let config = &self.inner.config;
-        let initializer = config.initializer.map(|(_, n)| n);
+        let initializer = config.initializer.as_ref().map(|i| i.name);
         let start_timeout = config.start_timeout.unwrap_or(Duration::MAX);
         self.apply(slot, verdict, || {
             let why = match (p.phase, p.kill_reason, &p.violation) {

@@ -91,7 +91,7 @@ impl std::error::Error for ProtocolViolation {}
 ///
 /// ```
 /// let err = concur_process::ProcessPool::builder().max_workers(0).build().unwrap_err();
-/// assert_eq!(err.to_string(), "invalid configuration: max_workers must be at least 1");
+/// assert_eq!(err.to_string(), "max_workers must be at least 1");
 /// ```
 #[derive(Debug)]
 pub struct BuildError {
@@ -101,16 +101,32 @@ pub struct BuildError {
 #[derive(Debug)]
 pub(crate) enum BuildErrorKind {
     InWorker,
-    Config(&'static str),
+    Config(ConfigError),
     Io(std::io::Error),
     Start(Error),
     Registry(concur_ipc::RemoteError),
 }
 
+/// A refused setting.
+#[derive(Debug)]
+pub(crate) enum ConfigError {
+    /// The sentence naming the setting ("max_workers must be at least 1").
+    Setting(&'static str),
+    /// The initializer (named) has arguments that cannot be encoded or
+    /// sent in the handshake.
+    InitArgs(&'static str, concur_ipc::RemoteError),
+}
+
 impl BuildError {
     pub(crate) fn config(why: &'static str) -> Self {
         Self {
-            kind: BuildErrorKind::Config(why),
+            kind: BuildErrorKind::Config(ConfigError::Setting(why)),
+        }
+    }
+
+    pub(crate) fn init_args(initializer: &'static str, why: concur_ipc::RemoteError) -> Self {
+        Self {
+            kind: BuildErrorKind::Config(ConfigError::InitArgs(initializer, why)),
         }
     }
 
@@ -135,7 +151,8 @@ impl BuildError {
         matches!(self.kind, BuildErrorKind::InWorker)
     }
 
-    /// Whether a setting was refused (zero workers, a zero timeout...).
+    /// Whether a setting was refused (zero workers, a zero timeout,
+    /// initializer arguments that cannot be encoded or sent...).
     ///
     /// # Examples
     ///
@@ -175,11 +192,24 @@ impl fmt::Display for BuildError {
                  refused (if this is a copy of the program started by a pool, its `main` must \
                  call `concur::process::init()` or `concur_process::init()` first)",
             ),
-            BuildErrorKind::Config(m) => write!(f, "invalid configuration: {m}"),
+            // The setting's own sentence, worded as the thread pool's.
+            BuildErrorKind::Config(ConfigError::Setting(m)) => f.write_str(m),
             BuildErrorKind::Io(e) => write!(f, "could not set up the pool: {e}"),
             BuildErrorKind::Start(e) => write!(f, "could not start the workers: {e}"),
             BuildErrorKind::Registry(e) => {
                 write!(f, "the remote-function registry is ambiguous: {e}")
+            }
+            BuildErrorKind::Config(ConfigError::InitArgs(name, e)) => {
+                let what = match e.kind() {
+                    concur_ipc::RemoteErrorKind::FrameTooLarge => "are too large",
+                    _ => "cannot be encoded",
+                };
+                write!(
+                    f,
+                    "the arguments ({}) of the initializer `{name}` {what}: {}",
+                    e.type_name(),
+                    e.message()
+                )
             }
         }
     }
@@ -190,7 +220,9 @@ impl std::error::Error for BuildError {
         match &self.kind {
             BuildErrorKind::Io(e) => Some(e),
             BuildErrorKind::Start(e) => Some(e),
-            BuildErrorKind::Registry(e) => Some(e),
+            BuildErrorKind::Registry(e) | BuildErrorKind::Config(ConfigError::InitArgs(_, e)) => {
+                Some(e)
+            }
             _ => None,
         }
     }

@@ -82,7 +82,7 @@ mod shared;
 mod sys;
 mod worker;
 
-pub use builder::{Builder, StartMethod};
+pub use builder::{Builder, StartMethod, default_max_workers};
 pub use error::{BuildError, ProtocolViolation, WorkerDied};
 pub use guard::{init, is_worker_process};
 pub use pool::ProcessPool;

@@ -64,8 +64,13 @@ pub struct ProcessPool {
 
 impl fmt::Debug for ProcessPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The same fields, in the same order, as `ThreadPool`'s: the bound,
+        // the live workers, the lifecycle, then the pool's own settings.
         f.debug_struct("ProcessPool")
             .field("max_workers", &self.workers)
+            .field("num_workers", &self.worker_pids().len())
+            .field("shutdown", &self.is_shutdown())
+            .field("broken", &self.is_broken())
             .field("start_method", &self.inner.config.start_method)
             .finish_non_exhaustive()
     }
@@ -74,7 +79,11 @@ impl fmt::Debug for ProcessPool {
 impl ProcessPool {
     /// Starts the dispatcher (which starts the workers) and waits until
     /// every worker completed its start once, or the pool broke.
-    pub(crate) fn start(config: Builder, workers: usize) -> Result<Self, BuildError> {
+    pub(crate) fn start(
+        config: Builder,
+        workers: usize,
+        init_frame: Vec<u8>,
+    ) -> Result<Self, BuildError> {
         let exe = std::env::current_exe().map_err(BuildError::io)?;
         let wake = sys::eventfd().map_err(BuildError::io)?;
         let inner = Arc::new(Inner {
@@ -88,6 +97,7 @@ impl ProcessPool {
             cond: Condvar::new(),
             wake,
             config,
+            init_frame,
             exe,
             callbacks: CallbackRunner::new("concur-process-callbacks"),
             next_generation: AtomicU64::new(1),
@@ -144,7 +154,7 @@ impl ProcessPool {
         Ok(pool)
     }
 
-    /// A builder with the defaults.
+    /// A [`Builder`] with the defaults (the same as [`Builder::new`]).
     ///
     /// # Examples
     ///
@@ -153,10 +163,46 @@ impl ProcessPool {
     /// # drop(b);
     /// ```
     pub fn builder() -> Builder {
-        Builder::default()
+        Builder::new()
     }
 
-    /// A pool with the default settings.
+    /// A pool of `max_workers` worker processes, other settings default:
+    /// CPython's `ProcessPoolExecutor(max_workers)`, and the same as
+    /// `ProcessPool::builder().max_workers(max_workers).build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`]; `max_workers` 0 is refused with
+    /// "max_workers must be at least 1".
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::TaskExecutor;
+    /// concur_ipc::remote! {
+    ///     fn double(x: u32) -> u32 { 2 * x }
+    /// }
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::new(2)?;
+    ///     assert_eq!(pool.submit_task(double, 21)?.into_result()?, 42);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
+        Self::builder().max_workers(max_workers).build()
+    }
+
+    /// A pool of [`default_max_workers`](crate::default_max_workers)
+    /// worker processes (the CPU count), other settings default: CPython's
+    /// `ProcessPoolExecutor()`.
+    ///
+    /// There is no `Default` for `ProcessPool`: building one starts
+    /// processes, which can fail (descriptor or process limits, a binary
+    /// whose `main` does not call [`init`](crate::init), a call from inside
+    /// a worker), and `Default` cannot report an error. The thread pool,
+    /// which starts nothing until used, has both `ThreadPool::default()`
+    /// and a `with_default_workers()` of this shape.
     ///
     /// # Errors
     ///
@@ -165,10 +211,14 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```no_run
-    /// concur_process::init();
-    /// let pool = concur_process::ProcessPool::new().unwrap();
+    /// fn main() -> Result<(), concur_process::BuildError> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::with_default_workers()?;
+    ///     assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    ///     Ok(())
+    /// }
     /// ```
-    pub fn new() -> Result<Self, BuildError> {
+    pub fn with_default_workers() -> Result<Self, BuildError> {
         Self::builder().build()
     }
 
@@ -433,6 +483,35 @@ impl ProcessPool {
     #[must_use]
     pub fn is_shutdown(&self) -> bool {
         lock(&self.inner.book).is_closed()
+    }
+
+    /// Whether the pool is broken (CPython's `BrokenProcessPool`): an
+    /// initializer failed, or workers could not be started at all. Every
+    /// pending future then fails and new work is refused, with an error of
+    /// kind [`Broken`](concur_core::ErrorKind::Broken) saying why.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_ipc::remote! {
+    ///     fn flaky_init() -> Result<(), String> {
+    ///         if std::path::Path::new("/tmp/db-moved").exists() {
+    ///             return Err("the database moved".into());
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder()
+    ///     .max_workers(1)
+    ///     .initializer(flaky_init)
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!pool.is_broken());
+    /// ```
+    #[must_use]
+    pub fn is_broken(&self) -> bool {
+        lock(&self.inner.book).broken().is_some()
     }
 
     /// Sends `SIGTERM` to every worker and shuts down: queued tasks are

@@ -68,6 +68,9 @@ pub(crate) struct Inner {
     pub(crate) cond: Condvar,
     pub(crate) wake: OwnedFd,
     pub(crate) config: Builder,
+    /// The `Init` request (initializer, its encoded arguments, frame
+    /// limit), encoded once by `build`: every new worker gets these bytes.
+    pub(crate) init_frame: Vec<u8>,
     pub(crate) exe: std::path::PathBuf,
     pub(crate) callbacks: CallbackRunner,
     /// The next task's generation (unique per task; a task runs at most

@@ -62,7 +62,7 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                 // Capped: the pool's word is not trusted to size buffers.
                 max_frame = concur_ipc::clamp_limit(m);
                 reader.set_limit(max_frame);
-                match initializer.map(|f| run_initializer(registry, f)) {
+                match initializer.map(|(f, args)| run_initializer(registry, f, &args)) {
                     Some(Err(e)) => {
                         let _ = send(&mut stream, &Reply::InitFailed(e), max_frame, &mut out);
                         return 0;
@@ -81,11 +81,15 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
     }
 }
 
-fn run_initializer(registry: &Registry, f: concur_ipc::FnRef) -> Result<(), RemoteError> {
+/// Runs the initializer `f` on its encoded arguments (from the pool's
+/// `Init` request).
+fn run_initializer(
+    registry: &Registry,
+    f: concur_ipc::FnRef,
+    args: &[u8],
+) -> Result<(), RemoteError> {
     let reg = registry.resolve(f)?;
-    let args = concur_ipc::encode(&())
-        .map_err(|e| RemoteError::from_error(RemoteErrorKind::EncodeArgs, "()", &e))?;
-    reg.invoke(&args).map(drop).map_err(|e| {
+    reg.invoke(args).map(drop).map_err(|e| {
         let mut r = RemoteError::new(RemoteErrorKind::Initializer, e.type_name(), e.message());
         if let Some(bt) = e.backtrace() {
             r = r.with_backtrace(bt);

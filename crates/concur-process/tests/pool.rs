@@ -7,10 +7,10 @@ mod helpers;
 
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
-use concur_process::{ExitCause, ProcessPool};
+use concur_process::{Builder, ExitCause, ProcessPool};
 use helpers::{
-    BOTH, FORK_SERVER_ONLY, LONG, METHOD, assert_no_children, builder, children, died, open_fds,
-    pool, run_cases,
+    BOTH, FORK_SERVER_ONLY, LONG, METHOD, SPAWN_ONLY, assert_no_children, builder, children, died,
+    open_fds, pool, run_cases,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------- functions
 
 static INIT_VALUE: AtomicU64 = AtomicU64::new(0);
+
+/// What `store_init_args` received, in a worker (`initargs`).
+static INIT_ARGS: std::sync::Mutex<Option<(String, u32)>> = std::sync::Mutex::new(None);
 
 concur_ipc::remote! {
     fn square(x: u64) -> u64 { x * x }
@@ -52,6 +55,19 @@ concur_ipc::remote! {
     fn set_init_value() { INIT_VALUE.store(41, Ordering::SeqCst) }
     fn failing_init() -> Result<(), String> { Err("no database".to_string()) }
     fn read_init_value() -> u64 { INIT_VALUE.load(Ordering::SeqCst) + 1 }
+    fn store_init_args(name: String, n: u32) {
+        *INIT_ARGS.lock().unwrap() = Some((name, n));
+    }
+    fn read_init_args() -> Option<(String, u32)> { INIT_ARGS.lock().unwrap().clone() }
+    fn init_at_most(limit: u32, asked: u32) -> Result<(), String> {
+        if asked > limit {
+            return Err(format!("asked for {asked} connections, at most {limit}"));
+        }
+        Ok(())
+    }
+    fn init_panics(msg: String) { panic!("{}", msg) }
+    fn init_bytes(v: Vec<u8>) { INIT_VALUE.store(v.len() as u64, Ordering::SeqCst) }
+    fn init_blob(b: Blob) -> usize { b.0 }
     fn try_nested_pool() -> String {
         match ProcessPool::builder().max_workers(1).build() {
             Ok(_) => "built a nested pool".to_string(),
@@ -206,6 +222,23 @@ impl<'de> Deserialize<'de> for Probe {
         let mode = u8::deserialize(d)?;
         misbehave(mode, false, |m| <D::Error as serde::de::Error>::custom(m))?;
         Ok(Probe(mode))
+    }
+}
+
+/// `n` zero bytes on the wire, serialized in one `serialize_bytes` (fast
+/// in a debug build, unlike a `Vec<u8>` of 64 MiB).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Blob(usize);
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&vec![0; self.0])
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Blob(Vec::<u8>::deserialize(d)?.len()))
     }
 }
 
@@ -1218,6 +1251,324 @@ fn same_name_in_two_bodies() {
     assert_no_children();
 }
 
+/// `new(n)`, `builder().max_workers(n).build()`, `Builder::new()` and
+/// `Builder::default()` give the same pool; `with_default_workers()` is
+/// `builder().build()` (CPython's `ProcessPoolExecutor()`). All use the
+/// default start method, spawn.
+fn constructors_are_equivalent() {
+    type Start = fn() -> ProcessPool;
+    let pools: [(&str, Start); 5] = [
+        ("new", || ProcessPool::new(2).unwrap()),
+        ("builder", || {
+            ProcessPool::builder().max_workers(2).build().unwrap()
+        }),
+        ("Builder::new", || {
+            Builder::new().max_workers(2).build().unwrap()
+        }),
+        ("Builder::default", || {
+            Builder::default().max_workers(2).build().unwrap()
+        }),
+        ("a clone", || {
+            let b = ProcessPool::builder().max_workers(2);
+            let first = b.clone();
+            drop(b);
+            first.build().unwrap()
+        }),
+    ];
+    for (how, start) in &pools {
+        let pool = start();
+        assert_eq!(pool.max_workers(), 2, "{how}");
+        assert_eq!(pool.worker_pids().len(), 2, "{how}");
+        assert_eq!(
+            pool.submit_task(square, 9).unwrap().into_result().unwrap(),
+            81,
+            "{how}"
+        );
+        drop(pool);
+        assert_no_children();
+    }
+    let pool = ProcessPool::with_default_workers().unwrap();
+    assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    assert_eq!(
+        concur_process::default_max_workers(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    assert_eq!(pool.worker_pids().len(), pool.max_workers());
+    assert_eq!(
+        pool.submit_task(square, 3).unwrap().into_result().unwrap(),
+        9
+    );
+    drop(pool);
+    assert_no_children();
+}
+
+/// Every refused setting is a configuration error that names it, worded
+/// as the thread pool's ("… must be at least 1"); nothing is started.
+fn every_refusal_names_the_setting() {
+    let msg = |r: Result<ProcessPool, concur_process::BuildError>| {
+        let e = r.unwrap_err();
+        assert!(e.is_config(), "{e:?}");
+        assert!(e.start_error().is_none() && !e.is_in_worker(), "{e:?}");
+        e.to_string()
+    };
+    assert_eq!(msg(ProcessPool::new(0)), "max_workers must be at least 1");
+    assert_eq!(
+        msg(builder().max_workers(0).build()),
+        "max_workers must be at least 1"
+    );
+    assert_eq!(
+        msg(builder().max_tasks_per_child(0).build()),
+        "max_tasks_per_child must be at least 1"
+    );
+    assert_eq!(
+        msg(builder().max_frame(63).build()),
+        "max_frame must be between 64 bytes and 4 GiB"
+    );
+    assert_eq!(
+        msg(builder().task_timeout(Duration::ZERO).build()),
+        "task_timeout must be greater than zero (use Duration::MAX, or leave it unset, for no \
+         limit)"
+    );
+    assert_eq!(
+        msg(builder().start_timeout(Duration::ZERO).build()),
+        "start_timeout must be greater than zero (use Duration::MAX for no limit)"
+    );
+    assert!(children().is_empty(), "{:?}", children());
+}
+
+/// CPython's `initargs`: every worker, replacements included, runs the
+/// initializer with the builder's arguments; tasks read what it stored.
+fn initializer_with_arguments_reaches_every_worker() {
+    let pool = builder()
+        .max_workers(2)
+        .initializer_with(store_init_args, ("hello".to_string(), 7))
+        .max_tasks_per_child(1)
+        .build()
+        .unwrap();
+    // Replacement workers get the same arguments (max_tasks_per_child = 1).
+    let mut pids = std::collections::HashSet::new();
+    for _ in 0..5 {
+        let fut = pool.submit_task(read_init_args, ()).unwrap();
+        assert_eq!(fut.into_result().unwrap(), Some(("hello".to_string(), 7)));
+        pids.insert(
+            pool.submit_task(worker_pid, ())
+                .unwrap()
+                .into_result()
+                .unwrap(),
+        );
+    }
+    assert_eq!(pids.len(), 5, "every task ran in a new worker: {pids:?}");
+    assert_eq!(*INIT_ARGS.lock().unwrap(), None, "never ran in the parent");
+    // `initializer(f)` is `initializer_with(f, ())`.
+    let unit = builder()
+        .max_workers(1)
+        .initializer_with(set_init_value, ())
+        .build()
+        .unwrap();
+    assert_eq!(
+        unit.submit_task(read_init_value, ())
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        42
+    );
+    // One builder, cloned, builds two pools with the same arguments.
+    let b = builder()
+        .max_workers(1)
+        .initializer_with(store_init_args, ("twice".to_string(), 2));
+    let (p1, p2) = (b.clone().build().unwrap(), b.build().unwrap());
+    for p in [&p1, &p2] {
+        let got = p
+            .submit_task(read_init_args, ())
+            .unwrap()
+            .into_result()
+            .unwrap();
+        assert_eq!(got, Some(("twice".to_string(), 2)));
+    }
+    drop((pool, unit, p1, p2));
+    assert_no_children();
+}
+
+/// An initializer that fails or panics on its arguments breaks the pool
+/// (build fails, nothing left), as one without arguments does; so do
+/// arguments that a worker cannot decode.
+fn initializer_with_arguments_failing_breaks_the_pool() {
+    let ok = builder()
+        .max_workers(1)
+        .initializer_with(init_at_most, (4, 4))
+        .build();
+    assert!(ok.is_ok(), "{:?}", ok.err());
+    drop(ok);
+    let cases: [(concur_process::BuildError, &[&str]); 4] = [
+        (
+            builder()
+                .max_workers(2)
+                .initializer_with(init_at_most, (4, 9))
+                .build()
+                .unwrap_err(),
+            &["init_at_most", "asked for 9 connections, at most 4"],
+        ),
+        (
+            builder()
+                .max_workers(2)
+                .initializer_with(init_panics, "bad config".into())
+                .build()
+                .unwrap_err(),
+            &["init_panics", "bad config"],
+        ),
+        (
+            builder()
+                .max_workers(1)
+                .initializer_with(echo, Probe(ERROR_DE_WORKER))
+                .build()
+                .unwrap_err(),
+            &["echo", "refusing to deserialize"],
+        ),
+        (
+            builder()
+                .max_workers(1)
+                .initializer_with(echo, Probe(PANIC_DE_WORKER))
+                .build()
+                .unwrap_err(),
+            &["echo", "panic while deserializing"],
+        ),
+    ];
+    for (err, needles) in &cases {
+        let start = err
+            .start_error()
+            .unwrap_or_else(|| panic!("a start error: {err:?}"));
+        assert_eq!(start.kind(), ErrorKind::Broken, "{err:?}");
+        let text = err.to_string();
+        for n in *needles {
+            assert!(text.contains(n), "{n:?} not in {text}");
+        }
+    }
+    assert_no_children();
+}
+
+/// Arguments that cannot be encoded, or need more than the handshake frame
+/// allows, are a configuration error of `build`: no worker is started.
+fn initializer_arguments_that_cannot_be_sent_are_a_build_error() {
+    let check = |err: concur_process::BuildError, needles: &[&str]| {
+        assert!(err.is_config(), "{err:?}");
+        assert!(err.start_error().is_none(), "{err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with("the arguments ("), "{text}");
+        for n in needles {
+            assert!(text.contains(n), "{n:?} not in {text}");
+        }
+        assert!(std::error::Error::source(&err).is_some());
+        assert!(children().is_empty(), "{:?}", children());
+    };
+    let b = || builder().max_workers(1);
+    check(
+        b().initializer_with(echo, Probe(ERROR_SER_PARENT))
+            .build()
+            .unwrap_err(),
+        &["echo", "refusing to serialize"],
+    );
+    check(
+        b().initializer_with(echo, Probe(PANIC_SER_PARENT))
+            .build()
+            .unwrap_err(),
+        &["echo", "panicked", "panic while serializing"],
+    );
+    // Past max_frame.
+    check(
+        b().max_frame(1024)
+            .initializer_with(init_bytes, vec![1; 2000])
+            .build()
+            .unwrap_err(),
+        &["init_bytes", "needs more than its limit of 1024 bytes"],
+    );
+    // A worker reads its handshake with the default limit (64 MiB) before
+    // it learns max_frame: a larger max_frame does not lift that.
+    let big = Blob(concur_ipc::DEFAULT_MAX_FRAME + 1);
+    check(
+        b().max_frame(1 << 27)
+            .initializer_with(init_blob, big)
+            .build()
+            .unwrap_err(),
+        &["init_blob", "needs more than its limit of 67108864 bytes"],
+    );
+    // Arguments that fit, in a frame that does not (the request's own
+    // bytes push it over).
+    check(
+        b().max_frame(1024)
+            .initializer_with(init_bytes, vec![1; 1022])
+            .build()
+            .unwrap_err(),
+        &["init_bytes", "needs more than its limit of 1024 bytes"],
+    );
+    // Just under max_frame is fine, and reaches the worker.
+    let pool = b()
+        .max_frame(4096)
+        .initializer_with(init_bytes, vec![1; 3000])
+        .build()
+        .unwrap();
+    assert_eq!(
+        pool.submit_task(read_init_value, ())
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        3001
+    );
+    drop(pool);
+    assert_no_children();
+}
+
+/// `Debug` shows what `ThreadPool`'s does, in the same order: the bound,
+/// the live workers, shutdown, broken, then the start method.
+fn debug_shows_bound_live_workers_and_lifecycle() {
+    let method = match METHOD.load(Ordering::SeqCst) {
+        0 => "Spawn",
+        _ => "ForkServer",
+    };
+    let pool = pool(2);
+    assert!(!pool.is_broken());
+    assert_eq!(
+        format!("{pool:?}"),
+        format!(
+            "ProcessPool {{ max_workers: 2, num_workers: 2, shutdown: false, broken: false, \
+             start_method: {method}, .. }}"
+        )
+    );
+    pool.shutdown();
+    assert_eq!(
+        format!("{pool:?}"),
+        format!(
+            "ProcessPool {{ max_workers: 2, num_workers: 0, shutdown: true, broken: false, \
+             start_method: {method}, .. }}"
+        )
+    );
+    drop(pool);
+    // Broken: a replacement's initializer fails.
+    let mark = fresh_mark("CONCUR_TEST_INIT_MARK");
+    let pool = builder()
+        .max_workers(1)
+        .initializer(fails_once_marked)
+        .build()
+        .unwrap();
+    let pid = pool
+        .submit_task(worker_pid, ())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    std::fs::write(&mark, b"").unwrap();
+    // SAFETY: plain kill(2) of our own child.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    let deadline = Instant::now() + LONG;
+    while !pool.is_broken() {
+        assert!(Instant::now() < deadline, "never broke: {pool:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let text = format!("{pool:?}");
+    assert!(text.contains("broken: true"), "{text}");
+    drop(pool);
+    let _ = std::fs::remove_file(&mark);
+    assert_no_children();
+}
+
 // --------------------------------------------------------------------- main
 
 fn main() {
@@ -1323,6 +1674,36 @@ fn main() {
         (
             "initializer_failing_in_a_replacement_breaks_with_its_cause",
             initializer_failing_in_a_replacement_breaks_with_its_cause,
+            BOTH,
+        ),
+        (
+            "initializer_with_arguments_reaches_every_worker",
+            initializer_with_arguments_reaches_every_worker,
+            BOTH,
+        ),
+        (
+            "initializer_with_arguments_failing_breaks_the_pool",
+            initializer_with_arguments_failing_breaks_the_pool,
+            BOTH,
+        ),
+        (
+            "initializer_arguments_that_cannot_be_sent_are_a_build_error",
+            initializer_arguments_that_cannot_be_sent_are_a_build_error,
+            BOTH,
+        ),
+        (
+            "debug_shows_bound_live_workers_and_lifecycle",
+            debug_shows_bound_live_workers_and_lifecycle,
+            BOTH,
+        ),
+        (
+            "constructors_are_equivalent",
+            constructors_are_equivalent,
+            SPAWN_ONLY,
+        ),
+        (
+            "every_refusal_names_the_setting",
+            every_refusal_names_the_setting,
             BOTH,
         ),
         (

@@ -6,8 +6,16 @@ use std::fmt;
 use std::sync::Arc as StdArc;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
-/// The initializer every worker runs once before taking work.
-pub(crate) type Initializer = StdArc<dyn Fn() -> Result<(), BoxError> + Send + Sync>;
+/// The initializer every worker runs once before taking work (shared, so
+/// the builder and the pool can be cloned or kept without re-boxing it).
+#[derive(Clone)]
+pub(crate) struct Initializer(pub(crate) StdArc<dyn Fn() -> Result<(), BoxError> + Send + Sync>);
+
+impl fmt::Debug for Initializer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Fn")
+    }
+}
 
 /// Numbers the default thread-name prefixes (`concur-pool-0`, `concur-pool-1`, …).
 static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
@@ -15,7 +23,9 @@ static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
 /// Configures a [`ThreadPool`]; [`build`](Self::build) validates it.
 ///
 /// Every setting has a default, so `ThreadPool::builder().build()` gives a
-/// pool like CPython's `ThreadPoolExecutor()`.
+/// pool like CPython's `ThreadPoolExecutor()`. A builder is `Clone`: one
+/// configuration can build several pools (a cloned initializer is shared,
+/// not copied).
 ///
 /// # Examples
 ///
@@ -32,6 +42,7 @@ static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
 /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned)).unwrap();
 /// assert_eq!(name.into_result().unwrap().as_deref(), Some("io_0"));
 /// ```
+#[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
@@ -40,25 +51,23 @@ pub struct Builder {
     initializer: Option<Initializer>,
 }
 
+/// Same as [`Builder::new`].
+///
+/// # Examples
+///
+/// ```
+/// let pool = concur_thread::Builder::default().max_workers(1).build().unwrap();
+/// assert_eq!(pool.max_workers(), 1);
+/// ```
 impl Default for Builder {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("max_workers", &self.max_workers)
-            .field("thread_name_prefix", &self.thread_name_prefix)
-            .field("stack_size", &self.stack_size)
-            .field("initializer", &self.initializer.as_ref().map(|_| "Fn"))
-            .finish()
-    }
-}
-
 impl Builder {
-    /// A builder with every setting at its default.
+    /// A builder with every setting at its default (the same as
+    /// [`ThreadPool::builder`]).
     ///
     /// # Examples
     ///
@@ -163,7 +172,7 @@ impl Builder {
         F: Fn() -> Result<(), E> + Send + Sync + 'static,
         E: Into<BoxError>,
     {
-        self.initializer = Some(StdArc::new(move || init().map_err(Into::into)));
+        self.initializer = Some(Initializer(StdArc::new(move || init().map_err(Into::into))));
         self
     }
 
@@ -179,7 +188,7 @@ impl Builder {
     ///
     /// ```
     /// let err = concur_thread::ThreadPool::builder().max_workers(0).build().unwrap_err();
-    /// assert_eq!(err.to_string(), "max_workers must be greater than 0");
+    /// assert_eq!(err.to_string(), "max_workers must be at least 1");
     /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
         let max_workers = match self.max_workers {
@@ -194,10 +203,7 @@ impl Builder {
             Some(p) if p.is_empty() => return Err(BuildError(BuildErrorKind::EmptyPrefix)),
             Some(p) if p.contains('\0') => return Err(BuildError(BuildErrorKind::NulInPrefix)),
             Some(p) => p,
-            None => format!(
-                "concur-pool-{}",
-                POOL_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed) // ORDERING: a unique number is all that is needed.
-            ),
+            None => default_prefix(),
         };
         Ok(ThreadPool::from_config(Config {
             max_workers,
@@ -206,6 +212,24 @@ impl Builder {
             initializer: self.initializer,
         }))
     }
+}
+
+/// The default configuration, which [`Builder::build`] always accepts:
+/// what `ThreadPool::default()` builds without a `Result`.
+pub(crate) fn default_config() -> Config {
+    Config {
+        max_workers: default_max_workers(),
+        prefix: default_prefix(),
+        stack_size: None,
+        initializer: None,
+    }
+}
+
+/// `concur-pool-{k}`, `k` counting the pools of the process.
+fn default_prefix() -> String {
+    // ORDERING: a unique number is all that is needed.
+    let k = POOL_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("concur-pool-{k}")
 }
 
 /// CPython's default worker bound: `min(32, cpu_count + 4)`, where
@@ -237,7 +261,7 @@ enum BuildErrorKind {
 ///
 /// ```
 /// let err = concur_thread::ThreadPool::builder().stack_size(0).build().unwrap_err();
-/// assert_eq!(err.to_string(), "stack_size must be greater than 0");
+/// assert_eq!(err.to_string(), "stack_size must be at least 1");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildError(BuildErrorKind);
@@ -245,8 +269,8 @@ pub struct BuildError(BuildErrorKind);
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
-            BuildErrorKind::ZeroWorkers => "max_workers must be greater than 0",
-            BuildErrorKind::ZeroStack => "stack_size must be greater than 0",
+            BuildErrorKind::ZeroWorkers => "max_workers must be at least 1",
+            BuildErrorKind::ZeroStack => "stack_size must be at least 1",
             BuildErrorKind::EmptyPrefix => "thread_name_prefix must not be empty",
             BuildErrorKind::NulInPrefix => "thread_name_prefix must not contain a NUL byte",
         })

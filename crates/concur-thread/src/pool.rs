@@ -131,12 +131,14 @@ pub struct ThreadPool {
 impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.shared;
+        // The same fields, in the same order, as `ProcessPool`'s: the bound,
+        // the live workers, the lifecycle, then the pool's own settings.
         f.debug_struct("ThreadPool")
             .field("max_workers", &s.config.max_workers)
-            .field("thread_name_prefix", &s.config.prefix)
             .field("num_threads", &self.num_threads())
             .field("shutdown", &self.is_shutdown())
             .field("broken", &self.is_broken())
+            .field("thread_name_prefix", &s.config.prefix)
             .finish_non_exhaustive()
     }
 }
@@ -154,11 +156,14 @@ impl ThreadPool {
         Builder::new()
     }
 
-    /// A pool of at most `max_workers` threads, other settings default.
+    /// A pool of at most `max_workers` threads, other settings default:
+    /// CPython's `ThreadPoolExecutor(max_workers)`, and the same as
+    /// `ThreadPool::builder().max_workers(max_workers).build()`.
     ///
     /// # Errors
     ///
-    /// A [`BuildError`](crate::BuildError) if `max_workers` is 0.
+    /// A [`BuildError`](crate::BuildError) if `max_workers` is 0
+    /// ("max_workers must be at least 1").
     ///
     /// # Examples
     ///
@@ -166,9 +171,36 @@ impl ThreadPool {
     /// use concur_core::Executor;
     /// let pool = concur_thread::ThreadPool::new(2).unwrap();
     /// assert_eq!(pool.submit(|| "hi").unwrap().into_result().unwrap(), "hi");
+    /// assert_eq!(
+    ///     concur_thread::ThreadPool::new(0).unwrap_err().to_string(),
+    ///     "max_workers must be at least 1"
+    /// );
     /// ```
     pub fn new(max_workers: usize) -> Result<Self, crate::BuildError> {
         Builder::new().max_workers(max_workers).build()
+    }
+
+    /// A pool with every setting at its default, bounded by
+    /// [`default_max_workers`](crate::default_max_workers) (CPython's
+    /// `ThreadPoolExecutor()`); never fails. It exists, next to
+    /// [`ThreadPool::default`], so that code switches between this and
+    /// `ProcessPool::with_default_workers()` (which can fail: starting
+    /// processes can) by changing one line.
+    ///
+    /// # Errors
+    ///
+    /// None: the default configuration is always valid and no thread
+    /// starts before the first submission. The `Result` is the process
+    /// pool's shape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::with_default_workers().unwrap();
+    /// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
+    /// ```
+    pub fn with_default_workers() -> Result<Self, crate::BuildError> {
+        Ok(Self::default())
     }
 
     pub(crate) fn from_config(config: Config) -> Self {
@@ -454,7 +486,7 @@ impl Shared {
 
     fn worker_main(&self) {
         if let Some(init) = &self.config.initializer {
-            let outcome = match catch_unwind(AssertUnwindSafe(|| init())) {
+            let outcome = match catch_unwind(AssertUnwindSafe(|| (init.0)())) {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e),
                 Err(panic) => Some(Box::new(Error::panicked(panic)) as concur_core::BoxError),
@@ -667,6 +699,26 @@ impl Executor for ThreadPool {
         }
         s.state.fetch_sub(INFLIGHT, Ordering::SeqCst);
         Ok(())
+    }
+}
+
+/// CPython's `ThreadPoolExecutor()`: at most
+/// [`default_max_workers`](crate::default_max_workers) threads
+/// (`min(32, cpu_count + 4)`), every other setting at its default. Infallible:
+/// the default configuration is always valid and threads start lazily, at
+/// the first submission.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::Executor;
+/// let pool = concur_thread::ThreadPool::default();
+/// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
+/// assert_eq!(pool.submit(|| 6 * 7).unwrap().into_result().unwrap(), 42);
+/// ```
+impl Default for ThreadPool {
+    fn default() -> Self {
+        Self::from_config(crate::builder::default_config())
     }
 }
 

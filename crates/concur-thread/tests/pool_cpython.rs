@@ -44,7 +44,7 @@ fn default_max_workers_is_cpython_formula() {
 #[test]
 fn bad_configuration_is_a_typed_build_error() {
     let e = ThreadPool::builder().max_workers(0).build().unwrap_err();
-    assert_eq!(e.to_string(), "max_workers must be greater than 0");
+    assert_eq!(e.to_string(), "max_workers must be at least 1");
     assert!(ThreadPool::new(0).is_err());
     assert!(ThreadPool::builder().stack_size(0).build().is_err());
     assert!(

@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(200_000_000);
-    let pool = ProcessPool::new()?;
+    let pool = ProcessPool::with_default_workers()?;
 
     for (k, f) in [5u32, 20, 34, 35]
         .into_iter()

@@ -33,7 +33,7 @@ concur::ipc::remote! {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     concur::process::init();
-    let pool = ProcessPool::new()?;
+    let pool = ProcessPool::with_default_workers()?;
     let results = pool.map_task(is_prime, PRIMES).run()?;
     for (number, prime) in PRIMES.iter().zip(results) {
         println!("{number} is prime: {}", prime?);

@@ -192,7 +192,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     cpu.shutdown();
     let t = Instant::now();
-    let procs = ProcessPool::builder().max_workers(2).build()?;
+    let procs = ProcessPool::new(2)?;
     let started = t.elapsed();
     let t = Instant::now();
     let by_processes: u64 = procs

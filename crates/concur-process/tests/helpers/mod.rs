@@ -130,6 +130,9 @@ pub(crate) type Case = (&'static str, fn(), &'static [u64]);
 /// Both start methods (`METHOD` 0 and 1), for [`run_cases`].
 pub(crate) const BOTH: &[u64] = &[0, 1];
 
+/// The spawn start method only (the default one), for [`run_cases`].
+pub(crate) const SPAWN_ONLY: &[u64] = &[0];
+
 /// The fork-server start method only, for [`run_cases`].
 pub(crate) const FORK_SERVER_ONLY: &[u64] = &[1];
 
