@@ -1,6 +1,8 @@
 //! One `remote!` block with fifty functions stays under the default
 //! macro recursion limit (the items are split before each is parsed).
 
+#![allow(clippy::identity_op)]
+
 concur_ipc::remote! {
     fn f0(x: u64, y: &str) -> std::io::Result<u64> { Ok(x + y.len() as u64 + 0) }
     fn f1(x: u64, y: &str) -> std::io::Result<u64> { Ok(x + y.len() as u64 + 1) }
