@@ -710,7 +710,9 @@ fn duplicate_error(regs: &[&'static Registration], fingerprint: u64) -> RemoteEr
 ///   and an `Err` fails the future with the task error (kind `Task`, the
 ///   error's message; downcastable to `E` when run in-process, a
 ///   [`RemoteError`] naming `E` when run by a worker). Any other return type
-///   is the output as is.
+///   is the output as is, including an alias named otherwise
+///   (`type MyResult<T> = Result<T, MyErr>` is infallible: its whole
+///   `Result` is the output; name the alias `Result` or write it out).
 /// * Arguments and output must be `Serialize + DeserializeOwned + Send +
 ///   'static` (after the owned mapping above).
 ///
