@@ -39,6 +39,8 @@ pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 /// `background-runtime`), for `async_executor::Executor<'static>` (same
 /// feature; drive it with `run`, as smol does), and through references,
 /// `Arc` and `Box`. Implement it for any other runtime in three lines.
+/// Without the `tokio` feature a tokio handle is not a `Spawner`, and the
+/// compile error says which feature to enable.
 ///
 /// # Examples
 ///
@@ -59,6 +61,11 @@ pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 /// let fut = run_coroutine_threadsafe(async { 40 + 2 }, &ThreadPerTask);
 /// assert_eq!(fut.into_result().unwrap(), 42);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a `Spawner`: concur cannot spawn tasks on it",
+    label = "not a `Spawner`",
+    note = "a tokio `Handle` or `Runtime` is a `Spawner` only with the `tokio` feature: enable feature `tokio` of `concur` (or of `concur-async`); for another runtime, implement `Spawner` (one method)"
+)]
 pub trait Spawner: Send + Sync {
     /// Schedules `task` to be polled to completion on the runtime.
     ///

@@ -531,7 +531,7 @@ const GIVE_BACK: &str = "executors must give back the job they were given";
 /// An executor of in-process closures: CPython's `Executor`.
 ///
 /// Implementors provide [`execute`](Self::execute) and
-/// [`shutdown`](Self::shutdown); [`submit`](Self::submit) and
+/// [`Shutdown`](crate::Shutdown); [`submit`](Self::submit) and
 /// [`submit_fallible`](Self::submit_fallible) are built on them. Every
 /// `Executor` is also a [`TaskExecutor`].
 ///
@@ -559,6 +559,11 @@ const GIVE_BACK: &str = "executors must give back the job they were given";
 /// let fut = SpawnEach.submit(|| 2 + 2).unwrap();
 /// assert_eq!(fut.into_result().unwrap(), 4);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run closures: it is not an `Executor`",
+    label = "not an `Executor`",
+    note = "a `ProcessPool` runs only named functions: declare them with `concur::remote!` and use `submit_task` / `map_task` (`TaskExecutor`); closures need a `ThreadPool`"
+)]
 pub trait Executor: crate::Shutdown + Send + Sync {
     /// Queues `job` to run.
     ///
@@ -643,7 +648,9 @@ impl<E: Executor + ?Sized> Executor for Box<E> {
 /// code address. Arguments and output are serializable.
 ///
 /// Usually implemented by the `concur-ipc` registration macro rather than by
-/// hand.
+/// hand (`concur::remote!`, which also keeps the function callable as a
+/// plain function). A closure is never a `RemoteFn`: its code has no name a
+/// worker process could look up.
 ///
 /// # Examples
 ///
@@ -661,6 +668,11 @@ impl<E: Executor + ?Sized> Executor for Box<E> {
 /// }
 /// assert_eq!(Square::call(9).unwrap(), 81);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a remote function",
+    label = "declare this function with `concur::remote!`",
+    note = "a closure's (or plain `fn`'s) code cannot be named in another process: write it as `concur::remote! {{ fn name(arg: Type) -> Output {{ .. }} }}` and pass `name`"
+)]
 pub trait RemoteFn: Copy + Send + 'static {
     /// The argument set (a tuple for several arguments).
     type Args: Serialize + DeserializeOwned + Send + 'static;

@@ -3,9 +3,10 @@
 //!
 //! Closures cannot cross a process boundary, so remote work is named:
 //!
-//! * [`remote!`] turns plain functions into zero-sized types implementing
-//!   [`concur_core::RemoteFn`] and registers them; [`register!`] registers a
-//!   hand-written implementation.
+//! * [`remote!`] registers plain functions so workers can run them: each
+//!   stays callable as a function here and is also a zero-sized value
+//!   implementing [`concur_core::RemoteFn`] to submit; [`register!`]
+//!   registers a hand-written implementation.
 //! * [`Registry`] maps a [`FnRef`] (registry id, a hash of the function's
 //!   name, plus a fingerprint of its signature and declaration site) to its
 //!   [`Registration`]; a `FnRef` names a function in a frame. An unknown id,
@@ -82,6 +83,7 @@ pub const PROTOCOL: u32 = 2;
 
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::registry::{Borrowed, RemoteReturn};
     pub use concur_core::{BoxError, RemoteFn};
     pub use inventory;
     pub use std::convert::Infallible;

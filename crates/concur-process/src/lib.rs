@@ -70,6 +70,7 @@
 //! ```
 
 mod builder;
+mod closures;
 mod dispatcher;
 mod error;
 mod forkserver;
@@ -83,6 +84,7 @@ mod sys;
 mod worker;
 
 pub use builder::{Builder, StartMethod, default_max_workers};
+pub use closures::{MapOnProcessPool, SubmitToProcessPool};
 pub use error::{BuildError, ProtocolViolation, WorkerDied};
 pub use guard::{init, is_worker_process};
 pub use pool::ProcessPool;

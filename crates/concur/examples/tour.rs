@@ -21,17 +21,14 @@ fn download(ms: u64) -> u64 {
     ms * 1024
 }
 
-/// CPU-bound work: counts primes below `n` by trial division.
-fn count_primes(n: u64) -> u64 {
-    (2..n)
-        .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))
-        .count() as u64
-}
-
-concur::ipc::remote! {
-    /// The same work, named so a worker process can run it.
-    fn count_primes_remote(n: u64) -> u64 {
-        count_primes(n)
+concur::remote! {
+    /// CPU-bound work: counts primes below `n` by trial division. Declared
+    /// with `remote!` so a worker process can run it; here it stays a plain
+    /// function (`count_primes(n)`, or `*count_primes` as a `fn` value).
+    fn count_primes(n: u64) -> u64 {
+        (2..n)
+            .filter(|&k| (2..).take_while(|d| d * d <= k).all(|d| k % d != 0))
+            .count() as u64
     }
 }
 
@@ -179,7 +176,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cpu = ThreadPool::new(2)?;
     let t = Instant::now();
     let par: u64 = cpu
-        .map(count_primes, jobs)
+        .map(*count_primes, jobs)
         .run()?
         .sum::<Result<u64, Error>>()?;
     let par_time = t.elapsed();
@@ -196,7 +193,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = t.elapsed();
     let t = Instant::now();
     let by_processes: u64 = procs
-        .map_task(count_primes_remote, jobs)
+        .map_task(count_primes, jobs)
         .run()?
         .sum::<Result<u64, Error>>()?;
     let proc_time = t.elapsed();

@@ -65,6 +65,11 @@ pub use concur_process as process;
 #[doc(inline)]
 pub use concur_ipc as ipc;
 
+/// Declares remote functions (see [`ipc::remote!`](concur_ipc::remote)):
+/// `concur::remote! { fn f(..) -> .. { .. } }`.
+#[cfg(feature = "process")]
+pub use concur_ipc::remote;
+
 /// The bridge between concur futures and async runtimes.
 #[cfg(feature = "async")]
 #[doc(inline)]

@@ -7,4 +7,7 @@
 fn diagnostics_name_the_fix() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*.rs");
+    // Cases that hold only without the `tokio` feature.
+    #[cfg(not(feature = "tokio"))]
+    t.compile_fail("tests/ui-no-tokio/*.rs");
 }
