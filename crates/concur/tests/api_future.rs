@@ -1,0 +1,47 @@
+//! The future surface as a user writes it (issue #13): chaining values that
+//! are not `Clone`, futures as map keys.
+
+use concur::combinators::{FutureExt, gather, join_all, select};
+use concur::thread::ThreadPool;
+use concur::{Error, Executor, Future};
+use std::time::Duration;
+
+/// Not `Clone` (and not `Sync`, through the `Cell`).
+struct Page {
+    body: std::cell::Cell<Vec<u8>>,
+}
+
+fn fetch(pool: &ThreadPool, n: u8) -> Future<Page> {
+    pool.submit(move || Page {
+        body: std::cell::Cell::new(vec![n; n as usize]),
+    })
+    .unwrap()
+}
+
+#[test]
+fn chaining_a_result_that_is_not_clone() -> Result<(), Error> {
+    let pool = ThreadPool::new(2).unwrap();
+
+    let len = fetch(&pool, 3)
+        .with_timeout(Duration::from_secs(10))
+        .and_then(|p| Future::ready(p.body.into_inner().len()))
+        .or_else(|_| Ok(0));
+    assert_eq!(len.into_result()?, 3);
+
+    let t = fetch(&pool, 2).with_timeout_cancelling(Duration::from_secs(10));
+    assert_eq!(t.into_result()?.body.into_inner(), [2, 2]);
+
+    let pages = join_all((1..=3).map(|n| fetch(&pool, n))).into_result()?;
+    let sizes: Vec<usize> = pages
+        .into_iter()
+        .map(|p| p.body.into_inner().len())
+        .collect();
+    assert_eq!(sizes, [1, 2, 3]);
+
+    let outcomes = gather([fetch(&pool, 1), Future::failed(Error::task("404"))]).into_result()?;
+    assert!(outcomes[0].is_ok() && outcomes[1].is_err());
+
+    let (i, first) = select([fetch(&pool, 4)]).into_result()?;
+    assert_eq!((i, first?.body.into_inner().len()), (0, 4));
+    Ok(())
+}
