@@ -654,6 +654,33 @@ fn run_callback<T>(fut: &Future<T>, cb: Callback<T>) {
 /// moves the value out when this is the last handle. Errors are shared
 /// (`Error` is a cheap clone), so every reader sees the same error.
 ///
+/// # Identity
+///
+/// Futures compare equal, and hash alike, when they are clones of one
+/// another ([`id`](Self::id)); the value plays no part, so `T` needs no
+/// `Eq` or `Hash`. A map from futures to what they are for is Python's
+/// `{executor.submit(load, url): url}`:
+///
+/// ```
+/// use concur_core::{Future, Promise};
+/// use std::collections::HashMap;
+///
+/// let (p1, f1) = Promise::<usize>::new();
+/// let (p2, f2) = Promise::<usize>::new();
+/// let urls: HashMap<Future<usize>, &str> =
+///     HashMap::from([(f1.clone(), "a.example"), (f2.clone(), "b.example")]);
+/// p2.set_result(42).unwrap();
+/// assert_eq!(urls[&f2], "b.example");
+/// assert_eq!(urls.get(&f1), Some(&"a.example"));
+/// drop(p1);
+/// ```
+///
+/// Clippy's `mutable_key_type` lint flags such maps because the shared
+/// state holds atomics; the hash is the identity, which never changes, so
+/// allow the lint there (or list `concur_core::Future` and
+/// `concur_core::AnyFuture` under `ignore-interior-mutability` in
+/// `clippy.toml`).
+///
 /// # Examples
 ///
 /// ```
@@ -1167,6 +1194,32 @@ impl<T> Drop for Future<T> {
         if before == CONSUMED | 1 {
             self.inner.last_handle_dropped();
         }
+    }
+}
+
+/// Identity, not value: two handles are equal when they are handles to the
+/// same future (clones of one another), whatever `T` and the state. So a
+/// future can key a map, as in Python's `{executor.submit(f, url): url}`.
+///
+/// # Examples
+///
+/// ```
+/// let a = concur_core::Future::ready(1);
+/// assert_eq!(a, a.clone());
+/// assert_ne!(a, concur_core::Future::ready(1));
+/// ```
+impl<T> PartialEq for Future<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl<T> Eq for Future<T> {}
+
+/// Hashes the identity ([`Future::id`]), consistently with `Eq`.
+impl<T> std::hash::Hash for Future<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
     }
 }
 

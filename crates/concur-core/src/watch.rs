@@ -190,6 +190,31 @@ impl AnyFuture {
     }
 }
 
+/// Identity: two erased handles are equal when they watch the same future
+/// (the same [`id`](AnyFuture::id)), whatever its state.
+///
+/// # Examples
+///
+/// ```
+/// let f = concur_core::Future::ready(1);
+/// assert_eq!(f.erase(), f.erase());
+/// assert_ne!(f.erase(), concur_core::Future::ready(1).erase());
+/// ```
+impl PartialEq for AnyFuture {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for AnyFuture {}
+
+/// Hashes the identity, consistently with `Eq`.
+impl std::hash::Hash for AnyFuture {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl fmt::Debug for AnyFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<AnyFuture at {:#x} state={}>", self.id(), self.state())

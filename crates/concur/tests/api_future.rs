@@ -45,3 +45,53 @@ fn chaining_a_result_that_is_not_clone() -> Result<(), Error> {
     assert_eq!((i, first?.body.into_inner().len()), (0, 4));
     Ok(())
 }
+
+// Clippy's `mutable_key_type` sees the shared state's atomics; the hash is
+// the identity, which never changes (see `Future`'s docs).
+#[allow(clippy::mutable_key_type)]
+#[test]
+fn futures_key_a_map_read_back_in_completion_order() {
+    use concur::combinators::as_completed;
+    use std::collections::HashMap;
+
+    let pool = ThreadPool::new(2).unwrap();
+    let urls = [
+        "http://a.example",
+        "http://bb.example",
+        "http://ccc.example",
+    ];
+    // Python: {executor.submit(load_url, url): url for url in URLS}
+    let future_to_url: HashMap<Future<String>, &str> = urls
+        .iter()
+        .map(|&url| {
+            let fut = pool.submit(move || format!("{} bytes", url.len())).unwrap();
+            (fut, url)
+        })
+        .collect();
+    assert_eq!(future_to_url.len(), 3, "distinct futures are distinct keys");
+
+    let mut seen = Vec::new();
+    for fut in as_completed(future_to_url.keys(), None) {
+        let fut = fut.unwrap();
+        let url = future_to_url[&fut]; // a clone finds its original's entry
+        let body = fut.result().unwrap();
+        assert_eq!(*body, format!("{} bytes", url.len()));
+        seen.push(url);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, urls);
+}
+
+#[allow(clippy::mutable_key_type)]
+#[test]
+fn a_future_and_its_erased_handle_share_an_identity() {
+    use std::collections::HashSet;
+    let (_p, f) = concur::Promise::<u8>::new();
+    let g = f.clone();
+    assert_eq!(f, g);
+    assert_eq!(f.id(), f.erase().id());
+    assert_eq!(f.erase(), g.erase());
+    let set: HashSet<Future<u8>> = [f.clone(), g, Future::ready(1)].into_iter().collect();
+    assert_eq!(set.len(), 2);
+    assert!(set.contains(&f));
+}
