@@ -65,7 +65,7 @@ fn complete_with<U: Send + 'static>(promise: &Promise<U>, f: impl FnOnce() -> Re
 /// p.set_result("four".to_string()).unwrap();
 /// assert_eq!(doubled.into_result().unwrap(), 8);
 ///
-/// let failed = Future::<u8>::failed(Error::task("no"));
+/// let failed = Future::<u8>::from_error(Error::task("no"));
 /// let recovered = failed.or_else(|_| Ok(0));
 /// assert_eq!(recovered.into_result().unwrap(), 0);
 /// ```
@@ -113,7 +113,7 @@ pub trait FutureExt<T: Send + 'static>: Sized {
     ///
     /// ```
     /// use concur_combinators::FutureExt;
-    /// let f = concur_core::Future::<u8>::failed(concur_core::Error::task("x"));
+    /// let f = concur_core::Future::<u8>::from_error(concur_core::Error::task("x"));
     /// let g = f.handle(|r| Ok(r.is_ok()));
     /// assert!(!g.into_result().unwrap());
     /// ```
@@ -146,7 +146,7 @@ pub trait FutureExt<T: Send + 'static>: Sized {
     ///
     /// ```
     /// use concur_combinators::FutureExt;
-    /// let f = concur_core::Future::<i32>::failed(concur_core::Error::task("bad"));
+    /// let f = concur_core::Future::<i32>::from_error(concur_core::Error::task("bad"));
     /// assert_eq!(f.or_else(|e| Ok(e.message().len() as i32)).into_result().unwrap(), 3);
     /// ```
     fn or_else<F>(self, f: F) -> Future<T>
@@ -421,7 +421,7 @@ where
 /// assert_eq!(all.into_result().unwrap(), [1, 2]);
 ///
 /// let (_p, pending) = Promise::<i32>::new();
-/// let fast = join_all([pending, Future::failed(Error::task("bad"))]);
+/// let fast = join_all([pending, Future::from_error(Error::task("bad"))]);
 /// assert_eq!(fast.into_result().unwrap_err().to_string(), "task failed: bad");
 /// ```
 pub fn join_all<T, I>(futures: I) -> Future<Vec<T>>
@@ -442,7 +442,7 @@ where
 /// ```
 /// use concur_combinators::gather;
 /// use concur_core::{Error, Future};
-/// let all = gather([Future::ready(1), Future::failed(Error::task("bad"))]);
+/// let all = gather([Future::ready(1), Future::from_error(Error::task("bad"))]);
 /// let out = all.into_result().unwrap();
 /// assert_eq!(*out[0].as_ref().unwrap(), 1);
 /// assert!(out[1].is_err());

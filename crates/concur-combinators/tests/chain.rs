@@ -63,7 +63,7 @@ fn then_waits_for_clones_of_the_source_and_runs_where_the_last_drops() {
 
 #[test]
 fn then_passes_errors_and_cancellation_on() {
-    let failed = Future::<u8>::failed(Error::task("bad")).then(|x| x);
+    let failed = Future::<u8>::from_error(Error::task("bad")).then(|x| x);
     assert_eq!(failed.into_result().unwrap_err().kind(), ErrorKind::Task);
     let (_p, f) = Promise::<u8>::new();
     f.cancel();
@@ -115,12 +115,13 @@ fn and_then_flattens() {
         .and_then(move |x| p2.submit(move || x + 1).unwrap())
         .and_then(|x| Future::ready(x * 2));
     assert_eq!(*f.result_timeout(LONG).unwrap(), 42);
-    let inner_fails = Future::ready(1).and_then(|_| Future::<u8>::failed(Error::task("inner")));
+    let inner_fails = Future::ready(1).and_then(|_| Future::<u8>::from_error(Error::task("inner")));
     assert_eq!(
         inner_fails.into_result().unwrap_err().to_string(),
         "task failed: inner"
     );
-    let outer_fails = Future::<u8>::failed(Error::task("outer")).and_then(|_| Future::ready(1u8));
+    let outer_fails =
+        Future::<u8>::from_error(Error::task("outer")).and_then(|_| Future::ready(1u8));
     assert_eq!(
         outer_fails.into_result().unwrap_err().to_string(),
         "task failed: outer"
@@ -136,14 +137,14 @@ fn and_then_flattens() {
 fn or_else_recovers_and_handle_sees_both() {
     let ok = Future::ready(5).or_else(|_| Ok(0));
     assert_eq!(ok.into_result().unwrap(), 5);
-    let rec = Future::<i32>::failed(Error::task("x")).or_else(|e| {
+    let rec = Future::<i32>::from_error(Error::task("x")).or_else(|e| {
         assert_eq!(e.kind(), ErrorKind::Task);
         Ok(-1)
     });
     assert_eq!(rec.into_result().unwrap(), -1);
-    let still = Future::<i32>::failed(Error::task("x")).or_else(Err);
+    let still = Future::<i32>::from_error(Error::task("x")).or_else(Err);
     assert!(still.into_result().is_err());
-    let h = Future::<u8>::failed(Error::shutdown()).handle(|r| Ok(r.unwrap_err().kind()));
+    let h = Future::<u8>::from_error(Error::shutdown()).handle(|r| Ok(r.unwrap_err().kind()));
     assert_eq!(h.into_result().unwrap(), ErrorKind::Shutdown);
 }
 
@@ -207,14 +208,18 @@ fn join_all_fail_fast_and_gather_collect_all() {
     );
 
     let (_p, never) = Promise::<i32>::new();
-    let fast = join_all([never, Future::failed(Error::task("bad"))]);
+    let fast = join_all([never, Future::from_error(Error::task("bad"))]);
     assert_eq!(
         fast.result_timeout(LONG).unwrap_err().to_string(),
         "task failed: bad"
     );
 
     let (p, later) = Promise::<i32>::new();
-    let all = gather([Future::ready(1), Future::failed(Error::task("bad")), later]);
+    let all = gather([
+        Future::ready(1),
+        Future::from_error(Error::task("bad")),
+        later,
+    ]);
     assert!(!all.done(), "collect-all waits for every input");
     p.set_result(3).unwrap();
     let out = all.into_result().unwrap();
@@ -323,7 +328,7 @@ fn every_combinator_moves_a_value_that_is_neither_clone_nor_sync() {
         text(Future::ready(unshared("e")).or_else(|_| Ok(unshared("no")))),
         "e"
     );
-    let g = Future::<Unshared>::failed(Error::task("x")).or_else(|_| Ok(unshared("or_else")));
+    let g = Future::<Unshared>::from_error(Error::task("x")).or_else(|_| Ok(unshared("or_else")));
     assert_eq!(text(g), "or_else");
 
     let (p, f) = Promise::new();
@@ -347,7 +352,7 @@ fn every_combinator_moves_a_value_that_is_neither_clone_nor_sync() {
 
     let out = gather([
         Future::ready(unshared("h")),
-        Future::failed(Error::task("bad")),
+        Future::from_error(Error::task("bad")),
     ]);
     let mut out = out.into_result().ok().unwrap().into_iter();
     assert_eq!(out.next().unwrap().ok().unwrap().text(), "h");

@@ -11,9 +11,10 @@
 //!   then read `value`, and never write it.
 //! * `value` is only moved out by [`Future::into_result`] /
 //!   [`Future::try_into_result`], which require that the consuming handle is
-//!   the only [`Future`] handle (`handles == 1`, read with `Acquire` after
-//!   the state is terminal). Only `Future` handles can read `value`; new ones
-//!   are only made by cloning one.
+//!   the only [`Future`] handle (`handles` is 1 apart from `CONSUMED`, read
+//!   with `Acquire` after the state is terminal), or by the delivery to
+//!   consumers, which requires that none is left (below). Only `Future`
+//!   handles can read `value`; new ones are only made by cloning one.
 //! * The completer lends done-callbacks a handle: it adds [`LENT`] to
 //!   `handles` (and records its thread in `Waiters::lending`) before it
 //!   publishes the terminal state, and removes it, under the lock, once the
@@ -708,6 +709,7 @@ impl<T> Future<T> {
     /// let fut = concur_core::Future::ready(3);
     /// assert_eq!(fut.state(), concur_core::State::Finished);
     /// ```
+    #[must_use]
     pub fn state(&self) -> State {
         State::from_u8(self.inner.state_u8())
     }
@@ -720,6 +722,7 @@ impl<T> Future<T> {
     /// let (_promise, fut) = concur_core::Promise::<()>::new();
     /// assert!(!fut.done());
     /// ```
+    #[must_use]
     pub fn done(&self) -> bool {
         self.inner.is_done()
     }
@@ -733,6 +736,7 @@ impl<T> Future<T> {
     /// promise.set_running_or_notify_cancel().unwrap();
     /// assert!(fut.running());
     /// ```
+    #[must_use]
     pub fn running(&self) -> bool {
         self.inner.state_u8() == RUNNING
     }
@@ -746,8 +750,24 @@ impl<T> Future<T> {
     /// assert!(fut.cancel());
     /// assert!(fut.cancelled());
     /// ```
+    #[must_use]
     pub fn cancelled(&self) -> bool {
         self.inner.state_u8() == CANCELLED
+    }
+
+    /// Whether the future is done with an error (not counting
+    /// cancellation), as [`AnyFuture::failed`](crate::AnyFuture::failed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Error, Future};
+    /// assert!(Future::<u8>::from_error(Error::task("x")).failed());
+    /// assert!(!Future::ready(1).failed());
+    /// ```
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.inner.state_u8() == FAILED
     }
 
     /// Blocks until the future is done (without reading it).
@@ -776,6 +796,7 @@ impl<T> Future<T> {
     /// let (_promise, fut) = concur_core::Promise::<()>::new();
     /// assert!(!fut.wait_timeout(Duration::from_millis(1)));
     /// ```
+    #[must_use]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.inner.wait_until(primitive::now().checked_add(timeout))
     }
@@ -791,6 +812,7 @@ impl<T> Future<T> {
     /// let fut = concur_core::Future::ready(1);
     /// assert!(fut.wait_deadline(std::time::Instant::now()));
     /// ```
+    #[must_use]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
         self.inner.wait_until(Some(deadline))
     }
@@ -876,55 +898,58 @@ impl<T> Future<T> {
         self.read()
     }
 
-    fn read_exception(&self) -> Result<Option<Error>, Error> {
-        match self.read() {
-            Ok(_) => Ok(None),
-            Err(e) if self.inner.state_u8() == CANCELLED => Err(e),
-            Err(e) => Ok(Some(e)),
-        }
-    }
-
-    /// Blocks until done and returns the error the task failed with, or
-    /// `None` if it produced a value.
+    /// Blocks until done and returns the error the future ended with, or
+    /// `None` if it produced a value. A cancelled future gives its
+    /// [`Cancelled`](crate::ErrorKind::Cancelled) error
+    /// ([`Error::is_cancelled`]).
     ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Cancelled`](crate::ErrorKind) if the future was cancelled
-    /// (as CPython's `exception()` raises `CancelledError`).
+    /// CPython's `exception()` *raises* `CancelledError` instead. Here a
+    /// cancellation is an [`Error`] like any other outcome (as
+    /// [`result`](Self::result) returns it), so there is nothing to raise:
+    /// this never fails, and [`exception_timeout`](Self::exception_timeout)
+    /// fails only on its timeout.
     ///
     /// # Examples
     ///
     /// ```
-    /// let fut = concur_core::Future::<u8>::failed(concur_core::Error::task("bad"));
-    /// assert_eq!(fut.exception().unwrap().unwrap().to_string(), "task failed: bad");
+    /// use concur_core::{Error, Future, Promise};
+    /// let fut = Future::<u8>::from_error(Error::task("bad"));
+    /// assert_eq!(fut.exception().unwrap().to_string(), "task failed: bad");
+    /// assert!(Future::ready(1).exception().is_none());
+    /// let (_p, pending) = Promise::<u8>::new();
+    /// pending.cancel();
+    /// assert!(pending.exception().unwrap().is_cancelled());
     /// ```
-    pub fn exception(&self) -> Result<Option<Error>, Error> {
+    pub fn exception(&self) -> Option<Error> {
         self.wait();
-        self.read_exception()
+        self.read().err()
     }
 
     /// Like [`exception`](Self::exception), giving up after `timeout`.
     ///
-    /// `Duration::ZERO` polls once without blocking (a pending future
-    /// gives the `Timeout` error); `Duration::MAX` means no limit, as
-    /// [`exception`](Self::exception).
+    /// `Duration::ZERO` polls once without blocking; `Duration::MAX` means
+    /// no limit, as [`exception`](Self::exception).
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Timeout`](crate::ErrorKind) on timeout,
-    /// [`ErrorKind::Cancelled`](crate::ErrorKind) if cancelled.
+    /// Only [`ErrorKind::Timeout`](crate::ErrorKind), if the future is not
+    /// done in time. A cancelled future is `Ok(Some(error))`, as in
+    /// [`exception`](Self::exception).
     ///
     /// # Examples
     ///
     /// ```
+    /// use std::time::Duration;
     /// let fut = concur_core::Future::ready(1);
-    /// assert!(fut.exception_timeout(std::time::Duration::ZERO).unwrap().is_none());
+    /// assert!(fut.exception_timeout(Duration::ZERO).unwrap().is_none());
+    /// let (_p, pending) = concur_core::Promise::<u8>::new();
+    /// assert!(pending.exception_timeout(Duration::ZERO).unwrap_err().is_timeout());
     /// ```
     pub fn exception_timeout(&self, timeout: Duration) -> Result<Option<Error>, Error> {
         if !self.wait_timeout(timeout) {
             return Err(Error::timeout("1 (of 1) futures unfinished"));
         }
-        self.read_exception()
+        Ok(self.read().err())
     }
 
     /// Blocks until done and moves the value out of the last handle.
@@ -1014,6 +1039,7 @@ impl<T> Future<T> {
     /// assert_eq!(a.id(), a.clone().id());
     /// assert_ne!(a.id(), concur_core::Future::ready(1).id());
     /// ```
+    #[must_use]
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.inner) as *const () as usize
     }
@@ -1033,16 +1059,17 @@ impl<T: Send + 'static> Future<T> {
         fut
     }
 
-    /// A future already failed with `error`.
+    /// A future already failed with `error` (the twin of
+    /// [`ready`](Self::ready); [`failed`](Self::failed) is the predicate).
     ///
     /// # Examples
     ///
     /// ```
     /// use concur_core::{Error, Future, State};
-    /// let fut = Future::<()>::failed(Error::shutdown());
+    /// let fut = Future::<()>::from_error(Error::shutdown());
     /// assert_eq!(fut.state(), State::Failed);
     /// ```
-    pub fn failed(error: Error) -> Self {
+    pub fn from_error(error: Error) -> Self {
         let (promise, fut) = Promise::new();
         let _ = promise.set_exception(error);
         fut
@@ -1449,15 +1476,16 @@ impl<T: Send + 'static> Promise<T> {
         Inner::cancel(&self.inner)
     }
 
-    /// A type-erased handle to the future.
+    /// A type-erased handle to the future (as [`Future::erase`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// let (promise, _fut) = concur_core::Promise::<()>::new();
-    /// assert!(!promise.erased_future().done());
+    /// let (promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(!promise.erase().done());
+    /// assert_eq!(promise.erase(), fut.erase());
     /// ```
-    pub fn erased_future(&self) -> crate::AnyFuture {
+    pub fn erase(&self) -> crate::AnyFuture {
         crate::AnyFuture::new(ErasedInner(self.inner.clone()))
     }
 }

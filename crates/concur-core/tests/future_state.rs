@@ -162,7 +162,7 @@ fn debug_reads_like_cpythons_repr() {
         " state=finished returned u64>",
     );
     assert_repr(
-        &format!("{:?}", Future::<()>::failed(Error::shutdown())),
+        &format!("{:?}", Future::<()>::from_error(Error::shutdown())),
         " state=finished raised shutdown>",
     );
     // Abandoned futures say so.
@@ -247,10 +247,10 @@ fn erased_handles_report_state_and_cancel() {
     assert!(!any.failed());
     drop(promise);
 
-    let failed = Future::<u8>::failed(Error::task(TestError(1))).erase();
+    let failed = Future::<u8>::from_error(Error::task(TestError(1))).erase();
     assert!(failed.failed() && failed.done());
     let (p, _f) = Promise::<u8>::new();
-    let from_promise = p.erased_future();
+    let from_promise = p.erase();
     assert!(p.set_running_or_notify_cancel().unwrap());
     assert!(from_promise.running());
 }

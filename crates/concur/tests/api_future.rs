@@ -38,7 +38,8 @@ fn chaining_a_result_that_is_not_clone() -> Result<(), Error> {
         .collect();
     assert_eq!(sizes, [1, 2, 3]);
 
-    let outcomes = gather([fetch(&pool, 1), Future::failed(Error::task("404"))]).into_result()?;
+    let outcomes =
+        gather([fetch(&pool, 1), Future::from_error(Error::task("404"))]).into_result()?;
     assert!(outcomes[0].is_ok() && outcomes[1].is_err());
 
     let (i, first) = select([fetch(&pool, 4)]).into_result()?;
