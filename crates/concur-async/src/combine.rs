@@ -179,7 +179,7 @@ pub trait GatherPolicy: sealed::Sealed + Send + 'static {
 /// use concur_async::{gather, RaiseFirst};
 /// use concur_core::{Error, Future};
 ///
-/// let fs = vec![Future::ready(1), Future::failed(Error::task("bad")), Future::ready(3)];
+/// let fs = vec![Future::ready(1), Future::from_error(Error::task("bad")), Future::ready(3)];
 /// let err = futures::executor::block_on(gather(fs, RaiseFirst)).unwrap_err();
 /// assert_eq!(err.to_string(), "task failed: bad");
 /// ```
@@ -196,7 +196,7 @@ pub struct RaiseFirst;
 /// use concur_async::{gather, CollectAll};
 /// use concur_core::{Error, Future};
 ///
-/// let fs = vec![Future::ready(1), Future::failed(Error::task("bad"))];
+/// let fs = vec![Future::ready(1), Future::from_error(Error::task("bad"))];
 /// let out = futures::executor::block_on(gather(fs, CollectAll));
 /// assert_eq!(*out[0].as_ref().unwrap(), 1);
 /// assert!(out[1].is_err());

@@ -244,7 +244,7 @@ where
 {
     match executor.submit_task(f, args) {
         Ok(fut) => wrap_future(fut),
-        Err(refused) => wrap_future(Future::failed(refused.error().clone())),
+        Err(refused) => wrap_future(Future::from_error(refused.error().clone())),
     }
 }
 
@@ -323,7 +323,7 @@ impl<T: Send + 'static> WrappedFuture<T> {
             .take()
             .and_then(FutureOutput::into_inner)
             .unwrap_or_else(|| {
-                Future::failed(Error::invalid_state(
+                Future::from_error(Error::invalid_state(
                     "detach after the wrapper resolved: the outcome was already taken",
                 ))
             })

@@ -44,7 +44,7 @@ fn as_completed_yields_already_done_first_in_given_order() {
         let s = as_completed(vec![
             Future::ready(1),
             pending,
-            Future::failed(Error::task("x")),
+            Future::from_error(Error::task("x")),
             Future::ready(3),
         ]);
         p.set_result(4).unwrap();
@@ -144,7 +144,7 @@ fn gather_collect_all_returns_every_outcome() {
         let out = gather(
             vec![
                 Future::ready(1u8),
-                Future::failed(Error::task("two")),
+                Future::from_error(Error::task("two")),
                 cancelled,
             ],
             CollectAll,
@@ -213,7 +213,10 @@ fn dropping_a_resolved_gather_changes_nothing() {
     on_each_runtime(|| async {
         let (_p, pending) = Promise::<u8>::new();
         let keep = pending.clone();
-        let mut g = gather(vec![pending, Future::failed(Error::task("x"))], RaiseFirst);
+        let mut g = gather(
+            vec![pending, Future::from_error(Error::task("x"))],
+            RaiseFirst,
+        );
         assert!(!futures::future::FusedFuture::is_terminated(&g));
         assert!((&mut g).await.is_err());
         assert!(futures::future::FusedFuture::is_terminated(&g));
@@ -287,7 +290,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
         assert_eq!((done.len(), not_done.len()), (2, 0));
 
         let already = wait(
-            vec![Future::<u8>::failed(Error::task("e")), Promise::new().1],
+            vec![Future::<u8>::from_error(Error::task("e")), Promise::new().1],
             ReturnWhen::FirstException,
         )
         .await;

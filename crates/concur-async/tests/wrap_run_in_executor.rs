@@ -170,7 +170,7 @@ fn dropping_a_wrapper_of_a_done_future_changes_nothing() {
         assert_eq!(finished.state(), State::Finished);
         assert_eq!(*finished.result().unwrap(), 1);
 
-        let failed = Future::<u8>::failed(concur_core::Error::task("no"));
+        let failed = Future::<u8>::from_error(concur_core::Error::task("no"));
         drop(wrap_future(failed.clone()));
         assert_eq!(failed.state(), State::Failed);
 

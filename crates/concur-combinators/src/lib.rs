@@ -61,8 +61,10 @@
 //!     .collect();
 //! assert_eq!(squares, [1, 4, 9]);
 //!
-//! let text = futs[0].then(|v| format!("got {v}"));
-//! assert_eq!(text.result().unwrap(), "got 1");
+//! // `then` moves the value on: the other handles (`done`) must be gone.
+//! drop(done);
+//! let text = futs.into_iter().next().unwrap().then(|v| format!("got {v}"));
+//! assert_eq!(text.into_result().unwrap(), "got 1");
 //! ```
 
 mod as_completed;

@@ -547,7 +547,7 @@ impl<It: Iterator, R: Send + 'static> MapIter<'_, It, R> {
                 // Report the refusal for this chunk's items, take no more.
                 self.inputs = None;
                 self.failure = Some(e.clone());
-                Pending::Chunk(Future::<ChunkOutcome<R>>::failed(e), len)
+                Pending::Chunk(Future::<ChunkOutcome<R>>::from_error(e), len)
             }
         };
         self.in_flight += 1;

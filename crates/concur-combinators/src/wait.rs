@@ -35,7 +35,7 @@ pub use concur_core::{DoneAndNotDone, ReturnWhen};
 /// let (done, not_done) = wait([&ok, &pending], None, ReturnWhen::FirstCompleted);
 /// assert_eq!((done.len(), not_done.len()), (1, 1));
 ///
-/// let bad = Future::failed(Error::task("boom"));
+/// let bad = Future::from_error(Error::task("boom"));
 /// let (done, not_done) = wait([&bad, &pending], None, ReturnWhen::FirstException);
 /// assert_eq!((done[0].id(), not_done[0].id()), (bad.id(), pending.id()));
 ///

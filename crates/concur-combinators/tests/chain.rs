@@ -1,5 +1,6 @@
 //! Chaining: then, then_on, handle, and_then, or_else, with_timeout,
-//! join_all, gather, select, retry.
+//! join_all, gather, select, retry. Values move from stage to stage: each
+//! combinator is also run on a `!Clone + !Sync` value.
 
 mod helpers;
 
@@ -7,37 +8,69 @@ use concur_combinators::{Backoff, FutureExt, gather, join_all, retry, select};
 use concur_core::Shutdown;
 use concur_core::{Error, ErrorKind, Executor, Future, Promise};
 use helpers::*;
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+/// Neither `Clone` nor `Sync`.
+struct Unshared(Cell<String>);
+
+fn unshared(s: &str) -> Unshared {
+    Unshared(Cell::new(s.to_string()))
+}
+
+impl Unshared {
+    fn text(self) -> String {
+        self.0.into_inner()
+    }
+}
+
 #[test]
 fn then_runs_on_the_completing_thread() {
     let (p, f) = Promise::new();
-    let g = f.then(|x: &u32| (*x + 1, std::thread::current().id()));
+    let g = f.then(|x: u32| (x + 1, std::thread::current().id()));
     let t = std::thread::spawn(move || {
         p.set_result(41).unwrap();
         std::thread::current().id()
     });
     let completer = t.join().unwrap();
-    let (v, ran_on) = *g.result_timeout(LONG).unwrap();
+    let (v, ran_on) = g.into_result().unwrap();
     assert_eq!(v, 42);
     assert_eq!(ran_on, completer);
     // Already done: runs at once on the caller.
-    let h = f.then(|_| std::thread::current().id());
-    assert_eq!(*h.result().unwrap(), std::thread::current().id());
+    let h = Future::ready(1).then(|_| std::thread::current().id());
+    assert_eq!(
+        h.try_into_result().unwrap().unwrap(),
+        std::thread::current().id()
+    );
+}
+
+#[test]
+fn then_waits_for_clones_of_the_source_and_runs_where_the_last_drops() {
+    let (p, f) = Promise::new();
+    let kept = f.clone();
+    let g = f.then(|v: Unshared| (v.text(), std::thread::current().id()));
+    p.set_result(unshared("held")).unwrap();
+    assert!(!g.done(), "the clone can still read the value");
+    let t = std::thread::spawn(move || {
+        drop(kept);
+        std::thread::current().id()
+    });
+    let dropper = t.join().unwrap();
+    assert_eq!(g.into_result().unwrap(), ("held".to_string(), dropper));
 }
 
 #[test]
 fn then_passes_errors_and_cancellation_on() {
-    let failed = Future::<u8>::failed(Error::task("bad")).then(|x| *x);
-    assert_eq!(failed.result().unwrap_err().kind(), ErrorKind::Task);
+    let failed = Future::<u8>::from_error(Error::task("bad")).then(|x| x);
+    assert_eq!(failed.into_result().unwrap_err().kind(), ErrorKind::Task);
     let (_p, f) = Promise::<u8>::new();
     f.cancel();
-    assert!(f.then(|x| *x).result().unwrap_err().is_cancelled());
+    assert!(f.then(|x| x).into_result().unwrap_err().is_cancelled());
     let panicked = Future::ready(1).then(|_| -> u8 { panic!("in then") });
     assert_eq!(
-        panicked.result().unwrap_err().panic_message(),
+        panicked.into_result().unwrap_err().panic_message(),
         Some("in then")
     );
 }
@@ -45,27 +78,31 @@ fn then_passes_errors_and_cancellation_on() {
 #[test]
 fn cancelling_the_chained_future_skips_the_closure() {
     let (p, f) = Promise::<u8>::new();
+    let source = f.erase();
     let ran = Arc::new(AtomicU32::new(0));
     let r = Arc::clone(&ran);
     let g = f.then(move |_| r.fetch_add(1, Ordering::SeqCst));
     assert!(g.cancel());
     p.set_result(1).unwrap();
     assert_eq!(ran.load(Ordering::SeqCst), 0);
-    assert!(!f.cancelled(), "the source is not cancelled");
+    assert!(!source.cancelled(), "the source is not cancelled");
 }
 
 #[test]
 fn then_on_runs_on_the_named_executor() {
     let pool = TestPool::new(1);
     let worker = pool.submit(|| std::thread::current().id()).unwrap();
-    let worker = *worker.result().unwrap();
+    let worker = worker.into_result().unwrap();
     let g = Future::ready(6).then_on(Arc::new(pool), |x| (x * 7, std::thread::current().id()));
-    assert_eq!(*g.result_timeout(LONG).unwrap(), (42, worker));
+    assert_eq!(g.result_timeout(LONG).unwrap(), &(42, worker));
 
     let closed = TestPool::new(1);
     closed.shutdown();
-    let refused = Future::ready(1).then_on(closed, |x| *x);
-    assert_eq!(refused.result().unwrap_err().kind(), ErrorKind::Shutdown);
+    let refused = Future::ready(1).then_on(closed, |x| x);
+    assert_eq!(
+        refused.into_result().unwrap_err().kind(),
+        ErrorKind::Shutdown
+    );
 }
 
 #[test]
@@ -75,72 +112,90 @@ fn and_then_flattens() {
     let f = pool
         .submit(|| 20)
         .unwrap()
-        .and_then(move |x| {
-            let x = *x;
-            p2.submit(move || x + 1).unwrap()
-        })
+        .and_then(move |x| p2.submit(move || x + 1).unwrap())
         .and_then(|x| Future::ready(x * 2));
     assert_eq!(*f.result_timeout(LONG).unwrap(), 42);
-    let inner_fails = Future::ready(1).and_then(|_| Future::<u8>::failed(Error::task("inner")));
+    let inner_fails = Future::ready(1).and_then(|_| Future::<u8>::from_error(Error::task("inner")));
     assert_eq!(
-        inner_fails.result().unwrap_err().to_string(),
+        inner_fails.into_result().unwrap_err().to_string(),
         "task failed: inner"
     );
-    let outer_fails = Future::<u8>::failed(Error::task("outer")).and_then(|_| Future::ready(1u8));
+    let outer_fails =
+        Future::<u8>::from_error(Error::task("outer")).and_then(|_| Future::ready(1u8));
     assert_eq!(
-        outer_fails.result().unwrap_err().to_string(),
+        outer_fails.into_result().unwrap_err().to_string(),
         "task failed: outer"
+    );
+    let panics = Future::ready(1).and_then(|_| -> Future<u8> { panic!("in and_then") });
+    assert_eq!(
+        panics.into_result().unwrap_err().panic_message(),
+        Some("in and_then")
     );
 }
 
 #[test]
 fn or_else_recovers_and_handle_sees_both() {
     let ok = Future::ready(5).or_else(|_| Ok(0));
-    assert_eq!(*ok.result().unwrap(), 5);
-    let rec = Future::<i32>::failed(Error::task("x")).or_else(|e| {
+    assert_eq!(ok.into_result().unwrap(), 5);
+    let rec = Future::<i32>::from_error(Error::task("x")).or_else(|e| {
         assert_eq!(e.kind(), ErrorKind::Task);
         Ok(-1)
     });
-    assert_eq!(*rec.result().unwrap(), -1);
-    let still = Future::<i32>::failed(Error::task("x")).or_else(Err);
-    assert!(still.result().is_err());
-    let h = Future::<u8>::failed(Error::shutdown()).handle(|r| Ok(r.unwrap_err().kind()));
-    assert_eq!(*h.result().unwrap(), ErrorKind::Shutdown);
+    assert_eq!(rec.into_result().unwrap(), -1);
+    let still = Future::<i32>::from_error(Error::task("x")).or_else(Err);
+    assert!(still.into_result().is_err());
+    let h = Future::<u8>::from_error(Error::shutdown()).handle(|r| Ok(r.unwrap_err().kind()));
+    assert_eq!(h.into_result().unwrap(), ErrorKind::Shutdown);
 }
 
 #[test]
 fn with_timeout_fails_or_passes_through() {
     let (p, f) = Promise::<u8>::new();
+    let source = f.erase();
     let t = f.with_timeout(Duration::from_millis(20));
     let err = t.result_timeout(LONG).unwrap_err();
     assert!(err.is_timeout());
-    assert!(!f.done(), "the source keeps running");
+    assert!(!source.done(), "the source keeps running");
     p.set_result(1).unwrap();
 
     let (p, f) = Promise::<u8>::new();
     let t = f.with_timeout(LONG);
     p.set_result(3).unwrap();
-    assert_eq!(*t.result().unwrap(), 3);
+    assert_eq!(t.into_result().unwrap(), 3);
     assert_eq!(
-        *Future::ready(4)
+        Future::ready(4)
             .with_timeout(Duration::ZERO)
-            .result()
+            .into_result()
             .unwrap(),
         4
     );
 
     let (_p, f) = Promise::<u8>::new();
+    let source = f.erase();
     let t = f.with_timeout_cancelling(Duration::from_millis(5));
     assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
-    assert!(f.wait_timeout(LONG));
-    assert!(f.cancelled());
+    assert!(source.wait_timeout(LONG));
+    assert!(source.cancelled());
 
     // A running source cannot be cancelled: the timeout still fires.
     let (p, f) = running::<u8>();
+    let source = f.erase();
     let t = f.with_timeout_cancelling(Duration::from_millis(5));
     assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
-    assert!(!f.cancelled());
+    assert!(!source.cancelled());
     drop(p);
+}
+
+#[test]
+fn a_source_done_in_time_does_not_time_out_while_a_clone_holds_its_value() {
+    let (p, f) = Promise::new();
+    let kept = f.clone();
+    let t = f.with_timeout(Duration::from_millis(10));
+    p.set_result(unshared("in time")).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!t.done(), "the timer saw the source done and stood down");
+    drop(kept);
+    assert_eq!(t.into_result().ok().unwrap().text(), "in time");
 }
 
 #[test]
@@ -148,35 +203,39 @@ fn join_all_fail_fast_and_gather_collect_all() {
     let pool = TestPool::new(2);
     let fs: Vec<_> = (0..10).map(|i| pool.submit(move || i).unwrap()).collect();
     assert_eq!(
-        *join_all(&fs).result_timeout(LONG).unwrap(),
-        (0..10).collect::<Vec<_>>()
+        join_all(fs).result_timeout(LONG).unwrap(),
+        &(0..10).collect::<Vec<_>>()
     );
 
     let (_p, never) = Promise::<i32>::new();
-    let fast = join_all([never.clone(), Future::failed(Error::task("bad"))]);
+    let fast = join_all([never, Future::from_error(Error::task("bad"))]);
     assert_eq!(
         fast.result_timeout(LONG).unwrap_err().to_string(),
         "task failed: bad"
     );
 
     let (p, later) = Promise::<i32>::new();
-    let all = gather([Future::ready(1), Future::failed(Error::task("bad")), later]);
+    let all = gather([
+        Future::ready(1),
+        Future::from_error(Error::task("bad")),
+        later,
+    ]);
     assert!(!all.done(), "collect-all waits for every input");
     p.set_result(3).unwrap();
-    let out = all.result().unwrap();
+    let out = all.into_result().unwrap();
     assert_eq!(*out[0].as_ref().unwrap(), 1);
     assert!(out[1].is_err());
     assert_eq!(*out[2].as_ref().unwrap(), 3);
 
     assert!(
         join_all(Vec::<Future<u8>>::new())
-            .result()
+            .into_result()
             .unwrap()
             .is_empty()
     );
     assert!(
         gather(Vec::<Future<u8>>::new())
-            .result()
+            .into_result()
             .unwrap()
             .is_empty()
     );
@@ -186,40 +245,47 @@ fn join_all_fail_fast_and_gather_collect_all() {
 fn select_gives_the_first_with_its_index() {
     let (_p0, slow) = Promise::<u8>::new();
     let (p1, fast) = Promise::<u8>::new();
-    let s = select([&slow, &fast]);
+    let s = select([slow, fast]);
     assert!(!s.done());
     p1.set_exception(Error::task("first")).unwrap();
-    let (i, r) = s.result().unwrap();
-    assert_eq!(*i, 1);
-    assert_eq!(r.as_ref().unwrap_err().to_string(), "task failed: first");
+    let (i, r) = s.into_result().unwrap();
+    assert_eq!(i, 1);
+    assert_eq!(r.unwrap_err().to_string(), "task failed: first");
 
-    let s = select([slow.clone(), Future::ready(1), Future::ready(2)]);
+    let (_p0, slow) = Promise::<u8>::new();
+    let s = select([slow, Future::ready(1), Future::ready(2)]);
     assert_eq!(
-        s.result().unwrap().0,
+        s.into_result().unwrap().0,
         1,
         "first already-done in input order"
     );
 
     let empty = select(Vec::<Future<u8>>::new());
-    assert_eq!(empty.result().unwrap_err().kind(), ErrorKind::InvalidState);
+    assert_eq!(
+        empty.into_result().unwrap_err().kind(),
+        ErrorKind::InvalidState
+    );
 }
 
 #[test]
 fn with_timeout_zero_expires_at_once_and_max_is_no_limit() {
     let (_p, f) = Promise::<u8>::new();
+    let source = f.erase();
     let t = f.with_timeout(Duration::ZERO);
     assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
-    assert!(!f.done(), "the source keeps running");
+    assert!(!source.done(), "the source keeps running");
 
     let (_p, f) = Promise::<u8>::new();
+    let source = f.erase();
     let t = f.with_timeout_cancelling(Duration::ZERO);
     assert!(t.result_timeout(LONG).unwrap_err().is_timeout());
-    assert!(f.wait_timeout(LONG));
-    assert!(f.cancelled());
+    assert!(source.wait_timeout(LONG));
+    assert!(source.cancelled());
 
     // `Instant::now() + Duration::MAX` overflows: no timer, no limit.
     for cancelling in [false, true] {
         let (p, f) = Promise::<u8>::new();
+        let source = f.erase();
         let t = if cancelling {
             f.with_timeout_cancelling(Duration::MAX)
         } else {
@@ -227,9 +293,75 @@ fn with_timeout_zero_expires_at_once_and_max_is_no_limit() {
         };
         let setter = set_later(p, 5);
         assert_eq!(*t.result_timeout(LONG).unwrap(), 5);
-        assert!(!f.cancelled());
+        assert!(!source.cancelled());
         setter.join().unwrap();
     }
+}
+
+#[test]
+fn every_combinator_moves_a_value_that_is_neither_clone_nor_sync() {
+    let pool = Arc::new(TestPool::new(2));
+    let text = |f: Future<Unshared>| f.into_result().ok().unwrap().text();
+
+    let (p, f) = Promise::new();
+    let g = f.then(|v: Unshared| unshared(&(v.text() + "+then")));
+    p.set_result(unshared("a")).unwrap();
+    assert_eq!(text(g), "a+then");
+
+    let g = pool
+        .submit(|| unshared("b"))
+        .unwrap()
+        .then_on(Arc::clone(&pool), |v| unshared(&(v.text() + "+then_on")));
+    assert_eq!(text(g), "b+then_on");
+
+    let g = Future::ready(unshared("c")).handle(|r| r.map(|v| unshared(&(v.text() + "+handle"))));
+    assert_eq!(text(g), "c+handle");
+
+    let p2 = Arc::clone(&pool);
+    let g = Future::ready(unshared("d")).and_then(move |v| {
+        let s = v.text();
+        p2.submit(move || unshared(&(s + "+and_then"))).unwrap()
+    });
+    assert_eq!(text(g), "d+and_then");
+
+    assert_eq!(
+        text(Future::ready(unshared("e")).or_else(|_| Ok(unshared("no")))),
+        "e"
+    );
+    let g = Future::<Unshared>::from_error(Error::task("x")).or_else(|_| Ok(unshared("or_else")));
+    assert_eq!(text(g), "or_else");
+
+    let (p, f) = Promise::new();
+    let g = f.with_timeout(LONG);
+    p.set_result(unshared("f")).unwrap();
+    assert_eq!(text(g), "f");
+    let (p, f) = Promise::new();
+    let g = f.with_timeout_cancelling(LONG);
+    p.set_result(unshared("g")).unwrap();
+    assert_eq!(text(g), "g");
+
+    let all = join_all((0..3).map(|i| pool.submit(move || unshared(&i.to_string())).unwrap()));
+    let all: Vec<String> = all
+        .into_result()
+        .ok()
+        .unwrap()
+        .into_iter()
+        .map(Unshared::text)
+        .collect();
+    assert_eq!(all, ["0", "1", "2"]);
+
+    let out = gather([
+        Future::ready(unshared("h")),
+        Future::from_error(Error::task("bad")),
+    ]);
+    let mut out = out.into_result().ok().unwrap().into_iter();
+    assert_eq!(out.next().unwrap().ok().unwrap().text(), "h");
+    assert!(out.next().unwrap().is_err());
+
+    let (_slow_p, slow) = Promise::new();
+    let first = select([slow, Future::ready(unshared("i"))]);
+    let (i, r) = first.into_result().ok().unwrap();
+    assert_eq!((i, r.ok().unwrap().text()), (1, "i".to_string()));
 }
 
 #[test]

@@ -55,21 +55,29 @@ fn wait_first_exception_races_success_and_failure() {
 
 /// Two completions race into `select` and `join_all` (the crate's own
 /// shared state): `select` reports exactly one winner and `join_all` all
-/// values in input order, whatever the interleaving.
+/// values in input order, whatever the interleaving. Each consumes its
+/// futures, so each gets its own pair, completed by the same threads.
 #[test]
 fn select_and_join_all_under_concurrent_completions() {
     use concur_combinators::{join_all, select};
     loom::model(|| {
         let (p1, f1) = Promise::<u8>::new();
         let (p2, f2) = Promise::<u8>::new();
-        let first = select([&f1, &f2]);
-        let all = join_all([&f1, &f2]);
-        drop((f1, f2));
-        let t1 = thread::spawn(move || p1.set_result(1).unwrap());
-        let t2 = thread::spawn(move || p2.set_result(2).unwrap());
-        let (i, r) = first.result().unwrap();
-        assert_eq!(*r.as_ref().unwrap() as usize, i + 1);
-        assert_eq!(*all.result().unwrap(), [1, 2]);
+        let (q1, g1) = Promise::<u8>::new();
+        let (q2, g2) = Promise::<u8>::new();
+        let first = select([f1, f2]);
+        let all = join_all([g1, g2]);
+        let t1 = thread::spawn(move || {
+            p1.set_result(1).unwrap();
+            q1.set_result(1).unwrap();
+        });
+        let t2 = thread::spawn(move || {
+            q2.set_result(2).unwrap();
+            p2.set_result(2).unwrap();
+        });
+        let (i, r) = first.into_result().unwrap();
+        assert_eq!(r.unwrap() as usize, i + 1);
+        assert_eq!(all.into_result().unwrap(), [1, 2]);
         t1.join().unwrap();
         t2.join().unwrap();
     });

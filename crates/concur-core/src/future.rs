@@ -11,9 +11,10 @@
 //!   then read `value`, and never write it.
 //! * `value` is only moved out by [`Future::into_result`] /
 //!   [`Future::try_into_result`], which require that the consuming handle is
-//!   the only [`Future`] handle (`handles == 1`, read with `Acquire` after
-//!   the state is terminal). Only `Future` handles can read `value`; new ones
-//!   are only made by cloning one.
+//!   the only [`Future`] handle (`handles` is 1 apart from `CONSUMED`, read
+//!   with `Acquire` after the state is terminal), or by the delivery to
+//!   consumers, which requires that none is left (below). Only `Future`
+//!   handles can read `value`; new ones are only made by cloning one.
 //! * The completer lends done-callbacks a handle: it adds [`LENT`] to
 //!   `handles` (and records its thread in `Waiters::lending`) before it
 //!   publishes the terminal state, and removes it, under the lock, once the
@@ -25,9 +26,21 @@
 //! * Callbacks run in registration order: while the loan lasts,
 //!   `add_done_callback` queues (even though the state is terminal) and the
 //!   completer drains the queue before it returns the loan, under the lock.
-//! * Wakers and callbacks are user code: each runs behind `catch_unwind`,
-//!   and a panic is reported through `tracing`; it never stops the other
-//!   wake-ups or callbacks nor reaches the completing side.
+//! * Consumers ([`Future::on_done`]) take the value by move once nothing
+//!   else can read it. Registering one sets [`CONSUMED`] in `handles`
+//!   (under the lock, while the registering handle still counts) and then
+//!   gives the handle up. The delivery condition — terminal state,
+//!   `handles == CONSUMED` exactly (no `Future` handle, no loan), read with
+//!   `Acquire` — is checked under the lock by each event that can make it
+//!   true: completion without callbacks, the return of the loan, and the
+//!   drop that takes the count to zero. The one that sees it true takes the
+//!   consumer list (so delivery happens exactly once) and the value, and
+//!   runs the consumers after unlocking. `Future::drop` stays one
+//!   `fetch_sub` unless the count reaches zero with `CONSUMED` set and no
+//!   loan (with a loan, its return does the check).
+//! * Wakers, callbacks and consumers are user code: each runs behind
+//!   `catch_unwind`, and a panic is reported through `tracing`; it never
+//!   stops the other wake-ups or callbacks nor reaches the completing side.
 
 use crate::error::Error;
 use crate::notify::Notify;
@@ -41,6 +54,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 type Callback<T> = Box<dyn FnOnce(&Future<T>) + Send + 'static>;
+type Consumer<T> = Box<dyn FnOnce(Result<T, Error>) + Send + 'static>;
+
+/// The registered consumers, in registration order (boxed in `Waiters`).
+struct Consumers<T>(Vec<Consumer<T>>);
 
 /// One registration on a future's waiter list.
 enum Entry {
@@ -66,6 +83,10 @@ impl Entry {
 struct Waiters<T> {
     entries: Vec<Entry>,
     callbacks: Vec<Callback<T>>,
+    /// Registered by [`Future::on_done`]; taken once, by the delivery.
+    /// Boxed: most futures never have one, and the shared state stays
+    /// within 128 bytes.
+    consumers: Option<Box<Consumers<T>>>,
     next_id: usize,
     /// The thread running the done-callbacks while it lends them a handle.
     lending: Option<ThreadId>,
@@ -102,6 +123,11 @@ impl<T> Waiters<T> {
 /// through a lent handle (see the module docs).
 const LENT: usize = 1 << (usize::BITS - 1);
 
+/// Set in `Inner::handles` once a consumer ([`Future::on_done`]) is
+/// registered: the drop that takes the count to zero then checks for
+/// delivery (see the module docs).
+const CONSUMED: usize = 1 << (usize::BITS - 2);
+
 pub(crate) struct Inner<T> {
     state: AtomicU8,
     /// Number of live [`Future`] handles (not the promise, not erased handles).
@@ -123,6 +149,7 @@ impl<T> Inner<T> {
             waiters: Mutex::new(Waiters {
                 entries: Vec::new(),
                 callbacks: Vec::new(),
+                consumers: None,
                 next_id: 0,
                 lending: None,
             }),
@@ -325,6 +352,76 @@ impl<T> Inner<T> {
         // terminal state and is not written while a handle borrows it.
         self.value.with(|p| unsafe { &*p })
     }
+
+    /// If the consumers can be given the value now (see the module docs),
+    /// takes them and the value; the caller runs the delivery unlocked.
+    fn take_delivery_locked(&self, w: &mut Waiters<T>) -> Option<Delivery<T>> {
+        if w.consumers.is_none() || !state::is_terminal(self.state_locked(w)) {
+            return None;
+        }
+        // ORDERING: `Acquire` pairs with the `Release` decrements of every
+        // dropped handle and the loan's return: their reads of `value`
+        // happened before the move below.
+        if self.handles.load(Ordering::Acquire) != CONSUMED {
+            return None;
+        }
+        // SAFETY: terminal, no `Future` handle and no loan: nothing can read
+        // `value`, and the lock makes us the only one taking it.
+        let outcome = self.value.with_mut(|p| unsafe { (*p).take() });
+        Some(Delivery {
+            consumers: w.consumers.take()?.0,
+            outcome,
+        })
+    }
+
+    /// The drop of the last `Future` handle of a future with consumers.
+    fn last_handle_dropped(&self) {
+        let delivery = {
+            let mut w = primitive::lock(&self.waiters);
+            self.take_delivery_locked(&mut w)
+        };
+        if let Some(d) = delivery {
+            d.run();
+        }
+    }
+}
+
+/// The consumers of a future and its outcome, taken together, exactly once.
+struct Delivery<T> {
+    consumers: Vec<Consumer<T>>,
+    /// `None` if `into_result` moved the value out before.
+    outcome: Option<Result<T, Error>>,
+}
+
+impl<T> Delivery<T> {
+    /// The first consumer gets the value; errors are cloned to every one.
+    fn run(self) {
+        let mut outcome = Some(self.outcome.unwrap_or_else(|| {
+            Err(Error::invalid_state(
+                "the value was moved out by into_result",
+            ))
+        }));
+        for consumer in self.consumers {
+            let this = match outcome.take() {
+                Some(Ok(v)) => Ok(v),
+                Some(Err(e)) => {
+                    outcome = Some(Err(e.clone()));
+                    Err(e)
+                }
+                None => Err(Error::invalid_state(
+                    "the value moved to an earlier consumer of the same future",
+                )),
+            };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| consumer(this))) {
+                let err = Error::panicked(payload);
+                tracing::error!(
+                    target: "concur_core",
+                    error = %err,
+                    "an on_done consumer panicked; later consumers still run"
+                );
+            }
+        }
+    }
 }
 
 /// Stores the outcome, publishes the terminal state, then (unlocked) wakes
@@ -361,11 +458,16 @@ fn complete_deferring<T: Send + 'static>(
     }
     // ORDERING: `Release` publishes `value`; pairs with `Inner::state_u8`.
     inner.state.store(new_state, Ordering::Release);
-    drop(guard);
     if callbacks.is_empty() {
+        let delivery = inner.take_delivery_locked(&mut guard);
+        drop(guard);
         wake_all(entries);
+        if let Some(d) = delivery {
+            d.run();
+        }
         return None;
     }
+    drop(guard);
     // Built before waking, so the loan is returned even if something
     // unwinds past the `catch_unwind` guards.
     let lent = LentHandle {
@@ -409,9 +511,12 @@ impl<T> Callbacks<T> {
             let mut w = primitive::lock(&inner.waiters);
             batch = std::mem::take(&mut w.callbacks);
             if batch.is_empty() {
-                let entries = lent.return_locked(&mut w);
+                let (entries, delivery) = lent.return_locked(&mut w);
                 drop(w);
                 wake_all(entries);
+                if let Some(d) = delivery {
+                    d.run();
+                }
                 return;
             }
         }
@@ -475,14 +580,17 @@ struct LentHandle<T> {
 }
 
 impl<T> LentHandle<T> {
-    /// Ends the loan; the caller wakes the returned entries after unlocking.
-    fn return_locked(&mut self, w: &mut Waiters<T>) -> Vec<Entry> {
+    /// Ends the loan; the caller wakes the returned entries and runs the
+    /// delivery (if the consumers were only waiting for the loan) after
+    /// unlocking.
+    fn return_locked(&mut self, w: &mut Waiters<T>) -> (Vec<Entry>, Option<Delivery<T>>) {
         self.returned = true;
         w.lending = None;
         // ORDERING: `Release`: the callbacks' reads of `value` happen before
         // a move by whoever sees `LENT` clear (`Inner::lent`).
         self.fut.inner.handles.fetch_sub(LENT, Ordering::Release);
-        std::mem::take(&mut w.entries)
+        let delivery = self.fut.inner.take_delivery_locked(w);
+        (std::mem::take(&mut w.entries), delivery)
     }
 }
 
@@ -490,13 +598,16 @@ impl<T> Drop for LentHandle<T> {
     fn drop(&mut self) {
         if !self.returned {
             let inner = self.fut.inner.clone();
-            let (entries, dropped) = {
+            let (entries, delivery, dropped) = {
                 let mut w = primitive::lock(&inner.waiters);
-                let entries = self.return_locked(&mut w);
-                (entries, std::mem::take(&mut w.callbacks))
+                let (entries, delivery) = self.return_locked(&mut w);
+                (entries, delivery, std::mem::take(&mut w.callbacks))
             };
             drop(dropped);
             wake_all(entries);
+            if let Some(d) = delivery {
+                d.run();
+            }
         }
         // SAFETY: `fut` is `ManuallyDrop` and never used again, so its `Arc`
         // is moved out exactly once; `Future::drop` (which would take one
@@ -544,6 +655,33 @@ fn run_callback<T>(fut: &Future<T>, cb: Callback<T>) {
 /// moves the value out when this is the last handle. Errors are shared
 /// (`Error` is a cheap clone), so every reader sees the same error.
 ///
+/// # Identity
+///
+/// Futures compare equal, and hash alike, when they are clones of one
+/// another ([`id`](Self::id)); the value plays no part, so `T` needs no
+/// `Eq` or `Hash`. A map from futures to what they are for is Python's
+/// `{executor.submit(load, url): url}`:
+///
+/// ```
+/// use concur_core::{Future, Promise};
+/// use std::collections::HashMap;
+///
+/// let (p1, f1) = Promise::<usize>::new();
+/// let (p2, f2) = Promise::<usize>::new();
+/// let urls: HashMap<Future<usize>, &str> =
+///     HashMap::from([(f1.clone(), "a.example"), (f2.clone(), "b.example")]);
+/// p2.set_result(42).unwrap();
+/// assert_eq!(urls[&f2], "b.example");
+/// assert_eq!(urls.get(&f1), Some(&"a.example"));
+/// drop(p1);
+/// ```
+///
+/// Clippy's `mutable_key_type` lint flags such maps because the shared
+/// state holds atomics; the hash is the identity, which never changes, so
+/// allow the lint there (or list `concur_core::Future` and
+/// `concur_core::AnyFuture` under `ignore-interior-mutability` in
+/// `clippy.toml`).
+///
 /// # Examples
 ///
 /// ```
@@ -571,6 +709,7 @@ impl<T> Future<T> {
     /// let fut = concur_core::Future::ready(3);
     /// assert_eq!(fut.state(), concur_core::State::Finished);
     /// ```
+    #[must_use]
     pub fn state(&self) -> State {
         State::from_u8(self.inner.state_u8())
     }
@@ -583,6 +722,7 @@ impl<T> Future<T> {
     /// let (_promise, fut) = concur_core::Promise::<()>::new();
     /// assert!(!fut.done());
     /// ```
+    #[must_use]
     pub fn done(&self) -> bool {
         self.inner.is_done()
     }
@@ -596,6 +736,7 @@ impl<T> Future<T> {
     /// promise.set_running_or_notify_cancel().unwrap();
     /// assert!(fut.running());
     /// ```
+    #[must_use]
     pub fn running(&self) -> bool {
         self.inner.state_u8() == RUNNING
     }
@@ -609,8 +750,24 @@ impl<T> Future<T> {
     /// assert!(fut.cancel());
     /// assert!(fut.cancelled());
     /// ```
+    #[must_use]
     pub fn cancelled(&self) -> bool {
         self.inner.state_u8() == CANCELLED
+    }
+
+    /// Whether the future is done with an error (not counting
+    /// cancellation), as [`AnyFuture::failed`](crate::AnyFuture::failed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Error, Future};
+    /// assert!(Future::<u8>::from_error(Error::task("x")).failed());
+    /// assert!(!Future::ready(1).failed());
+    /// ```
+    #[must_use]
+    pub fn failed(&self) -> bool {
+        self.inner.state_u8() == FAILED
     }
 
     /// Blocks until the future is done (without reading it).
@@ -639,6 +796,7 @@ impl<T> Future<T> {
     /// let (_promise, fut) = concur_core::Promise::<()>::new();
     /// assert!(!fut.wait_timeout(Duration::from_millis(1)));
     /// ```
+    #[must_use]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.inner.wait_until(primitive::now().checked_add(timeout))
     }
@@ -654,6 +812,7 @@ impl<T> Future<T> {
     /// let fut = concur_core::Future::ready(1);
     /// assert!(fut.wait_deadline(std::time::Instant::now()));
     /// ```
+    #[must_use]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
         self.inner.wait_until(Some(deadline))
     }
@@ -739,55 +898,58 @@ impl<T> Future<T> {
         self.read()
     }
 
-    fn read_exception(&self) -> Result<Option<Error>, Error> {
-        match self.read() {
-            Ok(_) => Ok(None),
-            Err(e) if self.inner.state_u8() == CANCELLED => Err(e),
-            Err(e) => Ok(Some(e)),
-        }
-    }
-
-    /// Blocks until done and returns the error the task failed with, or
-    /// `None` if it produced a value.
+    /// Blocks until done and returns the error the future ended with, or
+    /// `None` if it produced a value. A cancelled future gives its
+    /// [`Cancelled`](crate::ErrorKind::Cancelled) error
+    /// ([`Error::is_cancelled`]).
     ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::Cancelled`](crate::ErrorKind) if the future was cancelled
-    /// (as CPython's `exception()` raises `CancelledError`).
+    /// CPython's `exception()` *raises* `CancelledError` instead. Here a
+    /// cancellation is an [`Error`] like any other outcome (as
+    /// [`result`](Self::result) returns it), so there is nothing to raise:
+    /// this never fails, and [`exception_timeout`](Self::exception_timeout)
+    /// fails only on its timeout.
     ///
     /// # Examples
     ///
     /// ```
-    /// let fut = concur_core::Future::<u8>::failed(concur_core::Error::task("bad"));
-    /// assert_eq!(fut.exception().unwrap().unwrap().to_string(), "task failed: bad");
+    /// use concur_core::{Error, Future, Promise};
+    /// let fut = Future::<u8>::from_error(Error::task("bad"));
+    /// assert_eq!(fut.exception().unwrap().to_string(), "task failed: bad");
+    /// assert!(Future::ready(1).exception().is_none());
+    /// let (_p, pending) = Promise::<u8>::new();
+    /// pending.cancel();
+    /// assert!(pending.exception().unwrap().is_cancelled());
     /// ```
-    pub fn exception(&self) -> Result<Option<Error>, Error> {
+    pub fn exception(&self) -> Option<Error> {
         self.wait();
-        self.read_exception()
+        self.read().err()
     }
 
     /// Like [`exception`](Self::exception), giving up after `timeout`.
     ///
-    /// `Duration::ZERO` polls once without blocking (a pending future
-    /// gives the `Timeout` error); `Duration::MAX` means no limit, as
-    /// [`exception`](Self::exception).
+    /// `Duration::ZERO` polls once without blocking; `Duration::MAX` means
+    /// no limit, as [`exception`](Self::exception).
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Timeout`](crate::ErrorKind) on timeout,
-    /// [`ErrorKind::Cancelled`](crate::ErrorKind) if cancelled.
+    /// Only [`ErrorKind::Timeout`](crate::ErrorKind), if the future is not
+    /// done in time. A cancelled future is `Ok(Some(error))`, as in
+    /// [`exception`](Self::exception).
     ///
     /// # Examples
     ///
     /// ```
+    /// use std::time::Duration;
     /// let fut = concur_core::Future::ready(1);
-    /// assert!(fut.exception_timeout(std::time::Duration::ZERO).unwrap().is_none());
+    /// assert!(fut.exception_timeout(Duration::ZERO).unwrap().is_none());
+    /// let (_p, pending) = concur_core::Promise::<u8>::new();
+    /// assert!(pending.exception_timeout(Duration::ZERO).unwrap_err().is_timeout());
     /// ```
     pub fn exception_timeout(&self, timeout: Duration) -> Result<Option<Error>, Error> {
         if !self.wait_timeout(timeout) {
             return Err(Error::timeout("1 (of 1) futures unfinished"));
         }
-        self.read_exception()
+        Ok(self.read().err())
     }
 
     /// Blocks until done and moves the value out of the last handle.
@@ -859,7 +1021,7 @@ impl<T> Future<T> {
         }
         // ORDERING: pairs with the `Release` decrement in `Drop`, so every
         // read through another (now dropped) handle happened before we move.
-        if self.inner.handles.load(Ordering::Acquire) != 1 {
+        if self.inner.handles.load(Ordering::Acquire) & !CONSUMED != 1 {
             return Err(self);
         }
         // SAFETY: done, and ours is the only handle that can read `value`.
@@ -877,6 +1039,7 @@ impl<T> Future<T> {
     /// assert_eq!(a.id(), a.clone().id());
     /// assert_ne!(a.id(), concur_core::Future::ready(1).id());
     /// ```
+    #[must_use]
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.inner) as *const () as usize
     }
@@ -896,16 +1059,17 @@ impl<T: Send + 'static> Future<T> {
         fut
     }
 
-    /// A future already failed with `error`.
+    /// A future already failed with `error` (the twin of
+    /// [`ready`](Self::ready); [`failed`](Self::failed) is the predicate).
     ///
     /// # Examples
     ///
     /// ```
     /// use concur_core::{Error, Future, State};
-    /// let fut = Future::<()>::failed(Error::shutdown());
+    /// let fut = Future::<()>::from_error(Error::shutdown());
     /// assert_eq!(fut.state(), State::Failed);
     /// ```
-    pub fn failed(error: Error) -> Self {
+    pub fn from_error(error: Error) -> Self {
         let (promise, fut) = Promise::new();
         let _ = promise.set_exception(error);
         fut
@@ -964,6 +1128,62 @@ impl<T: Send + 'static> Future<T> {
         run_callback(self, Box::new(callback));
     }
 
+    /// Gives up this handle and hands the outcome **by move** to `callback`
+    /// once nothing else can read it: the future is done, no other
+    /// [`Future`] handle remains (erased [`AnyFuture`](crate::AnyFuture)s
+    /// and the [`Promise`] do not count) and no done-callback still borrows
+    /// the value. Like [`Arc::into_inner`](std::sync::Arc::into_inner),
+    /// the value goes to the last owner; neither `T: Clone` nor `T: Sync`
+    /// is needed.
+    ///
+    /// `callback` runs exactly once, on the thread of whichever of those
+    /// events comes last: the completion, the drop of the last other
+    /// handle, the end of the done-callbacks, or this call itself (then at
+    /// once, here).
+    ///
+    /// If several handles register consumers, the first registered gets the
+    /// value and later ones get
+    /// [`InvalidState`](crate::ErrorKind::InvalidState) ("moved to an
+    /// earlier consumer"); an error (including a cancellation, or
+    /// [`Abandoned`](crate::ErrorKind::Abandoned) when the promise is
+    /// dropped) is cloned to every consumer. If another handle moves the
+    /// value out with [`into_result`](Self::into_result) first, consumers
+    /// get `InvalidState`. A panicking consumer is reported through
+    /// `tracing` and never reaches the thread that ran it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::sync::mpsc;
+    ///
+    /// // `Cell` is neither `Clone` (here, with a `String`) nor `Sync`.
+    /// let (promise, fut) = concur_core::Promise::new();
+    /// let watcher = fut.clone();
+    /// let (tx, rx) = mpsc::channel();
+    /// fut.on_done(move |r: Result<Cell<String>, _>| tx.send(r.unwrap().into_inner()).unwrap());
+    /// promise.set_result(Cell::new("moved".to_string())).unwrap();
+    /// assert!(rx.try_recv().is_err()); // `watcher` could still read it
+    /// drop(watcher);
+    /// assert_eq!(rx.recv().unwrap(), "moved");
+    /// ```
+    pub fn on_done<F>(self, callback: F)
+    where
+        F: FnOnce(Result<T, Error>) + Send + 'static,
+    {
+        {
+            let mut w = primitive::lock(&self.inner.waiters);
+            w.consumers
+                .get_or_insert_with(|| Box::new(Consumers(Vec::new())))
+                .0
+                .push(Box::new(callback));
+            // ORDERING: sequenced before this handle's own `Release`
+            // decrement, so the drop reaching zero always sees the flag.
+            self.inner.handles.fetch_or(CONSUMED, Ordering::Relaxed);
+        }
+        drop(self);
+    }
+
     /// A type-erased handle (state, cancel, waiting; not the value), for
     /// collections of futures with different output types.
     ///
@@ -993,8 +1213,40 @@ impl<T> Clone for Future<T> {
 
 impl<T> Drop for Future<T> {
     fn drop(&mut self) {
-        // ORDERING: pairs with the `Acquire` load in `try_into_result`.
-        self.inner.handles.fetch_sub(1, Ordering::Release);
+        // ORDERING: pairs with the `Acquire` loads in `try_into_result` and
+        // `take_delivery_locked`.
+        let before = self.inner.handles.fetch_sub(1, Ordering::Release);
+        // The last handle of a future with consumers, and no loan (whose
+        // return would check instead): the consumers may be due now.
+        if before == CONSUMED | 1 {
+            self.inner.last_handle_dropped();
+        }
+    }
+}
+
+/// Identity, not value: two handles are equal when they are handles to the
+/// same future (clones of one another), whatever `T` and the state. So a
+/// future can key a map, as in Python's `{executor.submit(f, url): url}`.
+///
+/// # Examples
+///
+/// ```
+/// let a = concur_core::Future::ready(1);
+/// assert_eq!(a, a.clone());
+/// assert_ne!(a, concur_core::Future::ready(1));
+/// ```
+impl<T> PartialEq for Future<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl<T> Eq for Future<T> {}
+
+/// Hashes the identity ([`Future::id`]), consistently with `Eq`.
+impl<T> std::hash::Hash for Future<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
     }
 }
 
@@ -1224,15 +1476,16 @@ impl<T: Send + 'static> Promise<T> {
         Inner::cancel(&self.inner)
     }
 
-    /// A type-erased handle to the future.
+    /// A type-erased handle to the future (as [`Future::erase`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// let (promise, _fut) = concur_core::Promise::<()>::new();
-    /// assert!(!promise.erased_future().done());
+    /// let (promise, fut) = concur_core::Promise::<()>::new();
+    /// assert!(!promise.erase().done());
+    /// assert_eq!(promise.erase(), fut.erase());
     /// ```
-    pub fn erased_future(&self) -> crate::AnyFuture {
+    pub fn erase(&self) -> crate::AnyFuture {
         crate::AnyFuture::new(ErasedInner(self.inner.clone()))
     }
 }

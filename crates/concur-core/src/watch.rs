@@ -98,7 +98,7 @@ impl AnyFuture {
     /// # Examples
     ///
     /// ```
-    /// let f = concur_core::Future::<()>::failed(concur_core::Error::task("x"));
+    /// let f = concur_core::Future::<()>::from_error(concur_core::Error::task("x"));
     /// assert!(f.erase().failed());
     /// ```
     #[must_use]
@@ -146,19 +146,21 @@ impl AnyFuture {
         self.inner.wait_until(primitive::now().checked_add(timeout))
     }
 
-    /// Blocks until done or `deadline` (`None`: no limit); `true` if done.
+    /// Blocks until done or until `deadline`; `true` if done (as
+    /// [`Future::wait_deadline`](crate::Future::wait_deadline)).
     ///
-    /// A deadline already passed polls once without blocking; a far-future
-    /// one simply waits.
+    /// A deadline already passed (such as `Instant::now()`) polls once
+    /// without blocking; a far-future one simply waits.
     ///
     /// # Examples
     ///
     /// ```
-    /// assert!(concur_core::Future::ready(()).erase().wait_deadline(None));
+    /// let f = concur_core::Future::ready(()).erase();
+    /// assert!(f.wait_deadline(std::time::Instant::now()));
     /// ```
     #[must_use]
-    pub fn wait_deadline(&self, deadline: Option<Instant>) -> bool {
-        self.inner.wait_until(deadline)
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.inner.wait_until(Some(deadline))
     }
 
     /// The future's identity, equal to [`Future::id`](crate::Future::id).
@@ -187,6 +189,31 @@ impl AnyFuture {
             fut: self.clone(),
             slot: None,
         }
+    }
+}
+
+/// Identity: two erased handles are equal when they watch the same future
+/// (the same [`id`](AnyFuture::id)), whatever its state.
+///
+/// # Examples
+///
+/// ```
+/// let f = concur_core::Future::ready(1);
+/// assert_eq!(f.erase(), f.erase());
+/// assert_ne!(f.erase(), concur_core::Future::ready(1).erase());
+/// ```
+impl PartialEq for AnyFuture {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for AnyFuture {}
+
+/// Hashes the identity, consistently with `Eq`.
+impl std::hash::Hash for AnyFuture {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
     }
 }
 

@@ -72,7 +72,7 @@ fn awaiting_failed_and_cancelled_futures_gives_their_errors() {
         assert!(t.join().unwrap());
         drop(promise);
 
-        let fut = Future::<u8>::failed(Error::task(TestError(2)));
+        let fut = Future::<u8>::from_error(Error::task(TestError(2)));
         let e = fut.await.unwrap_err();
         assert_eq!(e.downcast_ref::<TestError>(), Some(&TestError(2)));
     });

@@ -35,7 +35,7 @@ fn done_callback_with_result() {
 #[test]
 fn done_callback_with_exception() {
     let (promise, fut) = Promise::<u64>::new();
-    let rx = on_done(&fut, |f| f.exception().unwrap().unwrap());
+    let rx = on_done(&fut, |f| f.exception().unwrap());
     promise.set_exception(Error::task(TestError(1))).unwrap();
     let e = rx.try_recv().unwrap();
     assert_eq!(e.downcast_ref::<TestError>(), Some(&TestError(1)));
@@ -69,8 +69,8 @@ fn done_callback_already_successful_runs_at_once_on_the_caller() {
 
 #[test]
 fn done_callback_already_failed() {
-    let fut = Future::<u64>::failed(Error::task(TestError(2)));
-    let rx = on_done(&fut, |f| f.exception().unwrap().unwrap());
+    let fut = Future::<u64>::from_error(Error::task(TestError(2)));
+    let rx = on_done(&fut, |f| f.exception().unwrap());
     let e = rx.try_recv().unwrap();
     assert_eq!(e.downcast_ref::<TestError>(), Some(&TestError(2)));
 }

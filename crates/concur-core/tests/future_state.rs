@@ -162,7 +162,7 @@ fn debug_reads_like_cpythons_repr() {
         " state=finished returned u64>",
     );
     assert_repr(
-        &format!("{:?}", Future::<()>::failed(Error::shutdown())),
+        &format!("{:?}", Future::<()>::from_error(Error::shutdown())),
         " state=finished raised shutdown>",
     );
     // Abandoned futures say so.
@@ -247,10 +247,31 @@ fn erased_handles_report_state_and_cancel() {
     assert!(!any.failed());
     drop(promise);
 
-    let failed = Future::<u8>::failed(Error::task(TestError(1))).erase();
+    let failed = Future::<u8>::from_error(Error::task(TestError(1))).erase();
     assert!(failed.failed() && failed.done());
     let (p, _f) = Promise::<u8>::new();
-    let from_promise = p.erased_future();
+    let from_promise = p.erase();
     assert!(p.set_running_or_notify_cancel().unwrap());
     assert!(from_promise.running());
+}
+
+#[allow(clippy::mutable_key_type)] // identity-hashed: see `Future`'s docs
+#[test]
+fn futures_are_equal_and_hash_alike_by_identity_only() {
+    use std::collections::HashSet;
+    use std::hash::{BuildHasher, RandomState};
+    let (promise, a) = concur_core::Promise::<std::cell::Cell<u8>>::new(); // no Eq, no Hash
+    let b = a.clone();
+    let other = concur_core::Future::ready(std::cell::Cell::new(0));
+    assert!(a == b && a != other);
+    let h = RandomState::new();
+    assert_eq!(h.hash_one(&a), h.hash_one(&b));
+    promise.set_result(std::cell::Cell::new(1)).unwrap();
+    assert_eq!(a, b, "completion does not change identity");
+    assert_eq!(h.hash_one(&a), h.hash_one(&b));
+    assert!(a.erase() == b.erase() && a.erase() != other.erase());
+    assert_eq!(h.hash_one(a.erase()), h.hash_one(b.erase()));
+    let set: HashSet<_> = [a.clone(), b, other].into_iter().collect();
+    assert_eq!(set.len(), 2);
+    assert!(set.contains(&a));
 }

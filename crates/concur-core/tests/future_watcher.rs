@@ -20,7 +20,7 @@ fn already_done_futures_come_out_first_in_watch_order() {
     let (pa, a) = Promise::<u8>::new();
     let b = Future::ready(1u8);
     let (pc, c) = Promise::<u8>::new();
-    let d = Future::<u8>::failed(Error::shutdown());
+    let d = Future::<u8>::from_error(Error::shutdown());
     let mut w = Watcher::new();
     let ta = w.watch(a.erase());
     let tb = w.watch(b.erase());
@@ -276,7 +276,7 @@ fn one_future_watched_twice_and_by_two_watchers_wakes_all() {
     let any: AnyFuture = f.erase();
     w1.watch(any.clone());
     w1.watch(any.clone());
-    w2.watch(p.erased_future());
+    w2.watch(p.erase());
     p.set_result(1).unwrap();
     let tokens: Vec<usize> = w1.map(|(t, _)| t).collect();
     assert_eq!(tokens, [0, 1]);

@@ -374,3 +374,72 @@ fn watcher_drop_races_completion() {
         t.join().unwrap();
     });
 }
+
+/// `on_done` registration on one thread, the drop of the last other handle
+/// on a second, completion on a third: the consumer runs exactly once, with
+/// the value, whichever event comes last.
+#[test]
+fn on_done_registration_races_last_drop_and_completion() {
+    loom::model(|| {
+        let (promise, fut) = Promise::<u8>::new();
+        let other = fut.clone();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let dropper = thread::spawn(move || drop(other));
+        let completer = thread::spawn(move || promise.set_result(5).unwrap());
+        let sink = got.clone();
+        fut.on_done(move |r| sink.lock().unwrap().push(r.unwrap()));
+        dropper.join().unwrap();
+        completer.join().unwrap();
+        assert_eq!(*got.lock().unwrap(), [5], "exactly once, with the value");
+    });
+}
+
+/// A done-callback that keeps a clone of its lent handle, against the
+/// registration of a consumer and the drop of that clone: the consumer
+/// waits for the loan and the clone, then runs exactly once.
+#[test]
+fn on_done_races_a_done_callback_holding_a_clone() {
+    loom::model(|| {
+        let (promise, fut) = Promise::<u8>::new();
+        let kept = Arc::new(Mutex::new(None));
+        let in_cb = kept.clone();
+        fut.add_done_callback(move |f| *in_cb.lock().unwrap() = Some(f.clone()));
+        let completer = thread::spawn(move || promise.set_result(9).unwrap());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        fut.on_done(move |r| sink.lock().unwrap().push(r.unwrap()));
+        completer.join().unwrap();
+        assert!(
+            got.lock().unwrap().is_empty(),
+            "the callback's clone can read"
+        );
+        let clone = kept.lock().unwrap().take().expect("the callback ran");
+        let dropper = thread::spawn(move || drop(clone));
+        dropper.join().unwrap();
+        assert_eq!(*got.lock().unwrap(), [9]);
+    });
+}
+
+/// Two consumers registered on two threads while a third completes: one
+/// gets the value, the other the "earlier consumer" error, each once.
+#[test]
+fn two_consumers_race_completion() {
+    loom::model(|| {
+        let (promise, fut) = Promise::<u8>::new();
+        let second = fut.clone();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        let t = thread::spawn(move || {
+            second.on_done(move |r| sink.lock().unwrap().push(r.map_err(|e| e.kind())));
+        });
+        let completer = thread::spawn(move || promise.set_result(3).unwrap());
+        let sink = got.clone();
+        fut.on_done(move |r| sink.lock().unwrap().push(r.map_err(|e| e.kind())));
+        t.join().unwrap();
+        completer.join().unwrap();
+        let got = got.lock().unwrap();
+        assert_eq!(got.len(), 2);
+        assert!(got.contains(&Ok(3)));
+        assert!(got.contains(&Err(ErrorKind::InvalidState)));
+    });
+}

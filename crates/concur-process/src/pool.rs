@@ -330,7 +330,7 @@ impl ProcessPool {
         let mut unsent = unsent.into_iter().peekable();
         for i in 0..batch.len() {
             if let Some((_, e)) = unsent.next_if(|(at, _)| *at == i) {
-                futs.push(Future::failed(e));
+                futs.push(Future::from_error(e));
             } else {
                 let (p, f) = Promise::new();
                 promises.push(p);

@@ -187,7 +187,7 @@ impl<F: RemoteFn> Completer for Promises<F> {
     }
 
     fn has_future(&self, id: usize) -> bool {
-        self.promises.iter().any(|p| p.erased_future().id() == id)
+        self.promises.iter().any(|p| p.erase().id() == id)
     }
 }
 
@@ -281,6 +281,6 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
     }
 
     fn has_future(&self, id: usize) -> bool {
-        self.promise.erased_future().id() == id
+        self.promise.erase().id() == id
     }
 }

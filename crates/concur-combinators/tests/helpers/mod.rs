@@ -120,7 +120,7 @@ pub fn cancelled<T: Send + 'static>() -> Future<T> {
 
 /// CPython's `EXCEPTION_FUTURE`.
 pub fn exception<T: Send + 'static>() -> Future<T> {
-    Future::failed(Error::task(std::io::Error::other("wrong")))
+    Future::from_error(Error::task(std::io::Error::other("wrong")))
 }
 
 /// CPython's `SUCCESSFUL_FUTURE`.

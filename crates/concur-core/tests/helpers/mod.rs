@@ -65,7 +65,7 @@ pub(crate) fn cancelled_future<T: Send + 'static>() -> Fixture<T> {
 pub(crate) fn exception_future<T: Send + 'static>() -> Fixture<T> {
     Fixture {
         promise: None,
-        fut: Future::failed(Error::task(TestError(5))),
+        fut: Future::from_error(Error::task(TestError(5))),
     }
 }
 
