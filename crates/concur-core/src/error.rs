@@ -523,10 +523,42 @@ impl std::error::Error for Error {
 /// let task = refused.into_task();
 /// assert_eq!(task(), 42);
 /// ```
+///
+/// `SubmitError<T>` is an [`std::error::Error`] + `Send + Sync + 'static`
+/// whenever `T: Send + 'static` (no `Debug` or `Sync` needed), so `?`
+/// converts it into [`Error`], [`BoxError`] or `anyhow::Error` for any
+/// closure a pool accepts, including one holding a `!Sync` value such as
+/// an `mpsc::Receiver`:
+///
+/// ```
+/// use concur_core::{BoxError, Error, SubmitError};
+/// use std::sync::mpsc;
+///
+/// fn refuse<F>(task: F) -> Result<(), SubmitError<F>> {
+///     Err(SubmitError::new(task, Error::shutdown()))
+/// }
+/// fn submit_receiver() -> Result<(), BoxError> {
+///     let (_tx, rx) = mpsc::channel::<u8>();
+///     refuse(move || rx.recv())?; // the closure is `Send`, not `Sync`
+///     Ok(())
+/// }
+/// assert_eq!(submit_receiver().unwrap_err().to_string(), "task refused: executor has been shut down");
+/// ```
 pub struct SubmitError<T> {
     task: T,
     error: Error,
 }
+
+// SAFETY: `Sync` lets other threads share `&SubmitError<T>`, and the only
+// thing they can reach through it is `&Error` (`error()`, `Debug`,
+// `Display`, `source()`), which is `Sync`. No method taking `&self` hands
+// out `&T` or touches the task: it is reachable only by value
+// (`into_task`, `into_parts`, `map_task`), which moves it to one thread,
+// needing `T: Send`. So a shared `SubmitError<T>` never shares a `T`,
+// exactly as `std::sync::Exclusive<T>` is `Sync` for any `T`. Keep it so:
+// a `&self -> &T` accessor (or a `Debug` that prints the task) would make
+// this impl unsound.
+unsafe impl<T: Send> Sync for SubmitError<T> {}
 
 impl<T> SubmitError<T> {
     /// Wraps the refused `task` with the reason.
