@@ -39,8 +39,8 @@ pub enum ErrorKind {
     Broken,
     /// The executor was shut down before it could run the task.
     Shutdown,
-    /// An operation was not valid in the future's current state
-    /// (a second completion, say).
+    /// An operation was not valid in the current state (a second completion
+    /// of a future, say, or a process pool built inside a pool worker).
     InvalidState,
     /// The completing side was dropped without completing the future.
     Abandoned,
@@ -55,6 +55,11 @@ pub enum ErrorKind {
     /// An argument or result could not be encoded or decoded for the trip
     /// to another process.
     Codec,
+    /// A setting or argument was refused before any work started (zero
+    /// workers, a zero `chunksize`, an ambiguous remote-function registry):
+    /// the message says which and the source is the refusing crate's own
+    /// error (a builder's `BuildError`, a `MapError`, …).
+    InvalidConfig,
 }
 
 impl ErrorKind {
@@ -80,6 +85,7 @@ impl ErrorKind {
             Self::Protocol => "protocol violation",
             Self::FrameTooLarge => "frame too large",
             Self::Codec => "codec error",
+            Self::InvalidConfig => "invalid configuration",
         }
     }
 }
@@ -117,6 +123,9 @@ struct Repr {
     kind: ErrorKind,
     message: Cow<'static, str>,
     source: Option<BoxError>,
+    /// Made by [`Error::with_source`]: `message` is the source's own text,
+    /// which `Display` shows as is.
+    converted: bool,
     panic: Option<PanicInfo>,
 }
 
@@ -136,6 +145,7 @@ impl Error {
                 kind,
                 message: message.into(),
                 source,
+                converted: false,
                 panic: None,
             }),
         }
@@ -197,6 +207,7 @@ impl Error {
                 kind: ErrorKind::Panicked,
                 message,
                 source: None,
+                converted: false,
                 panic: Some(PanicInfo {
                     payload_type,
                     payload: Mutex::new(Some(payload)),
@@ -304,6 +315,44 @@ impl Error {
         let source = error.into();
         let message = source.to_string();
         Self::new(kind, message, Some(source))
+    }
+
+    /// An error of `kind` made from another error: its text is the message
+    /// (shown as is by `Display`) and it is the [`source`](std::error::Error::source),
+    /// downcastable with [`downcast_ref`](Self::downcast_ref). This is how
+    /// every concur crate converts its own errors (`BuildError`,
+    /// `MapError`, …) into `Error`, so `?` works in a function returning
+    /// `Result<_, concur::Error>`. [`ErrorKind::Task`] is the same as
+    /// [`Error::task`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Error, ErrorKind};
+    ///
+    /// let e = Error::with_source(ErrorKind::InvalidConfig, "max_workers must be at least 1");
+    /// assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    /// assert_eq!(e.to_string(), "max_workers must be at least 1");
+    ///
+    /// let io = Error::with_source(ErrorKind::Broken, std::io::Error::other("no pipe"));
+    /// assert_eq!(io.to_string(), "no pipe");
+    /// assert!(io.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_source<E: Into<BoxError>>(kind: ErrorKind, error: E) -> Self {
+        if kind == ErrorKind::Task {
+            return Self::task(error);
+        }
+        let source = error.into();
+        Self {
+            repr: Arc::new(Repr {
+                kind,
+                message: Cow::Owned(source.to_string()),
+                source: Some(source),
+                converted: true,
+                panic: None,
+            }),
+        }
     }
 
     /// What kind of failure this is.
@@ -467,6 +516,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.repr.message;
+        if self.repr.converted {
+            return f.write_str(m);
+        }
         match self.repr.kind {
             ErrorKind::Cancelled
             | ErrorKind::Shutdown
@@ -474,7 +526,8 @@ impl fmt::Display for Error {
             | ErrorKind::WorkerDied
             | ErrorKind::Protocol
             | ErrorKind::FrameTooLarge
-            | ErrorKind::Codec => f.write_str(m),
+            | ErrorKind::Codec
+            | ErrorKind::InvalidConfig => f.write_str(m),
             ErrorKind::Timeout => write!(f, "timed out: {m}"),
             ErrorKind::Panicked => write!(f, "task panicked: {m}"),
             ErrorKind::Task => write!(f, "task failed: {m}"),
