@@ -1,10 +1,11 @@
-//! `map` for every executor: [`ExecutorExt`] (in-process closures) and
+//! `map` (and `map_fallible`) for every executor: [`ExecutorExt`] (in-process closures) and
 //! [`TaskExecutorExt`] (named remote functions), both configured through
 //! [`MapBuilder`] and iterated with [`MapIter`].
 
 use crate::as_completed::deadline_after;
 use concur_core::{
-    ChunkOutcome, ChunkOutcomeIter, Error, Executor, Future, RemoteFn, TaskExecutor, Watcher,
+    BoxError, ChunkOutcome, ChunkOutcomeIter, Error, Executor, Future, RemoteFn, TaskExecutor,
+    Watcher,
 };
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -949,9 +950,76 @@ pub trait ExecutorExt: Executor {
     {
         MapBuilder::new(inputs.into_iter(), closure_submitter(self, f), false)
     }
+
+    /// Like [`map`](Self::map) for a fallible `f`: an input whose call
+    /// returns `Err(e)` yields `Err` of kind
+    /// [`Task`](concur_core::ErrorKind::Task) holding `e`, the others
+    /// continue, so each result is a plain `Result<R, Error>` rather than a
+    /// nested one. `E` is anything `?` converts into a [`BoxError`]: a
+    /// concrete `std::error::Error` (downcastable back with
+    /// [`Error::downcast_ref`]), `String`, `&'static str`, `BoxError` or
+    /// `anyhow::Error` (see [`Job::new_fallible`](concur_core::Job::new_fallible)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_combinators::ExecutorExt;
+    /// use std::num::ParseIntError;
+    ///
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let out: Vec<_> = pool
+    ///     .map_fallible(|s: &str| s.parse::<u32>(), ["1", "x", "3"])
+    ///     .run()
+    ///     .unwrap()
+    ///     .collect();
+    /// assert_eq!(*out[0].as_ref().unwrap(), 1);
+    /// assert!(out[1].as_ref().unwrap_err().downcast_ref::<ParseIntError>().is_some());
+    /// assert_eq!(*out[2].as_ref().unwrap(), 3);
+    /// ```
+    fn map_fallible<F, I, R, E>(&self, f: F, inputs: I) -> MapBuilder<'_, I::IntoIter, R>
+    where
+        F: Fn(I::Item) -> Result<R, E> + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        R: Send + 'static,
+        E: Into<BoxError>,
+    {
+        MapBuilder::new(inputs.into_iter(), fallible_submitter(self, f), true)
+    }
 }
 
 impl<E: Executor + ?Sized> ExecutorExt for E {}
+
+/// [`closure_submitter`] for [`ExecutorExt::map_fallible`]: each item's
+/// `Err` or panic fails that item only.
+fn fallible_submitter<'e, X, F, A, R, E>(exec: &'e X, f: F) -> SubmitFn<'e, A, R>
+where
+    X: Executor + ?Sized,
+    F: Fn(A) -> Result<R, E> + Send + Sync + 'static,
+    A: Send + 'static,
+    R: Send + 'static,
+    E: Into<BoxError>,
+{
+    let f = Arc::new(f);
+    Box::new(move |chunk: Vec<A>| {
+        let f = Arc::clone(&f);
+        let len = chunk.len();
+        let task = move || {
+            let mut out = ChunkOutcome::with_capacity(chunk.len());
+            for a in chunk {
+                out.push(match catch_unwind(AssertUnwindSafe(|| f(a))) {
+                    Ok(r) => r.map_err(Error::task),
+                    Err(p) => Err(Error::panicked(p)),
+                });
+            }
+            out
+        };
+        match Executor::submit(&exec, task) {
+            Ok(fut) => Ok(Pending::Chunk(fut, len)),
+            Err(e) => Err(e.error().clone()),
+        }
+    })
+}
 
 fn closure_submitter<'e, E, F, A, R>(exec: &'e E, f: F) -> SubmitFn<'e, A, R>
 where

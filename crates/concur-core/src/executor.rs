@@ -293,8 +293,14 @@ impl Job {
     }
 
     /// A job running a fallible `f`: `Ok(v)` fills the future with `v`,
-    /// `Err(e)` fails it with `e` (kind [`Task`](crate::ErrorKind::Task),
-    /// downcastable back to `E`).
+    /// `Err(e)` fails it with `e` (kind [`Task`](crate::ErrorKind::Task)).
+    ///
+    /// `E` is anything that converts into a [`BoxError`], as `?` would: a
+    /// concrete `std::error::Error` (downcastable back with
+    /// [`Error::downcast_ref`]), a `String` or `&str` (its text is the
+    /// message), a `BoxError` (downcastable to what it boxes), or an
+    /// `anyhow::Error` (its text and `source()` chain are kept, but not its
+    /// inner type: anyhow's own conversion into a `Box<dyn Error>` hides it).
     ///
     /// # Examples
     ///
@@ -303,12 +309,16 @@ impl Job {
     /// job.run();
     /// let err = fut.result().unwrap_err();
     /// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+    ///
+    /// let (job, fut) = concur_core::Job::new_fallible(|| -> Result<u8, String> { Err("no".into()) });
+    /// job.run();
+    /// assert_eq!(fut.result().unwrap_err().message(), "no");
     /// ```
     pub fn new_fallible<F, T, E>(f: F) -> (Self, Future<T>)
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: std::error::Error + Send + Sync + 'static,
+        E: Into<BoxError>,
     {
         Self::with_payload(f, |f| f().map_err(Error::task))
     }
@@ -595,7 +605,41 @@ pub trait Executor: crate::Shutdown + Send + Sync {
     }
 
     /// Schedules a fallible `f`: its `Err(e)` fails the future with `e`
-    /// (downcastable back to `E`), so `result()` fails with `E`.
+    /// (kind [`Task`](crate::ErrorKind::Task)), so `result()` fails with it
+    /// instead of returning a nested `Result`.
+    ///
+    /// `E` is anything `?` converts into a [`BoxError`]: a concrete
+    /// `std::error::Error` (`io::Error`, `ParseIntError`, … — downcastable
+    /// back with [`Error::downcast_ref`]), `String`, `&'static str`,
+    /// `BoxError`, or `anyhow::Error` (see [`Job::new_fallible`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Executor, Job, SubmitError};
+    ///
+    /// struct SpawnEach;
+    /// impl Executor for SpawnEach {
+    ///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+    ///         std::thread::spawn(move || job.run());
+    ///         Ok(())
+    ///     }
+    /// }
+    /// impl concur_core::Shutdown for SpawnEach {
+    ///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    ///     fn is_shutdown(&self) -> bool {
+    ///         false
+    ///     }
+    /// }
+    ///
+    /// let parsed = SpawnEach.submit_fallible(|| "12".parse::<u32>()).unwrap();
+    /// assert_eq!(parsed.into_result().unwrap(), 12);
+    ///
+    /// let refused = SpawnEach
+    ///     .submit_fallible(|| -> Result<u32, String> { Err("no such user".into()) })
+    ///     .unwrap();
+    /// assert_eq!(refused.into_result().unwrap_err().to_string(), "task failed: no such user");
+    /// ```
     ///
     /// # Errors
     ///
@@ -610,7 +654,7 @@ pub trait Executor: crate::Shutdown + Send + Sync {
         Self: Sized,
         F: FnOnce() -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: std::error::Error + Send + Sync + 'static,
+        E: Into<BoxError>,
     {
         let (job, fut) = Job::new_fallible(f);
         match self.execute(job) {

@@ -212,3 +212,222 @@ fn converted_errors_are_box_errors_and_anyhow_errors_too() {
     assert!(boxed().unwrap_err().is::<concur::thread::BuildError>());
     assert!(any().unwrap_err().is::<concur::thread::BuildError>());
 }
+
+// ---- 3. fallible entry points take any error `?` takes --------------------
+
+use concur::combinators::{Backoff, retry};
+use std::io;
+use std::num::ParseIntError;
+
+fn parse(s: &str) -> Result<u32, ParseIntError> {
+    s.parse()
+}
+
+#[test]
+fn submit_fallible_accepts_every_common_error_type() {
+    let pool = ThreadPool::new(2).unwrap();
+
+    let e = pool
+        .submit_fallible(|| -> Result<u32, String> { Err(format!("user {} not found", 7)) })
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Task);
+    assert_eq!(e.message(), "user 7 not found");
+
+    let e = pool
+        .submit_fallible(|| -> Result<u32, &'static str> { Err("empty input") })
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.message(), "empty input");
+
+    let e = pool
+        .submit_fallible(|| -> Result<u32, concur::BoxError> { Ok(parse("x")?) })
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert!(e.downcast_ref::<ParseIntError>().is_some(), "{e:?}");
+
+    let e = pool
+        .submit_fallible(|| -> anyhow::Result<u32> {
+            let n = parse("x")?;
+            anyhow::ensure!(n > 0, "zero");
+            Ok(n)
+        })
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(e.message(), "invalid digit found in string");
+
+    let e = pool
+        .submit_fallible(|| -> io::Result<u32> {
+            Err(io::Error::new(io::ErrorKind::NotFound, "cfg"))
+        })
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(
+        e.downcast_ref::<io::Error>().unwrap().kind(),
+        io::ErrorKind::NotFound
+    );
+
+    let ok = pool.submit_fallible(|| parse("41")).unwrap();
+    assert_eq!(ok.into_result().unwrap(), 41);
+    let e = pool
+        .submit_fallible(|| parse("x"))
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert!(e.downcast_ref::<ParseIntError>().is_some());
+}
+
+#[test]
+fn job_new_fallible_accepts_any_error() {
+    let (job, fut) = concur::Job::new_fallible(|| -> Result<u32, String> { Err("bad".into()) });
+    job.run();
+    assert_eq!(fut.into_result().unwrap_err().message(), "bad");
+
+    let (job, fut) = concur::Job::new_fallible(|| -> anyhow::Result<u32> { anyhow::bail!("nope") });
+    job.run();
+    assert_eq!(
+        fut.into_result().unwrap_err().to_string(),
+        "task failed: nope"
+    );
+
+    let (job, fut) = concur::Job::new_fallible(|| -> io::Result<u32> { Ok(3) });
+    job.run();
+    assert_eq!(fut.into_result().unwrap(), 3);
+}
+
+#[test]
+fn run_in_executor_fallible_accepts_any_error() {
+    use concur::asyncio::run_in_executor_fallible;
+    let pool = ThreadPool::new(2).unwrap();
+    futures::executor::block_on(async {
+        let e = run_in_executor_fallible(&pool, || -> Result<u32, &'static str> { Err("no") })
+            .await
+            .unwrap_err();
+        assert_eq!(e.message(), "no");
+        let e = run_in_executor_fallible(&pool, || -> Result<u32, concur::BoxError> {
+            Err("boxed".into())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(e.message(), "boxed");
+        let e = run_in_executor_fallible(&pool, || parse("x"))
+            .await
+            .unwrap_err();
+        assert!(e.downcast_ref::<ParseIntError>().is_some());
+        let v = run_in_executor_fallible(&pool, || -> anyhow::Result<u32> { Ok(parse("5")?) })
+            .await
+            .unwrap();
+        assert_eq!(v, 5);
+    });
+}
+
+#[test]
+fn retry_accepts_any_error() {
+    let pool = std::sync::Arc::new(ThreadPool::new(2).unwrap());
+    let calls = std::sync::atomic::AtomicU32::new(0);
+    let fut = retry(
+        pool.clone(),
+        2,
+        Backoff::none(),
+        move || -> anyhow::Result<u32> {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            anyhow::ensure!(n == 2, "attempt {n} failed");
+            Ok(n)
+        },
+    );
+    assert_eq!(fut.into_result().unwrap(), 2);
+
+    let fut = retry(
+        pool.clone(),
+        1,
+        Backoff::none(),
+        || -> Result<u32, String> { Err("down".into()) },
+    );
+    assert_eq!(fut.into_result().unwrap_err().message(), "down");
+
+    let fut = retry(pool, 0, Backoff::none(), || parse("x"));
+    let e = fut.into_result().unwrap_err();
+    assert!(e.downcast_ref::<ParseIntError>().is_some());
+}
+
+#[test]
+fn map_fallible_yields_one_plain_result_per_input() {
+    let pool = ThreadPool::new(2).unwrap();
+    let out: Vec<Result<u32, concur::Error>> = pool
+        .map_fallible(parse, ["1", "x", "3"])
+        .chunksize(2)
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(*out[0].as_ref().unwrap(), 1);
+    assert!(
+        out[1]
+            .as_ref()
+            .unwrap_err()
+            .downcast_ref::<ParseIntError>()
+            .is_some()
+    );
+    assert_eq!(*out[2].as_ref().unwrap(), 3);
+
+    let strings: Vec<_> = pool
+        .map_fallible(
+            |x: u32| -> Result<u32, String> {
+                if x % 2 == 0 {
+                    Ok(x)
+                } else {
+                    Err(format!("{x} is odd"))
+                }
+            },
+            0..4,
+        )
+        .run()
+        .unwrap()
+        .map(|r| r.map_err(|e| e.message().to_owned()))
+        .collect();
+    assert_eq!(
+        strings,
+        [Ok(0), Err("1 is odd".into()), Ok(2), Err("3 is odd".into())]
+    );
+
+    let total = || -> anyhow::Result<u32> {
+        let mut sum = 0;
+        for v in pool
+            .map_fallible(|x: u32| -> io::Result<u32> { Ok(x) }, 1..=3)
+            .run()?
+        {
+            sum += v?;
+        }
+        Ok(sum)
+    };
+    assert_eq!(total().unwrap(), 6);
+
+    let boxed: Vec<_> = pool
+        .map_fallible(
+            |_: u8| -> Result<u32, concur::BoxError> { Err("b".into()) },
+            [0],
+        )
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(boxed[0].as_ref().unwrap_err().message(), "b");
+    let staticstr: Vec<_> = pool
+        .map_fallible(|_: u8| -> Result<u32, &'static str> { Err("s") }, [0])
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(staticstr[0].as_ref().unwrap_err().message(), "s");
+    let panicked: Vec<_> = pool
+        .map_fallible(|_: u8| -> anyhow::Result<u32> { panic!("boom") }, [0, 1])
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(
+        panicked[1].as_ref().unwrap_err().panic_message(),
+        Some("boom")
+    );
+}
