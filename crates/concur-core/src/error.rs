@@ -126,7 +126,33 @@ struct Repr {
     /// Made by [`Error::with_source`]: `message` is the source's own text,
     /// which `Display` shows as is.
     converted: bool,
+    /// The task error's type, short (see [`Error::type_name`]).
+    type_name: Option<Cow<'static, str>>,
     panic: Option<PanicInfo>,
+}
+
+/// `full` (a [`std::any::type_name`]) without its paths, generics kept:
+/// `alloc::vec::Vec<my_crate::Item>` → `Vec<Item>`. A plain path costs no
+/// allocation.
+fn short_type_name(full: &'static str) -> Cow<'static, str> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    if full.chars().all(|c| is_ident(c) || c == ':') {
+        return Cow::Borrowed(full.rsplit("::").next().unwrap_or(full));
+    }
+    let mut out = String::with_capacity(full.len());
+    let mut rest = full;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("::") && out.ends_with(is_ident) {
+            // Drop the path segment just written, and the `::`.
+            let keep = out.trim_end_matches(is_ident).len();
+            out.truncate(keep);
+            rest = &rest[2..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    Cow::Owned(out)
 }
 
 struct PanicInfo {
@@ -146,6 +172,7 @@ impl Error {
                 message: message.into(),
                 source,
                 converted: false,
+                type_name: None,
                 panic: None,
             }),
         }
@@ -208,6 +235,7 @@ impl Error {
                 message,
                 source: None,
                 converted: false,
+                type_name: None,
                 panic: Some(PanicInfo {
                     payload_type,
                     payload: Mutex::new(Some(payload)),
@@ -216,19 +244,48 @@ impl Error {
         }
     }
 
-    /// A task returned `error`. It stays downcastable to its own type.
+    /// A task returned `error`. It stays downcastable to its own type (a
+    /// `String` or `&str` becomes the message only), and the type's short
+    /// name is kept for [`type_name`](Self::type_name).
     ///
     /// # Examples
     ///
     /// ```
     /// let e = concur_core::Error::task("plain message");
     /// assert_eq!(e.to_string(), "task failed: plain message");
+    /// assert_eq!(e.type_name(), Some("&str"));
     /// ```
     #[must_use]
-    pub fn task(error: impl Into<BoxError>) -> Self {
+    pub fn task<E: Into<BoxError>>(error: E) -> Self {
         let source = error.into();
         let message = source.to_string();
-        Self::new(ErrorKind::Task, message, Some(source))
+        let mut e = Self::new(ErrorKind::Task, message, Some(source));
+        if let Some(repr) = Arc::get_mut(&mut e.repr) {
+            repr.type_name = Some(short_type_name(std::any::type_name::<E>()));
+        }
+        e
+    }
+
+    /// The type of the task's error, for [`ErrorKind::Task`]: the type the
+    /// task returned in its `Err`, without paths, generics kept
+    /// (`"ParseIntError"`, `"String"`, `"&str"`, `"Error"` for an
+    /// `io::Error` or `anyhow::Error`, `"Box<dyn Error + Send + Sync>"` for
+    /// a [`BoxError`], whatever it boxes). `None` for every other kind.
+    /// A failed future's `Debug` shows it, as CPython's repr shows the
+    /// exception's class: `<Future at 0x… state=failed raised ParseIntError>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Error;
+    /// let e = Error::task("x".parse::<u8>().unwrap_err());
+    /// assert_eq!(e.type_name(), Some("ParseIntError"));
+    /// assert_eq!(Error::task(Vec::<String>::new().join(",")).type_name(), Some("String"));
+    /// assert_eq!(Error::cancelled().type_name(), None);
+    /// ```
+    #[must_use]
+    pub fn type_name(&self) -> Option<&str> {
+        self.repr.type_name.as_deref()
     }
 
     /// The executor is broken: `why` says how, `source` is the cause if any
@@ -304,13 +361,13 @@ impl Error {
     /// assert_eq!(e.to_string(), "worker sent Hello while running a task");
     /// ```
     #[must_use]
-    pub fn infrastructure(kind: ErrorKind, error: impl Into<BoxError>) -> Self {
+    pub fn infrastructure<E: Into<BoxError>>(kind: ErrorKind, error: E) -> Self {
         let kind = match kind {
             ErrorKind::WorkerDied
             | ErrorKind::Protocol
             | ErrorKind::FrameTooLarge
             | ErrorKind::Codec => kind,
-            _ => ErrorKind::Task,
+            _ => return Self::task(error),
         };
         let source = error.into();
         let message = source.to_string();
@@ -350,6 +407,7 @@ impl Error {
                 message: Cow::Owned(source.to_string()),
                 source: Some(source),
                 converted: true,
+                type_name: None,
                 panic: None,
             }),
         }
@@ -548,6 +606,9 @@ impl fmt::Debug for Error {
         if let Some(p) = &self.repr.panic {
             d.field("payload_type", &p.payload_type);
         }
+        if let Some(t) = &self.repr.type_name {
+            d.field("type_name", t);
+        }
         if let Some(s) = &self.repr.source {
             d.field("source", s);
         }
@@ -706,5 +767,61 @@ impl<T> std::error::Error for SubmitError<T> {
 impl<T> From<SubmitError<T>> for Error {
     fn from(e: SubmitError<T>) -> Self {
         e.error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_names_drop_every_path() {
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
+        assert_eq!(short_type_name("u8"), "u8");
+        assert_eq!(short_type_name("&str"), "&str");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<my_crate::Item>"),
+            "Vec<Item>"
+        );
+        assert_eq!(
+            short_type_name(
+                "alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>"
+            ),
+            "Box<dyn Error + Send + Sync>"
+        );
+        assert_eq!(
+            short_type_name("a::Pair<(b::X, [c::Y; 2]), &'static d::Z>"),
+            "Pair<(X, [Y; 2]), &'static Z>"
+        );
+        assert_eq!(short_type_name("<a::T as b::Tr>::Out"), "<T as Tr>::Out");
+    }
+
+    #[test]
+    fn task_errors_record_their_type_and_others_do_not() {
+        assert_eq!(Error::task(std::fmt::Error).type_name(), Some("Error"));
+        let boxed: BoxError = "x".into();
+        assert_eq!(
+            Error::task(boxed).type_name(),
+            Some("Box<dyn Error + Send + Sync>")
+        );
+        assert_eq!(
+            Error::with_source(ErrorKind::Task, "t").type_name(),
+            Some("&str")
+        );
+        assert_eq!(
+            Error::infrastructure(ErrorKind::Cancelled, String::new()).type_name(),
+            Some("String")
+        );
+        assert_eq!(
+            Error::infrastructure(ErrorKind::Codec, "c").type_name(),
+            None
+        );
+        assert_eq!(Error::with_source(ErrorKind::Broken, "b").type_name(), None);
+        assert_eq!(Error::shutdown().type_name(), None);
+        let p = std::panic::catch_unwind(|| panic!("p")).unwrap_err();
+        assert_eq!(Error::panicked(p).type_name(), None);
     }
 }

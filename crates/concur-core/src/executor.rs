@@ -541,7 +541,7 @@ const GIVE_BACK: &str = "executors must give back the job they were given";
 /// An executor of in-process closures: CPython's `Executor`.
 ///
 /// Implementors provide [`execute`](Self::execute) and
-/// [`shutdown`](Self::shutdown); [`submit`](Self::submit) and
+/// [`Shutdown`](crate::Shutdown); [`submit`](Self::submit) and
 /// [`submit_fallible`](Self::submit_fallible) are built on them. Every
 /// `Executor` is also a [`TaskExecutor`].
 ///

@@ -431,3 +431,28 @@ fn map_fallible_yields_one_plain_result_per_input() {
         Some("boom")
     );
 }
+
+// ---- 4. a failed future's Debug names the error's type --------------------
+
+#[test]
+fn failed_future_debug_names_the_error_type_like_cpython() {
+    let pool = ThreadPool::new(1).unwrap();
+    let fut = pool.submit_fallible(|| parse("x")).unwrap();
+    fut.wait();
+    let repr = format!("{fut:?}");
+    assert!(repr.starts_with("<Future at 0x"), "{repr}");
+    assert!(repr.ends_with(" raised ParseIntError>"), "{repr}");
+    assert_eq!(
+        fut.exception().unwrap().unwrap().type_name(),
+        Some("ParseIntError")
+    );
+
+    let text = pool
+        .submit_fallible(|| -> Result<u32, String> { Err("no".into()) })
+        .unwrap();
+    text.wait();
+    assert!(format!("{text:?}").ends_with(" raised String>"));
+
+    let cancelled = concur::Future::<u32>::failed(concur::Error::cancelled());
+    assert!(format!("{cancelled:?}").ends_with(" raised cancelled>"));
+}
