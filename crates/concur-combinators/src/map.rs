@@ -292,7 +292,7 @@ impl From<MapError> for Error {
 ///     .unwrap();
 /// assert_eq!(out, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
 /// ```
-#[must_use = "a map does nothing until `run` is called"]
+#[must_use = "a map does nothing until it is started: call `.run()` on it, then iterate the results"]
 pub struct MapBuilder<'e, It: Iterator, R> {
     inputs: It,
     submit: SubmitFn<'e, It::Item, R>,
