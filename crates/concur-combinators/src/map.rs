@@ -884,23 +884,9 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
 ///
 /// ```
 /// use concur_combinators::ExecutorExt;
-/// use concur_core::{Executor, Job, SubmitError};
 ///
-/// struct SpawnEach;
-/// impl Executor for SpawnEach {
-///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-///         std::thread::spawn(move || job.run());
-///         Ok(())
-///     }
-/// }
-/// impl concur_core::Shutdown for SpawnEach {
-///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
-///     fn is_shutdown(&self) -> bool {
-///         false
-///     }
-/// }
-///
-/// let lens: Vec<usize> = SpawnEach
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// let lens: Vec<usize> = pool
 ///     .map(|s: &'static str| s.len(), ["a", "bb", "ccc"])
 ///     .run()
 ///     .unwrap()
@@ -908,7 +894,7 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
 ///     .collect();
 /// assert_eq!(lens, [1, 2, 3]);
 ///
-/// let mut any_order: Vec<usize> = SpawnEach
+/// let mut any_order: Vec<usize> = pool
 ///     .map_unordered(|x: usize| x * 10, 0..4)
 ///     .run()
 ///     .unwrap()

@@ -134,7 +134,7 @@ struct Repr {
 /// `full` (a [`std::any::type_name`]) without its paths, generics kept:
 /// `alloc::vec::Vec<my_crate::Item>` → `Vec<Item>`. A plain path costs no
 /// allocation.
-fn short_type_name(full: &'static str) -> Cow<'static, str> {
+fn short_type_name(full: &str) -> Cow<'_, str> {
     let is_ident = |c: char| c.is_alphanumeric() || c == '_';
     if full.chars().all(|c| is_ident(c) || c == ':') {
         return Cow::Borrowed(full.rsplit("::").next().unwrap_or(full));
@@ -262,6 +262,29 @@ impl Error {
         let mut e = Self::new(ErrorKind::Task, message, Some(source));
         if let Some(repr) = Arc::get_mut(&mut e.repr) {
             repr.type_name = Some(short_type_name(std::any::type_name::<E>()));
+        }
+        e
+    }
+
+    /// [`Error::task`] for an error whose own type is not the one to report:
+    /// `type_name` (paths are dropped, as for `task`) names the failure
+    /// instead, for [`type_name`](Self::type_name) and a future's `Debug`.
+    /// A process pool uses it for a function's error reported from a
+    /// worker: `error` is the transported report (downcastable), and the
+    /// name is the type the function returned there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_core::Error::task_named("invalid digit", "core::num::error::ParseIntError");
+    /// assert_eq!(e.type_name(), Some("ParseIntError"));
+    /// assert_eq!(e.to_string(), "task failed: invalid digit");
+    /// ```
+    #[must_use]
+    pub fn task_named<E: Into<BoxError>>(error: E, type_name: &str) -> Self {
+        let mut e = Self::task(error);
+        if let Some(repr) = Arc::get_mut(&mut e.repr) {
+            repr.type_name = Some(Cow::Owned(short_type_name(type_name).into_owned()));
         }
         e
     }

@@ -303,7 +303,9 @@ impl std::error::Error for RemoteError {}
 /// an encoding or decoding stage is [`Codec`](concur_core::ErrorKind::Codec);
 /// an oversized frame [`FrameTooLarge`](concur_core::ErrorKind::FrameTooLarge);
 /// an unknown, mismatched or duplicate function
-/// [`Protocol`](concur_core::ErrorKind::Protocol).
+/// [`Protocol`](concur_core::ErrorKind::Protocol). The function's own
+/// error is named by its type in the worker
+/// ([`Error::type_name`](concur_core::Error::type_name)).
 ///
 /// # Examples
 ///
@@ -312,6 +314,13 @@ impl std::error::Error for RemoteError {}
 /// let e = concur_core::Error::from(RemoteError::new(RemoteErrorKind::DecodeArgs, "u8", "eof"));
 /// assert_eq!(e.kind(), concur_core::ErrorKind::Codec);
 /// assert_eq!(e.downcast_ref::<RemoteError>().unwrap().message(), "eof");
+///
+/// let e = concur_core::Error::from(RemoteError::new(
+///     RemoteErrorKind::Task,
+///     "core::num::error::ParseIntError",
+///     "invalid digit found in string",
+/// ));
+/// assert_eq!(e.type_name(), Some("ParseIntError"));
 /// ```
 impl From<RemoteError> for concur_core::Error {
     fn from(e: RemoteError) -> Self {
@@ -325,6 +334,11 @@ impl From<RemoteError> for concur_core::Error {
             RemoteErrorKind::UnknownFunction
             | RemoteErrorKind::SignatureMismatch
             | RemoteErrorKind::DuplicateFunction => ErrorKind::Protocol,
+            RemoteErrorKind::Task => {
+                // Named by the type the function returned in the worker.
+                let name = e.type_name.clone();
+                return Self::task_named(e, &name);
+            }
             _ => return Self::task(e),
         };
         Self::infrastructure(kind, e)
