@@ -42,7 +42,7 @@ impl fmt::Display for WorkerDied {
 
 impl std::error::Error for WorkerDied {}
 
-/// An [`ErrorKind::WorkerDied`](concur_core::ErrorKind::WorkerDied) error
+/// An [`ErrorKind::WorkerDied`] error
 /// whose source is the `WorkerDied` (what a task's future fails with).
 ///
 /// # Examples
@@ -102,7 +102,7 @@ impl fmt::Display for ProtocolViolation {
 
 impl std::error::Error for ProtocolViolation {}
 
-/// An [`ErrorKind::Protocol`](concur_core::ErrorKind::Protocol) error whose
+/// An [`ErrorKind::Protocol`] error whose
 /// source is the `ProtocolViolation`.
 ///
 /// # Examples
