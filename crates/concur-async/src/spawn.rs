@@ -171,6 +171,33 @@ impl fmt::Display for SpawnError {
 
 impl std::error::Error for SpawnError {}
 
+// SAFETY: `Sync` only lets threads share `&SpawnError`, and nothing is
+// reachable through it: `Debug` and `Display` print fixed text and no
+// `&self` method touches the task, which is reachable only by value
+// (`into_task`) and so moves to one thread (`Task` is `Send`). A shared
+// `SpawnError` never shares its task (as `std::sync::Exclusive`). Keep it
+// so: a `&self` method reaching the task would make this unsound. This is
+// what makes it a `BoxError` (`Send + Sync`) and convertible by `?`.
+unsafe impl Sync for SpawnError {}
+
+/// An [`ErrorKind::Shutdown`](concur_core::ErrorKind::Shutdown) error (the
+/// runtime is shut down) whose source is the `SpawnError`; the task is
+/// dropped with it, unpolled.
+///
+/// # Examples
+///
+/// ```
+/// use concur_async::SpawnError;
+/// let e = concur_core::Error::from(SpawnError::new(Box::pin(async {})));
+/// assert_eq!(e.kind(), concur_core::ErrorKind::Shutdown);
+/// assert!(e.downcast_ref::<SpawnError>().is_some());
+/// ```
+impl From<SpawnError> for Error {
+    fn from(e: SpawnError) -> Self {
+        Error::with_source(concur_core::ErrorKind::Shutdown, e)
+    }
+}
+
 /// Submits the coroutine `coro` to a running runtime from any thread and
 /// returns a concur [`Future`] of its output: asyncio's
 /// `run_coroutine_threadsafe(coro, loop)`.

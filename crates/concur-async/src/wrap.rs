@@ -146,9 +146,14 @@ where
 }
 
 /// [`run_in_executor`] for a fallible closure: its `Err(e)` fails the
-/// outcome with `e` ([`Task`](concur_core::ErrorKind::Task), downcastable
-/// back to `E`), so the awaitable resolves to `Result<T, Error>` rather than
-/// a nested result. Same cancel-on-drop rule.
+/// outcome with `e` ([`Task`](concur_core::ErrorKind::Task)), so the
+/// awaitable resolves to `Result<T, Error>` rather than a nested result.
+/// Same cancel-on-drop rule.
+///
+/// `Er` is anything `?` converts into a [`BoxError`](concur_core::BoxError):
+/// a concrete `std::error::Error` (downcastable back to it), `String`,
+/// `&'static str`, `BoxError` or `anyhow::Error` (as
+/// [`Job::new_fallible`]).
 ///
 /// # Errors
 ///
@@ -177,13 +182,18 @@ where
 /// let err = futures::executor::block_on(run_in_executor_fallible(&SpawnEach, || "x".parse::<u8>()))
 ///     .unwrap_err();
 /// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+///
+/// let text = futures::executor::block_on(run_in_executor_fallible(&SpawnEach, || -> Result<u8, String> {
+///     Err("no such user".into())
+/// }));
+/// assert_eq!(text.unwrap_err().message(), "no such user");
 /// ```
 pub fn run_in_executor_fallible<E, F, T, Er>(executor: &E, f: F) -> WrappedFuture<T>
 where
     E: Executor + ?Sized,
     F: FnOnce() -> Result<T, Er> + Send + 'static,
     T: Send + 'static,
-    Er: std::error::Error + Send + Sync + 'static,
+    Er: Into<concur_core::BoxError>,
 {
     let (job, fut) = Job::new_fallible(f);
     if let Err(refused) = executor.execute(job) {

@@ -1,10 +1,11 @@
-//! `map` for every executor: [`ExecutorExt`] (in-process closures) and
+//! `map` (and `map_fallible`) for every executor: [`ExecutorExt`] (in-process closures) and
 //! [`TaskExecutorExt`] (named remote functions), both configured through
 //! [`MapBuilder`] and iterated with [`MapIter`].
 
 use crate::as_completed::deadline_after;
 use concur_core::{
-    ChunkOutcome, ChunkOutcomeIter, Error, Executor, Future, RemoteFn, TaskExecutor, Watcher,
+    BoxError, ChunkOutcome, ChunkOutcomeIter, Error, Executor, Future, RemoteFn, TaskExecutor,
+    Watcher,
 };
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
@@ -210,7 +211,7 @@ impl fmt::Display for MapError {
         match self {
             Self::ZeroChunksize => f.write_str("map chunksize must be at least 1"),
             Self::ZeroBuffersize => f.write_str("map buffersize must be at least 1"),
-            Self::Submit(_) => f.write_str("the executor refused map work"),
+            Self::Submit(e) => write!(f, "the executor refused map work: {e}"),
         }
     }
 }
@@ -221,6 +222,42 @@ impl std::error::Error for MapError {
             Self::Submit(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+/// A refused option is an [`ErrorKind::InvalidConfig`](concur_core::ErrorKind::InvalidConfig)
+/// error; refused work keeps the executor's error kind
+/// ([`Shutdown`](concur_core::ErrorKind::Shutdown), …). Either way the
+/// source is the `MapError`, so `?` works in a function returning
+/// `Result<_, concur_core::Error>`.
+///
+/// # Examples
+///
+/// ```
+/// use concur_combinators::{ExecutorExt, MapError};
+/// use concur_core::ErrorKind;
+///
+/// fn total(pool: &concur_thread::ThreadPool, chunk: usize) -> Result<u64, concur_core::Error> {
+///     let mut sum = 0;
+///     for v in pool.map(|x: u64| x * 2, 1..=3).chunksize(chunk).run()? {
+///         sum += v?;
+///     }
+///     Ok(sum)
+/// }
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// assert_eq!(total(&pool, 2).unwrap(), 12);
+/// let err = total(&pool, 0).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::InvalidConfig);
+/// assert_eq!(err.to_string(), "map chunksize must be at least 1");
+/// assert!(matches!(err.downcast_ref::<MapError>(), Some(MapError::ZeroChunksize)));
+/// ```
+impl From<MapError> for Error {
+    fn from(e: MapError) -> Self {
+        let kind = match &e {
+            MapError::Submit(refused) => refused.kind(),
+            _ => concur_core::ErrorKind::InvalidConfig,
+        };
+        Error::with_source(kind, e)
     }
 }
 
@@ -255,7 +292,7 @@ impl std::error::Error for MapError {
 ///     .unwrap();
 /// assert_eq!(out, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
 /// ```
-#[must_use = "a map does nothing until `run` is called"]
+#[must_use = "a map does nothing until it is started: call `.run()` on it, then iterate the results"]
 pub struct MapBuilder<'e, It: Iterator, R> {
     inputs: It,
     submit: SubmitFn<'e, It::Item, R>,
@@ -847,23 +884,9 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
 ///
 /// ```
 /// use concur_combinators::ExecutorExt;
-/// use concur_core::{Executor, Job, SubmitError};
 ///
-/// struct SpawnEach;
-/// impl Executor for SpawnEach {
-///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-///         std::thread::spawn(move || job.run());
-///         Ok(())
-///     }
-/// }
-/// impl concur_core::Shutdown for SpawnEach {
-///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
-///     fn is_shutdown(&self) -> bool {
-///         false
-///     }
-/// }
-///
-/// let lens: Vec<usize> = SpawnEach
+/// let pool = concur_thread::ThreadPool::new(2).unwrap();
+/// let lens: Vec<usize> = pool
 ///     .map(|s: &'static str| s.len(), ["a", "bb", "ccc"])
 ///     .run()
 ///     .unwrap()
@@ -871,7 +894,7 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
 ///     .collect();
 /// assert_eq!(lens, [1, 2, 3]);
 ///
-/// let mut any_order: Vec<usize> = SpawnEach
+/// let mut any_order: Vec<usize> = pool
 ///     .map_unordered(|x: usize| x * 10, 0..4)
 ///     .run()
 ///     .unwrap()
@@ -913,9 +936,76 @@ pub trait ExecutorExt: Executor {
     {
         MapBuilder::new(inputs.into_iter(), closure_submitter(self, f), false)
     }
+
+    /// Like [`map`](Self::map) for a fallible `f`: an input whose call
+    /// returns `Err(e)` yields `Err` of kind
+    /// [`Task`](concur_core::ErrorKind::Task) holding `e`, the others
+    /// continue, so each result is a plain `Result<R, Error>` rather than a
+    /// nested one. `E` is anything `?` converts into a [`BoxError`]: a
+    /// concrete `std::error::Error` (downcastable back with
+    /// [`Error::downcast_ref`]), `String`, `&'static str`, `BoxError` or
+    /// `anyhow::Error` (see [`Job::new_fallible`](concur_core::Job::new_fallible)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_combinators::ExecutorExt;
+    /// use std::num::ParseIntError;
+    ///
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let out: Vec<_> = pool
+    ///     .map_fallible(|s: &str| s.parse::<u32>(), ["1", "x", "3"])
+    ///     .run()
+    ///     .unwrap()
+    ///     .collect();
+    /// assert_eq!(*out[0].as_ref().unwrap(), 1);
+    /// assert!(out[1].as_ref().unwrap_err().downcast_ref::<ParseIntError>().is_some());
+    /// assert_eq!(*out[2].as_ref().unwrap(), 3);
+    /// ```
+    fn map_fallible<F, I, R, E>(&self, f: F, inputs: I) -> MapBuilder<'_, I::IntoIter, R>
+    where
+        F: Fn(I::Item) -> Result<R, E> + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        R: Send + 'static,
+        E: Into<BoxError>,
+    {
+        MapBuilder::new(inputs.into_iter(), fallible_submitter(self, f), true)
+    }
 }
 
 impl<E: Executor + ?Sized> ExecutorExt for E {}
+
+/// [`closure_submitter`] for [`ExecutorExt::map_fallible`]: each item's
+/// `Err` or panic fails that item only.
+fn fallible_submitter<'e, X, F, A, R, E>(exec: &'e X, f: F) -> SubmitFn<'e, A, R>
+where
+    X: Executor + ?Sized,
+    F: Fn(A) -> Result<R, E> + Send + Sync + 'static,
+    A: Send + 'static,
+    R: Send + 'static,
+    E: Into<BoxError>,
+{
+    let f = Arc::new(f);
+    Box::new(move |chunk: Vec<A>| {
+        let f = Arc::clone(&f);
+        let len = chunk.len();
+        let task = move || {
+            let mut out = ChunkOutcome::with_capacity(chunk.len());
+            for a in chunk {
+                out.push(match catch_unwind(AssertUnwindSafe(|| f(a))) {
+                    Ok(r) => r.map_err(Error::task),
+                    Err(p) => Err(Error::panicked(p)),
+                });
+            }
+            out
+        };
+        match Executor::submit(&exec, task) {
+            Ok(fut) => Ok(Pending::Chunk(fut, len)),
+            Err(e) => Err(e.error().clone()),
+        }
+    })
+}
 
 fn closure_submitter<'e, E, F, A, R>(exec: &'e E, f: F) -> SubmitFn<'e, A, R>
 where

@@ -2,7 +2,7 @@
 
 use crate::primitive::{Arc, Mutex, lock};
 use crate::timer;
-use concur_core::{Error, Executor, Future, Promise, State};
+use concur_core::{BoxError, Error, Executor, Future, Promise, State};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -122,8 +122,12 @@ struct Retry<E, F, T: Send + 'static> {
 /// Runs the fallible task `f` on `executor`; if it fails (an `Err` or a
 /// panic), resubmits it, up to `retries` more times, waiting
 /// `backoff.delay(n)` before retry `n` (on concur's timer thread, not on a
-/// worker). The future holds the first success, or the last error (a task
-/// error stays downcastable to `Er`).
+/// worker). The future holds the first success, or the last error.
+///
+/// `Er` is anything `?` converts into a [`BoxError`]: a concrete
+/// `std::error::Error` (the last error stays downcastable to it), `String`,
+/// `&'static str`, `BoxError` or `anyhow::Error` (text and `source()` chain
+/// kept, inner type not: see [`Job::new_fallible`](concur_core::Job::new_fallible)).
 ///
 /// A zero delay resubmits at once, from the failed attempt's thread. A
 /// delay too long to add to the current [`Instant`] (`Duration::MAX`) ends
@@ -137,37 +141,28 @@ struct Retry<E, F, T: Send + 'static> {
 ///
 /// ```
 /// use concur_combinators::{retry, Backoff};
-/// use concur_core::{Executor, Job, SubmitError};
+/// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
 ///
-/// struct SpawnEach;
-/// impl Executor for SpawnEach {
-///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-///         std::thread::spawn(move || job.run());
-///         Ok(())
-///     }
-/// }
-/// impl concur_core::Shutdown for SpawnEach {
-///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
-///     fn is_shutdown(&self) -> bool {
-///         false
-///     }
-/// }
-///
+/// let pool = Arc::new(concur_thread::ThreadPool::new(2).unwrap());
 /// let calls = AtomicU32::new(0);
-/// let fut = retry(SpawnEach, 3, Backoff::fixed(Duration::from_millis(1)), move || {
+/// let fut = retry(Arc::clone(&pool), 3, Backoff::fixed(Duration::from_millis(1)), move || {
 ///     let n = calls.fetch_add(1, Ordering::SeqCst);
 ///     if n < 2 { Err(std::io::Error::other("flaky")) } else { Ok(n) }
 /// });
 /// assert_eq!(*fut.result().unwrap(), 2);
+///
+/// // Any error `?` accepts: here a `String`, whose text is the message.
+/// let fut = retry(pool, 1, Backoff::none(), || -> Result<u32, String> { Err("still down".into()) });
+/// assert_eq!(fut.result().unwrap_err().to_string(), "task failed: still down");
 /// ```
 pub fn retry<E, F, T, Er>(executor: E, retries: u32, backoff: Backoff, f: F) -> Future<T>
 where
     E: Executor + 'static,
     F: Fn() -> Result<T, Er> + Send + Sync + 'static,
     T: Send + 'static,
-    Er: std::error::Error + Send + Sync + 'static,
+    Er: Into<BoxError>,
 {
     let (promise, out) = Promise::new();
     let r = Arc::new(Retry {
@@ -186,7 +181,7 @@ where
     E: Executor + 'static,
     F: Fn() -> Result<T, Er> + Send + Sync + 'static,
     T: Send + 'static,
-    Er: std::error::Error + Send + Sync + 'static,
+    Er: Into<BoxError>,
 {
     let in_job = Arc::clone(&r);
     if let Err(refused) = r.executor.submit(move || attempt(in_job)) {
@@ -208,7 +203,7 @@ where
     E: Executor + 'static,
     F: Fn() -> Result<T, Er> + Send + Sync + 'static,
     T: Send + 'static,
-    Er: std::error::Error + Send + Sync + 'static,
+    Er: Into<BoxError>,
 {
     let cancelled = |r: &Retry<E, F, T>| {
         lock(&r.state)

@@ -39,8 +39,8 @@ pub enum ErrorKind {
     Broken,
     /// The executor was shut down before it could run the task.
     Shutdown,
-    /// An operation was not valid in the future's current state
-    /// (a second completion, say).
+    /// An operation was not valid in the current state (a second completion
+    /// of a future, say, or a process pool built inside a pool worker).
     InvalidState,
     /// The completing side was dropped without completing the future.
     Abandoned,
@@ -55,6 +55,11 @@ pub enum ErrorKind {
     /// An argument or result could not be encoded or decoded for the trip
     /// to another process.
     Codec,
+    /// A setting or argument was refused before any work started (zero
+    /// workers, a zero `chunksize`, an ambiguous remote-function registry):
+    /// the message says which and the source is the refusing crate's own
+    /// error (a builder's `BuildError`, a `MapError`, …).
+    InvalidConfig,
 }
 
 impl ErrorKind {
@@ -80,6 +85,7 @@ impl ErrorKind {
             Self::Protocol => "protocol violation",
             Self::FrameTooLarge => "frame too large",
             Self::Codec => "codec error",
+            Self::InvalidConfig => "invalid configuration",
         }
     }
 }
@@ -117,7 +123,36 @@ struct Repr {
     kind: ErrorKind,
     message: Cow<'static, str>,
     source: Option<BoxError>,
+    /// Made by [`Error::with_source`]: `message` is the source's own text,
+    /// which `Display` shows as is.
+    converted: bool,
+    /// The task error's type, short (see [`Error::type_name`]).
+    type_name: Option<Cow<'static, str>>,
     panic: Option<PanicInfo>,
+}
+
+/// `full` (a [`std::any::type_name`]) without its paths, generics kept:
+/// `alloc::vec::Vec<my_crate::Item>` → `Vec<Item>`. A plain path costs no
+/// allocation.
+fn short_type_name(full: &str) -> Cow<'_, str> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    if full.chars().all(|c| is_ident(c) || c == ':') {
+        return Cow::Borrowed(full.rsplit("::").next().unwrap_or(full));
+    }
+    let mut out = String::with_capacity(full.len());
+    let mut rest = full;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("::") && out.ends_with(is_ident) {
+            // Drop the path segment just written, and the `::`.
+            let keep = out.trim_end_matches(is_ident).len();
+            out.truncate(keep);
+            rest = &rest[2..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    Cow::Owned(out)
 }
 
 struct PanicInfo {
@@ -136,6 +171,8 @@ impl Error {
                 kind,
                 message: message.into(),
                 source,
+                converted: false,
+                type_name: None,
                 panic: None,
             }),
         }
@@ -197,6 +234,8 @@ impl Error {
                 kind: ErrorKind::Panicked,
                 message,
                 source: None,
+                converted: false,
+                type_name: None,
                 panic: Some(PanicInfo {
                     payload_type,
                     payload: Mutex::new(Some(payload)),
@@ -205,19 +244,71 @@ impl Error {
         }
     }
 
-    /// A task returned `error`. It stays downcastable to its own type.
+    /// A task returned `error`. It stays downcastable to its own type (a
+    /// `String` or `&str` becomes the message only), and the type's short
+    /// name is kept for [`type_name`](Self::type_name).
     ///
     /// # Examples
     ///
     /// ```
     /// let e = concur_core::Error::task("plain message");
     /// assert_eq!(e.to_string(), "task failed: plain message");
+    /// assert_eq!(e.type_name(), Some("&str"));
     /// ```
     #[must_use]
-    pub fn task(error: impl Into<BoxError>) -> Self {
+    pub fn task<E: Into<BoxError>>(error: E) -> Self {
         let source = error.into();
         let message = source.to_string();
-        Self::new(ErrorKind::Task, message, Some(source))
+        let mut e = Self::new(ErrorKind::Task, message, Some(source));
+        if let Some(repr) = Arc::get_mut(&mut e.repr) {
+            repr.type_name = Some(short_type_name(std::any::type_name::<E>()));
+        }
+        e
+    }
+
+    /// [`Error::task`] for an error whose own type is not the one to report:
+    /// `type_name` (paths are dropped, as for `task`) names the failure
+    /// instead, for [`type_name`](Self::type_name) and a future's `Debug`.
+    /// A process pool uses it for a function's error reported from a
+    /// worker: `error` is the transported report (downcastable), and the
+    /// name is the type the function returned there.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let e = concur_core::Error::task_named("invalid digit", "core::num::error::ParseIntError");
+    /// assert_eq!(e.type_name(), Some("ParseIntError"));
+    /// assert_eq!(e.to_string(), "task failed: invalid digit");
+    /// ```
+    #[must_use]
+    pub fn task_named<E: Into<BoxError>>(error: E, type_name: &str) -> Self {
+        let mut e = Self::task(error);
+        if let Some(repr) = Arc::get_mut(&mut e.repr) {
+            repr.type_name = Some(Cow::Owned(short_type_name(type_name).into_owned()));
+        }
+        e
+    }
+
+    /// The type of the task's error, for [`ErrorKind::Task`]: the type the
+    /// task returned in its `Err`, without paths, generics kept
+    /// (`"ParseIntError"`, `"String"`, `"&str"`, `"Error"` for an
+    /// `io::Error` or `anyhow::Error`, `"Box<dyn Error + Send + Sync>"` for
+    /// a [`BoxError`], whatever it boxes). `None` for every other kind.
+    /// A failed future's `Debug` shows it, as CPython's repr shows the
+    /// exception's class: `<Future at 0x… state=failed raised ParseIntError>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Error;
+    /// let e = Error::task("x".parse::<u8>().unwrap_err());
+    /// assert_eq!(e.type_name(), Some("ParseIntError"));
+    /// assert_eq!(Error::task(Vec::<String>::new().join(",")).type_name(), Some("String"));
+    /// assert_eq!(Error::cancelled().type_name(), None);
+    /// ```
+    #[must_use]
+    pub fn type_name(&self) -> Option<&str> {
+        self.repr.type_name.as_deref()
     }
 
     /// The executor is broken: `why` says how, `source` is the cause if any
@@ -293,17 +384,56 @@ impl Error {
     /// assert_eq!(e.to_string(), "worker sent Hello while running a task");
     /// ```
     #[must_use]
-    pub fn infrastructure(kind: ErrorKind, error: impl Into<BoxError>) -> Self {
+    pub fn infrastructure<E: Into<BoxError>>(kind: ErrorKind, error: E) -> Self {
         let kind = match kind {
             ErrorKind::WorkerDied
             | ErrorKind::Protocol
             | ErrorKind::FrameTooLarge
             | ErrorKind::Codec => kind,
-            _ => ErrorKind::Task,
+            _ => return Self::task(error),
         };
         let source = error.into();
         let message = source.to_string();
         Self::new(kind, message, Some(source))
+    }
+
+    /// An error of `kind` made from another error: its text is the message
+    /// (shown as is by `Display`) and it is the [`source`](std::error::Error::source),
+    /// downcastable with [`downcast_ref`](Self::downcast_ref). This is how
+    /// every concur crate converts its own errors (`BuildError`,
+    /// `MapError`, …) into `Error`, so `?` works in a function returning
+    /// `Result<_, concur::Error>`. [`ErrorKind::Task`] is the same as
+    /// [`Error::task`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Error, ErrorKind};
+    ///
+    /// let e = Error::with_source(ErrorKind::InvalidConfig, "max_workers must be at least 1");
+    /// assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    /// assert_eq!(e.to_string(), "max_workers must be at least 1");
+    ///
+    /// let io = Error::with_source(ErrorKind::Broken, std::io::Error::other("no pipe"));
+    /// assert_eq!(io.to_string(), "no pipe");
+    /// assert!(io.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    #[must_use]
+    pub fn with_source<E: Into<BoxError>>(kind: ErrorKind, error: E) -> Self {
+        if kind == ErrorKind::Task {
+            return Self::task(error);
+        }
+        let source = error.into();
+        Self {
+            repr: Arc::new(Repr {
+                kind,
+                message: Cow::Owned(source.to_string()),
+                source: Some(source),
+                converted: true,
+                type_name: None,
+                panic: None,
+            }),
+        }
     }
 
     /// What kind of failure this is.
@@ -467,6 +597,9 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.repr.message;
+        if self.repr.converted {
+            return f.write_str(m);
+        }
         match self.repr.kind {
             ErrorKind::Cancelled
             | ErrorKind::Shutdown
@@ -474,7 +607,8 @@ impl fmt::Display for Error {
             | ErrorKind::WorkerDied
             | ErrorKind::Protocol
             | ErrorKind::FrameTooLarge
-            | ErrorKind::Codec => f.write_str(m),
+            | ErrorKind::Codec
+            | ErrorKind::InvalidConfig => f.write_str(m),
             ErrorKind::Timeout => write!(f, "timed out: {m}"),
             ErrorKind::Panicked => write!(f, "task panicked: {m}"),
             ErrorKind::Task => write!(f, "task failed: {m}"),
@@ -494,6 +628,9 @@ impl fmt::Debug for Error {
             .field("message", &self.repr.message);
         if let Some(p) = &self.repr.panic {
             d.field("payload_type", &p.payload_type);
+        }
+        if let Some(t) = &self.repr.type_name {
+            d.field("type_name", t);
         }
         if let Some(s) = &self.repr.source {
             d.field("source", s);
@@ -523,10 +660,42 @@ impl std::error::Error for Error {
 /// let task = refused.into_task();
 /// assert_eq!(task(), 42);
 /// ```
+///
+/// `SubmitError<T>` is an [`std::error::Error`] + `Send + Sync + 'static`
+/// whenever `T: Send + 'static` (no `Debug` or `Sync` needed), so `?`
+/// converts it into [`Error`], [`BoxError`] or `anyhow::Error` for any
+/// closure a pool accepts, including one holding a `!Sync` value such as
+/// an `mpsc::Receiver`:
+///
+/// ```
+/// use concur_core::{BoxError, Error, SubmitError};
+/// use std::sync::mpsc;
+///
+/// fn refuse<F>(task: F) -> Result<(), SubmitError<F>> {
+///     Err(SubmitError::new(task, Error::shutdown()))
+/// }
+/// fn submit_receiver() -> Result<(), BoxError> {
+///     let (_tx, rx) = mpsc::channel::<u8>();
+///     refuse(move || rx.recv())?; // the closure is `Send`, not `Sync`
+///     Ok(())
+/// }
+/// assert_eq!(submit_receiver().unwrap_err().to_string(), "task refused: executor has been shut down");
+/// ```
 pub struct SubmitError<T> {
     task: T,
     error: Error,
 }
+
+// SAFETY: `Sync` lets other threads share `&SubmitError<T>`, and the only
+// thing they can reach through it is `&Error` (`error()`, `Debug`,
+// `Display`, `source()`), which is `Sync`. No method taking `&self` hands
+// out `&T` or touches the task: it is reachable only by value
+// (`into_task`, `into_parts`, `map_task`), which moves it to one thread,
+// needing `T: Send`. So a shared `SubmitError<T>` never shares a `T`,
+// exactly as `std::sync::Exclusive<T>` is `Sync` for any `T`. Keep it so:
+// a `&self -> &T` accessor (or a `Debug` that prints the task) would make
+// this impl unsound.
+unsafe impl<T: Send> Sync for SubmitError<T> {}
 
 impl<T> SubmitError<T> {
     /// Wraps the refused `task` with the reason.
@@ -621,5 +790,61 @@ impl<T> std::error::Error for SubmitError<T> {
 impl<T> From<SubmitError<T>> for Error {
     fn from(e: SubmitError<T>) -> Self {
         e.error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_type_names_drop_every_path() {
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
+        assert_eq!(short_type_name("u8"), "u8");
+        assert_eq!(short_type_name("&str"), "&str");
+        assert_eq!(
+            short_type_name("alloc::vec::Vec<my_crate::Item>"),
+            "Vec<Item>"
+        );
+        assert_eq!(
+            short_type_name(
+                "alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>"
+            ),
+            "Box<dyn Error + Send + Sync>"
+        );
+        assert_eq!(
+            short_type_name("a::Pair<(b::X, [c::Y; 2]), &'static d::Z>"),
+            "Pair<(X, [Y; 2]), &'static Z>"
+        );
+        assert_eq!(short_type_name("<a::T as b::Tr>::Out"), "<T as Tr>::Out");
+    }
+
+    #[test]
+    fn task_errors_record_their_type_and_others_do_not() {
+        assert_eq!(Error::task(std::fmt::Error).type_name(), Some("Error"));
+        let boxed: BoxError = "x".into();
+        assert_eq!(
+            Error::task(boxed).type_name(),
+            Some("Box<dyn Error + Send + Sync>")
+        );
+        assert_eq!(
+            Error::with_source(ErrorKind::Task, "t").type_name(),
+            Some("&str")
+        );
+        assert_eq!(
+            Error::infrastructure(ErrorKind::Cancelled, String::new()).type_name(),
+            Some("String")
+        );
+        assert_eq!(
+            Error::infrastructure(ErrorKind::Codec, "c").type_name(),
+            None
+        );
+        assert_eq!(Error::with_source(ErrorKind::Broken, "b").type_name(), None);
+        assert_eq!(Error::shutdown().type_name(), None);
+        let p = std::panic::catch_unwind(|| panic!("p")).unwrap_err();
+        assert_eq!(Error::panicked(p).type_name(), None);
     }
 }

@@ -293,8 +293,14 @@ impl Job {
     }
 
     /// A job running a fallible `f`: `Ok(v)` fills the future with `v`,
-    /// `Err(e)` fails it with `e` (kind [`Task`](crate::ErrorKind::Task),
-    /// downcastable back to `E`).
+    /// `Err(e)` fails it with `e` (kind [`Task`](crate::ErrorKind::Task)).
+    ///
+    /// `E` is anything that converts into a [`BoxError`], as `?` would: a
+    /// concrete `std::error::Error` (downcastable back with
+    /// [`Error::downcast_ref`]), a `String` or `&str` (its text is the
+    /// message), a `BoxError` (downcastable to what it boxes), or an
+    /// `anyhow::Error` (its text and `source()` chain are kept, but not its
+    /// inner type: anyhow's own conversion into a `Box<dyn Error>` hides it).
     ///
     /// # Examples
     ///
@@ -303,12 +309,16 @@ impl Job {
     /// job.run();
     /// let err = fut.result().unwrap_err();
     /// assert!(err.downcast_ref::<std::num::ParseIntError>().is_some());
+    ///
+    /// let (job, fut) = concur_core::Job::new_fallible(|| -> Result<u8, String> { Err("no".into()) });
+    /// job.run();
+    /// assert_eq!(fut.result().unwrap_err().message(), "no");
     /// ```
     pub fn new_fallible<F, T, E>(f: F) -> (Self, Future<T>)
     where
         F: FnOnce() -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: std::error::Error + Send + Sync + 'static,
+        E: Into<BoxError>,
     {
         Self::with_payload(f, |f| f().map_err(Error::task))
     }
@@ -344,29 +354,10 @@ impl Job {
     }
 
     /// One job running `f` on every argument set in `batch`, in order, with
-    /// one future per item (how `map(chunksize)` batches work).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concur_core::{BoxError, Job, RemoteFn};
-    ///
-    /// #[derive(Clone, Copy)]
-    /// struct Double;
-    /// impl RemoteFn for Double {
-    ///     type Args = u32;
-    ///     type Output = u32;
-    ///     const NAME: &'static str = "double";
-    ///     const FINGERPRINT: u64 = 1;
-    ///     fn call(x: u32) -> Result<u32, BoxError> { Ok(x * 2) }
-    /// }
-    ///
-    /// let (job, futs) = Job::batch(Double, vec![1, 2, 3]);
-    /// job.run();
-    /// let out: Vec<u32> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
-    /// assert_eq!(out, [2, 4, 6]);
-    /// ```
-    pub fn batch<F: RemoteFn>(_f: F, batch: Vec<F::Args>) -> (Self, Vec<Future<F::Output>>) {
+    /// one future per item (what [`TaskExecutor::submit_batch`] submits).
+    /// Crate-private: executors receive it through `execute` and only run,
+    /// cancel or fail it.
+    pub(crate) fn batch<F: RemoteFn>(_f: F, batch: Vec<F::Args>) -> (Self, Vec<Future<F::Output>>) {
         let mut futs = Vec::with_capacity(batch.len());
         let items = batch
             .into_iter()
@@ -380,36 +371,11 @@ impl Job {
     }
 
     /// One job running `f` on every argument set in `batch`, in order, with
-    /// one future holding every item's outcome as a [`ChunkOutcome`] (how
-    /// `map(chunksize)` batches work without a future per item). A panic or
-    /// error fails its item only; cancelling the future cancels the whole
-    /// chunk.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concur_core::{BoxError, Job, RemoteFn};
-    ///
-    /// #[derive(Clone, Copy)]
-    /// struct Half;
-    /// impl RemoteFn for Half {
-    ///     type Args = u32;
-    ///     type Output = u32;
-    ///     const NAME: &'static str = "half";
-    ///     const FINGERPRINT: u64 = 1;
-    ///     fn call(x: u32) -> Result<u32, BoxError> {
-    ///         if x % 2 == 0 { Ok(x / 2) } else { Err("odd".into()) }
-    ///     }
-    /// }
-    ///
-    /// let (job, fut) = Job::chunk(Half, vec![4, 5, 6]);
-    /// job.run();
-    /// let out = fut.into_result().unwrap();
-    /// assert_eq!(out.values(), [2, 3]);
-    /// assert_eq!(out.failures()[0].0, 1);
-    /// assert_eq!(out.get(1).unwrap().unwrap_err().to_string(), "task failed: odd");
-    /// ```
-    pub fn chunk<F: RemoteFn>(
+    /// one future holding every item's outcome as a [`ChunkOutcome`] (what
+    /// [`TaskExecutor::submit_chunk`] submits). A panic or error fails its
+    /// item only; cancelling the future cancels the whole chunk.
+    /// Crate-private, as [`batch`](Self::batch).
+    pub(crate) fn chunk<F: RemoteFn>(
         _f: F,
         batch: Vec<F::Args>,
     ) -> (Self, Future<ChunkOutcome<F::Output>>) {
@@ -600,7 +566,41 @@ pub trait Executor: crate::Shutdown + Send + Sync {
     }
 
     /// Schedules a fallible `f`: its `Err(e)` fails the future with `e`
-    /// (downcastable back to `E`), so `result()` fails with `E`.
+    /// (kind [`Task`](crate::ErrorKind::Task)), so `result()` fails with it
+    /// instead of returning a nested `Result`.
+    ///
+    /// `E` is anything `?` converts into a [`BoxError`]: a concrete
+    /// `std::error::Error` (`io::Error`, `ParseIntError`, … — downcastable
+    /// back with [`Error::downcast_ref`]), `String`, `&'static str`,
+    /// `BoxError`, or `anyhow::Error` (see [`Job::new_fallible`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Executor, Job, SubmitError};
+    ///
+    /// struct SpawnEach;
+    /// impl Executor for SpawnEach {
+    ///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
+    ///         std::thread::spawn(move || job.run());
+    ///         Ok(())
+    ///     }
+    /// }
+    /// impl concur_core::Shutdown for SpawnEach {
+    ///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
+    ///     fn is_shutdown(&self) -> bool {
+    ///         false
+    ///     }
+    /// }
+    ///
+    /// let parsed = SpawnEach.submit_fallible(|| "12".parse::<u32>()).unwrap();
+    /// assert_eq!(parsed.into_result().unwrap(), 12);
+    ///
+    /// let refused = SpawnEach
+    ///     .submit_fallible(|| -> Result<u32, String> { Err("no such user".into()) })
+    ///     .unwrap();
+    /// assert_eq!(refused.into_result().unwrap_err().to_string(), "task failed: no such user");
+    /// ```
     ///
     /// # Errors
     ///
@@ -615,7 +615,7 @@ pub trait Executor: crate::Shutdown + Send + Sync {
         Self: Sized,
         F: FnOnce() -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: std::error::Error + Send + Sync + 'static,
+        E: Into<BoxError>,
     {
         let (job, fut) = Job::new_fallible(f);
         match self.execute(job) {
@@ -846,5 +846,74 @@ impl<E: Executor + ?Sized> TaskExecutor for E {
                     .expect(GIVE_BACK)
             })),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[derive(Clone, Copy)]
+    struct Halve;
+    impl RemoteFn for Halve {
+        type Args = u32;
+        type Output = u32;
+        const NAME: &'static str = "tests::halve";
+        const FINGERPRINT: u64 = 0x4a1f;
+        fn call(x: u32) -> Result<u32, BoxError> {
+            match x {
+                13 => panic!("unlucky {x}"),
+                x if x % 2 == 1 => Err(format!("{x} is odd").into()),
+                x => Ok(x / 2),
+            }
+        }
+    }
+
+    #[test]
+    fn chunk_jobs_run_cancel_and_fail_as_a_whole() {
+        let (job, fut) = Job::chunk(Halve, vec![2, 3, 13, 8]);
+        job.run();
+        let kinds: Vec<_> = fut
+            .into_result()
+            .unwrap()
+            .into_iter()
+            .map(|r| r.map_err(|e| e.kind()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [Ok(1), Err(ErrorKind::Task), Err(ErrorKind::Panicked), Ok(4)]
+        );
+        // Cancelled before it ran: the whole chunk is cancelled, nothing runs.
+        let (job, fut) = Job::chunk(Halve, vec![13, 2]);
+        assert!(fut.cancel());
+        job.run();
+        assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Cancelled);
+        // A job failed by its executor fails the chunk's future.
+        let (job, fut) = Job::chunk(Halve, vec![2]);
+        job.fail(Error::shutdown());
+        assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Shutdown);
+    }
+
+    #[test]
+    fn batch_jobs_cancel_and_fail_every_item() {
+        let (job, futs) = Job::batch(Halve, vec![2, 4]);
+        job.cancel();
+        assert!(futs.iter().all(Future::cancelled));
+        let (job, futs) = Job::batch(Halve, vec![2, 4]);
+        job.fail(Error::shutdown());
+        assert!(
+            futs.iter()
+                .all(|f| f.result().unwrap_err().kind() == ErrorKind::Shutdown)
+        );
+        let (job, futs) = Job::batch(Halve, vec![2, 4, 6]);
+        assert!(futs[1].cancel());
+        job.run();
+        assert_eq!(*futs[0].result().unwrap(), 1);
+        assert!(futs[1].cancelled());
+        assert_eq!(*futs[2].result().unwrap(), 3);
+        let (job, futs) = Job::batch(Halve, Vec::new());
+        job.run();
+        assert!(futs.is_empty());
     }
 }

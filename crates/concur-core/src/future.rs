@@ -1251,14 +1251,20 @@ impl<T> std::hash::Hash for Future<T> {
 }
 
 impl<T> fmt::Debug for Future<T> {
-    /// Like CPython's repr: `<Future at 0x… state=finished returned u64>`.
+    /// Like CPython's repr: `<Future at 0x… state=finished returned u64>`,
+    /// `<Future at 0x… state=failed raised ParseIntError>` for a task's
+    /// error (its [`Error::type_name`]), the kind otherwise (`raised
+    /// cancelled`, `raised panicked`, …).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.state();
         write!(f, "<Future at {:#x} state={}", self.id(), s.as_str())?;
         match s {
             State::Finished => write!(f, " returned {}>", std::any::type_name::<T>()),
             State::Failed => match self.read() {
-                Err(e) => write!(f, " raised {}>", e.kind()),
+                Err(e) => match e.type_name() {
+                    Some(t) => write!(f, " raised {t}>"),
+                    None => write!(f, " raised {}>", e.kind()),
+                },
                 Ok(_) => f.write_str(">"),
             },
             _ => f.write_str(">"),

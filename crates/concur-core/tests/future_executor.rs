@@ -1,7 +1,8 @@
 //! The executor contract: `Executor` (`submit`, `submit_fallible`, panics
 //! caught, refused closures given back), `TaskExecutor`/`RemoteFn` through
 //! the blanket impl (`submit_task`, `submit_batch`, give-back on refusal)
-//! and `Job` (`run`, `cancel`, `fail`, `new_scoped`, `batch`).
+//! and `Job` (`run`, `cancel`, `fail`, `new_scoped`; the crate-private
+//! `batch`/`chunk` jobs are unit-tested in `src/executor.rs`).
 
 mod helpers;
 
@@ -152,15 +153,8 @@ fn submit_chunk_gives_one_future_with_every_outcome_in_order() {
     assert_eq!(halve_chunk(&Inline::default(), vec![2, 3, 13, 8]), expected);
     assert_eq!(halve_chunk(&OneWorker::new(), vec![2, 3, 13, 8]), expected);
     assert!(halve_chunk(&Inline::default(), Vec::new()).is_empty());
-    // Cancelled before it ran: the whole chunk is cancelled, nothing runs.
-    let (job, fut) = Job::chunk(Halve, vec![13, 2]);
-    assert!(fut.cancel());
-    job.run();
-    assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Cancelled);
-    // A job failed by its executor fails the chunk's future.
-    let (job, fut) = Job::chunk(Halve, vec![2]);
-    job.fail(Error::shutdown());
-    assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Shutdown);
+    // Cancelling, failing and running chunk jobs directly: unit tests in
+    // `src/executor.rs` (`Job::chunk` is crate-private).
 }
 
 #[test]
@@ -258,25 +252,6 @@ fn job_cancel_and_fail_complete_the_future_without_running() {
     let (job, fut) = Job::new(|| 1u8);
     drop(job);
     assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::Abandoned);
-}
-
-#[test]
-fn batch_jobs_cancel_and_fail_every_item() {
-    let (job, futs) = Job::batch(Halve, vec![2, 4]);
-    job.cancel();
-    assert!(futs.iter().all(Future::cancelled));
-    let (job, futs) = Job::batch(Halve, vec![2, 4]);
-    job.fail(Error::shutdown());
-    assert!(
-        futs.iter()
-            .all(|f| f.result().unwrap_err().kind() == ErrorKind::Shutdown)
-    );
-    let (job, futs) = Job::batch(Halve, vec![2, 4, 6]);
-    assert!(futs[1].cancel());
-    job.run();
-    assert_eq!(*futs[0].result().unwrap(), 1);
-    assert!(futs[1].cancelled());
-    assert_eq!(*futs[2].result().unwrap(), 3);
 }
 
 #[test]

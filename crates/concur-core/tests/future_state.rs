@@ -155,8 +155,25 @@ fn debug_reads_like_cpythons_repr() {
     );
     assert_repr(
         &format!("{:?}", exception_future::<u64>().fut),
-        " state=finished raised task error>",
+        " state=finished raised TestError>",
     );
+    // A task error shows its type, as CPython shows the exception's class.
+    let parse = Future::<u8>::failed(Error::task("x".parse::<u8>().unwrap_err()));
+    assert_repr(
+        &format!("{parse:?}"),
+        " state=finished raised ParseIntError>",
+    );
+    let text = Future::<u8>::failed(Error::task(String::from("no")));
+    assert_repr(&format!("{text:?}"), " state=finished raised String>");
+    let generic = Future::<u8>::failed(Error::task(Wrapped(std::fmt::Error)));
+    assert_repr(
+        &format!("{generic:?}"),
+        " state=finished raised Wrapped<Error>>",
+    );
+    // Other failures show their kind.
+    let p = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+    let panicked = Future::<u8>::failed(Error::panicked(p));
+    assert_repr(&format!("{panicked:?}"), " state=finished raised panicked>");
     assert_repr(
         &format!("{:?}", successful_future().fut),
         " state=finished returned u64>",
@@ -275,3 +292,12 @@ fn futures_are_equal_and_hash_alike_by_identity_only() {
     assert_eq!(set.len(), 2);
     assert!(set.contains(&a));
 }
+
+#[derive(Debug)]
+struct Wrapped<E>(E);
+impl<E: std::fmt::Display> std::fmt::Display for Wrapped<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "wrapped: {}", self.0)
+    }
+}
+impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for Wrapped<E> {}

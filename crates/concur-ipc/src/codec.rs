@@ -140,3 +140,28 @@ impl std::error::Error for CodecError {
         Some(&self.error)
     }
 }
+
+/// An [`ErrorKind::Codec`](concur_core::ErrorKind::Codec) error with the
+/// same text, whose source is the `CodecError`.
+///
+/// # Examples
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// #[derive(serde::Serialize)]
+/// struct Flat {
+///     #[serde(flatten)]
+///     rest: BTreeMap<String, u8>,
+/// }
+/// let err = concur_ipc::Packed::new().push_encoded(&Flat { rest: BTreeMap::new() }).unwrap_err();
+/// let e = concur_core::Error::from(err.clone());
+/// assert_eq!(e.kind(), concur_core::ErrorKind::Codec);
+/// assert_eq!(e.downcast_ref::<concur_ipc::CodecError>(), Some(&err));
+/// let source = std::error::Error::source(&e).unwrap();
+/// assert_eq!(source.to_string(), err.to_string());
+/// ```
+impl From<CodecError> for concur_core::Error {
+    fn from(e: CodecError) -> Self {
+        Self::with_source(concur_core::ErrorKind::Codec, e)
+    }
+}

@@ -296,3 +296,51 @@ impl fmt::Display for RemoteError {
 }
 
 impl std::error::Error for RemoteError {}
+
+/// The remote failure as a [`concur_core::Error`] whose source is the
+/// `RemoteError`, with the kind a process pool gives it: the function's own
+/// error, panic or failed initializer is [`Task`](concur_core::ErrorKind::Task);
+/// an encoding or decoding stage is [`Codec`](concur_core::ErrorKind::Codec);
+/// an oversized frame [`FrameTooLarge`](concur_core::ErrorKind::FrameTooLarge);
+/// an unknown, mismatched or duplicate function
+/// [`Protocol`](concur_core::ErrorKind::Protocol). The function's own
+/// error is named by its type in the worker
+/// ([`Error::type_name`](concur_core::Error::type_name)).
+///
+/// # Examples
+///
+/// ```
+/// use concur_ipc::{RemoteError, RemoteErrorKind};
+/// let e = concur_core::Error::from(RemoteError::new(RemoteErrorKind::DecodeArgs, "u8", "eof"));
+/// assert_eq!(e.kind(), concur_core::ErrorKind::Codec);
+/// assert_eq!(e.downcast_ref::<RemoteError>().unwrap().message(), "eof");
+///
+/// let e = concur_core::Error::from(RemoteError::new(
+///     RemoteErrorKind::Task,
+///     "core::num::error::ParseIntError",
+///     "invalid digit found in string",
+/// ));
+/// assert_eq!(e.type_name(), Some("ParseIntError"));
+/// ```
+impl From<RemoteError> for concur_core::Error {
+    fn from(e: RemoteError) -> Self {
+        use concur_core::ErrorKind;
+        let kind = match e.kind {
+            RemoteErrorKind::EncodeArgs
+            | RemoteErrorKind::DecodeArgs
+            | RemoteErrorKind::EncodeResult
+            | RemoteErrorKind::DecodeResult => ErrorKind::Codec,
+            RemoteErrorKind::FrameTooLarge => ErrorKind::FrameTooLarge,
+            RemoteErrorKind::UnknownFunction
+            | RemoteErrorKind::SignatureMismatch
+            | RemoteErrorKind::DuplicateFunction => ErrorKind::Protocol,
+            RemoteErrorKind::Task => {
+                // Named by the type the function returned in the worker.
+                let name = e.type_name.clone();
+                return Self::task_named(e, &name);
+            }
+            _ => return Self::task(e),
+        };
+        Self::infrastructure(kind, e)
+    }
+}

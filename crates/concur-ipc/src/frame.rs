@@ -144,6 +144,35 @@ impl std::error::Error for FrameError {
     }
 }
 
+/// The frame failure as a [`concur_core::Error`] with the same text, whose
+/// source is the `FrameError`: [`FrameTooLarge`](concur_core::ErrorKind::FrameTooLarge)
+/// for an oversized frame, [`Codec`](concur_core::ErrorKind::Codec) for a
+/// value that did not encode or decode (trailing bytes included), and
+/// [`Broken`](concur_core::ErrorKind::Broken) for a closed or failing
+/// stream (nothing more can be exchanged over it).
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{Error, ErrorKind};
+/// let err = concur_ipc::decode::<u8>(&[7, 0]).unwrap_err();
+/// let e = Error::from(err);
+/// assert_eq!(e.kind(), ErrorKind::Codec);
+/// assert_eq!(e.to_string(), "1 trailing bytes after the encoded value");
+/// assert!(e.downcast_ref::<concur_ipc::FrameError>().is_some());
+/// ```
+impl From<FrameError> for concur_core::Error {
+    fn from(e: FrameError) -> Self {
+        use concur_core::ErrorKind;
+        let kind = match &e {
+            FrameError::TooLarge { .. } => ErrorKind::FrameTooLarge,
+            FrameError::TrailingBytes { .. } | FrameError::Codec(_) => ErrorKind::Codec,
+            FrameError::Closed | FrameError::Io(_) => ErrorKind::Broken,
+        };
+        Self::with_source(kind, e)
+    }
+}
+
 impl From<io::Error> for FrameError {
     fn from(e: io::Error) -> Self {
         Self::Io(e)

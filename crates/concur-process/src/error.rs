@@ -2,7 +2,7 @@
 //! future can fail with ([`WorkerDied`], [`ProtocolViolation`]).
 
 use crate::sys::ExitCause;
-use concur_core::Error;
+use concur_core::{Error, ErrorKind};
 use std::fmt;
 
 /// Why a worker process died while running a task: the future of that task
@@ -42,10 +42,27 @@ impl fmt::Display for WorkerDied {
 
 impl std::error::Error for WorkerDied {}
 
+/// An [`ErrorKind::WorkerDied`] error
+/// whose source is the `WorkerDied` (what a task's future fails with).
+///
+/// # Examples
+///
+/// ```
+/// use concur_process::{ExitCause, WorkerDied};
+/// let e = concur_core::Error::from(WorkerDied { pid: 42, cause: ExitCause::Code(3) });
+/// assert_eq!(e.kind(), concur_core::ErrorKind::WorkerDied);
+/// assert_eq!(e.downcast_ref::<WorkerDied>().unwrap().pid, 42);
+/// ```
+impl From<WorkerDied> for Error {
+    fn from(e: WorkerDied) -> Self {
+        e.into_error()
+    }
+}
+
 impl WorkerDied {
     /// The future's error for this death (kind `WorkerDied`).
     pub(crate) fn into_error(self) -> Error {
-        Error::infrastructure(concur_core::ErrorKind::WorkerDied, self)
+        Error::infrastructure(ErrorKind::WorkerDied, self)
     }
 }
 
@@ -84,6 +101,23 @@ impl fmt::Display for ProtocolViolation {
 }
 
 impl std::error::Error for ProtocolViolation {}
+
+/// An [`ErrorKind::Protocol`] error whose
+/// source is the `ProtocolViolation`.
+///
+/// # Examples
+///
+/// ```
+/// let v = concur_process::ProtocolViolation { pid: 7, received: "garbage".into() };
+/// let e = concur_core::Error::from(v.clone());
+/// assert_eq!(e.kind(), concur_core::ErrorKind::Protocol);
+/// assert_eq!(e.downcast_ref::<concur_process::ProtocolViolation>(), Some(&v));
+/// ```
+impl From<ProtocolViolation> for Error {
+    fn from(e: ProtocolViolation) -> Self {
+        Error::infrastructure(ErrorKind::Protocol, e)
+    }
+}
 
 /// Why [`Builder::build`](crate::Builder::build) failed.
 ///
@@ -225,5 +259,38 @@ impl std::error::Error for BuildError {
             }
             _ => None,
         }
+    }
+}
+
+/// The build failure as an [`Error`] with the same text, whose source is
+/// the `BuildError`, so `?` works in a function returning
+/// `Result<_, concur_core::Error>`. The kind says what went wrong: a
+/// refused setting or an ambiguous remote-function registry is
+/// [`InvalidConfig`](ErrorKind::InvalidConfig), building inside a pool
+/// worker is [`InvalidState`](ErrorKind::InvalidState), a failed set-up is
+/// [`Broken`](ErrorKind::Broken), and workers that could not start keep
+/// their own error's kind.
+///
+/// # Examples
+///
+/// ```
+/// use concur_process::{BuildError, ProcessPool};
+///
+/// fn pool() -> Result<ProcessPool, concur_core::Error> {
+///     Ok(ProcessPool::builder().max_workers(0).build()?)
+/// }
+/// let err = pool().unwrap_err();
+/// assert_eq!(err.kind(), concur_core::ErrorKind::InvalidConfig);
+/// assert!(err.downcast_ref::<BuildError>().unwrap().is_config());
+/// ```
+impl From<BuildError> for Error {
+    fn from(e: BuildError) -> Self {
+        let kind = match &e.kind {
+            BuildErrorKind::InWorker => ErrorKind::InvalidState,
+            BuildErrorKind::Config(_) | BuildErrorKind::Registry(_) => ErrorKind::InvalidConfig,
+            BuildErrorKind::Io(_) => ErrorKind::Broken,
+            BuildErrorKind::Start(start) => start.kind(),
+        };
+        Error::with_source(kind, e)
     }
 }

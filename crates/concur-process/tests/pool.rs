@@ -404,6 +404,7 @@ fn task_error_and_panic() {
     assert_eq!(r.kind(), RemoteErrorKind::Task);
     assert_eq!(r.type_name(), "core::num::error::ParseIntError");
     assert_eq!(r.message(), "invalid digit found in string");
+    assert_eq!(err.type_name(), Some("ParseIntError"));
 
     let err = pool
         .submit_task(panics, "kaboom".into())

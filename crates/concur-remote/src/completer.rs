@@ -66,7 +66,7 @@ pub fn remote_failure(remote: RemoteError) -> Error {
         RemoteErrorKind::UnknownFunction
         | RemoteErrorKind::SignatureMismatch
         | RemoteErrorKind::DuplicateFunction => ErrorKind::Protocol,
-        _ => return Error::task(remote),
+        _ => return Error::from(remote),
     };
     Error::infrastructure(kind, remote)
 }

@@ -278,3 +278,25 @@ impl fmt::Display for BuildError {
 }
 
 impl std::error::Error for BuildError {}
+
+/// A refused configuration is an [`ErrorKind::InvalidConfig`](concur_core::ErrorKind::InvalidConfig)
+/// error with the same text, whose source is the `BuildError`, so `?`
+/// works in a function returning `Result<_, concur_core::Error>`.
+///
+/// # Examples
+///
+/// ```
+/// use concur_thread::{BuildError, ThreadPool};
+///
+/// fn pool() -> Result<ThreadPool, concur_core::Error> {
+///     Ok(ThreadPool::builder().max_workers(0).build()?)
+/// }
+/// let err = pool().unwrap_err();
+/// assert_eq!(err.kind(), concur_core::ErrorKind::InvalidConfig);
+/// assert!(err.downcast_ref::<BuildError>().is_some());
+/// ```
+impl From<BuildError> for concur_core::Error {
+    fn from(e: BuildError) -> Self {
+        Self::with_source(concur_core::ErrorKind::InvalidConfig, e)
+    }
+}
