@@ -158,21 +158,21 @@ fn debug_reads_like_cpythons_repr() {
         " state=finished raised TestError>",
     );
     // A task error shows its type, as CPython shows the exception's class.
-    let parse = Future::<u8>::failed(Error::task("x".parse::<u8>().unwrap_err()));
+    let parse = Future::<u8>::from_error(Error::task("x".parse::<u8>().unwrap_err()));
     assert_repr(
         &format!("{parse:?}"),
         " state=finished raised ParseIntError>",
     );
-    let text = Future::<u8>::failed(Error::task(String::from("no")));
+    let text = Future::<u8>::from_error(Error::task(String::from("no")));
     assert_repr(&format!("{text:?}"), " state=finished raised String>");
-    let generic = Future::<u8>::failed(Error::task(Wrapped(std::fmt::Error)));
+    let generic = Future::<u8>::from_error(Error::task(Wrapped(std::fmt::Error)));
     assert_repr(
         &format!("{generic:?}"),
         " state=finished raised Wrapped<Error>>",
     );
     // Other failures show their kind.
     let p = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
-    let panicked = Future::<u8>::failed(Error::panicked(p));
+    let panicked = Future::<u8>::from_error(Error::panicked(p));
     assert_repr(&format!("{panicked:?}"), " state=finished raised panicked>");
     assert_repr(
         &format!("{:?}", successful_future().fut),

@@ -85,7 +85,7 @@ concur::ipc::remote! {
 /// `concur::process::init()` in `main`, which a test binary has not).
 #[allow(dead_code)]
 fn run_processes() -> Result<u64, concur::Error> {
-    let p = concur::process::ProcessPool::new()?;
+    let p = concur::process::ProcessPool::new(2)?;
     let mut total = 0;
     for c in p.map_task(cube, 1..=4).chunksize(2).run()? {
         total += c?;
@@ -443,7 +443,7 @@ fn failed_future_debug_names_the_error_type_like_cpython() {
     assert!(repr.starts_with("<Future at 0x"), "{repr}");
     assert!(repr.ends_with(" raised ParseIntError>"), "{repr}");
     assert_eq!(
-        fut.exception().unwrap().unwrap().type_name(),
+        fut.exception().unwrap().type_name(),
         Some("ParseIntError")
     );
 
@@ -453,6 +453,6 @@ fn failed_future_debug_names_the_error_type_like_cpython() {
     text.wait();
     assert!(format!("{text:?}").ends_with(" raised String>"));
 
-    let cancelled = concur::Future::<u32>::failed(concur::Error::cancelled());
+    let cancelled = concur::Future::<u32>::from_error(concur::Error::cancelled());
     assert!(format!("{cancelled:?}").ends_with(" raised cancelled>"));
 }
