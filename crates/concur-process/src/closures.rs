@@ -31,7 +31,7 @@ mod sealed {
 ///
 /// fn main() {
 ///     concur_process::init();
-///     let pool = concur_process::ProcessPool::new().unwrap();
+///     let pool = concur_process::ProcessPool::new(2).unwrap();
 ///     assert_eq!(pool.submit_task(double, 21).unwrap().into_result().unwrap(), 42);
 /// }
 /// ```
@@ -71,7 +71,7 @@ impl<T: sealed::Never> SubmitToProcessPool for T {
 ///
 /// fn main() {
 ///     concur_process::init();
-///     let pool = concur_process::ProcessPool::new().unwrap();
+///     let pool = concur_process::ProcessPool::new(2).unwrap();
 ///     let out: Vec<u64> = pool.map_task(double, [1, 2]).run().unwrap().map(Result::unwrap).collect();
 ///     assert_eq!(out, [2, 4]);
 /// }
@@ -104,7 +104,7 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```compile_fail
-    /// let pool = concur_process::ProcessPool::new().unwrap();
+    /// let pool = concur_process::ProcessPool::new(2).unwrap();
     /// let fut = pool.submit(|| 6 * 7);
     /// ```
     pub fn submit<F: SubmitToProcessPool>(&self, f: F) -> F::Output {
@@ -118,7 +118,7 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```compile_fail
-    /// let pool = concur_process::ProcessPool::new().unwrap();
+    /// let pool = concur_process::ProcessPool::new(2).unwrap();
     /// let fut = pool.submit_fallible(|| "7".parse::<u8>());
     /// ```
     pub fn submit_fallible<F: SubmitToProcessPool>(&self, f: F) -> F::Output {
@@ -132,7 +132,7 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```compile_fail
-    /// let pool = concur_process::ProcessPool::new().unwrap();
+    /// let pool = concur_process::ProcessPool::new(2).unwrap();
     /// let out = pool.map(|x: u64| x * 2, [1, 2, 3]);
     /// ```
     pub fn map<F: MapOnProcessPool, I>(&self, f: F, _inputs: I) -> F::Output {
@@ -145,7 +145,7 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```compile_fail
-    /// let pool = concur_process::ProcessPool::new().unwrap();
+    /// let pool = concur_process::ProcessPool::new(2).unwrap();
     /// let out = pool.map_unordered(|x: u64| x * 2, [1, 2, 3]);
     /// ```
     pub fn map_unordered<F: MapOnProcessPool, I>(&self, f: F, _inputs: I) -> F::Output {

@@ -9,6 +9,6 @@ concur::remote! {
 }
 
 fn main() {
-    let pool = ProcessPool::new().unwrap();
+    let pool = ProcessPool::new(2).unwrap();
     let _ = pool.map(is_prime, [2u64, 3, 4]).run();
 }

@@ -3,6 +3,6 @@
 use concur::process::ProcessPool;
 
 fn main() {
-    let pool = ProcessPool::new().unwrap();
+    let pool = ProcessPool::new(2).unwrap();
     let _ = concur::asyncio::run_in_executor(&pool, || 6 * 7);
 }

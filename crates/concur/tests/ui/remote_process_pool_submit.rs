@@ -3,7 +3,7 @@
 use concur::prelude::*;
 
 fn main() {
-    let pool = ProcessPool::new().unwrap();
+    let pool = ProcessPool::new(2).unwrap();
     let fut = pool.submit(|| 6 * 7).unwrap();
     let _ = fut.into_result();
 }
