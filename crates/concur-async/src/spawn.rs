@@ -243,16 +243,10 @@ impl From<SpawnError> for Error {
 /// The coroutine moves to the runtime's thread(s), so it must be `Send`:
 ///
 /// ```compile_fail
-/// use concur_async::{run_coroutine_threadsafe, SpawnError, Spawner, Task};
-/// # struct ThreadPerTask;
-/// # impl Spawner for ThreadPerTask {
-/// #     fn spawn(&self, task: Task) -> Result<(), SpawnError> {
-/// #         std::thread::spawn(move || futures::executor::block_on(task));
-/// #         Ok(())
-/// #     }
-/// # }
+/// use concur_async::{run_coroutine_threadsafe, BackgroundRuntime};
+/// let rt = BackgroundRuntime::new().unwrap();
 /// let local = std::rc::Rc::new(1);
-/// let _ = run_coroutine_threadsafe(async move { *local }, &ThreadPerTask);
+/// let _ = run_coroutine_threadsafe(async move { *local }, &rt);
 /// ```
 pub fn run_coroutine_threadsafe<F, S>(coro: F, spawner: &S) -> Future<F::Output>
 where

@@ -697,14 +697,27 @@ pub trait RemoteFn: Copy + Send + 'static {
 /// # Examples
 ///
 /// ```
-/// use concur_core::{BatchResult, RemoteFn};
+/// use concur_core::{BatchResult, BoxError, RemoteFn};
+///
+/// // What `remote!` generates, written out (concur-core has no macro).
+/// #[derive(Clone, Copy)]
+/// struct Double;
+/// impl RemoteFn for Double {
+///     type Args = u32;
+///     type Output = u32;
+///     const NAME: &'static str = "example::double";
+///     const FINGERPRINT: u64 = 1;
+///     fn call(x: u32) -> Result<u32, BoxError> {
+///         Ok(x * 2)
+///     }
+/// }
+///
 /// fn count<F: RemoteFn>(r: BatchResult<F>) -> usize {
 ///     r.map_or_else(|refused| refused.into_task().len(), |futs| futs.len())
 /// }
-/// # let _ = count::<Noop>;
-/// # #[derive(Clone, Copy)] struct Noop;
-/// # impl RemoteFn for Noop { type Args = (); type Output = (); const NAME: &'static str = "noop";
-/// #     const FINGERPRINT: u64 = 0; fn call(_: ()) -> Result<(), concur_core::BoxError> { Ok(()) } }
+/// let refused = concur_core::SubmitError::new(vec![1, 2], concur_core::Error::shutdown());
+/// assert_eq!(count::<Double>(Err(refused)), 2);
+/// assert_eq!(count::<Double>(Ok(vec![concur_core::Future::ready(2)])), 1);
 /// ```
 pub type BatchResult<F> =
     Result<Vec<Future<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
@@ -715,17 +728,29 @@ pub type BatchResult<F> =
 /// # Examples
 ///
 /// ```
-/// use concur_core::{ChunkResult, RemoteFn};
+/// use concur_core::{BoxError, ChunkOutcome, ChunkResult, Future, RemoteFn};
+///
+/// // What `remote!` generates, written out (concur-core has no macro).
+/// #[derive(Clone, Copy)]
+/// struct Double;
+/// impl RemoteFn for Double {
+///     type Args = u32;
+///     type Output = u32;
+///     const NAME: &'static str = "example::double";
+///     const FINGERPRINT: u64 = 1;
+///     fn call(x: u32) -> Result<u32, BoxError> {
+///         Ok(x * 2)
+///     }
+/// }
+///
 /// fn outcomes<F: RemoteFn>(r: ChunkResult<F>) -> usize {
 ///     match r {
 ///         Ok(fut) => fut.into_result().map_or(0, |items| items.len()),
 ///         Err(refused) => refused.into_task().len(),
 ///     }
 /// }
-/// # let _ = outcomes::<Noop>;
-/// # #[derive(Clone, Copy)] struct Noop;
-/// # impl RemoteFn for Noop { type Args = (); type Output = (); const NAME: &'static str = "noop";
-/// #     const FINGERPRINT: u64 = 0; fn call(_: ()) -> Result<(), concur_core::BoxError> { Ok(()) } }
+/// let done = Future::ready(ChunkOutcome::from_values(vec![2, 4, 6]));
+/// assert_eq!(outcomes::<Double>(Ok(done)), 3);
 /// ```
 pub type ChunkResult<F> =
     Result<Future<ChunkOutcome<<F as RemoteFn>::Output>>, SubmitError<Vec<<F as RemoteFn>::Args>>>;
