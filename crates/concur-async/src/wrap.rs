@@ -106,24 +106,11 @@ pub fn wrap_future<T: Send + 'static>(fut: Future<T>) -> WrappedFuture<T> {
 ///
 /// ```
 /// use concur_async::run_in_executor;
-/// use concur_core::{Executor, Job, SubmitError};
+/// use concur_thread::ThreadPool;
 ///
-/// struct SpawnEach;
-/// impl Executor for SpawnEach {
-///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-///         std::thread::spawn(move || job.run());
-///         Ok(())
-///     }
-/// }
-/// impl concur_core::Shutdown for SpawnEach {
-///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
-///     fn is_shutdown(&self) -> bool {
-///         false
-///     }
-/// }
-///
+/// let pool = ThreadPool::new(2).unwrap();
 /// let out = futures::executor::block_on(async {
-///     run_in_executor(&SpawnEach, || (1..=10).sum::<u32>()).await
+///     run_in_executor(&pool, || (1..=10).sum::<u32>()).await
 /// });
 /// assert_eq!(out.unwrap(), 55);
 /// ```
