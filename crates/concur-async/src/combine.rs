@@ -511,6 +511,9 @@ pub struct Gather<T: Send + 'static, P: GatherPolicy> {
     token_slot: Vec<usize>,
     /// Slots in the `Taking` state.
     taking: Vec<usize>,
+    /// The error for an input already resolved when given, which fails a
+    /// [`RaiseFirst`] gather on its first poll.
+    taken_input: Option<Error>,
     deadline: Deadline,
     resolved: bool,
     _policy: std::marker::PhantomData<fn() -> P>,
@@ -564,12 +567,13 @@ where
     let mut watcher = Watcher::new();
     let mut slots = Vec::new();
     let mut token_slot = Vec::new();
+    let mut taken_input = None;
     for f in fs {
         let (out, cancel_on_drop) = f.into_output();
         let Some(out) = out else {
-            slots.push(Slot::Done(Err(Error::invalid_state(
-                "the WrappedFuture already resolved: its value was taken",
-            ))));
+            let e = Error::invalid_state("the WrappedFuture already resolved: its value was taken");
+            taken_input.get_or_insert_with(|| e.clone());
+            slots.push(Slot::Done(Err(e)));
             continue;
         };
         let any = out.get_ref().expect("not resolved").erase();
@@ -585,6 +589,7 @@ where
         slots,
         token_slot,
         taking: Vec::new(),
+        taken_input,
         deadline: Deadline::never(),
         resolved: false,
         _policy: std::marker::PhantomData,
@@ -659,11 +664,8 @@ impl<T: Send + 'static, P: GatherPolicy> std::future::Future for Gather<T, P> {
             ))]));
         }
         if P::STOP_ON_ERROR {
-            // A future that was already taken when given.
-            if let Some(Slot::Done(Err(e))) =
-                this.slots.iter().find(|s| matches!(s, Slot::Done(Err(_))))
-            {
-                let e = e.clone();
+            // A wrapper that had already resolved when given.
+            if let Some(e) = this.taken_input.take() {
                 this.resolved = true;
                 this.slots = Vec::new();
                 return Poll::Ready(P::finish(vec![Err(e)]));
