@@ -46,7 +46,7 @@ fn bench(c: &mut Criterion) {
                 (ordered, fs)
             },
             |(ordered, fs)| {
-                let it = as_completed(fs, None);
+                let it = as_completed(fs);
                 let completer = thread::spawn(move || {
                     for (k, p) in ordered.into_iter().enumerate() {
                         p.set_result(k as u64).unwrap();
@@ -54,7 +54,7 @@ fn bench(c: &mut Criterion) {
                 });
                 let mut sum = 0u64;
                 for f in it {
-                    sum += *f.unwrap().result().unwrap();
+                    sum += *f.result().unwrap();
                 }
                 completer.join().unwrap();
                 black_box(sum)

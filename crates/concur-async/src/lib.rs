@@ -21,7 +21,12 @@
 //!   and returns a concur future; cancelling it aborts the coroutine.
 //! * Many futures: [`as_completed`] (a [`Stream`](futures_core::Stream)),
 //!   [`gather`] with [`RaiseFirst`] or [`CollectAll`], [`wait`] with
-//!   [`ReturnWhen`] (from concur-core, shared with the blocking `concur_combinators::wait`).
+//!   [`ReturnWhen`]: the same inputs as the blocking
+//!   `concur_combinators::{as_completed, wait}` ([`IntoFutureHandle`],
+//!   plus [`WrappedFuture`]s, no `.detach()` needed) and the same timeouts
+//!   (`as_completed(fs).timeout(d)`, `wait(fs, timeout, return_when)`,
+//!   `gather(fs, policy).timeout(d)`), kept by concur's timer thread under
+//!   any runtime.
 //! * [`BoundedSubmitter`]: at most N tasks in flight, on
 //!   [`async_lock::Semaphore`].
 //!
@@ -29,29 +34,13 @@
 //!
 //! ```
 //! use concur_async::{gather, run_in_executor, RaiseFirst};
-//! use concur_core::{Executor, Job, SubmitError};
+//! use concur_thread::ThreadPool;
 //!
-//! // Any concur executor; a thread per job keeps the example small.
-//! struct SpawnEach;
-//! impl Executor for SpawnEach {
-//!     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-//!         std::thread::spawn(move || job.run());
-//!         Ok(())
-//!     }
-//! }
-//! impl concur_core::Shutdown for SpawnEach {
-//!     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
-//!     fn is_shutdown(&self) -> bool {
-//!         false
-//!     }
-//! }
-//!
-//! let pool = SpawnEach;
+//! let pool = ThreadPool::new(2).unwrap();
 //! let out = futures::executor::block_on(async {
-//!     // Offload CPU work; the event loop keeps running meanwhile.
-//!     let squares: Vec<_> = (0..4u64)
-//!         .map(|i| run_in_executor(&pool, move || i * i).detach())
-//!         .collect();
+//!     // Offload CPU work; the event loop keeps running meanwhile. Each
+//!     // task keeps its cancel-on-drop rule inside `gather`.
+//!     let squares = (0..4u64).map(|i| run_in_executor(&pool, move || i * i));
 //!     gather(squares, RaiseFirst).await
 //! });
 //! assert_eq!(out.unwrap(), [0, 1, 4, 9]);
@@ -67,6 +56,7 @@
 mod background;
 mod bounded;
 mod combine;
+mod deadline;
 mod primitive;
 mod spawn;
 mod wrap;
@@ -75,10 +65,11 @@ mod wrap;
 pub use background::{BackgroundRuntime, BackgroundSpawner};
 pub use bounded::BoundedSubmitter;
 pub use combine::{
-    AsCompleted, CollectAll, Gather, GatherPolicy, RaiseFirst, Wait, as_completed, gather, wait,
+    AsCompleted, AsCompletedTimeout, CollectAll, Gather, GatherInput, GatherPolicy, RaiseFirst,
+    Wait, as_completed, gather, wait,
 };
 #[doc(no_inline)]
-pub use concur_core::{DoneAndNotDone, ReturnWhen};
+pub use concur_core::{DoneAndNotDone, FutureHandle, IntoFutureHandle, ReturnWhen};
 pub use spawn::{SpawnError, Spawner, Task, run_coroutine_threadsafe};
 pub use wrap::{
     WrappedFuture, run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future,

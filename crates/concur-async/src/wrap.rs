@@ -11,7 +11,10 @@
 //!   [`Future::cancel`], which only changes a *pending* future: a running or
 //!   done one is untouched.
 
-use concur_core::{Error, Executor, Future, FutureOutput, Job, RemoteFn, State, TaskExecutor};
+use concur_core::{
+    AnyFuture, Error, Executor, Future, FutureHandle, FutureOutput, IntoFutureHandle, Job,
+    RemoteFn, State, TaskExecutor,
+};
 use std::fmt;
 use std::future::IntoFuture;
 use std::pin::Pin;
@@ -56,6 +59,8 @@ use std::task::{Context, Poll};
 pub struct WrappedFuture<T: Send + 'static> {
     /// `None` only once detached (or while being dropped).
     out: Option<FutureOutput<T>>,
+    /// The wrapped future's [`Future::id`], kept after it resolved.
+    id: usize,
 }
 
 /// Wraps a concur future into an owned awaitable with cancel-on-drop
@@ -75,6 +80,7 @@ pub struct WrappedFuture<T: Send + 'static> {
 /// ```
 pub fn wrap_future<T: Send + 'static>(fut: Future<T>) -> WrappedFuture<T> {
     WrappedFuture {
+        id: fut.id(),
         out: Some(fut.into_future()),
     }
 }
@@ -100,24 +106,11 @@ pub fn wrap_future<T: Send + 'static>(fut: Future<T>) -> WrappedFuture<T> {
 ///
 /// ```
 /// use concur_async::run_in_executor;
-/// use concur_core::{Executor, Job, SubmitError};
+/// use concur_thread::ThreadPool;
 ///
-/// struct SpawnEach;
-/// impl Executor for SpawnEach {
-///     fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-///         std::thread::spawn(move || job.run());
-///         Ok(())
-///     }
-/// }
-/// impl concur_core::Shutdown for SpawnEach {
-///     fn shutdown_with(&self, _: concur_core::ShutdownOptions) {}
-///     fn is_shutdown(&self) -> bool {
-///         false
-///     }
-/// }
-///
+/// let pool = ThreadPool::new(2).unwrap();
 /// let out = futures::executor::block_on(async {
-///     run_in_executor(&SpawnEach, || (1..=10).sum::<u32>()).await
+///     run_in_executor(&pool, || (1..=10).sum::<u32>()).await
 /// });
 /// assert_eq!(out.unwrap(), 55);
 /// ```
@@ -337,6 +330,53 @@ impl<T: Send + 'static> WrappedFuture<T> {
                     "detach after the wrapper resolved: the outcome was already taken",
                 ))
             })
+    }
+}
+
+impl<T: Send + 'static> WrappedFuture<T> {
+    /// The awaitable inside (`None` once resolved or detached), giving up
+    /// cancel-on-drop: for `gather`, which keeps the rule itself.
+    pub(crate) fn into_output(mut self) -> Option<FutureOutput<T>> {
+        self.out.take().filter(|o| o.get_ref().is_some())
+    }
+}
+
+impl<T: Send + 'static> concur_core::__private::Sealed for WrappedFuture<T> {}
+
+/// A `WrappedFuture` can be given to [`as_completed`](crate::as_completed)
+/// and [`wait`](crate::wait()), which hand it back (done, or still
+/// pending for `wait`) with its cancel-on-drop rule intact: a pending
+/// wrapper the waiter drops (the stream dropped, or ended by its timeout)
+/// cancels its task if not started.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::FutureHandle;
+/// let f = concur_core::Future::ready(1);
+/// let w = concur_async::wrap_future(f.clone());
+/// assert_eq!(w.handle_id(), f.id());
+/// assert!(w.to_any().done());
+/// ```
+impl<T: Send + 'static> FutureHandle for WrappedFuture<T> {
+    fn to_any(&self) -> AnyFuture {
+        match self.future() {
+            Some(f) => f.erase(),
+            // Resolved: done, like `state()` says.
+            None => Future::ready(()).erase(),
+        }
+    }
+    fn handle_id(&self) -> usize {
+        self.id
+    }
+}
+
+/// Owned wrappers only: a borrowed one would have to be cloned, and a
+/// clone alive would keep the wrapper from moving its value out.
+impl<T: Send + 'static> IntoFutureHandle for WrappedFuture<T> {
+    type Handle = Self;
+    fn into_future_handle(self) -> Self {
+        self
     }
 }
 

@@ -230,7 +230,7 @@ fn wait_first_completed() {
     on_each_runtime(|| async {
         let (_p1, f1) = Promise::<u8>::new();
         let (p2, f2) = Promise::<u8>::new();
-        let w = wait(vec![f1, f2], ReturnWhen::FirstCompleted);
+        let w = wait(vec![f1, f2], None, ReturnWhen::FirstCompleted);
         let t = std::thread::spawn(move || p2.set_result(2).unwrap());
         let (done, not_done) = w.await;
         t.join().unwrap();
@@ -248,6 +248,7 @@ fn wait_first_completed_with_some_already_done() {
         let (_p, pending) = Promise::<u8>::new();
         let (done, not_done) = wait(
             vec![Future::ready(1), Future::ready(2), pending],
+            None,
             ReturnWhen::FirstCompleted,
         )
         .await;
@@ -266,6 +267,7 @@ fn wait_first_exception_stops_at_a_failure_not_a_cancellation() {
         let (pf, failing) = Promise::<u8>::new();
         let w = wait(
             vec![cancelled, Future::ready(1), pending, failing],
+            None,
             ReturnWhen::FirstException,
         );
         let t = std::thread::spawn(move || pf.set_exception(Error::task("boom")).unwrap());
@@ -283,7 +285,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
     on_each_runtime(|| async {
         // CPython test_first_exception_one_already_failed / no-exception case.
         let (p, f) = Promise::<u8>::new();
-        let w = wait(vec![Future::ready(1), f], ReturnWhen::FirstException);
+        let w = wait(vec![Future::ready(1), f], None, ReturnWhen::FirstException);
         let t = std::thread::spawn(move || p.set_result(2).unwrap());
         let (done, not_done) = w.await;
         t.join().unwrap();
@@ -291,6 +293,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
 
         let already = wait(
             vec![Future::<u8>::from_error(Error::task("e")), Promise::new().1],
+            None,
             ReturnWhen::FirstException,
         )
         .await;
@@ -307,7 +310,7 @@ fn wait_all_completed_over_pool_tasks() {
             let fs: Vec<_> = (0..30u32)
                 .map(|i| run_in_executor(&*pool, move || i).detach())
                 .collect();
-            let (done, not_done) = wait(fs.iter().cloned(), ReturnWhen::AllCompleted).await;
+            let (done, not_done) = wait(fs.iter().cloned(), None, ReturnWhen::AllCompleted).await;
             assert_eq!((done.len(), not_done.len()), (30, 0));
             // Input order, whatever the completion order.
             let ids: Vec<usize> = done.iter().map(Future::id).collect();
@@ -325,11 +328,11 @@ fn wait_of_nothing_returns_at_once_and_dedups() {
             ReturnWhen::FirstException,
             ReturnWhen::AllCompleted,
         ] {
-            let (done, not_done) = wait(Vec::<Future<u8>>::new(), rw).await;
+            let (done, not_done) = wait(Vec::<Future<u8>>::new(), None, rw).await;
             assert!(done.is_empty() && not_done.is_empty());
         }
         let f = Future::ready(0);
-        let mut w = wait(vec![f.clone(), f], ReturnWhen::AllCompleted);
+        let mut w = wait(vec![f.clone(), f], None, ReturnWhen::AllCompleted);
         let (done, _) = (&mut w).await;
         assert_eq!(done.len(), 1);
         assert!(futures::future::FusedFuture::is_terminated(&w));

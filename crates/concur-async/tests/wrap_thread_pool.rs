@@ -48,7 +48,7 @@ fn combinators_and_bounded_submission_over_a_thread_pool() {
             let fs: Vec<_> = (0..40u64)
                 .map(|i| run_in_executor(&*pool, move || i * 2).detach())
                 .collect();
-            let (done, not_done) = wait(fs.iter().cloned(), ReturnWhen::AllCompleted).await;
+            let (done, not_done) = wait(fs.iter().cloned(), None, ReturnWhen::AllCompleted).await;
             assert_eq!((done.len(), not_done.len()), (40, 0));
             drop((done, not_done));
             let sum: u64 = as_completed(fs)

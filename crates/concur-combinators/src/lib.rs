@@ -2,7 +2,8 @@
 //! every concur executor.
 //!
 //! * [`as_completed`]: futures in completion order, already-done first,
-//!   duplicates once, with a timeout ([`AsCompleted`]).
+//!   duplicates once ([`AsCompleted`]); with a timeout
+//!   ([`AsCompleted::timeout`], [`AsCompletedTimeout`]).
 //! * [`wait()`]: block until [`ReturnWhen`] holds; `(done, not_done)`.
 //! * [`ExecutorExt::map`] / [`ExecutorExt::map_unordered`]: a closure over
 //!   an iterator on any [`Executor`](concur_core::Executor);
@@ -44,8 +45,8 @@
 //!
 //! let futs: Vec<_> = (1..=3u64).map(|i| SpawnEach.submit(move || i * i).unwrap()).collect();
 //! let mut sum = 0;
-//! for f in as_completed(&futs, None) {
-//!     sum += *f.unwrap().result().unwrap();
+//! for f in as_completed(&futs) {
+//!     sum += *f.result().unwrap();
 //! }
 //! assert_eq!(sum, 14);
 //!
@@ -76,9 +77,9 @@ mod retry;
 mod timer;
 mod wait;
 
-pub use as_completed::{AsCompleted, as_completed};
+pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
 pub use chain::{FutureExt, gather, join_all, select};
-pub use handle::{FutureHandle, IntoFutureHandle};
+pub use concur_core::{FutureHandle, IntoFutureHandle};
 pub use map::{ExecutorExt, MapBuilder, MapError, MapIter, TaskExecutorExt};
 pub use retry::{Backoff, retry};
 pub use wait::{DoneAndNotDone, ReturnWhen, wait};

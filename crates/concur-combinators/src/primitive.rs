@@ -1,9 +1,7 @@
 //! Every synchronisation primitive the crate uses, in one place, so that
-//! `--cfg concur_loom` swaps them for loom's model-checked versions.
-//!
-//! The one exception is [`timer`](crate::timer), which sleeps in real time
-//! and is never part of a loom model: it uses `std` directly through
-//! [`real`].
+//! `--cfg concur_loom` swaps them for loom's model-checked versions. (The
+//! timer thread, which sleeps in real time, lives in concur-core and uses
+//! `std` directly.)
 
 #[cfg(not(concur_loom))]
 mod imp {
@@ -17,23 +15,9 @@ mod imp {
 
 pub(crate) use imp::*;
 
-/// Real-time primitives for the timer thread (never modelled by loom: it
-/// needs real time, which loom does not have).
-pub(crate) mod real {
-    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
-}
-
 /// Locks a mutex, ignoring poisoning: no code in this crate panics while it
 /// holds a lock (user closures always run after the guard is dropped).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
-
-/// [`lock`] for the real-time mutexes of [`real`].
-pub(crate) fn lock_real<T>(m: &real::Mutex<T>) -> real::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),

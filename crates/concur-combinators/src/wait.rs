@@ -19,9 +19,11 @@ pub use concur_core::{DoneAndNotDone, ReturnWhen};
 ///   [`Instant`](std::time::Instant) (such as `Duration::MAX`) is the same
 ///   as `None`.
 /// * Both vectors keep the input order; a future given twice appears once.
-/// * Futures already done are not registered on; the rest share one
-///   [`Watcher`] (O(1) per completion), deregistered before returning.
-///   A future that completes while `wait` starts is never missed.
+/// * If the condition does not hold yet, every future is watched by one
+///   [`Watcher`] (O(1) per completion; a done one is not registered on),
+///   deregistered before returning. A future that completes while `wait`
+///   starts is never missed. The condition is
+///   [`ReturnWhen::holds`], shared with the async `wait`.
 ///
 /// # Examples
 ///
@@ -56,22 +58,24 @@ where
     let handles = dedup(futures);
     let erased: Vec<AnyFuture> = handles.iter().map(FutureHandle::to_any).collect();
 
-    if !holds(&erased, return_when) {
+    let total = erased.len();
+    let done_now = erased.iter().filter(|f| f.done()).count();
+    let failed_now = erased.iter().any(AnyFuture::failed);
+    if !return_when.holds(done_now, total, failed_now) {
         // Every future is watched, also those done already: one that
-        // completes between `holds` and here must still be seen (a done
-        // future is yielded at once, without registering on it).
+        // completes between the check above and here must still be seen
+        // (a done future is yielded at once, without registering on it).
+        // The counts restart from what the watcher yields.
         let mut watcher = Watcher::new();
         for f in &erased {
             watcher.watch(f.clone());
         }
+        let (mut done, mut failed) = (0, false);
         // Ends when everything is done (`Ok(None)`) or on the deadline.
         while let Ok(Some((_, f))) = watcher.next_until(deadline) {
-            let stop = match return_when {
-                ReturnWhen::FirstCompleted => true,
-                ReturnWhen::FirstException => f.failed(),
-                ReturnWhen::AllCompleted => false,
-            };
-            if stop {
+            done += 1;
+            failed |= f.failed();
+            if return_when.holds(done, total, failed) {
                 break;
             }
         }
@@ -87,15 +91,4 @@ where
         }
     }
     (done, not_done)
-}
-
-/// Whether `return_when` already holds, as CPython checks before waiting.
-fn holds(futures: &[AnyFuture], return_when: ReturnWhen) -> bool {
-    match return_when {
-        ReturnWhen::FirstCompleted => futures.is_empty() || futures.iter().any(AnyFuture::done),
-        ReturnWhen::FirstException => {
-            futures.iter().any(AnyFuture::failed) || futures.iter().all(AnyFuture::done)
-        }
-        ReturnWhen::AllCompleted => futures.iter().all(AnyFuture::done),
-    }
 }

@@ -25,7 +25,7 @@ fn no_timeout() {
         f1.erase(),
         f2.erase(),
     ];
-    let got: Vec<AnyFuture> = as_completed(&all, None).map(Result::unwrap).collect();
+    let got: Vec<AnyFuture> = as_completed(&all).collect();
     assert_eq!(got.len(), 5);
     assert_eq!(ids(&got), ids(&all));
     assert!(got.iter().all(AnyFuture::done));
@@ -37,7 +37,8 @@ fn a_max_timeout_is_no_limit() {
     let (p, f) = Promise::<u8>::new();
     let done = Future::ready(1);
     let setter = set_later(p, 2);
-    let got: Vec<u8> = as_completed([&done, &f], Some(Duration::MAX))
+    let got: Vec<u8> = as_completed([&done, &f])
+        .timeout(Duration::MAX)
         .map(|r| *r.unwrap().result().unwrap())
         .collect();
     assert_eq!(got, [1, 2]);
@@ -58,7 +59,7 @@ fn future_times_out() {
         let slow = pool.submit(move || e2.wait()).unwrap();
         let mut completed = Vec::new();
         let mut timed_out = None;
-        for r in as_completed(already.iter().cloned().chain([slow.erase()]), Some(timeout)) {
+        for r in as_completed(already.iter().cloned().chain([slow.erase()])).timeout(timeout) {
             match r {
                 Ok(f) => completed.push(f),
                 Err(e) => timed_out = Some(e),
@@ -79,9 +80,9 @@ fn duplicate_futures_are_yielded_once() {
     let f = pool
         .submit(|| std::thread::sleep(Duration::from_millis(20)))
         .unwrap();
-    let got: Vec<_> = as_completed(std::iter::repeat_n(&f, 3), None).collect();
+    let got: Vec<_> = as_completed(std::iter::repeat_n(&f, 3)).collect();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].as_ref().unwrap().id(), f.id());
+    assert_eq!(got[0].id(), f.id());
 }
 
 /// A value whose drop is observable: CPython checks a weakref is dead.
@@ -104,7 +105,7 @@ fn free_reference_yielded_future() {
     futs.push(f);
 
     // timeout 0: the two done ones come out, then a timeout.
-    let mut it = as_completed(std::mem::take(&mut futs), Some(Duration::ZERO));
+    let mut it = as_completed(std::mem::take(&mut futs)).timeout(Duration::ZERO);
     let mut yielded = 0;
     let mut last = None;
     for r in it.by_ref() {
@@ -136,8 +137,7 @@ fn free_reference_yielded_future() {
         .set_result(Tracked(Arc::clone(&token)))
         .unwrap();
     let mut n = 0;
-    for f in as_completed(futs, None) {
-        let f = f.unwrap();
+    for f in as_completed(futs) {
         assert!(f.result().is_ok());
         drop(f);
         n += 1;
@@ -162,7 +162,7 @@ fn correct_timeout_exception_msg() {
     let (_p1, pending) = pending::<i32>();
     let (_p2, running) = running::<i32>();
     let fs = [cancelled(), pending, running, successful()];
-    let out: Vec<_> = as_completed(&fs, Some(Duration::ZERO)).collect();
+    let out: Vec<_> = as_completed(&fs).timeout(Duration::ZERO).collect();
     assert_eq!(out.len(), 3);
     let err = out[2].as_ref().unwrap_err();
     assert_eq!(err.message(), "2 (of 4) futures unfinished");
@@ -174,12 +174,12 @@ fn already_done_first_then_completion_order() {
     let (p1, f1) = Promise::new();
     let (p2, f2) = Promise::new();
     let done = Future::ready(0);
-    let mut it = as_completed([&f1, &f2, &done], None);
-    assert_eq!(it.next().unwrap().unwrap().id(), done.id());
+    let mut it = as_completed([&f1, &f2, &done]);
+    assert_eq!(it.next().unwrap().id(), done.id());
     p2.set_result(2).unwrap();
-    assert_eq!(it.next().unwrap().unwrap().id(), f2.id());
+    assert_eq!(it.next().unwrap().id(), f2.id());
     p1.set_result(1).unwrap();
-    assert_eq!(it.next().unwrap().unwrap().id(), f1.id());
+    assert_eq!(it.next().unwrap().id(), f1.id());
     assert!(it.next().is_none());
 }
 
@@ -192,7 +192,8 @@ fn mixed_output_types_and_executors() {
         b.submit(|| "two".to_string()).unwrap().erase(),
         b.submit(|| -> u8 { panic!("three") }).unwrap().erase(),
     ];
-    let got: Vec<_> = as_completed(fs.clone(), Some(LONG))
+    let got: Vec<_> = as_completed(fs.clone())
+        .timeout(LONG)
         .map(Result::unwrap)
         .collect();
     assert_eq!(ids(&got), ids(&fs));
@@ -203,7 +204,7 @@ fn mixed_output_types_and_executors() {
 fn dropping_the_iterator_deregisters() {
     let (p, f) = Promise::<u8>::new();
     {
-        let mut it = as_completed([&f], Some(Duration::ZERO));
+        let mut it = as_completed([&f]).timeout(Duration::ZERO);
         assert!(it.next().unwrap().is_err());
     }
     // Completing after the iterator is gone must not touch it.
@@ -213,7 +214,7 @@ fn dropping_the_iterator_deregisters() {
 
 #[test]
 fn empty_input_ends_at_once() {
-    let it = as_completed(Vec::<Future<u8>>::new(), Some(Duration::ZERO));
+    let it = as_completed(Vec::<Future<u8>>::new()).timeout(Duration::ZERO);
     assert_eq!(it.count(), 0);
 }
 
@@ -233,9 +234,45 @@ fn many_futures_under_heavy_switching() {
         })
         .collect();
     ev.set();
-    let mut seen: Vec<i32> = as_completed(&fs, Some(LONG))
+    let mut seen: Vec<i32> = as_completed(&fs)
+        .timeout(LONG)
         .map(|f| *f.unwrap().result().unwrap())
         .collect();
     seen.sort_unstable();
     assert_eq!(seen, (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn without_a_timeout_items_are_handles_and_the_length_is_exact() {
+    let (p, pending) = Promise::new();
+    let done = Future::ready(1);
+    let mut it = as_completed([&pending, &done]);
+    assert_eq!(it.len(), 2);
+    let first: Future<i32> = it.next().unwrap(); // a handle, no `Result`
+    assert_eq!(first.id(), done.id());
+    assert_eq!(it.len(), 1);
+    p.set_result(2).unwrap();
+    assert_eq!(*it.next().unwrap().result().unwrap(), 2);
+    assert_eq!((it.len(), it.next().map(|f| f.id())), (0, None));
+}
+
+#[test]
+fn timeout_max_is_no_limit_and_zero_never_blocks() {
+    let (p, pending) = Promise::new();
+    let mut it = as_completed([&pending]).timeout(Duration::MAX);
+    assert_eq!(it.size_hint(), (1, Some(1)));
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        p.set_result(3).unwrap();
+    });
+    assert_eq!(*it.next().unwrap().unwrap().result().unwrap(), 3);
+    assert!(it.next().is_none());
+    t.join().unwrap();
+
+    let (_p, never) = Promise::<u8>::new();
+    let start = std::time::Instant::now();
+    let got: Vec<_> = as_completed([&never]).timeout(Duration::ZERO).collect();
+    assert!(start.elapsed() < Duration::from_secs(1));
+    assert_eq!(got.len(), 1);
+    assert!(got[0].as_ref().unwrap_err().is_timeout());
 }

@@ -18,7 +18,7 @@ fn as_completed_ticks_once_per_future_and_finishes() {
     let pool = TestPool::new(2);
     let fs: Vec<_> = (0..25).map(|i| pool.submit(move || i).unwrap()).collect();
     let bar = hidden();
-    let mut it = as_completed(&fs, Some(LONG)).with_progress(bar.clone());
+    let mut it = as_completed(&fs).timeout(LONG).with_progress(bar.clone());
     assert_eq!(bar.length(), Some(25));
     for _ in 0..10 {
         let _ = it.next().unwrap().unwrap();

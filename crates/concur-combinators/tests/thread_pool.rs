@@ -17,7 +17,8 @@ fn as_completed_and_wait_on_a_thread_pool() {
     let fs: Vec<_> = (0..200u64)
         .map(|i| pool.submit(move || i * 2).unwrap())
         .collect();
-    let mut got: Vec<u64> = as_completed(&fs, Some(LONG))
+    let mut got: Vec<u64> = as_completed(&fs)
+        .timeout(LONG)
         .map(|f| *f.unwrap().result().unwrap())
         .collect();
     got.sort_unstable();

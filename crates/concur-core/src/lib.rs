@@ -15,6 +15,10 @@
 //! * [`Executor`], [`Job`], [`TaskExecutor`], [`RemoteFn`]: the executor
 //!   contract; [`ChunkOutcome`]: what a chunk of items produced, from the
 //!   worker to `map`.
+//! * [`FutureHandle`] / [`IntoFutureHandle`]: what the many-future waiters
+//!   (`as_completed`, `wait`, blocking and async) accept and hand back;
+//!   [`ReturnWhen`]: when `wait` returns; [`timer`]: the one timer thread
+//!   behind every runtime-independent timeout.
 //!
 //! # Examples
 //!
@@ -38,17 +42,22 @@ mod chunk;
 mod error;
 mod executor;
 mod future;
+mod handle;
 mod notify;
 mod primitive;
 mod return_when;
 mod shutdown;
 mod state;
+pub mod timer;
 mod watch;
 
 pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::{BatchResult, ChunkResult, Executor, Job, RemoteFn, TaskExecutor};
 pub use future::{DeferredCallbacks, Future, FutureOutput, FutureOutputRef, Promise};
+#[doc(hidden)]
+pub use handle::__private;
+pub use handle::{FutureHandle, IntoFutureHandle, dedup_handles};
 pub use return_when::{DoneAndNotDone, ReturnWhen};
 pub use shutdown::{Shutdown, ShutdownOptions};
 pub use state::State;

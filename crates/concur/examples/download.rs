@@ -51,8 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|(name, kb)| pool.submit(move || download(name, kb)))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    for fut in as_completed(&futures, None) {
-        let fut = fut?;
+    for fut in as_completed(&futures) {
         let (name, bytes) = fut.result()?;
         println!(
             "  {:>6} ms  {name} ({bytes} bytes)",

@@ -54,8 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|range| pool.submit_task(partial_product, range))
         .collect::<Result<_, _>>()?;
     let mut product = 1u64;
-    for f in as_completed(&futs, None) {
-        product = product * f?.result()? % MODULUS;
+    for f in as_completed(&futs) {
+        product = product * f.result()? % MODULUS;
     }
     println!("{n}! mod {MODULUS} = {product}");
     Ok(())

@@ -169,7 +169,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Report each page as soon as it is done (CPython's as_completed loop).
     let (mut ok, mut failed) = (0, 0);
-    for done in as_completed(&futures, Some(Duration::from_secs(10))) {
+    for done in as_completed(&futures).timeout(Duration::from_secs(10)) {
         let fut = done?;
         let index = futures
             .iter()

@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|&ms| pool.submit(move || download(ms) / 1024))
         .collect::<Result<Vec<_>, _>>()?;
     let t = Instant::now();
-    for f in as_completed(&futs, Some(Duration::from_secs(5))) {
+    for f in as_completed(&futs).timeout(Duration::from_secs(5)) {
         println!(
             "  as_completed +{:>3} ms: task of {} ms",
             t.elapsed().as_millis(),
@@ -141,7 +141,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("later it finishes: {} bytes", slow.result()?);
     let (_promise, never) = Promise::<u8>::new();
-    let err = as_completed([&never], Some(Duration::from_millis(20)))
+    let err = as_completed([&never])
+        .timeout(Duration::from_millis(20))
         .last()
         .unwrap()
         .unwrap_err();

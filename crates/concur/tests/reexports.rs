@@ -49,7 +49,7 @@ fn rayon_pool() -> rayon_core::ThreadPool {
 fn combinators_module() {
     use concur::combinators::{ReturnWhen, as_completed, wait};
     let fs = [concur::Future::ready(1), concur::Future::ready(2)];
-    assert_eq!(as_completed(&fs, None).count(), 2);
+    assert_eq!(as_completed(&fs).count(), 2);
     let (done, not_done) = wait(&fs, None, ReturnWhen::AllCompleted);
     assert_eq!((done.len(), not_done.len()), (2, 0));
 }
@@ -67,7 +67,7 @@ fn prelude_brings_what_programs_need() {
         .collect();
     assert_eq!(out, [2, 3]);
     let f = pool.submit(|| 5).unwrap();
-    assert_eq!(as_completed([&f], None).count(), 1);
+    assert_eq!(as_completed([&f]).count(), 1);
 }
 
 #[cfg(feature = "process")]
