@@ -279,7 +279,11 @@ fn gather_timeout_collect_all_keeps_what_is_done() {
         let (_p, pending) = Promise::<u8>::new();
         let keep = pending.clone();
         let out = gather(
-            vec![Future::ready(1), pending, Future::from_error(Error::task("x"))],
+            vec![
+                Future::ready(1),
+                pending,
+                Future::from_error(Error::task("x")),
+            ],
             CollectAll,
         )
         .timeout(Duration::from_millis(10))
@@ -336,7 +340,10 @@ fn a_failed_gather_drops_pending_wrapped_futures_which_cancel() {
         assert!(!blocked.finish());
 
         // Plain futures are not cancelled by an early error (asyncio).
-        let g = gather(vec![plain, Future::from_error(Error::task("x"))], RaiseFirst);
+        let g = gather(
+            vec![plain, Future::from_error(Error::task("x"))],
+            RaiseFirst,
+        );
         assert!(g.await.is_err());
         assert_eq!(keep_plain.state(), State::Pending);
     });

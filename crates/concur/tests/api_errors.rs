@@ -442,10 +442,7 @@ fn failed_future_debug_names_the_error_type_like_cpython() {
     let repr = format!("{fut:?}");
     assert!(repr.starts_with("<Future at 0x"), "{repr}");
     assert!(repr.ends_with(" raised ParseIntError>"), "{repr}");
-    assert_eq!(
-        fut.exception().unwrap().type_name(),
-        Some("ParseIntError")
-    );
+    assert_eq!(fut.exception().unwrap().type_name(), Some("ParseIntError"));
 
     let text = pool
         .submit_fallible(|| -> Result<u32, String> { Err("no".into()) })

@@ -72,8 +72,7 @@ fn futures_key_a_map_read_back_in_completion_order() {
     assert_eq!(future_to_url.len(), 3, "distinct futures are distinct keys");
 
     let mut seen = Vec::new();
-    for fut in as_completed(future_to_url.keys(), None) {
-        let fut = fut.unwrap();
+    for fut in as_completed(future_to_url.keys()) {
         let url = future_to_url[&fut]; // a clone finds its original's entry
         let body = fut.result().unwrap();
         assert_eq!(*body, format!("{} bytes", url.len()));
