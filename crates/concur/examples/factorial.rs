@@ -13,7 +13,7 @@ use concur::process::ProcessPool;
 
 const MODULUS: u64 = 1_000_000_007;
 
-concur::ipc::remote! {
+concur::remote! {
     /// `n!` exactly; fails beyond what `u128` holds.
     fn factorial(n: u32) -> Result<u128, String> {
         (1..=u128::from(n))

@@ -17,7 +17,7 @@ const PRIMES: [u64; 6] = [
     1_099_726_899_285_419,
 ];
 
-concur::ipc::remote! {
+concur::remote! {
     /// Trial division by odd numbers up to the square root.
     fn is_prime(n: u64) -> bool {
         if n < 2 {

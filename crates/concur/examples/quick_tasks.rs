@@ -10,7 +10,7 @@ use concur::process::ProcessPool;
 use concur::thread::ThreadPool;
 use std::time::{Duration, Instant};
 
-concur::ipc::remote! {
+concur::remote! {
     /// A task far smaller than the cost of shipping it anywhere.
     fn square(x: u64) -> u64 {
         x * x
