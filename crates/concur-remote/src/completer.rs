@@ -57,18 +57,8 @@ pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 /// ```
 #[must_use]
 pub fn remote_failure(remote: RemoteError) -> Error {
-    let kind = match remote.kind() {
-        RemoteErrorKind::EncodeArgs
-        | RemoteErrorKind::DecodeArgs
-        | RemoteErrorKind::EncodeResult
-        | RemoteErrorKind::DecodeResult => ErrorKind::Codec,
-        RemoteErrorKind::FrameTooLarge => ErrorKind::FrameTooLarge,
-        RemoteErrorKind::UnknownFunction
-        | RemoteErrorKind::SignatureMismatch
-        | RemoteErrorKind::DuplicateFunction => ErrorKind::Protocol,
-        _ => return Error::from(remote),
-    };
-    Error::infrastructure(kind, remote)
+    // One mapping from remote error kinds to error kinds: ipc's conversion.
+    Error::from(remote)
 }
 
 fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
