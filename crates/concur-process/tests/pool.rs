@@ -35,6 +35,11 @@ concur_ipc::remote! {
         std::process::id()
     }
     fn parse(s: String) -> Result<u64, std::num::ParseIntError> { s.parse() }
+    fn word_count(text: &str) -> usize { text.split_whitespace().count() }
+    fn sum_slice(xs: &[u64]) -> u64 { xs.iter().sum() }
+    fn read_len(path: &str) -> std::io::Result<u64> {
+        std::fs::metadata(path).map(|m| m.len())
+    }
     fn panics(msg: String) -> u8 { panic!("{}", msg) }
     fn abort_now() { std::process::abort() }
     fn segfault() {
@@ -277,6 +282,42 @@ fn round_trip_and_batch() {
     let pids = pool.worker_pids();
     assert_eq!(pids.len(), 2);
     assert!(!pids.contains(&std::process::id()));
+}
+
+/// The remote! forms of the API issue through a real worker: borrowed
+/// parameters travel owned and are lent back; an `io::Result` alias is
+/// fallible, its error comes back as a task error naming `io::Error`; the
+/// same function is still a plain function here.
+fn borrowed_args_and_result_aliases_in_a_worker() {
+    let pool = pool(1);
+    let n = pool
+        .submit_task(word_count, "one two  three".to_string())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(n, word_count("one two  three"));
+    assert_eq!(n, 3);
+    let total = pool
+        .submit_task(sum_slice, vec![1, 2, 3])
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(total, 6);
+    let exe = std::env::current_exe().unwrap();
+    let len = pool
+        .submit_task(read_len, exe.to_str().unwrap().to_string())
+        .unwrap()
+        .into_result()
+        .unwrap();
+    assert_eq!(len, std::fs::metadata(&exe).unwrap().len());
+    let err = pool
+        .submit_task(read_len, "/no/such/file".to_string())
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(err.kind(), concur_core::ErrorKind::Task);
+    assert_eq!(err.type_name(), Some("Error"));
+    assert!(err.to_string().contains("No such file"), "{err}");
 }
 
 /// The same generic code on any TaskExecutor: one line switches executor.
@@ -1592,6 +1633,11 @@ fn main() {
     let baseline = open_fds();
     let cases: &[helpers::Case] = &[
         ("round_trip_and_batch", round_trip_and_batch, BOTH),
+        (
+            "borrowed_args_and_result_aliases_in_a_worker",
+            borrowed_args_and_result_aliases_in_a_worker,
+            BOTH,
+        ),
         ("generic_task_executor", generic_task_executor, BOTH),
         ("map_task_with_chunksize", map_task_with_chunksize, BOTH),
         (
