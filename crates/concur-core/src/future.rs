@@ -82,7 +82,10 @@ impl Entry {
 
 struct Waiters<T> {
     entries: Vec<Entry>,
-    callbacks: Vec<Callback<T>>,
+    /// Boxed (one word, not three): most futures never have a done-callback,
+    /// and every byte of the shared state is paid per future.
+    #[allow(clippy::box_collection)] // one word instead of three, on purpose
+    callbacks: Option<Box<Vec<Callback<T>>>>,
     /// Registered by [`Future::on_done`]; taken once, by the delivery.
     /// Boxed: most futures never have one, and the shared state stays
     /// within 128 bytes.
@@ -93,6 +96,11 @@ struct Waiters<T> {
 }
 
 impl<T> Waiters<T> {
+    /// The queued done-callbacks, in registration order, leaving none.
+    fn take_callbacks(&mut self) -> Vec<Callback<T>> {
+        self.callbacks.take().map_or_else(Vec::new, |b| *b)
+    }
+
     /// Registers (or refreshes) an async task's waker; `slot` keeps its id.
     fn register_task(&mut self, cx: &Context<'_>, slot: &mut Option<usize>) {
         if let Some(id) = *slot {
@@ -148,7 +156,7 @@ impl<T> Inner<T> {
             handles: AtomicUsize::new(handles),
             waiters: Mutex::new(Waiters {
                 entries: Vec::new(),
-                callbacks: Vec::new(),
+                callbacks: None,
                 consumers: None,
                 next_id: 0,
                 lending: None,
@@ -449,7 +457,7 @@ fn complete_deferring<T: Send + 'static>(
     // reads `value` and no other writer exists.
     inner.value.with_mut(|p| unsafe { *p = Some(outcome) });
     let entries = std::mem::take(&mut guard.entries);
-    let callbacks = std::mem::take(&mut guard.callbacks);
+    let callbacks = guard.take_callbacks();
     if !callbacks.is_empty() {
         guard.lending = Some(primitive::current_thread().id());
         // ORDERING: published by the `Release` store below (see module docs),
@@ -509,7 +517,7 @@ impl<T> Callbacks<T> {
             // `add_done_callback`): run them too, in order, before returning
             // the loan under the same lock that showed the queue empty.
             let mut w = primitive::lock(&inner.waiters);
-            batch = std::mem::take(&mut w.callbacks);
+            batch = w.take_callbacks();
             if batch.is_empty() {
                 let (entries, delivery) = lent.return_locked(&mut w);
                 drop(w);
@@ -601,7 +609,7 @@ impl<T> Drop for LentHandle<T> {
             let (entries, delivery, dropped) = {
                 let mut w = primitive::lock(&inner.waiters);
                 let (entries, delivery) = self.return_locked(&mut w);
-                (entries, delivery, std::mem::take(&mut w.callbacks))
+                (entries, delivery, w.take_callbacks())
             };
             drop(dropped);
             wake_all(entries);
@@ -1121,7 +1129,7 @@ impl<T: Send + 'static> Future<T> {
         // While the completer lends callbacks a handle, it also drains this
         // queue before returning the loan, under this lock.
         if !state::is_terminal(self.inner.state_locked(&w)) || w.lending.is_some() {
-            w.callbacks.push(Box::new(callback));
+            w.callbacks.get_or_insert_default().push(Box::new(callback));
             return;
         }
         drop(w);
