@@ -1,7 +1,7 @@
 //! [`BackgroundRuntime`]: a built-in single-thread runtime for programs that
 //! have no event loop of their own but want to run coroutines from threads.
 
-use crate::primitive::{self, Arc, Mutex};
+use concur_sync::sync::{Arc, Mutex};
 use crate::spawn::{SpawnError, Spawner, Task};
 use concur_core::Promise;
 use std::fmt;
@@ -123,7 +123,7 @@ impl BackgroundRuntime {
 
     fn stop_and_join(&mut self) {
         // Refuse new tasks first, so none is queued after the loop ends.
-        let exec = primitive::lock(&self.spawner.exec).take();
+        let exec = self.spawner.exec.lock().take();
         if let Some(stop) = self.stop.take() {
             let _ = stop.set_result(());
         }
@@ -146,7 +146,7 @@ impl Drop for BackgroundRuntime {
 
 impl Spawner for BackgroundSpawner {
     fn spawn(&self, task: Task) -> Result<(), SpawnError> {
-        let exec = primitive::lock(&self.exec).clone();
+        let exec = self.exec.lock().clone();
         match exec {
             Some(exec) => {
                 Exec::spawn(&exec, task).detach();
@@ -182,7 +182,7 @@ impl fmt::Debug for BackgroundRuntime {
 
 impl fmt::Debug for BackgroundSpawner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let open = primitive::lock(&self.exec).is_some();
+        let open = self.exec.lock().is_some();
         f.debug_struct("BackgroundSpawner")
             .field("open", &open)
             .finish()

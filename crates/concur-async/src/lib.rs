@@ -57,7 +57,6 @@ mod background;
 mod bounded;
 mod combine;
 mod deadline;
-mod primitive;
 mod spawn;
 mod wrap;
 

@@ -14,7 +14,7 @@
 //!   polls the coroutine. So either the task sees the flag, or the waker it
 //!   stored last is woken: no wake-up is lost (`tests/loom.rs`).
 
-use crate::primitive::{self, Arc, Mutex};
+use concur_sync::sync::{Arc, Mutex};
 use concur_core::{Error, Future, Promise};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -296,7 +296,7 @@ impl AbortSignal {
 
     /// `true` if aborted; else stores (or refreshes) the task's waker.
     fn poll_aborted(&self, cx: &Context<'_>) -> bool {
-        let mut s = primitive::lock(&self.state);
+        let mut s = self.state.lock();
         if s.aborted {
             s.waker = None;
             return true;
@@ -310,7 +310,7 @@ impl AbortSignal {
 
     fn abort(&self) {
         let waker = {
-            let mut s = primitive::lock(&self.state);
+            let mut s = self.state.lock();
             s.aborted = true;
             s.waker.take()
         };

@@ -72,7 +72,6 @@ mod as_completed;
 pub mod chain;
 mod handle;
 mod map;
-mod primitive;
 mod retry;
 mod timer;
 mod wait;

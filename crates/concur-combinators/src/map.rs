@@ -10,7 +10,7 @@ use concur_core::{
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use concur_sync::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Work submitted for one chunk of inputs.

@@ -1,6 +1,6 @@
 //! [`retry`]: resubmit a failing task to an executor, with back-off.
 
-use crate::primitive::{Arc, Mutex, lock};
+use concur_sync::sync::{Arc, Mutex};
 use crate::timer;
 use concur_core::{BoxError, Error, Executor, Future, Promise, State};
 use std::fmt;
@@ -192,7 +192,7 @@ where
 }
 
 fn finish<E, F, T: Send + 'static>(r: &Retry<E, F, T>, outcome: Result<T, Error>) {
-    let taken = lock(&r.state).0.take();
+    let taken = r.state.lock().0.take();
     if let Some(p) = taken {
         let _ = p.set_outcome(outcome);
     }
@@ -206,7 +206,7 @@ where
     Er: Into<BoxError>,
 {
     let cancelled = |r: &Retry<E, F, T>| {
-        lock(&r.state)
+        r.state.lock()
             .0
             .as_ref()
             .is_none_or(|p| p.state() == State::Cancelled)
@@ -220,7 +220,7 @@ where
         Err(p) => Error::panicked(p),
     };
     let retry_no = {
-        let mut s = lock(&r.state);
+        let mut s = r.state.lock();
         if s.1 >= r.retries {
             None
         } else {
