@@ -1,9 +1,9 @@
 //! [`BackgroundRuntime`]: a built-in single-thread runtime for programs that
 //! have no event loop of their own but want to run coroutines from threads.
 
-use concur_sync::sync::{Arc, Mutex};
 use crate::spawn::{SpawnError, Spawner, Task};
 use concur_core::Promise;
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::thread::{JoinHandle, ThreadId};
 

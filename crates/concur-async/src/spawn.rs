@@ -14,8 +14,8 @@
 //!   polls the coroutine. So either the task sees the flag, or the waker it
 //!   stored last is woken: no wake-up is lost (`tests/loom.rs`).
 
-use concur_sync::sync::{Arc, Mutex};
 use concur_core::{Error, Future, Promise};
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;

@@ -26,9 +26,9 @@
 //! [`with_timeout`](FutureExt::with_timeout) fires on concur's one timer
 //! thread.
 
-use concur_sync::sync::{Arc, Mutex};
 use crate::timer;
 use concur_core::{Error, Executor, Future, Promise};
+use concur_sync::sync::{Arc, Mutex};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,8 @@
 //! [`retry`]: resubmit a failing task to an executor, with back-off.
 
-use concur_sync::sync::{Arc, Mutex};
 use crate::timer;
 use concur_core::{BoxError, Error, Executor, Future, Promise, State};
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -206,7 +206,8 @@ where
     Er: Into<BoxError>,
 {
     let cancelled = |r: &Retry<E, F, T>| {
-        r.state.lock()
+        r.state
+            .lock()
             .0
             .as_ref()
             .is_none_or(|p| p.state() == State::Cancelled)
