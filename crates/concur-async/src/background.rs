@@ -1,7 +1,7 @@
 //! [`BackgroundRuntime`]: a built-in single-thread runtime for programs that
 //! have no event loop of their own but want to run coroutines from threads.
 
-use crate::spawn::{SpawnError, Spawner, Task};
+use crate::spawn::{BoxedCoroutine, SpawnError, Spawner};
 use concur_core::Promise;
 use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
@@ -145,7 +145,7 @@ impl Drop for BackgroundRuntime {
 }
 
 impl Spawner for BackgroundSpawner {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         let exec = self.exec.lock().clone();
         match exec {
             Some(exec) => {
@@ -158,7 +158,7 @@ impl Spawner for BackgroundSpawner {
 }
 
 impl Spawner for BackgroundRuntime {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         self.spawner.spawn(task)
     }
 }
@@ -166,7 +166,7 @@ impl Spawner for BackgroundRuntime {
 impl Spawner for async_executor::Executor<'static> {
     /// Spawns a detached task; whoever drives the executor (`run`, as
     /// smol does) polls it.
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         async_executor::Executor::spawn(self, task).detach();
         Ok(())
     }
