@@ -3,7 +3,7 @@
 use concur_core::Error;
 use std::fmt;
 
-/// Why [`MapBuilder::run`] refused to start.
+/// Why [`MapBuilder::run`](crate::MapBuilder::run) refused to start.
 ///
 /// # Examples
 ///

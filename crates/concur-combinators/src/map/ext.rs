@@ -88,7 +88,7 @@ pub trait ExecutorExt: Executor {
     /// continue, so each result is a plain `Result<R, Error>` rather than a
     /// nested one. `E` is anything `?` converts into a [`BoxError`]: a
     /// concrete `std::error::Error` (downcastable back with
-    /// [`Error::downcast_ref`]), `String`, `&'static str`, `BoxError` or
+    /// [`Error::downcast_ref`](concur_core::Error::downcast_ref)), `String`, `&'static str`, `BoxError` or
     /// `anyhow::Error` (see [`Job::new_fallible`](concur_core::Job::new_fallible)).
     ///
     /// # Examples
