@@ -1,9 +1,9 @@
 //! [`BackgroundRuntime`]: a built-in single-thread runtime for programs that
 //! have no event loop of their own but want to run coroutines from threads.
 
-use crate::primitive::{self, Arc, Mutex};
-use crate::spawn::{SpawnError, Spawner, Task};
+use crate::spawn::{BoxedCoroutine, SpawnError, Spawner};
 use concur_core::Promise;
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::thread::{JoinHandle, ThreadId};
 
@@ -123,7 +123,7 @@ impl BackgroundRuntime {
 
     fn stop_and_join(&mut self) {
         // Refuse new tasks first, so none is queued after the loop ends.
-        let exec = primitive::lock(&self.spawner.exec).take();
+        let exec = self.spawner.exec.lock().take();
         if let Some(stop) = self.stop.take() {
             let _ = stop.set_result(());
         }
@@ -145,8 +145,8 @@ impl Drop for BackgroundRuntime {
 }
 
 impl Spawner for BackgroundSpawner {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
-        let exec = primitive::lock(&self.exec).clone();
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
+        let exec = self.exec.lock().clone();
         match exec {
             Some(exec) => {
                 Exec::spawn(&exec, task).detach();
@@ -158,7 +158,7 @@ impl Spawner for BackgroundSpawner {
 }
 
 impl Spawner for BackgroundRuntime {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         self.spawner.spawn(task)
     }
 }
@@ -166,7 +166,7 @@ impl Spawner for BackgroundRuntime {
 impl Spawner for async_executor::Executor<'static> {
     /// Spawns a detached task; whoever drives the executor (`run`, as
     /// smol does) polls it.
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         async_executor::Executor::spawn(self, task).detach();
         Ok(())
     }
@@ -182,7 +182,7 @@ impl fmt::Debug for BackgroundRuntime {
 
 impl fmt::Debug for BackgroundSpawner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let open = primitive::lock(&self.exec).is_some();
+        let open = self.exec.lock().is_some();
         f.debug_struct("BackgroundSpawner")
             .field("open", &open)
             .finish()

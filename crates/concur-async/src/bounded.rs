@@ -10,7 +10,7 @@ use std::num::NonZeroUsize;
 // its own primitive (not modelled under loom), so std's `Arc` is used here.
 use std::sync::Arc;
 
-use crate::primitive::{self, Mutex};
+use concur_sync::sync::Mutex;
 
 /// Submits closures to an executor with at most `max_in_flight` of them
 /// queued or running at once; further submissions wait (asynchronously, the
@@ -203,12 +203,12 @@ impl<E: Executor> BoundedSubmitter<E> {
         let in_task = slot.clone();
         let w = run_in_executor(&self.executor, move || {
             let out = f();
-            drop(primitive::lock(&in_task).take());
+            drop(in_task.lock().take());
             out
         });
         // A fresh wrapper always holds its future.
         if let Some(fut) = w.future() {
-            fut.add_done_callback(move |_| drop(primitive::lock(&slot).take()));
+            fut.add_done_callback(move |_| drop(slot.lock().take()));
         }
         w
     }

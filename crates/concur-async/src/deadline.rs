@@ -12,7 +12,10 @@
 
 use concur_core::Error;
 use concur_core::timer::{self, TimerEntry};
-use std::sync::{Arc, Mutex, MutexGuard};
+// Real time, so `std` (a loom primitive outside a model would panic); no
+// code panics while holding the lock (wakers are called after release),
+// so poisoning is ignored, as concur-sync's `Mutex::lock` does.
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -20,14 +23,6 @@ use std::time::{Duration, Instant};
 struct Alarm {
     fired: bool,
     waker: Option<Waker>,
-}
-
-fn lock(m: &Mutex<Alarm>) -> MutexGuard<'_, Alarm> {
-    // No code panics while holding it (wakers are called after release).
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 pub(crate) struct Deadline {
@@ -76,7 +71,7 @@ impl Deadline {
             return Poll::Ready(Ok(()));
         }
         if let Some(alarm) = &self.alarm {
-            let mut a = lock(alarm);
+            let mut a = alarm.lock().unwrap_or_else(PoisonError::into_inner);
             if a.fired {
                 return Poll::Ready(Ok(()));
             }
@@ -93,7 +88,7 @@ impl Deadline {
         let in_timer = Arc::clone(&alarm);
         let fire = move || {
             let waker = {
-                let mut a = lock(&in_timer);
+                let mut a = in_timer.lock().unwrap_or_else(PoisonError::into_inner);
                 a.fired = true;
                 a.waker.take()
             };

@@ -2,9 +2,20 @@
 //! event loop for I/O, a pool for blocking or CPU work, futures flowing
 //! between them (asyncio's hybrid pattern).
 //!
-//! The crate depends on no runtime (only `std::task`, `futures-core` and
-//! `async-lock`); everything works under tokio (current-thread and
+//! Everything works under any runtime: tokio (current-thread and
 //! multi-thread), smol / async-executor and `futures::executor::block_on`.
+//! Besides concur's own crates, the crate depends on `futures-core` (the
+//! [`Stream`](futures_core::Stream) trait) and `async-lock` (the
+//! semaphore of [`BoundedSubmitter`]), and on one runtime's crates per
+//! feature:
+//!
+//! * `background-runtime` (on by default): `async-executor` and
+//!   `futures-lite`, for the built-in [`BackgroundRuntime`] thread.
+//! * `tokio` (off by default): `tokio`, for the [`Spawner`] impls of its
+//!   `Handle` and `Runtime`.
+//!
+//! With `default-features = false` and without `tokio` it pulls in no
+//! runtime at all.
 //! A concur [`Future`](concur_core::Future) can be `.await`ed directly
 //! (concur-core implements `IntoFuture` for it); this crate adds:
 //!
@@ -52,25 +63,26 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
+mod as_completed;
 #[cfg(feature = "background-runtime")]
 mod background;
 mod bounded;
-mod combine;
 mod deadline;
-mod primitive;
+mod gather;
 mod spawn;
+mod wait;
+mod watched;
 mod wrap;
 
+pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
 #[cfg(feature = "background-runtime")]
 pub use background::{BackgroundRuntime, BackgroundSpawner};
 pub use bounded::BoundedSubmitter;
-pub use combine::{
-    AsCompleted, AsCompletedTimeout, CollectAll, Gather, GatherInput, GatherPolicy, RaiseFirst,
-    Wait, as_completed, gather, wait,
-};
 #[doc(no_inline)]
 pub use concur_core::{DoneAndNotDone, FutureHandle, IntoFutureHandle, ReturnWhen};
-pub use spawn::{SpawnError, Spawner, Task, run_coroutine_threadsafe};
+pub use gather::{CollectAll, Gather, GatherInput, GatherPolicy, RaiseFirst, gather};
+pub use spawn::{BoxedCoroutine, SpawnError, Spawner, run_coroutine_threadsafe};
+pub use wait::{Wait, wait};
 pub use wrap::{
     WrappedFuture, run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future,
 };

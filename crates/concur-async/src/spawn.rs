@@ -14,23 +14,24 @@
 //!   polls the coroutine. So either the task sees the flag, or the waker it
 //!   stored last is woken: no wake-up is lost (`tests/loom.rs`).
 
-use crate::primitive::{self, Arc, Mutex};
 use concur_core::{Error, Future, Promise};
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-/// A type-erased task handed to a [`Spawner`]: drive it to completion on
-/// the runtime (its output is `()`; results travel through a concur future).
+/// A boxed, type-erased `std::future::Future` handed to a [`Spawner`]
+/// (a runtime's task): drive it to completion on the runtime (its output
+/// is `()`; results travel through a concur future).
 ///
 /// # Examples
 ///
 /// ```
-/// let task: concur_async::Task = Box::pin(async { println!("polled") });
+/// let task: concur_async::BoxedCoroutine = Box::pin(async { println!("polled") });
 /// futures::executor::block_on(task);
 /// ```
-pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+pub type BoxedCoroutine = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
 /// A running async runtime that accepts tasks from any thread.
 ///
@@ -48,11 +49,11 @@ pub type Task = Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 /// `futures::executor::block_on`:
 ///
 /// ```
-/// use concur_async::{run_coroutine_threadsafe, SpawnError, Spawner, Task};
+/// use concur_async::{run_coroutine_threadsafe, SpawnError, Spawner, BoxedCoroutine};
 ///
 /// struct ThreadPerTask;
 /// impl Spawner for ThreadPerTask {
-///     fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+///     fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
 ///         std::thread::spawn(move || futures::executor::block_on(task));
 ///         Ok(())
 ///     }
@@ -73,23 +74,23 @@ pub trait Spawner: Send + Sync {
     ///
     /// A [`SpawnError`] holding the task if the runtime no longer accepts
     /// work (for example it was shut down).
-    fn spawn(&self, task: Task) -> Result<(), SpawnError>;
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError>;
 }
 
 impl<S: Spawner + ?Sized> Spawner for &S {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         (**self).spawn(task)
     }
 }
 
 impl<S: Spawner + ?Sized> Spawner for std::sync::Arc<S> {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         (**self).spawn(task)
     }
 }
 
 impl<S: Spawner + ?Sized> Spawner for Box<S> {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         (**self).spawn(task)
     }
 }
@@ -99,7 +100,7 @@ impl Spawner for tokio::runtime::Handle {
     /// Spawns onto the tokio runtime. Never fails: a runtime that is shut
     /// down drops the task, and [`run_coroutine_threadsafe`]'s future then
     /// fails with [`Shutdown`](concur_core::ErrorKind::Shutdown).
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         drop(tokio::runtime::Handle::spawn(self, task));
         Ok(())
     }
@@ -108,7 +109,7 @@ impl Spawner for tokio::runtime::Handle {
 #[cfg(feature = "tokio")]
 impl Spawner for tokio::runtime::Runtime {
     /// Spawns onto the runtime, like its [`Handle`](tokio::runtime::Handle).
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         Spawner::spawn(self.handle(), task)
     }
 }
@@ -119,15 +120,15 @@ impl Spawner for tokio::runtime::Runtime {
 /// # Examples
 ///
 /// ```
-/// use concur_async::{SpawnError, Task};
+/// use concur_async::{SpawnError, BoxedCoroutine};
 ///
-/// let task: Task = Box::pin(async {});
+/// let task: BoxedCoroutine = Box::pin(async {});
 /// let err = SpawnError::new(task);
 /// assert_eq!(err.to_string(), "the runtime is shut down and accepts no task");
-/// let _task_back: Task = err.into_task();
+/// let _task_back: BoxedCoroutine = err.into_task();
 /// ```
 pub struct SpawnError {
-    task: Task,
+    task: BoxedCoroutine,
 }
 
 impl SpawnError {
@@ -139,7 +140,7 @@ impl SpawnError {
     /// let _ = concur_async::SpawnError::new(Box::pin(async {}));
     /// ```
     #[must_use]
-    pub fn new(task: Task) -> Self {
+    pub fn new(task: BoxedCoroutine) -> Self {
         Self { task }
     }
 
@@ -152,7 +153,7 @@ impl SpawnError {
     /// futures::executor::block_on(err.into_task());
     /// ```
     #[must_use]
-    pub fn into_task(self) -> Task {
+    pub fn into_task(self) -> BoxedCoroutine {
         self.task
     }
 }
@@ -174,7 +175,7 @@ impl std::error::Error for SpawnError {}
 // SAFETY: `Sync` only lets threads share `&SpawnError`, and nothing is
 // reachable through it: `Debug` and `Display` print fixed text and no
 // `&self` method touches the task, which is reachable only by value
-// (`into_task`) and so moves to one thread (`Task` is `Send`). A shared
+// (`into_task`) and so moves to one thread (`BoxedCoroutine` is `Send`). A shared
 // `SpawnError` never shares its task (as `std::sync::Exclusive`). Keep it
 // so: a `&self` method reaching the task would make this unsound. This is
 // what makes it a `BoxError` (`Send + Sync`) and convertible by `?`.
@@ -262,7 +263,7 @@ where
             on_cancel.abort();
         }
     });
-    let task = Coroutine {
+    let task = AbortableCoroutine {
         coro: Some(Box::pin(coro)),
         promise: Some(promise),
         abort,
@@ -296,7 +297,7 @@ impl AbortSignal {
 
     /// `true` if aborted; else stores (or refreshes) the task's waker.
     fn poll_aborted(&self, cx: &Context<'_>) -> bool {
-        let mut s = primitive::lock(&self.state);
+        let mut s = self.state.lock();
         if s.aborted {
             s.waker = None;
             return true;
@@ -310,7 +311,7 @@ impl AbortSignal {
 
     fn abort(&self) {
         let waker = {
-            let mut s = primitive::lock(&self.state);
+            let mut s = self.state.lock();
             s.aborted = true;
             s.waker.take()
         };
@@ -320,8 +321,9 @@ impl AbortSignal {
     }
 }
 
-/// The task behind [`run_coroutine_threadsafe`].
-struct Coroutine<F: std::future::Future>
+/// The coroutine behind [`run_coroutine_threadsafe`], with its promise
+/// and abort signal: what it boxes into a [`BoxedCoroutine`].
+struct AbortableCoroutine<F: std::future::Future>
 where
     F::Output: Send + 'static,
 {
@@ -330,7 +332,7 @@ where
     abort: Arc<AbortSignal>,
 }
 
-impl<F: std::future::Future> Coroutine<F>
+impl<F: std::future::Future> AbortableCoroutine<F>
 where
     F::Output: Send + 'static,
 {
@@ -345,7 +347,7 @@ where
     }
 }
 
-impl<F: std::future::Future> std::future::Future for Coroutine<F>
+impl<F: std::future::Future> std::future::Future for AbortableCoroutine<F>
 where
     F::Output: Send + 'static,
 {
@@ -377,7 +379,7 @@ where
     }
 }
 
-impl<F: std::future::Future> Drop for Coroutine<F>
+impl<F: std::future::Future> Drop for AbortableCoroutine<F>
 where
     F::Output: Send + 'static,
 {

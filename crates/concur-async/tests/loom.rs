@@ -12,7 +12,7 @@
 
 #![cfg(concur_loom)]
 
-use concur_async::{SpawnError, Spawner, Task, run_coroutine_threadsafe, wrap_future};
+use concur_async::{BoxedCoroutine, SpawnError, Spawner, run_coroutine_threadsafe, wrap_future};
 use concur_core::Promise;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use std::pin::Pin;
@@ -42,17 +42,17 @@ fn woken(c: &CountingWaker) -> usize {
 
 /// A spawner that hands the task back to the model, which polls it by hand.
 #[derive(Default)]
-struct Capture(std::sync::Mutex<Option<Task>>);
+struct Capture(std::sync::Mutex<Option<BoxedCoroutine>>);
 
 impl Spawner for Capture {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         *self.0.lock().unwrap() = Some(task);
         Ok(())
     }
 }
 
 impl Capture {
-    fn take(&self) -> Task {
+    fn take(&self) -> BoxedCoroutine {
         self.0.lock().unwrap().take().expect("a task was spawned")
     }
 }

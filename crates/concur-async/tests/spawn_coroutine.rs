@@ -9,7 +9,9 @@
 
 mod helpers;
 
-use concur_async::{BackgroundRuntime, SpawnError, Spawner, Task, run_coroutine_threadsafe};
+use concur_async::{
+    BackgroundRuntime, BoxedCoroutine, SpawnError, Spawner, run_coroutine_threadsafe,
+};
 use concur_core::{ErrorKind, State};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +28,7 @@ impl Drop for DropFlag {
 /// Runs each task on a new thread with `futures::executor::block_on`.
 struct BlockOnThread;
 impl Spawner for BlockOnThread {
-    fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+    fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
         std::thread::spawn(move || futures::executor::block_on(task));
         Ok(())
     }
@@ -250,7 +252,7 @@ fn shutting_down_a_tokio_runtime_fails_unfinished_coroutines() {
 fn a_refusing_spawner_fails_the_future_with_shutdown() {
     struct Closed;
     impl Spawner for Closed {
-        fn spawn(&self, task: Task) -> Result<(), SpawnError> {
+        fn spawn(&self, task: BoxedCoroutine) -> Result<(), SpawnError> {
             Err(SpawnError::new(task))
         }
     }

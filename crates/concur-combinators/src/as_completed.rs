@@ -1,15 +1,10 @@
 //! [`as_completed`]: futures in completion order.
 
-use crate::handle::{FutureHandle, IntoFutureHandle, dedup};
-use concur_core::{Error, Watcher};
+use crate::deadline::deadline_after;
+use crate::watched::watch_distinct;
+use concur_core::{Error, FutureHandle, IntoFutureHandle, Watcher};
 use std::fmt;
 use std::time::{Duration, Instant};
-
-/// The deadline `timeout` after now; `None` (no limit) for no timeout or
-/// one too far away to represent.
-pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.and_then(|d| Instant::now().checked_add(d))
-}
 
 /// Yields the given futures as they complete (finish, fail or are
 /// cancelled): CPython's `concurrent.futures.as_completed`.
@@ -67,17 +62,11 @@ where
     I: IntoIterator,
     I::Item: IntoFutureHandle,
 {
-    let handles = dedup(futures);
-    let mut watcher = Watcher::new();
-    let mut slots = Vec::with_capacity(handles.len());
-    for h in handles {
-        watcher.watch(h.to_any());
-        slots.push(Some(h));
-    }
+    let (handles, watcher) = watch_distinct(futures);
     AsCompleted {
         inner: Inner {
             watcher: Some(watcher),
-            slots,
+            slots: handles.into_iter().map(Some).collect(),
             #[cfg(feature = "progress")]
             bar: None,
         },

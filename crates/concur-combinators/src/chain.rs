@@ -26,9 +26,9 @@
 //! [`with_timeout`](FutureExt::with_timeout) fires on concur's one timer
 //! thread.
 
-use crate::primitive::{Arc, Mutex, lock};
 use crate::timer;
 use concur_core::{Error, Executor, Future, Promise};
+use concur_sync::sync::{Arc, Mutex};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -218,7 +218,7 @@ impl<T: Send + 'static> FutureExt<T> for Future<T> {
             let slot = Arc::new(Mutex::new(Some(promise)));
             let in_job = Arc::clone(&slot);
             let job = move || {
-                let taken = lock(&in_job).take();
+                let taken = in_job.lock().take();
                 if let Some(p) = taken {
                     complete_with(&p, || src.map(f));
                 }
@@ -226,7 +226,7 @@ impl<T: Send + 'static> FutureExt<T> for Future<T> {
             if let Err(refused) = executor.submit(job) {
                 let err = refused.error().clone();
                 drop(refused);
-                let taken = lock(&slot).take();
+                let taken = slot.lock().take();
                 if let Some(p) = taken {
                     let _ = p.set_exception(err);
                 }
@@ -302,7 +302,7 @@ fn timeout_impl<T: Send + 'static>(
     // value back from `on_done`.
     let erased = src.erase();
     src.on_done(move |r| {
-        let taken = lock(&on_done).take();
+        let taken = on_done.lock().take();
         if let Some(p) = taken {
             let _ = p.set_outcome(r);
         }
@@ -315,7 +315,7 @@ fn timeout_impl<T: Send + 'static>(
     };
     let in_timer = Arc::clone(&slot);
     let fire = Box::new(move || {
-        let mut guard = lock(&in_timer);
+        let mut guard = in_timer.lock();
         // Done in time: the outcome is on its way (a clone kept elsewhere
         // may still hold it back), so this is no timeout.
         if erased.done() {
@@ -333,7 +333,7 @@ fn timeout_impl<T: Send + 'static>(
         }
     });
     if timer::schedule(at, fire).is_err() {
-        let taken = lock(&slot).take();
+        let taken = slot.lock().take();
         if let Some(p) = taken {
             let _ = p.set_exception(Error::broken("the timer thread could not start", None));
         }
@@ -372,7 +372,7 @@ where
     for (i, f) in futs.into_iter().enumerate() {
         let state = Arc::clone(&state);
         f.on_done(move |r| {
-            let mut s = lock(&state);
+            let mut s = state.lock();
             if s.promise.is_none() {
                 return;
             }
@@ -485,14 +485,14 @@ where
         any = true;
         let slot = Arc::clone(&slot);
         f.on_done(move |r| {
-            let taken = lock(&slot).take();
+            let taken = slot.lock().take();
             if let Some(p) = taken {
                 let _ = p.set_result((i, r));
             }
         });
     }
     if !any {
-        let taken = lock(&slot).take();
+        let taken = slot.lock().take();
         if let Some(p) = taken {
             let _ = p.set_exception(Error::invalid_state("select over no futures"));
         }

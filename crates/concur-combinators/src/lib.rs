@@ -70,12 +70,12 @@
 
 mod as_completed;
 pub mod chain;
-mod handle;
+mod deadline;
 mod map;
-mod primitive;
 mod retry;
 mod timer;
 mod wait;
+mod watched;
 
 pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
 pub use chain::{FutureExt, gather, join_all, select};

@@ -1,8 +1,8 @@
 //! [`retry`]: resubmit a failing task to an executor, with back-off.
 
-use crate::primitive::{Arc, Mutex, lock};
 use crate::timer;
 use concur_core::{BoxError, Error, Executor, Future, Promise, State};
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
@@ -110,12 +110,15 @@ impl Backoff {
     }
 }
 
+/// One `retry` call: what each attempt needs, and the output's promise.
 struct Retry<E, F, T: Send + 'static> {
     executor: E,
+    /// The task, its error already an [`Error`] (of kind `Task`).
     f: F,
     retries: u32,
     backoff: Backoff,
-    /// The output's promise and the number of retries made so far.
+    /// The output's promise (taken when it is completed) and the number of
+    /// retries made so far.
     state: Mutex<(Option<Promise<T>>, u32)>,
 }
 
@@ -167,83 +170,95 @@ where
     let (promise, out) = Promise::new();
     let r = Arc::new(Retry {
         executor,
-        f,
+        f: move || f().map_err(Error::task),
         retries,
         backoff,
         state: Mutex::new((Some(promise), 0)),
     });
-    submit_attempt(r);
+    Retry::submit_attempt(r);
     out
 }
 
-fn submit_attempt<E, F, T, Er>(r: Arc<Retry<E, F, T>>)
+impl<E, F, T> Retry<E, F, T>
 where
     E: Executor + 'static,
-    F: Fn() -> Result<T, Er> + Send + Sync + 'static,
+    F: Fn() -> Result<T, Error> + Send + Sync + 'static,
     T: Send + 'static,
-    Er: Into<BoxError>,
 {
-    let in_job = Arc::clone(&r);
-    if let Err(refused) = r.executor.submit(move || attempt(in_job)) {
-        let err = refused.error().clone();
-        drop(refused);
-        finish(&r, Err(err));
+    // Associated functions on `Arc<Self>`, not methods: `self: Arc<Self>`
+    // works for std's `Arc` only, and loom builds swap it.
+
+    /// Submits the next attempt; the executor's refusal ends the retries.
+    fn submit_attempt(this: Arc<Self>) {
+        let in_job = Arc::clone(&this);
+        if let Err(refused) = this.executor.submit(move || Self::attempt(in_job)) {
+            let err = refused.error().clone();
+            drop(refused);
+            this.finish(Err(err));
+        }
+    }
+
+    /// One attempt, on a worker: on failure, the next one is submitted
+    /// (after its delay, from the timer thread) unless the retries are
+    /// spent, the output was cancelled, or the delay cannot be kept.
+    fn attempt(this: Arc<Self>) {
+        if this.cancelled() {
+            return;
+        }
+        let err = match catch_unwind(AssertUnwindSafe(|| (this.f)())) {
+            Ok(Ok(v)) => return this.finish(Ok(v)),
+            Ok(Err(e)) => e,
+            Err(p) => Error::panicked(p),
+        };
+        let Some(n) = this.count_retry() else {
+            return this.finish(Err(err));
+        };
+        if this.cancelled() {
+            return;
+        }
+        let delay = this.backoff.delay(n);
+        if delay.is_zero() {
+            return Self::submit_attempt(this);
+        }
+        // A delay past what an `Instant` holds never comes: fail now.
+        let in_timer = Arc::clone(&this);
+        let scheduled = Instant::now().checked_add(delay).is_some_and(|at| {
+            timer::schedule(at, Box::new(move || Self::submit_attempt(in_timer))).is_ok()
+        });
+        if !scheduled {
+            this.finish(Err(err));
+        }
     }
 }
 
-fn finish<E, F, T: Send + 'static>(r: &Retry<E, F, T>, outcome: Result<T, Error>) {
-    let taken = lock(&r.state).0.take();
-    if let Some(p) = taken {
-        let _ = p.set_outcome(outcome);
+impl<E, F, T: Send + 'static> Retry<E, F, T> {
+    /// Completes the output (once; later calls do nothing).
+    fn finish(&self, outcome: Result<T, Error>) {
+        let taken = self.state.lock().0.take();
+        if let Some(p) = taken {
+            let _ = p.set_outcome(outcome);
+        }
     }
-}
 
-fn attempt<E, F, T, Er>(r: Arc<Retry<E, F, T>>)
-where
-    E: Executor + 'static,
-    F: Fn() -> Result<T, Er> + Send + Sync + 'static,
-    T: Send + 'static,
-    Er: Into<BoxError>,
-{
-    let cancelled = |r: &Retry<E, F, T>| {
-        lock(&r.state)
+    /// Whether the output is cancelled (or already completed).
+    fn cancelled(&self) -> bool {
+        self.state
+            .lock()
             .0
             .as_ref()
             .is_none_or(|p| p.state() == State::Cancelled)
-    };
-    if cancelled(&r) {
-        return;
     }
-    let err = match catch_unwind(AssertUnwindSafe(|| (r.f)())) {
-        Ok(Ok(v)) => return finish(&r, Ok(v)),
-        Ok(Err(e)) => Error::task(e),
-        Err(p) => Error::panicked(p),
-    };
-    let retry_no = {
-        let mut s = lock(&r.state);
-        if s.1 >= r.retries {
+
+    /// Counts one more retry: its number (1 for the first), or `None` if
+    /// every retry was made.
+    fn count_retry(&self) -> Option<u32> {
+        let mut s = self.state.lock();
+        if s.1 >= self.retries {
             None
         } else {
             s.1 += 1;
             Some(s.1)
         }
-    };
-    let Some(n) = retry_no else {
-        return finish(&r, Err(err));
-    };
-    if cancelled(&r) {
-        return;
-    }
-    let delay = r.backoff.delay(n);
-    if delay.is_zero() {
-        return submit_attempt(r);
-    }
-    let Some(at) = Instant::now().checked_add(delay) else {
-        return finish(&r, Err(err));
-    };
-    let in_timer = Arc::clone(&r);
-    if timer::schedule(at, Box::new(move || submit_attempt(in_timer))).is_err() {
-        finish(&r, Err(err));
     }
 }
 

@@ -1,8 +1,8 @@
 //! [`wait()`]: block until a condition over many futures holds.
 
-use crate::as_completed::deadline_after;
-use crate::handle::{FutureHandle, IntoFutureHandle, dedup};
-use concur_core::{AnyFuture, Watcher};
+use crate::deadline::deadline_after;
+use crate::watched::watch_distinct;
+use concur_core::{FutureHandle, IntoFutureHandle};
 use std::time::Duration;
 
 pub use concur_core::{DoneAndNotDone, ReturnWhen};
@@ -19,10 +19,10 @@ pub use concur_core::{DoneAndNotDone, ReturnWhen};
 ///   [`Instant`](std::time::Instant) (such as `Duration::MAX`) is the same
 ///   as `None`.
 /// * Both vectors keep the input order; a future given twice appears once.
-/// * If the condition does not hold yet, every future is watched by one
-///   [`Watcher`] (O(1) per completion; a done one is not registered on),
-///   deregistered before returning. A future that completes while `wait`
-///   starts is never missed. The condition is
+/// * Every future is watched by one [`Watcher`](concur_core::Watcher) (O(1) per completion; a
+///   done one is not registered on), deregistered before returning. A
+///   future that completes while `wait` starts is never missed. The
+///   condition is
 ///   [`ReturnWhen::holds`], shared with the async `wait`.
 ///
 /// # Examples
@@ -55,40 +55,23 @@ where
     I::Item: IntoFutureHandle,
 {
     let deadline = deadline_after(timeout);
-    let handles = dedup(futures);
-    let erased: Vec<AnyFuture> = handles.iter().map(FutureHandle::to_any).collect();
-
-    let total = erased.len();
-    let done_now = erased.iter().filter(|f| f.done()).count();
-    let failed_now = erased.iter().any(AnyFuture::failed);
-    if !return_when.holds(done_now, total, failed_now) {
-        // Every future is watched, also those done already: one that
-        // completes between the check above and here must still be seen
-        // (a done future is yielded at once, without registering on it).
-        // The counts restart from what the watcher yields.
-        let mut watcher = Watcher::new();
-        for f in &erased {
-            watcher.watch(f.clone());
-        }
-        let (mut done, mut failed) = (0, false);
+    // The watcher yields the futures done already first, then the others
+    // as they complete: one that completes while `wait` starts is seen.
+    let (handles, mut watcher) = watch_distinct(futures);
+    let total = handles.len();
+    let (mut done, mut failed) = (0, false);
+    while !return_when.holds(done, total, failed) {
         // Ends when everything is done (`Ok(None)`) or on the deadline.
-        while let Ok(Some((_, f))) = watcher.next_until(deadline) {
-            done += 1;
-            failed |= f.failed();
-            if return_when.holds(done, total, failed) {
-                break;
-            }
-        }
+        let Ok(Some((_, f))) = watcher.next_until(deadline) else {
+            break;
+        };
+        done += 1;
+        failed |= f.failed();
     }
+    // Deregisters from the futures not yielded.
+    drop(watcher);
 
-    let mut done = Vec::new();
-    let mut not_done = Vec::new();
-    for (h, e) in handles.into_iter().zip(&erased) {
-        if e.done() {
-            done.push(h);
-        } else {
-            not_done.push(h);
-        }
-    }
+    // By the state now: one done since the loop ended is in `done` too.
+    let (done, not_done) = handles.into_iter().partition(|h| h.to_any().done());
     (done, not_done)
 }

@@ -147,6 +147,25 @@ impl<T> ChunkOutcome<T> {
         self.values.push(value);
     }
 
+    /// Appends the values of the next items, in order. Values produced
+    /// before a panic in `values` stay appended (as with `Vec::extend`), so
+    /// a caller that catches the panic can record the failing item next
+    /// with [`push_err`](Self::push_err) and go on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut out = concur_core::ChunkOutcome::new();
+    /// out.extend_values([1, 2]);
+    /// out.push_err(concur_core::Error::cancelled());
+    /// out.extend_values([4]);
+    /// assert_eq!((out.len(), out.values()), (4, &[1, 2, 4][..]));
+    /// assert_eq!(out.failures()[0].0, 2);
+    /// ```
+    pub fn extend_values<I: IntoIterator<Item = T>>(&mut self, values: I) {
+        self.values.extend(values);
+    }
+
     /// Appends the next item's failure (at position [`len`](Self::len)).
     ///
     /// # Examples
