@@ -33,6 +33,7 @@
 //! ```
 
 mod builder;
+mod config;
 mod injector;
 mod pool;
 mod queue;

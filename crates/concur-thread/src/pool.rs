@@ -69,7 +69,7 @@
 //! while it is idle in any of steps 2–5, and a submitter that claims one
 //! queues its job as `claimed` instead of starting a thread.
 
-use crate::builder::{Builder, Initializer};
+use crate::config::Config;
 use crate::queue::{JobQueue, QueuedJob};
 use concur_core::{Error, Executor, Job, SubmitError};
 use concur_sync::backoff;
@@ -94,14 +94,6 @@ fn spinning(c: u64) -> u64 {
 
 fn sleeping(c: u64) -> u64 {
     c >> 32
-}
-
-/// What [`Builder::build`] validated.
-pub(crate) struct Config {
-    pub(crate) max_workers: usize,
-    pub(crate) prefix: String,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) initializer: Option<Initializer>,
 }
 
 struct Shared {
@@ -186,65 +178,6 @@ impl fmt::Debug for ThreadPool {
 }
 
 impl ThreadPool {
-    /// A [`Builder`] to configure a pool.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = concur_thread::ThreadPool::builder().max_workers(2).build().unwrap();
-    /// assert_eq!(pool.max_workers(), 2);
-    /// ```
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
-    /// A pool of at most `max_workers` threads, other settings default:
-    /// CPython's `ThreadPoolExecutor(max_workers)`, and the same as
-    /// `ThreadPool::builder().max_workers(max_workers).build()`.
-    ///
-    /// # Errors
-    ///
-    /// A [`BuildError`](crate::BuildError) if `max_workers` is 0
-    /// ("max_workers must be at least 1").
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concur_core::Executor;
-    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
-    /// assert_eq!(pool.submit(|| "hi").unwrap().into_result().unwrap(), "hi");
-    /// assert_eq!(
-    ///     concur_thread::ThreadPool::new(0).unwrap_err().to_string(),
-    ///     "max_workers must be at least 1"
-    /// );
-    /// ```
-    pub fn new(max_workers: usize) -> Result<Self, crate::BuildError> {
-        Builder::new().max_workers(max_workers).build()
-    }
-
-    /// A pool with every setting at its default, bounded by
-    /// [`default_max_workers`](crate::default_max_workers) (CPython's
-    /// `ThreadPoolExecutor()`); never fails. It exists, next to
-    /// [`ThreadPool::default`], so that code switches between this and
-    /// `ProcessPool::with_default_workers()` (which can fail: starting
-    /// processes can) by changing one line.
-    ///
-    /// # Errors
-    ///
-    /// None: the default configuration is always valid and no thread
-    /// starts before the first submission. The `Result` is the process
-    /// pool's shape.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = concur_thread::ThreadPool::with_default_workers().unwrap();
-    /// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
-    /// ```
-    pub fn with_default_workers() -> Result<Self, crate::BuildError> {
-        Ok(Self::default())
-    }
-
     pub(crate) fn from_config(config: Config) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -373,37 +306,6 @@ impl ThreadPool {
     #[must_use]
     pub fn is_broken(&self) -> bool {
         self.shared.state.load(Ordering::SeqCst) & BROKEN != 0
-    }
-
-    /// Runs `f` with a [`Scope`](crate::Scope) whose submissions may borrow
-    /// from the caller's stack; returns once every job submitted through the
-    /// scope has run (or was cancelled) and its future is done — also when
-    /// `f` panics, in which case the panic is then resumed.
-    ///
-    /// Calling it from a worker of the same pool can deadlock if every other
-    /// worker is busy, as waiting on any future from inside the pool can.
-    ///
-    /// # Panics
-    ///
-    /// Resumes a panic of `f`; panics if a task started with
-    /// [`Scope::spawn`](crate::Scope::spawn) panicked.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
-    /// let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
-    /// let total = pool.scope(|s| {
-    ///     let futs: Vec<_> = words.iter().map(|w| s.submit(|| w.len())).collect();
-    ///     futs.iter().map(|f| *f.result().unwrap()).sum::<usize>()
-    /// });
-    /// assert_eq!(total, 6);
-    /// ```
-    pub fn scope<'env, F, T>(&self, f: F) -> T
-    where
-        F: for<'scope> FnOnce(&'scope crate::Scope<'scope, 'env>) -> T,
-    {
-        crate::scope::run(self, f)
     }
 
     fn closed_error(&self, state: usize) -> Error {
@@ -745,27 +647,6 @@ impl Executor for ThreadPool {
         Ok(())
     }
 }
-
-/// CPython's `ThreadPoolExecutor()`: at most
-/// [`default_max_workers`](crate::default_max_workers) threads
-/// (`min(32, cpu_count + 4)`), every other setting at its default. Infallible:
-/// the default configuration is always valid and threads start lazily, at
-/// the first submission.
-///
-/// # Examples
-///
-/// ```
-/// use concur_core::Executor;
-/// let pool = concur_thread::ThreadPool::default();
-/// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
-/// assert_eq!(pool.submit(|| 6 * 7).unwrap().into_result().unwrap(), 42);
-/// ```
-impl Default for ThreadPool {
-    fn default() -> Self {
-        Self::from_config(crate::builder::default_config())
-    }
-}
-
 impl concur_core::Shutdown for ThreadPool {
     fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
         let (wait, cancel_futures) = (how.waits(), how.cancels_futures());

@@ -179,7 +179,40 @@ impl<'scope> Scope<'scope, '_> {
     }
 }
 
-pub(crate) fn run<'env, F, T>(pool: &ThreadPool, f: F) -> T
+impl ThreadPool {
+    /// Runs `f` with a [`Scope`](crate::Scope) whose submissions may borrow
+    /// from the caller's stack; returns once every job submitted through the
+    /// scope has run (or was cancelled) and its future is done — also when
+    /// `f` panics, in which case the panic is then resumed.
+    ///
+    /// Calling it from a worker of the same pool can deadlock if every other
+    /// worker is busy, as waiting on any future from inside the pool can.
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `f`; panics if a task started with
+    /// [`Scope::spawn`](crate::Scope::spawn) panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
+    /// let total = pool.scope(|s| {
+    ///     let futs: Vec<_> = words.iter().map(|w| s.submit(|| w.len())).collect();
+    ///     futs.iter().map(|f| *f.result().unwrap()).sum::<usize>()
+    /// });
+    /// assert_eq!(total, 6);
+    /// ```
+    pub fn scope<'env, F, T>(&self, f: F) -> T
+    where
+        F: for<'scope> FnOnce(&'scope crate::Scope<'scope, 'env>) -> T,
+    {
+        run(self, f)
+    }
+}
+
+fn run<'env, F, T>(pool: &ThreadPool, f: F) -> T
 where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
 {
