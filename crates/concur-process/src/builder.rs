@@ -3,9 +3,9 @@
 
 use crate::error::{BuildError, BuildErrorKind};
 use crate::pool::ProcessPool;
-use crate::primitive::{Arc, Mutex, lock};
 use concur_core::RemoteFn;
 use concur_ipc::{FnRef, Packed, RemoteError, RemoteErrorKind, Request};
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -35,16 +35,19 @@ impl Initializer {
         let args = Arc::new(Mutex::new(args));
         let encode: EncodeArgs = Arc::new(move || {
             let ty = std::any::type_name::<F::Args>();
-            let args = lock(&args);
+            let args = args.lock();
             let mut packed = Packed::new();
             match catch_unwind(AssertUnwindSafe(|| packed.push_encoded(&*args))) {
                 Ok(Ok(())) => Ok(packed.get(0).map(<[u8]>::to_vec).unwrap_or_default()),
                 Ok(Err(e)) => Err(RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e)),
-                Err(p) => Err(RemoteError::new(
-                    RemoteErrorKind::EncodeArgs,
-                    ty,
-                    format!("panicked: {}", concur_remote::panic_text(&*p)),
-                )),
+                Err(payload) => {
+                    let panic = concur_core::Error::panicked(payload);
+                    Err(RemoteError::new(
+                        RemoteErrorKind::EncodeArgs,
+                        ty,
+                        format!("panicked: {}", panic.panic_message().unwrap_or_default()),
+                    ))
+                }
             }
         });
         Self {
