@@ -8,10 +8,13 @@ use concur_ipc::{FnRef, Packed, RemoteError, RemoteErrorKind, Request};
 use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc as StdArc;
 use std::time::Duration;
 
-/// Encodes an initializer's arguments (kept unencoded until `build`).
-type EncodeArgs = Arc<dyn Fn() -> Result<Vec<u8>, RemoteError> + Send + Sync>;
+/// Encodes an initializer's arguments (kept unencoded until `build`). A
+/// `std` `Arc`: a shared closure, not state a loom model races on, and
+/// loom's `Arc` cannot hold a `dyn` value.
+type EncodeArgs = StdArc<dyn Fn() -> Result<Vec<u8>, RemoteError> + Send + Sync>;
 
 /// The pool's initializer: the function, its name (for error messages), and
 /// its arguments, encoded once by [`Builder::build`] into the `Init`
@@ -33,7 +36,7 @@ impl fmt::Debug for Initializer {
 impl Initializer {
     fn new<F: RemoteFn>(args: F::Args) -> Self {
         let args = Arc::new(Mutex::new(args));
-        let encode: EncodeArgs = Arc::new(move || {
+        let encode: EncodeArgs = StdArc::new(move || {
             let ty = std::any::type_name::<F::Args>();
             let args = args.lock();
             let mut packed = Packed::new();

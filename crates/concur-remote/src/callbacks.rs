@@ -26,7 +26,12 @@ const KEEP_ALIVE: Duration = Duration::from_secs(2);
 const MAX_THREADS: usize = 64;
 
 concur_sync::thread_local! {
-    static ON_RUNNER: Cell<bool> = const { Cell::new(false) };
+    // Whether this thread is one of a runner's (see `wait_idle`). A plain
+    // initialiser, not `const { .. }`: loom's `thread_local!` does not take
+    // one (the flag is read once per `wait_idle`, so the lazy check costs
+    // nothing that matters).
+    #[allow(clippy::missing_const_for_thread_local)]
+    static ON_RUNNER: Cell<bool> = Cell::new(false);
 }
 
 #[derive(Default)]

@@ -54,13 +54,14 @@ pub mod sync;
 pub mod thread;
 
 /// `std::thread_local!` (loom's under `--cfg concur_loom`, so each loom
-/// thread has its own value).
+/// thread has its own value). Loom's takes no `const { .. }` initialiser:
+/// write a plain expression.
 ///
 /// # Examples
 ///
 /// ```
 /// concur_sync::thread_local! {
-///     static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+///     static DEPTH: std::cell::Cell<u32> = std::cell::Cell::new(0);
 /// }
 /// assert_eq!(DEPTH.with(std::cell::Cell::get), 0);
 /// ```
