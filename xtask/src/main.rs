@@ -12,7 +12,7 @@ cargo xtask <task> [options]
 
 tasks:
   ci                 fmt --check, clippy -D warnings, test (+ facade feature sets), loom, doc (warnings denied), bench --no-run
-  loom [-p CRATE]    loom models (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
+  loom [-p CRATE]    loom models: tests/loom.rs and in-crate src/**/loom_tests.rs (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
   bench [--quick]    criterion benches and comparisons; report in target/concur-bench/
   stress [CASE]      process-pool fault tests at full size (100k tasks, 1000 random SIGKILLs), release
   help               this text
@@ -132,26 +132,67 @@ fn loom(args: &[String]) -> Result<(), String> {
     let base = env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
     let target = base.join("loom");
     for krate in crates {
-        let mut cmd = cargo();
-        cmd.args(["test", "--release", "-p", &krate, "--test", "loom"])
-            .env("RUSTFLAGS", "--cfg concur_loom")
-            .env("RUSTDOCFLAGS", "--cfg concur_loom")
-            .env("CARGO_TARGET_DIR", &target);
-        if env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
-            cmd.env("LOOM_MAX_PREEMPTIONS", "2");
+        let dir = root().join("crates").join(&krate);
+        let in_crate = has_in_crate_models(&dir.join("src"));
+        let public = dir.join("tests").join("loom.rs").is_file();
+        if !in_crate && !public {
+            return Err(format!(
+                "{krate} has no loom models (tests/loom.rs, or src/**/loom_tests.rs)"
+            ));
         }
-        run(&format!("loom models of {krate}"), cmd)?;
+        // Models that need the crate's internals are unit-test modules named
+        // `loom_tests` (`src/**/loom_tests.rs`, under `cfg(all(test,
+        // concur_loom))`); the filter keeps the crate's other unit tests,
+        // which run real threads, out of the loom build's run.
+        let mut runs: Vec<(&str, Vec<&str>)> = Vec::new();
+        if in_crate {
+            runs.push(("in-crate", vec!["--lib", "--", "loom_tests::"]));
+        }
+        if public {
+            runs.push(("tests/loom.rs", vec!["--test", "loom"]));
+        }
+        for (what, args) in runs {
+            let mut cmd = cargo();
+            cmd.args(["test", "--release", "-p", &krate])
+                .args(args)
+                .env("RUSTFLAGS", "--cfg concur_loom")
+                .env("RUSTDOCFLAGS", "--cfg concur_loom")
+                .env("CARGO_TARGET_DIR", &target);
+            if env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+                cmd.env("LOOM_MAX_PREEMPTIONS", "2");
+            }
+            run(&format!("loom models of {krate} ({what})"), cmd)?;
+        }
     }
     Ok(())
 }
 
-/// Every crate under `crates/` with loom models in `tests/loom.rs`.
+/// Whether `src` holds a `loom_tests.rs` (in-crate loom models), at any depth.
+fn has_in_crate_models(src: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(src) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            has_in_crate_models(&path)
+        } else {
+            path.file_name().is_some_and(|n| n == "loom_tests.rs")
+        }
+    })
+}
+
+/// Every crate under `crates/` with loom models: `tests/loom.rs`, or
+/// in-crate ones (`src/**/loom_tests.rs`).
 fn loom_crates() -> Result<Vec<String>, String> {
     let dir = root().join("crates");
     let entries = std::fs::read_dir(&dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
     let mut crates: Vec<String> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.path().join("tests").join("loom.rs").is_file())
+        .filter(|e| {
+            let path = e.path();
+            path.join("tests").join("loom.rs").is_file() || has_in_crate_models(&path.join("src"))
+        })
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     crates.sort();

@@ -3,15 +3,18 @@
 
 use crate::error::{BuildError, BuildErrorKind};
 use crate::pool::ProcessPool;
-use crate::primitive::{Arc, Mutex, lock};
 use concur_core::RemoteFn;
 use concur_ipc::{FnRef, Packed, RemoteError, RemoteErrorKind, Request};
+use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc as StdArc;
 use std::time::Duration;
 
-/// Encodes an initializer's arguments (kept unencoded until `build`).
-type EncodeArgs = Arc<dyn Fn() -> Result<Vec<u8>, RemoteError> + Send + Sync>;
+/// Encodes an initializer's arguments (kept unencoded until `build`). A
+/// `std` `Arc`: a shared closure, not state a loom model races on, and
+/// loom's `Arc` cannot hold a `dyn` value.
+type EncodeArgs = StdArc<dyn Fn() -> Result<Vec<u8>, RemoteError> + Send + Sync>;
 
 /// The pool's initializer: the function, its name (for error messages), and
 /// its arguments, encoded once by [`Builder::build`] into the `Init`
@@ -33,18 +36,21 @@ impl fmt::Debug for Initializer {
 impl Initializer {
     fn new<F: RemoteFn>(args: F::Args) -> Self {
         let args = Arc::new(Mutex::new(args));
-        let encode: EncodeArgs = Arc::new(move || {
+        let encode: EncodeArgs = StdArc::new(move || {
             let ty = std::any::type_name::<F::Args>();
-            let args = lock(&args);
+            let args = args.lock();
             let mut packed = Packed::new();
             match catch_unwind(AssertUnwindSafe(|| packed.push_encoded(&*args))) {
                 Ok(Ok(())) => Ok(packed.get(0).map(<[u8]>::to_vec).unwrap_or_default()),
                 Ok(Err(e)) => Err(RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e)),
-                Err(p) => Err(RemoteError::new(
-                    RemoteErrorKind::EncodeArgs,
-                    ty,
-                    format!("panicked: {}", concur_remote::panic_text(&*p)),
-                )),
+                Err(payload) => {
+                    let panic = concur_core::Error::panicked(payload);
+                    Err(RemoteError::new(
+                        RemoteErrorKind::EncodeArgs,
+                        ty,
+                        format!("panicked: {}", panic.panic_message().unwrap_or_default()),
+                    ))
+                }
             }
         });
         Self {

@@ -20,16 +20,16 @@
 //! `ExitCause::ForkServerLost`. Queued tasks wait for the new workers.
 //! Once the pool is shut down and nothing is queued, nothing is replaced.
 
+use crate::error::INIT_HINT;
 use crate::error::{ProtocolViolation, WorkerDied};
-use crate::guard::INIT_HINT;
 use crate::launch::{LaunchError, Launcher};
-use crate::primitive::{Arc, lock};
 use crate::proc::{Phase, Proc};
 use crate::shared::{Command, Inner, KillReason};
 use crate::sys::{self, DontWait};
 use concur_core::{DeferredCallbacks, Error, ErrorKind};
 use concur_ipc::{Fill, FrameError, Reply, Request};
 use concur_remote::Verdict;
+use concur_sync::sync::Arc;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -47,7 +47,7 @@ pub(crate) struct Dispatcher {
 
 impl Dispatcher {
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
-        let n = lock(&inner.book).slots();
+        let n = inner.book.lock().slots();
         let launcher = Launcher::new(
             inner.exe.clone(),
             inner.config.start_method,
@@ -74,7 +74,7 @@ impl Dispatcher {
             self.poll_once(timeout);
         }
         self.launcher.stop();
-        let mut status = lock(&self.inner.status);
+        let mut status = self.inner.status.lock();
         status.finished = true;
         status.pids.iter_mut().for_each(|p| *p = None);
         drop(status);
@@ -82,7 +82,7 @@ impl Dispatcher {
     }
 
     fn finished(&self) -> bool {
-        let book = lock(&self.inner.book);
+        let book = self.inner.book.lock();
         book.is_closed()
             && (book.is_idle() || book.broken().is_some())
             && self.procs.iter().all(Option::is_none)
@@ -94,7 +94,7 @@ impl Dispatcher {
     }
 
     fn break_pool(&mut self, error: Error) {
-        let tasks = lock(&self.inner.book).break_pool(error.clone());
+        let tasks = self.inner.book.lock().break_pool(error.clone());
         for t in tasks {
             let cbs = t.fail(error.clone());
             self.defer(cbs);
@@ -108,18 +108,18 @@ impl Dispatcher {
 
     /// Starts a worker in vacant `slot`.
     fn launch(&mut self, slot: usize) {
-        if lock(&self.inner.book).broken().is_some() {
+        if self.inner.book.lock().broken().is_some() {
             return;
         }
         match self.launcher.launch() {
             Ok(p) => {
-                lock(&self.inner.status).pids[slot] = Some(p.pid as u32);
-                lock(&self.inner.book).starting(slot);
+                self.inner.status.lock().pids[slot] = Some(p.pid as u32);
+                self.inner.book.lock().starting(slot);
                 self.procs[slot] = Some(p);
             }
             Err(e) => {
                 let (verdict, ever_ready) = {
-                    let mut book = lock(&self.inner.book);
+                    let mut book = self.inner.book.lock();
                     (book.launch_failed(slot), book.ever_ready())
                 };
                 // A copy that says it has no `init()`, or a fork server
@@ -148,7 +148,7 @@ impl Dispatcher {
     /// Handles commands, restarts, deadlines and shutdown progress; returns
     /// the poll timeout.
     fn tick(&mut self) -> Option<Duration> {
-        let commands = std::mem::take(&mut *lock(&self.inner.commands));
+        let commands = std::mem::take(&mut *self.inner.commands.lock());
         for c in commands {
             match c {
                 Command::Kill {
@@ -156,7 +156,7 @@ impl Dispatcher {
                     generation,
                     reason,
                 } => {
-                    let running = lock(&self.inner.book).running(slot);
+                    let running = self.inner.book.lock().running(slot);
                     if running == Some(generation)
                         && let Some(p) = &mut self.procs[slot]
                     {
@@ -175,7 +175,7 @@ impl Dispatcher {
         let mut next: Option<Instant> = None;
         let mut arm = |t: Instant| next = Some(next.map_or(t, |n: Instant| n.min(t)));
         let (closed, idle, broken, queued) = {
-            let book = lock(&self.inner.book);
+            let book = self.inner.book.lock();
             (
                 book.is_closed(),
                 book.is_idle(),
@@ -202,7 +202,7 @@ impl Dispatcher {
         }
         let config = &self.inner.config;
         for slot in 0..self.procs.len() {
-            let running = lock(&self.inner.book).running(slot);
+            let running = self.inner.book.lock().running(slot);
             let Some(p) = &mut self.procs[slot] else {
                 continue;
             };
@@ -238,7 +238,7 @@ impl Dispatcher {
                         arm(deadline);
                     }
                     if closed && idle {
-                        lock(&self.inner.book).exiting(slot);
+                        self.inner.book.lock().exiting(slot);
                         p.phase = Phase::Exiting;
                         p.exit_deadline = now.checked_add(EXIT_GRACE);
                         if send_request(p, &Request::Exit, config.max_frame).is_err() {
@@ -254,7 +254,7 @@ impl Dispatcher {
                 Phase::Retired => {}
             }
         }
-        if lock(&self.inner.book).broken().is_some() {
+        if self.inner.book.lock().broken().is_some() {
             for p in self.procs.iter_mut().flatten() {
                 if p.kill_reason.is_none() {
                     p.kill(KillReason::Stop);
@@ -419,7 +419,7 @@ impl Dispatcher {
         if matches!(p.phase, Phase::Ready | Phase::Exiting) {
             p.phase = Phase::Retired;
             let pid = p.pid as u32;
-            let task = lock(&self.inner.book).retire(slot);
+            let task = self.inner.book.lock().retire(slot);
             if let Some(task) = task {
                 let error = Error::infrastructure(
                     ErrorKind::Protocol,
@@ -439,7 +439,7 @@ impl Dispatcher {
             return;
         };
         let max_frame = self.inner.config.max_frame;
-        let running = || lock(&self.inner.book).running(slot).is_some();
+        let running = || self.inner.book.lock().running(slot).is_some();
         match (p.phase, reply) {
             (Phase::Hello, Reply::Hello(hello)) => {
                 if let Err(why) = hello.check() {
@@ -465,9 +465,9 @@ impl Dispatcher {
                 p.phase = Phase::Ready;
                 p.since = Instant::now();
                 let conn = p.conn.clone();
-                lock(&self.inner.status).started[slot] = true;
+                self.inner.status.lock().started[slot] = true;
                 self.inner.cond.notify_all();
-                let next = lock(&self.inner.book).ready(slot, conn);
+                let next = self.inner.book.lock().ready(slot, conn);
                 if let Some(a) = next {
                     self.inner.send_assignment(a);
                 }
@@ -493,7 +493,7 @@ impl Dispatcher {
                     results,
                 },
             ) if running() => {
-                let done = lock(&self.inner.book).done(slot, generation);
+                let done = self.inner.book.lock().done(slot, generation);
                 if done.retire {
                     p.phase = Phase::Exiting;
                     p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
@@ -538,9 +538,9 @@ impl Dispatcher {
             return;
         };
         let cause = self.launcher.exit_cause(&p);
-        lock(&self.inner.status).pids[slot] = None;
+        self.inner.status.lock().pids[slot] = None;
         let (death, ever_ready, broken) = {
-            let mut book = lock(&self.inner.book);
+            let mut book = self.inner.book.lock();
             let ever = book.ever_ready();
             let broken = book.broken().cloned();
             (book.died(slot), ever, broken)

@@ -1,9 +1,16 @@
 //! The pool's own errors: [`BuildError`], and the infrastructure failures a
-//! future can fail with ([`WorkerDied`], [`ProtocolViolation`]).
+//! future can fail with ([`WorkerDied`], [`ProtocolViolation`]), and the
+//! advice they give when workers never start ([`INIT_HINT`]).
 
 use crate::sys::ExitCause;
 use concur_core::{Error, ErrorKind};
 use std::fmt;
+
+/// What to tell a user whose workers never complete their start.
+pub(crate) const INIT_HINT: &str = "call `concur::process::init()` (or \
+    `concur_process::init()`) as the first statement of `main`, so that the \
+    worker processes the pool starts from this binary are diverted into the \
+    worker loop";
 
 /// Why a worker process died while running a task: the future of that task
 /// fails with an error of kind [`ErrorKind::WorkerDied`](concur_core::ErrorKind::WorkerDied)

@@ -17,13 +17,14 @@
 //! The pool watches each worker through its pidfd and takes the exit status
 //! from the `X` record. Closing the control socket stops the server.
 
+use crate::error::INIT_HINT;
+use crate::reexec::reexec;
 use crate::sys::{self, ExitCause};
+use crate::token::Token;
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use std::collections::HashMap;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const RECORD: usize = 12;
@@ -214,18 +215,18 @@ impl std::fmt::Display for StartError {
                 f,
                 "the fork server process {pid} is a copy of this program whose `main` does not \
                  call the worker guard: {}",
-                crate::guard::INIT_HINT
+                INIT_HINT
             ),
             Self::Exited { pid, cause } => write!(
                 f,
                 "the fork server process {pid} {cause} before completing its handshake: {}",
-                crate::guard::INIT_HINT
+                INIT_HINT
             ),
             Self::Silent { pid, waited } => write!(
                 f,
                 "the fork server process {pid} did not complete its handshake within \
                  {waited:?}: {}",
-                crate::guard::INIT_HINT
+                INIT_HINT
             ),
         }
     }
@@ -252,30 +253,7 @@ impl ForkServer {
         timeout: Option<Duration>,
     ) -> Result<Self, StartError> {
         let (ours, theirs) = sys::seqpacket_pair().map_err(StartError::Io)?;
-        let fd = theirs.as_raw_fd();
-        let mut cmd = Command::new(exe);
-        cmd.env(crate::guard::WORKER_ENV, format!("forkserver:{fd}"))
-            .stdin(Stdio::null());
-        // SAFETY: only async-signal-safe calls (fcntl, prctl) before exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                sys::clear_cloexec(fd)?;
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().map_err(StartError::Io)?;
-        drop(theirs);
-        let pid = child.id() as i32;
-        drop(child);
-        let pidfd = match sys::pidfd_open(pid) {
-            Ok(p) => p,
-            Err(e) => {
-                sys::kill(pid, libc::SIGKILL);
-                let _ = sys::reap(pid);
-                return Err(StartError::Io(e));
-            }
-        };
+        let (pid, pidfd) = reexec(exe, Token::ForkServer, theirs).map_err(StartError::Io)?;
         let server = Self {
             pid,
             pidfd,

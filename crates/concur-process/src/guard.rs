@@ -3,18 +3,13 @@
 //! Python's `if __name__ == "__main__"`; a copy whose `main` forgot it says
 //! so to its pool ([`report_missing_init`]).
 
-use crate::primitive::{AtomicBool, Ordering};
+use crate::token::{Token, WORKER_ENV};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// The environment variable carrying the worker token.
-pub(crate) const WORKER_ENV: &str = "CONCUR_PROCESS_WORKER";
-
+/// Set by [`init`] in a worker. A process-wide fact, not shared state a
+/// loom model could race on, and a `static` (which loom's atomics cannot
+/// be): the crate's one `std::sync` item outside concur-sync.
 static IN_WORKER: AtomicBool = AtomicBool::new(false);
-
-/// What to tell a user whose workers never complete their start.
-pub(crate) const INIT_HINT: &str = "call `concur::process::init()` (or \
-    `concur_process::init()`) as the first statement of `main`, so that the \
-    worker processes the pool starts from this binary are diverted into the \
-    worker loop";
 
 /// Diverts a worker process into the worker loop; returns at once in any
 /// other process. Call it as the first statement of `main`, before any
@@ -39,7 +34,7 @@ pub fn init() {
     // documented), so nothing reads the environment concurrently. Removing
     // the token keeps it from leaking into processes a task starts.
     unsafe { std::env::remove_var(WORKER_ENV) };
-    let code = match parse_token(token.to_str().unwrap_or("")) {
+    let code = match Token::parse(token.to_str().unwrap_or("")) {
         Some(Token::Spawn(fd)) => crate::worker::run(fd),
         Some(Token::ForkServer(fd)) => crate::forkserver::serve(fd),
         None => {
@@ -63,18 +58,6 @@ pub fn is_worker_process() -> bool {
     IN_WORKER.load(Ordering::SeqCst) || std::env::var_os(WORKER_ENV).is_some()
 }
 
-enum Token {
-    Spawn(i32),
-    ForkServer(i32),
-}
-
-fn parse_token(token: &str) -> Option<Token> {
-    let fd = |prefix: &str| token.strip_prefix(prefix)?.parse::<i32>().ok();
-    fd("spawn:")
-        .map(Token::Spawn)
-        .or_else(|| fd("forkserver:").map(Token::ForkServer))
-}
-
 /// In a re-executed copy whose `main` did not call [`init`] (it reached a
 /// pool's `build`): tells the pool that started it, over the descriptor in
 /// the token, so the pool fails at once with advice instead of waiting for
@@ -87,7 +70,7 @@ pub(crate) fn report_missing_init() {
         return;
     };
     let pid = std::process::id();
-    match parse_token(token.to_str().unwrap_or("")) {
+    match Token::parse(token.to_str().unwrap_or("")) {
         Some(Token::Spawn(fd)) => {
             let mut frame = Vec::new();
             let reply = concur_ipc::Reply::MissingInit { pid };

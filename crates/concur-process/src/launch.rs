@@ -5,13 +5,13 @@
 use crate::builder::StartMethod;
 use crate::forkserver::{self, ForkServer};
 use crate::proc::Proc;
+use crate::reexec::reexec;
 use crate::sys::{self, ExitCause};
+use crate::token::Token;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// How long a fork server that is being stopped may take to exit.
@@ -157,32 +157,6 @@ impl Launcher {
 /// Starts a worker by re-executing `exe` with the token of its socket end.
 fn spawn(exe: &std::path::Path) -> io::Result<Proc> {
     let (parent, child) = sys::socketpair()?;
-    let child_fd = child.as_raw_fd();
-    let mut cmd = Command::new(exe);
-    cmd.env(crate::guard::WORKER_ENV, format!("spawn:{child_fd}"))
-        .stdin(Stdio::null());
-    // SAFETY: the closure only calls async-signal-safe functions (fcntl,
-    // prctl) in the forked child before exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            sys::clear_cloexec(child_fd)?;
-            // Die with the dispatcher thread's process rather than linger
-            // as an orphan.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let spawned = cmd.spawn()?;
-    drop(child);
-    let pid = spawned.id() as i32;
-    drop(spawned);
-    let pidfd = match sys::pidfd_open(pid) {
-        Ok(fd) => fd,
-        Err(e) => {
-            sys::kill(pid, libc::SIGKILL);
-            let _ = sys::reap(pid);
-            return Err(e);
-        }
-    };
+    let (pid, pidfd) = reexec(exe, Token::Spawn, child)?;
     Ok(Proc::new(pid, None, pidfd, parent))
 }

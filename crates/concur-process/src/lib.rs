@@ -77,10 +77,11 @@ mod forkserver;
 mod guard;
 mod launch;
 mod pool;
-mod primitive;
 mod proc;
+mod reexec;
 mod shared;
 mod sys;
+mod token;
 mod worker;
 
 pub use builder::{Builder, StartMethod, default_max_workers};

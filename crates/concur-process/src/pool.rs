@@ -5,7 +5,6 @@
 use crate::builder::Builder;
 use crate::dispatcher::Dispatcher;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::primitive::{Arc, Condvar, Mutex, lock};
 use crate::shared::{Command, Inner, KillReason, Status};
 use crate::sys;
 use concur_core::{
@@ -13,13 +12,12 @@ use concur_core::{
     SubmitError, TaskExecutor,
 };
 use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
-use concur_remote::{
-    Book, CallbackRunner, ChunkPromise, Promises, Task, panic_text, remote_failure,
-};
+use concur_remote::{Book, CallbackRunner, ChunkPromise, Promises, RemoteCall, remote_failure};
+use concur_sync::sync::atomic::{AtomicU64, Ordering};
+use concur_sync::sync::{Arc, Condvar, Mutex};
+use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// An executor running named [`RemoteFn`]s in worker processes: CPython's
@@ -103,7 +101,7 @@ impl ProcessPool {
             next_generation: AtomicU64::new(1),
         });
         let thread_inner = inner.clone();
-        let handle = std::thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("concur-process-dispatcher".into())
             .spawn(move || Dispatcher::new(thread_inner).run())
             .map_err(BuildError::io)?;
@@ -124,13 +122,13 @@ impl ProcessPool {
             .config
             .start_timeout
             .and_then(|t| since.checked_add(t));
-        let mut status = lock(&pool.inner.status);
+        let mut status = pool.inner.status.lock();
         loop {
             let one_up = status.started.iter().any(|s| *s);
             if one_up && give_up.is_some_and(|d| std::time::Instant::now() >= d) {
                 break;
             }
-            let broken = lock(&pool.inner.book).broken().cloned();
+            let broken = pool.inner.book.lock().broken().cloned();
             if let Some(e) = broken {
                 drop(status);
                 pool.shutdown_with(ShutdownOptions::new().cancel_futures(true));
@@ -141,14 +139,11 @@ impl ProcessPool {
             if status.started.iter().all(|s| *s) || status.finished {
                 break;
             }
-            status = match pool
+            status = pool
                 .inner
                 .cond
                 .wait_timeout(status, Duration::from_millis(100))
-            {
-                Ok((g, _)) => g,
-                Err(p) => p.into_inner().0,
-            };
+                .0;
         }
         drop(status);
         Ok(pool)
@@ -247,7 +242,9 @@ impl ProcessPool {
     /// ```
     #[must_use]
     pub fn worker_pids(&self) -> Vec<u32> {
-        lock(&self.inner.status)
+        self.inner
+            .status
+            .lock()
             .pids
             .iter()
             .flatten()
@@ -277,13 +274,14 @@ impl ProcessPool {
                     )
                 }
                 Ok(Err(e)) => RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e),
-                Err(p) => {
+                Err(payload) => {
                     // A panicking `Serialize` may have left part of its bytes.
                     items.truncate_bytes(before);
+                    let panic = Error::panicked(payload);
                     RemoteError::new(
                         RemoteErrorKind::EncodeArgs,
                         ty,
-                        format!("panicked: {}", panic_text(&*p)),
+                        format!("panicked: {}", panic.panic_message().unwrap_or_default()),
                     )
                 }
             };
@@ -301,8 +299,12 @@ impl ProcessPool {
     }
 
     /// Queues `task`, or gives `batch` back if the pool is closed.
-    fn submit_encoded<A>(&self, task: Task, batch: Vec<A>) -> Result<(), SubmitError<Vec<A>>> {
-        let mut book = lock(&self.inner.book);
+    fn submit_encoded<A>(
+        &self,
+        task: RemoteCall,
+        batch: Vec<A>,
+    ) -> Result<(), SubmitError<Vec<A>>> {
+        let mut book = self.inner.book.lock();
         let assignment = match book.submit(task) {
             Ok(a) => a,
             Err((task, e)) => {
@@ -321,7 +323,7 @@ impl ProcessPool {
     }
 
     fn submit_items<F: RemoteFn>(&self, batch: Vec<F::Args>) -> BatchResult<F> {
-        if let Some(e) = lock(&self.inner.book).refusal() {
+        if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
         let (items, unsent) = self.encode_batch::<F>(&batch);
@@ -342,7 +344,7 @@ impl ProcessPool {
         }
         let max = self.inner.config.max_frame;
         let completer = Box::new(Promises::<F>::new(promises));
-        match Task::call::<F>(self.generation(), items, max, completer) {
+        match RemoteCall::call::<F>(self.generation(), items, max, completer) {
             Ok(task) => self.submit_encoded(task, batch).map(|()| futs),
             // The futures were failed with the error.
             Err(_) => Ok(futs),
@@ -350,7 +352,7 @@ impl ProcessPool {
     }
 
     fn submit_chunk_items<F: RemoteFn>(&self, batch: Vec<F::Args>) -> ChunkResult<F> {
-        if let Some(e) = lock(&self.inner.book).refusal() {
+        if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
         let (items, unsent) = self.encode_batch::<F>(&batch);
@@ -362,7 +364,7 @@ impl ProcessPool {
         }
         let completer = Box::new(ChunkPromise::<F>::new(promise, unsent, batch.len()));
         let max = self.inner.config.max_frame;
-        match Task::call::<F>(self.generation(), items, max, completer) {
+        match RemoteCall::call::<F>(self.generation(), items, max, completer) {
             Ok(task) => self.submit_encoded(task, batch).map(|()| fut),
             Err(_) => Ok(fut),
         }
@@ -387,7 +389,7 @@ impl ProcessPool {
     /// assert!(fut.result().unwrap_err().is_cancelled());
     /// ```
     pub fn kill<T>(&self, future: &Future<T>) -> bool {
-        let found = lock(&self.inner.book).find_future(future.id());
+        let found = self.inner.book.lock().find_future(future.id());
         match found {
             Some((slot, generation)) => {
                 self.inner.command(Command::Kill {
@@ -432,7 +434,7 @@ impl ProcessPool {
     /// assert!(pool.is_shutdown());
     /// ```
     pub fn shutdown_with(&self, how: ShutdownOptions) {
-        let cancelled = lock(&self.inner.book).close(how.cancels_futures());
+        let cancelled = self.inner.book.lock().close(how.cancels_futures());
         for t in cancelled {
             t.cancel();
         }
@@ -444,10 +446,10 @@ impl ProcessPool {
     }
 
     fn join(&self) {
-        let mut slot = lock(&self.dispatcher);
+        let mut slot = self.dispatcher.lock();
         let is_dispatcher = slot
             .as_ref()
-            .is_some_and(|h| h.thread().id() == std::thread::current().id());
+            .is_some_and(|h| h.thread().id() == thread::current().id());
         if is_dispatcher {
             // Called from a done-callback on the dispatcher thread: it
             // finishes on its own once this callback returns.
@@ -459,7 +461,7 @@ impl ProcessPool {
     }
 
     fn signal_all(&self, signal: libc::c_int) {
-        let cancelled = lock(&self.inner.book).close(true);
+        let cancelled = self.inner.book.lock().close(true);
         for t in cancelled {
             t.cancel();
         }
@@ -482,7 +484,7 @@ impl ProcessPool {
     /// ```
     #[must_use]
     pub fn is_shutdown(&self) -> bool {
-        lock(&self.inner.book).is_closed()
+        self.inner.book.lock().is_closed()
     }
 
     /// Whether the pool is broken (CPython's `BrokenProcessPool`): an
@@ -511,7 +513,7 @@ impl ProcessPool {
     /// ```
     #[must_use]
     pub fn is_broken(&self) -> bool {
-        lock(&self.inner.book).broken().is_some()
+        self.inner.book.lock().broken().is_some()
     }
 
     /// Sends `SIGTERM` to every worker and shuts down: queued tasks are

@@ -4,8 +4,8 @@
 use crate::shared::{Conn, KillReason};
 use crate::sys;
 use concur_ipc::FrameReader;
+use concur_sync::sync::Arc;
 use std::os::fd::OwnedFd;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Where a worker is in its life (see the phase table in `dispatcher.rs`).

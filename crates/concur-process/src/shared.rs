@@ -3,12 +3,12 @@
 //! eventfd and the callback runner.
 
 use crate::builder::Builder;
-use crate::primitive::{Condvar, Mutex, lock};
 use crate::sys;
 use concur_remote::{Assignment, Book, CallbackRunner};
+use concur_sync::sync::atomic::AtomicU64;
+use concur_sync::sync::{Arc, Condvar, Mutex};
 use std::fmt;
 use std::os::fd::OwnedFd;
-use std::sync::atomic::AtomicU64;
 
 /// A worker's connection (the pool's end of its socket pair).
 #[derive(Debug)]
@@ -62,7 +62,7 @@ pub(crate) struct Status {
 }
 
 pub(crate) struct Inner {
-    pub(crate) book: Mutex<Book<std::sync::Arc<Conn>>>,
+    pub(crate) book: Mutex<Book<Arc<Conn>>>,
     pub(crate) commands: Mutex<Vec<Command>>,
     pub(crate) status: Mutex<Status>,
     pub(crate) cond: Condvar,
@@ -80,12 +80,12 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub(crate) fn command(&self, c: Command) {
-        lock(&self.commands).push(c);
+        self.commands.lock().push(c);
         sys::eventfd_signal(&self.wake);
     }
 
     /// Sends an assignment the book made (on whichever thread made it).
-    pub(crate) fn send_assignment(&self, a: Assignment<std::sync::Arc<Conn>>) {
+    pub(crate) fn send_assignment(&self, a: Assignment<Arc<Conn>>) {
         if a.conn.send(&a.frame).is_err() {
             // The worker is gone or going: its death fails the task.
             self.command(Command::Kill {

@@ -15,7 +15,7 @@
 //!   empty.
 
 use crate::policy::{MAX_START_ATTEMPTS, Verdict, backoff};
-use crate::task::Task;
+use crate::remote_call::RemoteCall;
 use concur_core::Error;
 use std::collections::VecDeque;
 
@@ -23,12 +23,12 @@ use std::collections::VecDeque;
 #[derive(Debug)]
 pub struct Running {
     generation: u64,
-    task: Task,
+    task: RemoteCall,
 }
 
 /// What a worker slot is doing.
 #[derive(Debug)]
-pub enum Slot<C> {
+pub enum WorkerSlot<C> {
     /// No worker (before the first start, or between death and restart).
     Vacant,
     /// A worker was launched; its handshake or initializer is not done.
@@ -61,7 +61,7 @@ pub struct Assignment<C> {
 pub struct Done<C> {
     /// The finished task, to complete with the results (`None`: a stale
     /// reply, ignored).
-    pub task: Option<Task>,
+    pub task: Option<RemoteCall>,
     /// The next assignment for the same worker, if work was queued.
     pub next: Option<Assignment<C>>,
     /// The worker reached `max_tasks_per_child`: tell it to exit.
@@ -73,7 +73,7 @@ pub struct Done<C> {
 #[must_use]
 pub struct Death {
     /// The task it was running, to fail.
-    pub task: Option<Task>,
+    pub task: Option<RemoteCall>,
     /// Whether (and when) to start a new worker in its slot.
     pub verdict: Verdict,
 }
@@ -81,8 +81,8 @@ pub struct Death {
 /// The bookkeeping.
 #[derive(Debug)]
 pub struct Book<C> {
-    queue: VecDeque<Task>,
-    slots: Vec<Slot<C>>,
+    queue: VecDeque<RemoteCall>,
+    slots: Vec<WorkerSlot<C>>,
     done_per_slot: Vec<u64>,
     /// Consecutive failed starts per slot (for the backoff).
     failures: Vec<u32>,
@@ -108,7 +108,7 @@ impl<C: Clone> Book<C> {
     pub fn new(workers: usize, max_tasks_per_child: Option<u64>) -> Self {
         Self {
             queue: VecDeque::new(),
-            slots: (0..workers).map(|_| Slot::Vacant).collect(),
+            slots: (0..workers).map(|_| WorkerSlot::Vacant).collect(),
             done_per_slot: vec![0; workers],
             failures: vec![0; workers],
             failed_starts: 0,
@@ -137,10 +137,10 @@ impl<C: Clone> Book<C> {
     ///
     /// ```
     /// let book = concur_remote::Book::<u8>::new(1, None);
-    /// assert!(matches!(book.slot(0), concur_remote::Slot::Vacant));
+    /// assert!(matches!(book.slot(0), concur_remote::WorkerSlot::Vacant));
     /// ```
     #[must_use]
-    pub fn slot(&self, slot: usize) -> &Slot<C> {
+    pub fn slot(&self, slot: usize) -> &WorkerSlot<C> {
         &self.slots[slot]
     }
 
@@ -223,7 +223,7 @@ impl<C: Clone> Book<C> {
     /// ```
     #[must_use]
     pub fn is_idle(&self) -> bool {
-        self.queue.is_empty() && !self.slots.iter().any(|s| matches!(s, Slot::Busy(..)))
+        self.queue.is_empty() && !self.slots.iter().any(|s| matches!(s, WorkerSlot::Busy(..)))
     }
 
     /// Queues `task`, or assigns it at once to an idle worker.
@@ -236,18 +236,24 @@ impl<C: Clone> Book<C> {
     ///
     /// See the [crate docs](crate).
     #[allow(clippy::result_large_err)]
-    pub fn submit(&mut self, task: Task) -> Result<Option<Assignment<C>>, (Task, Error)> {
+    pub fn submit(
+        &mut self,
+        task: RemoteCall,
+    ) -> Result<Option<Assignment<C>>, (RemoteCall, Error)> {
         if let Some(e) = self.refusal() {
             return Err((task, e));
         }
         self.queue.push_back(task);
-        let idle = self.slots.iter().position(|s| matches!(s, Slot::Idle(_)));
+        let idle = self
+            .slots
+            .iter()
+            .position(|s| matches!(s, WorkerSlot::Idle(_)));
         Ok(idle.and_then(|i| self.assign(i)))
     }
 
     /// Gives the next queued, not cancelled task to idle `slot`.
     fn assign(&mut self, slot: usize) -> Option<Assignment<C>> {
-        let Slot::Idle(conn) = &self.slots[slot] else {
+        let WorkerSlot::Idle(conn) = &self.slots[slot] else {
             return None;
         };
         let conn = conn.clone();
@@ -257,7 +263,7 @@ impl<C: Clone> Book<C> {
             }
             let generation = task.generation();
             let frame = task.take_frame();
-            self.slots[slot] = Slot::Busy(conn.clone(), Running { generation, task });
+            self.slots[slot] = WorkerSlot::Busy(conn.clone(), Running { generation, task });
             return Some(Assignment {
                 slot,
                 conn,
@@ -275,10 +281,10 @@ impl<C: Clone> Book<C> {
     /// ```
     /// let mut book = concur_remote::Book::<u8>::new(1, None);
     /// book.starting(0);
-    /// assert!(matches!(book.slot(0), concur_remote::Slot::Starting));
+    /// assert!(matches!(book.slot(0), concur_remote::WorkerSlot::Starting));
     /// ```
     pub fn starting(&mut self, slot: usize) {
-        self.slots[slot] = Slot::Starting;
+        self.slots[slot] = WorkerSlot::Starting;
         self.done_per_slot[slot] = 0;
     }
 
@@ -291,16 +297,16 @@ impl<C: Clone> Book<C> {
     /// let mut book = concur_remote::Book::<u8>::new(1, None);
     /// book.starting(0);
     /// assert!(book.ready(0, 5).is_none());
-    /// assert!(matches!(book.slot(0), concur_remote::Slot::Idle(5)));
+    /// assert!(matches!(book.slot(0), concur_remote::WorkerSlot::Idle(5)));
     /// ```
     pub fn ready(&mut self, slot: usize, conn: C) -> Option<Assignment<C>> {
-        if !matches!(self.slots[slot], Slot::Starting) {
+        if !matches!(self.slots[slot], WorkerSlot::Starting) {
             return None;
         }
         self.ever_ready = true;
         self.failed_starts = 0;
         self.failures[slot] = 0;
-        self.slots[slot] = Slot::Idle(conn);
+        self.slots[slot] = WorkerSlot::Idle(conn);
         self.assign(slot)
     }
 
@@ -314,7 +320,7 @@ impl<C: Clone> Book<C> {
     #[must_use]
     pub fn running(&self, slot: usize) -> Option<u64> {
         match &self.slots[slot] {
-            Slot::Busy(_, r) => Some(r.generation),
+            WorkerSlot::Busy(_, r) => Some(r.generation),
             _ => None,
         }
     }
@@ -331,10 +337,11 @@ impl<C: Clone> Book<C> {
             retire: false,
         };
         let conn = match &self.slots[slot] {
-            Slot::Busy(c, r) if r.generation == generation => c.clone(),
+            WorkerSlot::Busy(c, r) if r.generation == generation => c.clone(),
             _ => return stale,
         };
-        let Slot::Busy(_, running) = std::mem::replace(&mut self.slots[slot], Slot::Idle(conn))
+        let WorkerSlot::Busy(_, running) =
+            std::mem::replace(&mut self.slots[slot], WorkerSlot::Idle(conn))
         else {
             unreachable!("checked above")
         };
@@ -343,7 +350,7 @@ impl<C: Clone> Book<C> {
             .max_tasks_per_child
             .is_some_and(|max| self.done_per_slot[slot] >= max);
         let next = if retire {
-            self.slots[slot] = Slot::Retiring;
+            self.slots[slot] = WorkerSlot::Retiring;
             None
         } else {
             self.assign(slot)
@@ -364,11 +371,11 @@ impl<C: Clone> Book<C> {
     /// book.starting(0);
     /// let _ = book.ready(0, 1);
     /// book.exiting(0);
-    /// assert!(matches!(book.slot(0), concur_remote::Slot::Retiring));
+    /// assert!(matches!(book.slot(0), concur_remote::WorkerSlot::Retiring));
     /// ```
     pub fn exiting(&mut self, slot: usize) {
-        if matches!(self.slots[slot], Slot::Idle(_) | Slot::Starting) {
-            self.slots[slot] = Slot::Retiring;
+        if matches!(self.slots[slot], WorkerSlot::Idle(_) | WorkerSlot::Starting) {
+            self.slots[slot] = WorkerSlot::Retiring;
         }
     }
 
@@ -382,11 +389,11 @@ impl<C: Clone> Book<C> {
     /// let mut book = concur_remote::Book::<u8>::new(1, None);
     /// book.starting(0);
     /// assert!(book.retire(0).is_none());
-    /// assert!(matches!(book.slot(0), concur_remote::Slot::Retiring));
+    /// assert!(matches!(book.slot(0), concur_remote::WorkerSlot::Retiring));
     /// ```
-    pub fn retire(&mut self, slot: usize) -> Option<Task> {
-        match std::mem::replace(&mut self.slots[slot], Slot::Retiring) {
-            Slot::Busy(_, r) => Some(r.task),
+    pub fn retire(&mut self, slot: usize) -> Option<RemoteCall> {
+        match std::mem::replace(&mut self.slots[slot], WorkerSlot::Retiring) {
+            WorkerSlot::Busy(_, r) => Some(r.task),
             _ => None,
         }
     }
@@ -432,7 +439,7 @@ impl<C: Clone> Book<C> {
     /// assert_eq!(book.launch_failed(0), Verdict::Break);
     /// ```
     pub fn launch_failed(&mut self, slot: usize) -> Verdict {
-        self.slots[slot] = Slot::Vacant;
+        self.slots[slot] = WorkerSlot::Vacant;
         self.start_failure(slot)
     }
 
@@ -453,16 +460,16 @@ impl<C: Clone> Book<C> {
     /// assert_eq!(death.verdict, Verdict::Replace { after: std::time::Duration::ZERO });
     /// ```
     pub fn died(&mut self, slot: usize) -> Death {
-        match std::mem::replace(&mut self.slots[slot], Slot::Vacant) {
-            Slot::Busy(_, r) => Death {
+        match std::mem::replace(&mut self.slots[slot], WorkerSlot::Vacant) {
+            WorkerSlot::Busy(_, r) => Death {
                 task: Some(r.task),
                 verdict: self.replace_now(),
             },
-            Slot::Starting => Death {
+            WorkerSlot::Starting => Death {
                 task: None,
                 verdict: self.start_failure(slot),
             },
-            Slot::Idle(_) | Slot::Retiring | Slot::Vacant => Death {
+            WorkerSlot::Idle(_) | WorkerSlot::Retiring | WorkerSlot::Vacant => Death {
                 task: None,
                 verdict: self.replace_now(),
             },
@@ -479,7 +486,7 @@ impl<C: Clone> Book<C> {
     #[must_use]
     pub fn find_future(&self, id: usize) -> Option<(usize, u64)> {
         self.slots.iter().enumerate().find_map(|(i, s)| match s {
-            Slot::Busy(_, r) if r.task.has_future(id) => Some((i, r.generation)),
+            WorkerSlot::Busy(_, r) if r.task.has_future(id) => Some((i, r.generation)),
             _ => None,
         })
     }
@@ -495,7 +502,7 @@ impl<C: Clone> Book<C> {
     /// assert!(book.is_closed());
     /// ```
     #[must_use]
-    pub fn close(&mut self, cancel_futures: bool) -> Vec<Task> {
+    pub fn close(&mut self, cancel_futures: bool) -> Vec<RemoteCall> {
         self.closed = true;
         if cancel_futures {
             self.queue.drain(..).collect()
@@ -515,7 +522,7 @@ impl<C: Clone> Book<C> {
     /// assert!(book.broken().is_some());
     /// ```
     #[must_use]
-    pub fn break_pool(&mut self, error: Error) -> Vec<Task> {
+    pub fn break_pool(&mut self, error: Error) -> Vec<RemoteCall> {
         self.closed = true;
         if self.broken.is_none() {
             self.broken = Some(error);

@@ -6,12 +6,17 @@
 //! threads exit after [`KEEP_ALIVE`]. (tokio's blocking pool and CPython's
 //! thread pool grow the same way; a fixed pool would let one slow callback
 //! delay every other future's callbacks.)
+//!
+//! It compiles under `--cfg concur_loom` like the rest of the crate (its
+//! threads are then loom's), but no model uses it: it starts threads on
+//! demand and retires them after [`KEEP_ALIVE`], a timeout loom (no clock)
+//! cannot check; the process pool's tests run it for real.
 
-use crate::primitive::{Condvar, Mutex, lock};
 use concur_core::DeferredCallbacks;
+use concur_sync::sync::{Arc, Condvar, Mutex};
+use concur_sync::thread;
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long an idle runner thread waits for more callbacks before it exits.
@@ -20,8 +25,13 @@ const KEEP_ALIVE: Duration = Duration::from_secs(2);
 /// Runner threads at most; past it batches queue for the next free thread.
 const MAX_THREADS: usize = 64;
 
-thread_local! {
-    static ON_RUNNER: Cell<bool> = const { Cell::new(false) };
+concur_sync::thread_local! {
+    // Whether this thread is one of a runner's (see `wait_idle`). A plain
+    // initialiser, not `const { .. }`: loom's `thread_local!` does not take
+    // one (the flag is read once per `wait_idle`, so the lazy check costs
+    // nothing that matters).
+    #[allow(clippy::missing_const_for_thread_local)]
+    static ON_RUNNER: Cell<bool> = Cell::new(false);
 }
 
 #[derive(Default)]
@@ -64,7 +74,7 @@ pub struct CallbackRunner {
 
 impl std::fmt::Debug for CallbackRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = lock(&self.shared.state);
+        let s = self.shared.state.lock();
         f.debug_struct("CallbackRunner")
             .field("threads", &s.threads)
             .field("queued", &s.queue.len())
@@ -106,7 +116,7 @@ impl CallbackRunner {
         if batch.is_empty() {
             return;
         }
-        let mut s = lock(&self.shared.state);
+        let mut s = self.shared.state.lock();
         s.queue.push_back(batch);
         if s.idle > s.queue.len().saturating_sub(1) {
             drop(s);
@@ -119,13 +129,13 @@ impl CallbackRunner {
         s.threads += 1;
         drop(s);
         let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name(self.name.into())
             .spawn(move || serve(&shared));
         if spawned.is_err() {
             // No thread could be started (a thread limit): run the batch
             // here rather than lose it.
-            let mut s = lock(&self.shared.state);
+            let mut s = self.shared.state.lock();
             s.threads -= 1;
             let batch = s.queue.pop_back();
             drop(s);
@@ -149,25 +159,22 @@ impl CallbackRunner {
         if ON_RUNNER.with(Cell::get) {
             return;
         }
-        let mut s = lock(&self.shared.state);
+        let mut s = self.shared.state.lock();
         while !s.queue.is_empty() || s.running > 0 {
-            s = match self.shared.drained.wait(s) {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            s = self.shared.drained.wait(s);
         }
     }
 }
 
 fn serve(shared: &Shared) {
     ON_RUNNER.with(|c| c.set(true));
-    let mut s = lock(&shared.state);
+    let mut s = shared.state.lock();
     loop {
         if let Some(batch) = s.queue.pop_front() {
             s.running += 1;
             drop(s);
             batch.into_iter().for_each(DeferredCallbacks::run);
-            s = lock(&shared.state);
+            s = shared.state.lock();
             s.running -= 1;
             if s.queue.is_empty() && s.running == 0 {
                 shared.drained.notify_all();
@@ -175,13 +182,7 @@ fn serve(shared: &Shared) {
             continue;
         }
         s.idle += 1;
-        let (g, timeout) = match shared.work.wait_timeout(s, KEEP_ALIVE) {
-            Ok((g, t)) => (g, t.timed_out()),
-            Err(p) => {
-                let (g, t) = p.into_inner();
-                (g, t.timed_out())
-            }
-        };
+        let (g, timeout) = shared.work.wait_timeout(s, KEEP_ALIVE);
         s = g;
         s.idle -= 1;
         if timeout && s.queue.is_empty() {

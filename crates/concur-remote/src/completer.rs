@@ -24,22 +24,6 @@ pub trait Completer: Send {
     fn has_future(&self, id: usize) -> bool;
 }
 
-/// A panic payload's message.
-///
-/// # Examples
-///
-/// ```
-/// let p = std::panic::catch_unwind(|| panic!("boom {}", 1)).unwrap_err();
-/// assert_eq!(concur_remote::panic_text(&*p), "boom 1");
-/// ```
-#[must_use]
-pub fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".into())
-}
-
 /// The future's error for a failed remote call: the user's own error or
 /// panic stays [`ErrorKind::Task`]; encoding and decoding failures are
 /// [`ErrorKind::Codec`], an oversized frame [`ErrorKind::FrameTooLarge`], a
@@ -70,11 +54,14 @@ fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Erro
             bytes,
             &e,
         ))),
-        Err(p) => Err(remote_failure(RemoteError::new(
-            RemoteErrorKind::DecodeResult,
-            ty,
-            format!("panicked: {}", panic_text(&*p)),
-        ))),
+        Err(payload) => {
+            let panic = Error::panicked(payload);
+            Err(remote_failure(RemoteError::new(
+                RemoteErrorKind::DecodeResult,
+                ty,
+                format!("panicked: {}", panic.panic_message().unwrap_or_default()),
+            )))
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //!   ([`Verdict`]): what to do when a worker dies or cannot be started in
 //!   any phase of its life. No I/O, no codec, no clock: a transport calls
 //!   it under one mutex and then does the I/O it asks for. Loom-checked.
-//! * [`Task`] and the [`Completer`]s ([`Promises`], [`ChunkPromise`]): a
+//! * [`RemoteCall`] and the [`Completer`]s ([`Promises`], [`ChunkPromise`]): a
 //!   call encoded once on the submitting thread, and the side that decodes
 //!   the worker's results into the futures.
 //! * [`CallbackRunner`]: runs done-callbacks off the transport's I/O
@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use concur_core::{Promise, RemoteFn};
-//! use concur_remote::{Book, Promises, Task};
+//! use concur_remote::{Book, Promises, RemoteCall};
 //!
 //! concur_ipc::remote! {
 //!     fn double(x: u32) -> u32 { 2 * x }
@@ -34,7 +34,7 @@
 //!
 //! // Submitting assigns the task at once to the idle worker...
 //! let (p, fut) = Promise::new();
-//! let task = Task::call::<double>(1, vec![concur_ipc::encode(&21u32).unwrap()].into(), 1 << 20,
+//! let task = RemoteCall::call::<double>(1, vec![concur_ipc::encode(&21u32).unwrap()].into(), 1 << 20,
 //!     Box::new(Promises::<double>::new(vec![p]))).unwrap();
 //! let assignment = book.submit(task).unwrap().unwrap();
 //! assert_eq!(assignment.conn, 7);
@@ -47,18 +47,13 @@
 //! ```
 
 mod book;
+mod callbacks;
 mod completer;
 mod policy;
-mod task;
+mod remote_call;
 
-#[cfg(not(concur_loom))]
-mod callbacks;
-#[cfg(not(concur_loom))]
-mod primitive;
-
-pub use book::{Assignment, Book, Death, Done, Slot};
-#[cfg(not(concur_loom))]
+pub use book::{Assignment, Book, Death, Done, WorkerSlot};
 pub use callbacks::CallbackRunner;
-pub use completer::{ChunkPromise, Completer, Promises, panic_text, remote_failure};
+pub use completer::{ChunkPromise, Completer, Promises, remote_failure};
 pub use policy::{MAX_START_ATTEMPTS, Verdict, backoff};
-pub use task::Task;
+pub use remote_call::RemoteCall;

@@ -7,9 +7,9 @@
 #![cfg(concur_loom)]
 
 use concur_core::{BoxError, Error, Future, Promise, RemoteFn, State};
-use concur_remote::{Book, MAX_START_ATTEMPTS, Promises, Slot, Task, Verdict};
-use loom::sync::{Arc, Mutex};
-use loom::thread;
+use concur_remote::{Book, MAX_START_ATTEMPTS, Promises, RemoteCall, Verdict, WorkerSlot};
+use concur_sync::sync::{Arc, Mutex};
+use concur_sync::thread;
 
 #[derive(Clone, Copy)]
 struct Double;
@@ -23,9 +23,9 @@ impl RemoteFn for Double {
     }
 }
 
-fn task_with(generation: u64) -> (Task, Future<u32>) {
+fn task_with(generation: u64) -> (RemoteCall, Future<u32>) {
     let (p, f) = Promise::new();
-    let t = Task::from_frame(
+    let t = RemoteCall::from_frame(
         generation,
         vec![generation as u8],
         Box::new(Promises::<Double>::new(vec![p])),
@@ -33,12 +33,12 @@ fn task_with(generation: u64) -> (Task, Future<u32>) {
     (t, f)
 }
 
-fn task() -> (Task, Future<u32>) {
+fn task() -> (RemoteCall, Future<u32>) {
     task_with(1)
 }
 
 /// Fails a task and runs its callbacks (the transport's runner would).
-fn fail(t: Task, e: Error) {
+fn fail(t: RemoteCall, e: Error) {
     t.fail(e).into_iter().for_each(|d| d.run());
 }
 
@@ -50,7 +50,7 @@ fn ok() -> concur_ipc::Outcomes {
 /// (generation taken from the book), so every accepted task ends.
 fn drain(book: &Mutex<Book<u8>>) {
     loop {
-        let mut b = book.lock().unwrap();
+        let mut b = book.lock();
         let Some(generation) = b.running(0) else {
             return;
         };
@@ -67,26 +67,26 @@ fn assignment_races_a_crash() {
     loom::model(|| {
         let book = Arc::new(Mutex::new(Book::<u8>::new(1, None)));
         {
-            let mut b = book.lock().unwrap();
+            let mut b = book.lock();
             b.starting(0);
             assert!(b.ready(0, 1).is_none());
         }
         let (t, f) = task();
         let b1 = book.clone();
         let submitter = thread::spawn(move || {
-            let a = b1.lock().unwrap().submit(t).unwrap();
+            let a = b1.lock().submit(t).unwrap();
             a.map(|a| a.generation)
         });
         let b2 = book.clone();
         let crasher = thread::spawn(move || {
             // The worker dies; the dispatcher fails what it ran and
             // replaces it.
-            let death = b2.lock().unwrap().died(0);
+            let death = b2.lock().died(0);
             assert!(matches!(death.verdict, Verdict::Replace { .. }));
             if let Some(t) = death.task {
                 fail(t, Error::broken("worker died", None));
             }
-            let mut b = b2.lock().unwrap();
+            let mut b = b2.lock();
             b.starting(0);
             b.ready(0, 2).map(|a| a.generation)
         });
@@ -97,7 +97,7 @@ fn assignment_races_a_crash() {
         }
         // A late reply for the first assignment after the crash is stale.
         if let (Some(a), Some(_)) = (g1, g2) {
-            assert!(book.lock().unwrap().done(0, a).task.is_none());
+            assert!(book.lock().done(0, a).task.is_none());
         }
         drain(&book);
         // Exactly one outcome: the value, or the crash error.
@@ -114,12 +114,12 @@ fn assignment_races_a_cancel() {
     loom::model(|| {
         let book = Arc::new(Mutex::new(Book::<u8>::new(1, None)));
         let (t, f) = task();
-        book.lock().unwrap().submit(t).unwrap();
-        book.lock().unwrap().starting(0);
+        book.lock().submit(t).unwrap();
+        book.lock().starting(0);
         let f2 = f.clone();
         let canceller = thread::spawn(move || f2.cancel());
         let b = book.clone();
-        let dispatcher = thread::spawn(move || b.lock().unwrap().ready(0, 1).is_some());
+        let dispatcher = thread::spawn(move || b.lock().ready(0, 1).is_some());
         let cancelled = canceller.join().unwrap();
         let assigned = dispatcher.join().unwrap();
         assert_ne!(
@@ -142,10 +142,10 @@ fn assignment_races_a_cancel() {
 fn submit_races_shutdown() {
     loom::model(|| {
         let book = Arc::new(Mutex::new(Book::<u8>::new(1, None)));
-        book.lock().unwrap().starting(0);
+        book.lock().starting(0);
         let (t, f) = task();
         let b1 = book.clone();
-        let submitter = thread::spawn(move || match b1.lock().unwrap().submit(t) {
+        let submitter = thread::spawn(move || match b1.lock().submit(t) {
             Ok(_) => true,
             Err((t, _)) => {
                 drop(t);
@@ -154,12 +154,12 @@ fn submit_races_shutdown() {
         });
         let b2 = book.clone();
         let closer = thread::spawn(move || {
-            let cancelled = b2.lock().unwrap().close(true);
+            let cancelled = b2.lock().close(true);
             for t in cancelled {
                 t.cancel();
             }
             // The worker becomes ready after shutdown: nothing to run.
-            b2.lock().unwrap().ready(0, 1).is_some()
+            b2.lock().ready(0, 1).is_some()
         });
         let accepted = submitter.join().unwrap();
         let ran = closer.join().unwrap();
@@ -173,7 +173,7 @@ fn submit_races_shutdown() {
             (true, false) => assert!(f.cancelled()),
             (true, true) => unreachable!("close(cancel_futures) drains the queue first"),
         }
-        assert!(book.lock().unwrap().is_idle());
+        assert!(book.lock().is_idle());
     });
 }
 
@@ -186,27 +186,26 @@ fn protocol_retirement_races_a_submit() {
         let book = Arc::new(Mutex::new(Book::<u8>::new(1, None)));
         let (a, fa) = task_with(1);
         {
-            let mut b = book.lock().unwrap();
+            let mut b = book.lock();
             b.starting(0);
             let _ = b.ready(0, 1);
             assert!(b.submit(a).unwrap().is_some());
         }
         let (t, fb) = task_with(2);
         let b1 = book.clone();
-        let submitter =
-            thread::spawn(move || b1.lock().unwrap().submit(t).unwrap().map(|a| a.conn));
+        let submitter = thread::spawn(move || b1.lock().submit(t).unwrap().map(|a| a.conn));
         let b2 = book.clone();
         let dispatcher = thread::spawn(move || {
-            let violator = b2.lock().unwrap().retire(0);
+            let violator = b2.lock().retire(0);
             if let Some(t) = violator {
                 fail(t, Error::broken("protocol violation", None));
             }
             // Its trailing reply is ignored.
-            assert!(b2.lock().unwrap().done(0, 1).task.is_none());
-            let death = b2.lock().unwrap().died(0);
+            assert!(b2.lock().done(0, 1).task.is_none());
+            let death = b2.lock().died(0);
             assert!(death.task.is_none(), "the retired slot holds no task");
             assert!(matches!(death.verdict, Verdict::Replace { .. }));
-            let mut b = b2.lock().unwrap();
+            let mut b = b2.lock();
             b.starting(0);
             b.ready(0, 2).map(|a| a.conn)
         });
@@ -230,7 +229,7 @@ fn replacement_dying_while_starting_never_breaks() {
     loom::model(|| {
         let book = Arc::new(Mutex::new(Book::<u8>::new(1, None)));
         {
-            let mut b = book.lock().unwrap();
+            let mut b = book.lock();
             b.starting(0);
             let _ = b.ready(0, 1);
             let death = b.died(0);
@@ -239,31 +238,31 @@ fn replacement_dying_while_starting_never_breaks() {
         let (t, f) = task();
         let b1 = book.clone();
         let submitter = thread::spawn(move || {
-            let r = b1.lock().unwrap().submit(t);
+            let r = b1.lock().submit(t);
             assert!(r.is_ok(), "never refused");
         });
         let b2 = book.clone();
         let supervisor = thread::spawn(move || {
             for _ in 0..=MAX_START_ATTEMPTS {
-                let mut b = b2.lock().unwrap();
+                let mut b = b2.lock();
                 b.starting(0);
                 let death = b.died(0);
                 assert!(death.task.is_none());
                 assert!(matches!(death.verdict, Verdict::Replace { .. }));
             }
-            let mut b = b2.lock().unwrap();
+            let mut b = b2.lock();
             b.starting(0);
             let _ = b.ready(0, 3);
         });
         submitter.join().unwrap();
         supervisor.join().unwrap();
-        let mut b = book.lock().unwrap();
+        let mut b = book.lock();
         assert!(b.broken().is_none());
         // The task is either running on the new worker or still queued
         // (submitted after its ready); in both cases it is served.
         if b.running(0).is_none() {
             assert_eq!(b.queued(), 1);
-            assert!(matches!(b.slot(0), Slot::Idle(_)));
+            assert!(matches!(b.slot(0), WorkerSlot::Idle(_)));
             let (t2, _f2) = task_with(9);
             // A second submission finds the idle worker and takes the queue
             // head first.
@@ -285,7 +284,7 @@ fn start_failures_break_only_before_any_worker_was_ready() {
         let b1 = book.clone();
         let failing = thread::spawn(move || {
             for _ in 0..MAX_START_ATTEMPTS {
-                let mut b = b1.lock().unwrap();
+                let mut b = b1.lock();
                 let v = b.launch_failed(0);
                 if v == Verdict::Break {
                     assert!(!b.ever_ready(), "broke after a worker was ready");
@@ -296,16 +295,16 @@ fn start_failures_break_only_before_any_worker_was_ready() {
         });
         let b2 = book.clone();
         let starting = thread::spawn(move || {
-            let mut b = b2.lock().unwrap();
+            let mut b = b2.lock();
             b.starting(1);
             let _ = b.ready(1, 1);
         });
         let broke = failing.join().unwrap();
         starting.join().unwrap();
-        let b = book.lock().unwrap();
+        let b = book.lock();
         assert!(b.ever_ready());
         if !broke {
-            assert!(matches!(b.slot(0), Slot::Vacant));
+            assert!(matches!(b.slot(0), WorkerSlot::Vacant));
         }
     });
 }

@@ -30,6 +30,10 @@
 //!   (16 × 8 pause loops) for the next job of a burst before it announces
 //!   itself idle, which saves the idle/wake bookkeeping per job of a
 //!   `submit` loop.
+//! * [`Backoff`]: a lock-free retry loop that never parks (the thread
+//!   pool's queue waiting out another thread's push or pop, or retrying a
+//!   lost CAS): crossbeam-utils' `Backoff`, limits unchanged (doubling
+//!   pause loops up to 64, then yields).
 //!
 //! # Examples
 //!
@@ -125,4 +129,104 @@ pub fn idle_worker(_step: u32) -> bool {
 #[cfg(concur_loom)]
 pub fn burst_poll(_step: u32) -> bool {
     false
+}
+
+/// Spin limit of [`Backoff`]: pause loops double up to `1 << SPIN_LIMIT`.
+#[cfg(not(concur_loom))]
+const SPIN_LIMIT: u32 = 6;
+/// Step limit of [`Backoff::snooze`]: past [`SPIN_LIMIT`] it yields.
+#[cfg(not(concur_loom))]
+const YIELD_LIMIT: u32 = 10;
+
+/// Back-off for a lock-free loop that retries until another thread's step
+/// is done, and never parks: crossbeam-utils' `Backoff` (0.8, MIT OR
+/// Apache-2.0), with the same limits. Under loom both methods yield to
+/// the model's scheduler, so the thread it waits for can run.
+///
+/// # Examples
+///
+/// ```
+/// use concur_sync::backoff::Backoff;
+/// use concur_sync::sync::atomic::{AtomicUsize, Ordering};
+///
+/// let n = AtomicUsize::new(0);
+/// let backoff = Backoff::new();
+/// let mut seen = n.load(Ordering::Relaxed);
+/// while let Err(actual) = n.compare_exchange_weak(seen, seen + 1, Ordering::Relaxed, Ordering::Relaxed) {
+///     seen = actual;
+///     backoff.spin(); // lost a race: retry soon
+/// }
+/// assert_eq!(n.load(Ordering::Relaxed), 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct Backoff {
+    #[cfg(not(concur_loom))]
+    step: std::cell::Cell<u32>,
+}
+
+impl Backoff {
+    /// A back-off at its first step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_sync::backoff::Backoff::new().snooze();
+    /// ```
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// After a lost race (a failed CAS): a pause loop of `2^step` spins,
+    /// `step` capped at 6.
+    ///
+    /// # Examples
+    ///
+    /// See [`Backoff`].
+    #[cfg(not(concur_loom))]
+    pub fn spin(&self) {
+        for _ in 0..1u32 << self.step.get().min(SPIN_LIMIT) {
+            std::hint::spin_loop();
+        }
+        if self.step.get() <= SPIN_LIMIT {
+            self.step.set(self.step.get() + 1);
+        }
+    }
+
+    /// While waiting for another thread's step: pause loops as in
+    /// [`spin`](Self::spin) for the first steps, then `yield_now`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_sync::backoff::Backoff::new();
+    /// for _ in 0..12 {
+    ///     b.snooze();
+    /// }
+    /// ```
+    #[cfg(not(concur_loom))]
+    pub fn snooze(&self) {
+        if self.step.get() <= SPIN_LIMIT {
+            for _ in 0..1u32 << self.step.get() {
+                std::hint::spin_loop();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+        if self.step.get() <= YIELD_LIMIT {
+            self.step.set(self.step.get() + 1);
+        }
+    }
+
+    /// Under loom: a yield.
+    #[cfg(concur_loom)]
+    pub fn spin(&self) {
+        loom::thread::yield_now();
+    }
+
+    /// Under loom: a yield.
+    #[cfg(concur_loom)]
+    pub fn snooze(&self) {
+        loom::thread::yield_now();
+    }
 }

@@ -52,3 +52,21 @@ pub mod cell;
 pub mod hint;
 pub mod sync;
 pub mod thread;
+
+/// `std::thread_local!` (loom's under `--cfg concur_loom`, so each loom
+/// thread has its own value). Loom's takes no `const { .. }` initialiser:
+/// write a plain expression.
+///
+/// # Examples
+///
+/// ```
+/// concur_sync::thread_local! {
+///     static DEPTH: std::cell::Cell<u32> = std::cell::Cell::new(0);
+/// }
+/// assert_eq!(DEPTH.with(std::cell::Cell::get), 0);
+/// ```
+#[cfg(not(concur_loom))]
+pub use std::thread_local;
+
+#[cfg(concur_loom)]
+pub use loom::thread_local;

@@ -1,21 +1,13 @@
-//! [`Builder`] and [`BuildError`]: configuring a [`ThreadPool`].
+//! [`Builder`] and [`BuildError`]: configuring a [`ThreadPool`], and the
+//! pool's constructors (`ThreadPool::builder`, `new`, `with_default_workers`,
+//! `default`), which all go through it.
 
-use crate::pool::{Config, ThreadPool};
+use crate::config::{Config, Initializer};
+use crate::pool::ThreadPool;
 use concur_core::BoxError;
 use std::fmt;
 use std::sync::Arc as StdArc;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
-
-/// The initializer every worker runs once before taking work (shared, so
-/// the builder and the pool can be cloned or kept without re-boxing it).
-#[derive(Clone)]
-pub(crate) struct Initializer(pub(crate) StdArc<dyn Fn() -> Result<(), BoxError> + Send + Sync>);
-
-impl fmt::Debug for Initializer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Fn")
-    }
-}
 
 /// Numbers the default thread-name prefixes (`concur-pool-0`, `concur-pool-1`, …).
 static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
@@ -211,6 +203,87 @@ impl Builder {
             stack_size: self.stack_size,
             initializer: self.initializer,
         }))
+    }
+}
+
+impl ThreadPool {
+    /// A [`Builder`] to configure a pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::builder().max_workers(2).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A pool of at most `max_workers` threads, other settings default:
+    /// CPython's `ThreadPoolExecutor(max_workers)`, and the same as
+    /// `ThreadPool::builder().max_workers(max_workers).build()`.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`](crate::BuildError) if `max_workers` is 0
+    /// ("max_workers must be at least 1").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// assert_eq!(pool.submit(|| "hi").unwrap().into_result().unwrap(), "hi");
+    /// assert_eq!(
+    ///     concur_thread::ThreadPool::new(0).unwrap_err().to_string(),
+    ///     "max_workers must be at least 1"
+    /// );
+    /// ```
+    pub fn new(max_workers: usize) -> Result<Self, crate::BuildError> {
+        Builder::new().max_workers(max_workers).build()
+    }
+
+    /// A pool with every setting at its default, bounded by
+    /// [`default_max_workers`](crate::default_max_workers) (CPython's
+    /// `ThreadPoolExecutor()`); never fails. It exists, next to
+    /// [`ThreadPool::default`], so that code switches between this and
+    /// `ProcessPool::with_default_workers()` (which can fail: starting
+    /// processes can) by changing one line.
+    ///
+    /// # Errors
+    ///
+    /// None: the default configuration is always valid and no thread
+    /// starts before the first submission. The `Result` is the process
+    /// pool's shape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::with_default_workers().unwrap();
+    /// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
+    /// ```
+    pub fn with_default_workers() -> Result<Self, crate::BuildError> {
+        Ok(Self::default())
+    }
+}
+
+/// CPython's `ThreadPoolExecutor()`: at most
+/// [`default_max_workers`](crate::default_max_workers) threads
+/// (`min(32, cpu_count + 4)`), every other setting at its default. Infallible:
+/// the default configuration is always valid and threads start lazily, at
+/// the first submission.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::Executor;
+/// let pool = concur_thread::ThreadPool::default();
+/// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
+/// assert_eq!(pool.submit(|| 6 * 7).unwrap().into_result().unwrap(), 42);
+/// ```
+impl Default for ThreadPool {
+    fn default() -> Self {
+        Self::from_config(default_config())
     }
 }
 

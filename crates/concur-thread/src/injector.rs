@@ -28,124 +28,46 @@
 //! and indices only grow, so reuse of a block's memory cannot confuse them
 //! (the same holds for memory the allocator hands out again).
 
-// The items are `pub` only so the loom models reach them through
-// `concur_thread::__loom` (under `--cfg concur_loom`); nothing is exported
-// otherwise.
-#![allow(unreachable_pub)]
-
-use crate::primitive::{self, Mutex, MutexGuard};
+use concur_sync::backoff::Backoff;
+use concur_sync::cell::UnsafeCell;
+use concur_sync::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
+use concur_sync::sync::{Mutex, MutexGuard};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
-use sync::{AtomicPtr, AtomicUsize, Backoff, Ordering, TaskCell, fence};
+use std::mem::MaybeUninit;
 
-/// The atomics, the task cell and the back-off, swapped for loom's under
-/// `--cfg concur_loom` so that `tests/loom.rs` model-checks the queue.
-mod sync {
-    #[cfg(concur_loom)]
-    pub(super) use loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
-    #[cfg(not(concur_loom))]
-    pub(super) use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
+#[cfg(all(test, concur_loom))]
+mod loom_tests;
 
-    #[cfg(not(concur_loom))]
-    pub(super) use crossbeam_utils::Backoff;
+/// A slot's task storage.
+struct TaskCell<T>(UnsafeCell<MaybeUninit<T>>);
 
-    /// Under loom every wait must yield to the model's scheduler.
-    #[cfg(concur_loom)]
-    pub(super) struct Backoff;
-
-    #[cfg(concur_loom)]
-    impl Backoff {
-        pub(super) fn new() -> Self {
-            Self
-        }
-        pub(super) fn spin(&self) {
-            loom::thread::yield_now();
-        }
-        pub(super) fn snooze(&self) {
-            loom::thread::yield_now();
-        }
+impl<T> TaskCell<T> {
+    fn new() -> Self {
+        Self(UnsafeCell::new(MaybeUninit::uninit()))
     }
 
-    /// A slot's task storage.
-    #[cfg(not(concur_loom))]
-    pub(super) struct TaskCell<T>(std::cell::UnsafeCell<std::mem::MaybeUninit<T>>);
-    #[cfg(concur_loom)]
-    pub(super) struct TaskCell<T>(loom::cell::UnsafeCell<std::mem::MaybeUninit<T>>);
-
-    impl<T> TaskCell<T> {
-        pub(super) fn new() -> Self {
-            #[cfg(not(concur_loom))]
-            let cell = std::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit());
-            #[cfg(concur_loom)]
-            let cell = loom::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit());
-            Self(cell)
-        }
-
-        /// A pointer to the task for the duration of `f`.
-        fn with<R>(&self, f: impl FnOnce(*mut std::mem::MaybeUninit<T>) -> R) -> R {
-            #[cfg(not(concur_loom))]
-            return f(self.0.get());
-            #[cfg(concur_loom)]
-            return self.0.with_mut(f);
-        }
-
-        /// Writes the task.
-        ///
-        /// # Safety
-        ///
-        /// The caller claimed the slot for writing and it holds no task.
-        pub(super) unsafe fn write(&self, task: T) {
-            // SAFETY: per the caller's claim, nobody else accesses the cell.
-            self.with(|p| unsafe { p.write(std::mem::MaybeUninit::new(task)) });
-        }
-
-        /// Moves the task out.
-        ///
-        /// # Safety
-        ///
-        /// The caller claimed the slot for reading and it holds a task,
-        /// which is never read again.
-        pub(super) unsafe fn read(&self) -> T {
-            // SAFETY: per the caller's claim, the task is initialised and
-            // ours alone.
-            self.with(|p| unsafe { p.read().assume_init() })
-        }
+    /// Writes the task.
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed the slot for writing and it holds no task.
+    unsafe fn write(&self, task: T) {
+        // SAFETY: per the caller's claim, nobody else accesses the cell.
+        self.0
+            .with_mut(|p| unsafe { p.write(MaybeUninit::new(task)) });
     }
 
-    /// The value of an atomic the caller has exclusive access to.
-    pub(super) fn usize_mut(a: &mut AtomicUsize) -> usize {
-        #[cfg(not(concur_loom))]
-        return *a.get_mut();
-        #[cfg(concur_loom)]
-        return a.with_mut(|v| *v);
-    }
-
-    /// Sets an atomic the caller has exclusive access to.
-    pub(super) fn set_usize_mut(a: &mut AtomicUsize, v: usize) {
-        #[cfg(not(concur_loom))]
-        {
-            *a.get_mut() = v;
-        }
-        #[cfg(concur_loom)]
-        a.with_mut(|x| *x = v);
-    }
-
-    /// The value of an atomic pointer the caller has exclusive access to.
-    pub(super) fn ptr_mut<T>(a: &mut AtomicPtr<T>) -> *mut T {
-        #[cfg(not(concur_loom))]
-        return *a.get_mut();
-        #[cfg(concur_loom)]
-        return a.with_mut(|v| *v);
-    }
-
-    /// Sets an atomic pointer the caller has exclusive access to.
-    pub(super) fn set_ptr_mut<T>(a: &mut AtomicPtr<T>, v: *mut T) {
-        #[cfg(not(concur_loom))]
-        {
-            *a.get_mut() = v;
-        }
-        #[cfg(concur_loom)]
-        a.with_mut(|x| *x = v);
+    /// Moves the task out.
+    ///
+    /// # Safety
+    ///
+    /// The caller claimed the slot for reading and it holds a task, which
+    /// is never read again.
+    unsafe fn read(&self) -> T {
+        // SAFETY: per the caller's claim, the task is initialised and ours
+        // alone (a move out: `with_mut`, so loom checks it as a write).
+        self.0.with_mut(|p| unsafe { p.read().assume_init() })
     }
 }
 
@@ -155,12 +77,9 @@ const WRITE: usize = 1;
 const READ: usize = 2;
 const DESTROY: usize = 4;
 
-// Each block covers one "lap" of indices.
-#[cfg(not(concur_loom))]
-const LAP: usize = 64;
-/// Tiny under loom, so models cross block boundaries (and reuse blocks).
-#[cfg(concur_loom)]
-const LAP: usize = 3;
+/// Each block covers one "lap" of indices: 64, or 3 under loom, so that
+/// models cross block boundaries (and reuse blocks) within a few pushes.
+const LAP: usize = if cfg!(concur_loom) { 3 } else { 64 };
 // The maximum number of values a block can hold.
 const BLOCK_CAP: usize = LAP - 1;
 // How many lower bits of an index are reserved for metadata.
@@ -170,19 +89,17 @@ const HAS_NEXT: usize = 1;
 
 /// At most this many spare blocks are kept (~3 MB); past it, blocks are
 /// freed as before. Enough for a backlog of 64k tasks to drain and refill
-/// without the allocator.
-#[cfg(not(concur_loom))]
-const MAX_SPARE: usize = 1024;
-/// One spare block under loom, so models reach both reuse and freeing.
-#[cfg(concur_loom)]
-const MAX_SPARE: usize = 1;
+/// without the allocator. One under loom, so models reach both reuse and
+/// freeing.
+const MAX_SPARE: usize = if cfg!(concur_loom) { 1 } else { 1024 };
 
-struct Slot<T> {
+/// One slot of a block: a task and its `WRITE`/`READ`/`DESTROY` state.
+struct BlockSlot<T> {
     task: TaskCell<T>,
     state: AtomicUsize,
 }
 
-impl<T> Slot<T> {
+impl<T> BlockSlot<T> {
     /// Waits until a task is written into the slot.
     fn wait_write(&self) {
         let backoff = Backoff::new();
@@ -196,7 +113,7 @@ impl<T> Slot<T> {
 
 struct Block<T> {
     next: AtomicPtr<Block<T>>,
-    slots: [Slot<T>; BLOCK_CAP],
+    slots: [BlockSlot<T>; BLOCK_CAP],
 }
 
 impl<T> Block<T> {
@@ -204,7 +121,7 @@ impl<T> Block<T> {
     fn new() -> Box<Self> {
         Box::new(Self {
             next: AtomicPtr::new(std::ptr::null_mut()),
-            slots: std::array::from_fn(|_| Slot {
+            slots: std::array::from_fn(|_| BlockSlot {
                 task: TaskCell::new(),
                 state: AtomicUsize::new(0),
             }),
@@ -213,9 +130,13 @@ impl<T> Block<T> {
 
     /// Makes a block whose slots were all read reusable.
     fn reset(&mut self) {
-        sync::set_ptr_mut(&mut self.next, std::ptr::null_mut());
-        for slot in &mut self.slots {
-            sync::set_usize_mut(&mut slot.state, 0);
+        // ORDERING: `&mut self`, so no other thread touches the block; the
+        // spare list's mutex publishes these stores to the block's next
+        // user.
+        self.next.store(std::ptr::null_mut(), Ordering::Relaxed);
+        for slot in &self.slots {
+            // ORDERING: as above.
+            slot.state.store(0, Ordering::Relaxed);
         }
     }
 
@@ -240,7 +161,7 @@ struct Position<T> {
 }
 
 /// An unbounded MPMC FIFO queue (see the module docs).
-pub struct Injector<T> {
+pub(crate) struct Injector<T> {
     head: CachePadded<Position<T>>,
     tail: CachePadded<Position<T>>,
     /// Blocks every slot of which was read, ready for reuse.
@@ -256,7 +177,7 @@ unsafe impl<T: Send> Sync for Injector<T> {}
 
 impl<T> Injector<T> {
     /// An empty queue (one block).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let block = Box::into_raw(Block::<T>::new());
         Self {
             head: CachePadded::new(Position {
@@ -274,7 +195,7 @@ impl<T> Injector<T> {
 
     /// The spare list, ignoring poisoning (nothing panics while holding it).
     fn spare(&self) -> MutexGuard<'_, Vec<Box<Block<T>>>> {
-        primitive::lock(&self.spare)
+        self.spare.lock()
     }
 
     /// A block for the tail: a spare one if any, else a new one.
@@ -293,7 +214,7 @@ impl<T> Injector<T> {
     }
 
     /// Appends `task`.
-    pub fn push(&self, task: T) {
+    pub(crate) fn push(&self, task: T) {
         let backoff = Backoff::new();
         // ORDERING (all tail loads and the CAS failure below): `Acquire`
         // pairs with the `Release` stores that install a new tail block, so
@@ -365,7 +286,7 @@ impl<T> Injector<T> {
     }
 
     /// Takes the oldest task, if any.
-    pub fn pop(&self) -> Option<T> {
+    pub(crate) fn pop(&self) -> Option<T> {
         loop {
             match self.try_pop() {
                 Ok(task) => return task,
@@ -484,7 +405,7 @@ impl<T> Injector<T> {
     }
 
     /// Whether the queue is empty (a snapshot).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         let head = self.head.index.load(Ordering::SeqCst);
         let tail = self.tail.index.load(Ordering::SeqCst);
         head >> SHIFT == tail >> SHIFT
@@ -507,9 +428,11 @@ impl<T> std::fmt::Debug for Injector<T> {
 
 impl<T> Drop for Injector<T> {
     fn drop(&mut self) {
-        let mut head = sync::usize_mut(&mut self.head.index);
-        let mut tail = sync::usize_mut(&mut self.tail.index);
-        let mut block = sync::ptr_mut(&mut self.head.block);
+        // ORDERING (these loads and the `next` load below): `&mut self`,
+        // so every store to them happened before.
+        let mut head = self.head.index.load(Ordering::Relaxed);
+        let mut tail = self.tail.index.load(Ordering::Relaxed);
+        let mut block = self.head.block.load(Ordering::Relaxed);
 
         // Erase the lower bits.
         head &= !((1 << SHIFT) - 1);
@@ -525,7 +448,7 @@ impl<T> Drop for Injector<T> {
                     let slot = (*block).slots.get_unchecked(offset);
                     drop(slot.task.read());
                 } else {
-                    let next = sync::ptr_mut(&mut (*block).next);
+                    let next = (*block).next.load(Ordering::Relaxed);
                     drop(Box::from_raw(block));
                     block = next;
                 }

@@ -33,9 +33,9 @@
 //! ```
 
 mod builder;
+mod config;
 mod injector;
 mod pool;
-mod primitive;
 mod queue;
 #[cfg(feature = "rayon")]
 mod rayon;
@@ -50,10 +50,3 @@ pub use pool::ThreadPool;
 #[cfg(feature = "rayon")]
 pub use rayon::RayonExecutor;
 pub use scope::Scope;
-
-/// The pool's lock-free queue, exposed for the loom models only.
-#[cfg(concur_loom)]
-#[doc(hidden)]
-pub mod __loom {
-    pub use crate::injector::Injector;
-}

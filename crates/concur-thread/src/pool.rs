@@ -27,13 +27,55 @@
 //!   was meant for is still idle). Tokens only steer thread creation, and
 //!   are not touched by submitters once every worker slot is used;
 //!   liveness comes from the two points above.
+//!
+//! # Idle workers: announce, spin one at a time, sleep, get woken
+//!
+//! A design note in the manner of rayon-core's `sleep/README.md`. The
+//! numbers behind each wait (and the measurements) are in
+//! [`concur_sync::backoff`]; this is the protocol around them.
+//!
+//! 1. **Finishing a job.** Just before the job's future completes, a
+//!    worker that finds the queue empty puts its idle token out
+//!    (`run_then`), so a caller woken by the result who submits again at
+//!    once claims it and starts no thread. It then pops the queue.
+//! 2. **Burst poll.** Empty queue: it polls for about a microsecond
+//!    ([`burst_poll`](concur_sync::backoff::burst_poll)) *without*
+//!    announcing itself, so a `submit` loop's next job is caught with no
+//!    write to `counters` on either side.
+//! 3. **Announce.** Still nothing: it adds itself to `spinning`. If it is
+//!    the only spinner it spins
+//!    ([`idle_worker`](concur_sync::backoff::idle_worker): yields, so a
+//!    submitter sharing its core runs); a second idle worker only looks at
+//!    the queue once and goes to sleep, since one spinner already takes the
+//!    next job at once and another would only take CPU from the submitter.
+//! 4. **Sleep.** Under the `sleep` lock it moves from `spinning` to
+//!    `sleeping`, fences, and looks at the queue again (the Dekker pair of
+//!    the invariants: a submitter pushes, fences, then reads `counters`).
+//!    Then it waits on `wake` until a wake-up token is there for it, or the
+//!    pool is closed.
+//! 5. **Wake.** A submitter wakes one sleeper only when there are sleepers
+//!    and no spinner (`notify_new_job`); the waker moves the sleeper back
+//!    to `spinning` and hands it a token under the lock, so the next
+//!    submission already counts it and wakes nobody else. A spinner that
+//!    takes a job while others sleep wakes one if the queue still holds
+//!    work (`become_busy`): a backlog wakes sleepers one by one, each woken
+//!    worker passing it on, instead of the submitter reading the queue.
+//!    A woken worker spins again (step 3) before it sleeps again.
+//! 6. **Close.** Shutdown or a broken pool sets a flag and wakes every
+//!    sleeper; a worker exits once no submission is in flight and the
+//!    queue is empty, else it retries without sleeping.
+//!
+//! Idle tokens (the last invariant) ride along: a worker's token is out
+//! while it is idle in any of steps 2–5, and a submitter that claims one
+//! queues its job as `claimed` instead of starting a thread.
 
-use crate::builder::{Builder, Initializer};
-use crate::primitive::{
-    self, Arc, AtomicU64, AtomicUsize, Condvar, JoinHandle, Mutex, Ordering, ThreadBuilder, fence,
-};
-use crate::queue::Queue;
+use crate::config::Config;
+use crate::queue::{JobQueue, QueuedJob};
 use concur_core::{Error, Executor, Job, SubmitError};
+use concur_sync::backoff;
+use concur_sync::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+use concur_sync::sync::{Arc, Condvar, Mutex};
+use concur_sync::thread::{self, JoinHandle};
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -54,16 +96,8 @@ fn sleeping(c: u64) -> u64 {
     c >> 32
 }
 
-/// What [`Builder::build`] validated.
-pub(crate) struct Config {
-    pub(crate) max_workers: usize,
-    pub(crate) prefix: String,
-    pub(crate) stack_size: Option<usize>,
-    pub(crate) initializer: Option<Initializer>,
-}
-
 struct Shared {
-    queue: Queue,
+    queue: JobQueue,
     // Each hot word on its own cache line: the submitter's read-modify-
     // writes of `state` must not miss because workers just wrote `idle`.
     state: CachePadded<AtomicUsize>,
@@ -144,69 +178,10 @@ impl fmt::Debug for ThreadPool {
 }
 
 impl ThreadPool {
-    /// A [`Builder`] to configure a pool.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = concur_thread::ThreadPool::builder().max_workers(2).build().unwrap();
-    /// assert_eq!(pool.max_workers(), 2);
-    /// ```
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
-    /// A pool of at most `max_workers` threads, other settings default:
-    /// CPython's `ThreadPoolExecutor(max_workers)`, and the same as
-    /// `ThreadPool::builder().max_workers(max_workers).build()`.
-    ///
-    /// # Errors
-    ///
-    /// A [`BuildError`](crate::BuildError) if `max_workers` is 0
-    /// ("max_workers must be at least 1").
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concur_core::Executor;
-    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
-    /// assert_eq!(pool.submit(|| "hi").unwrap().into_result().unwrap(), "hi");
-    /// assert_eq!(
-    ///     concur_thread::ThreadPool::new(0).unwrap_err().to_string(),
-    ///     "max_workers must be at least 1"
-    /// );
-    /// ```
-    pub fn new(max_workers: usize) -> Result<Self, crate::BuildError> {
-        Builder::new().max_workers(max_workers).build()
-    }
-
-    /// A pool with every setting at its default, bounded by
-    /// [`default_max_workers`](crate::default_max_workers) (CPython's
-    /// `ThreadPoolExecutor()`); never fails. It exists, next to
-    /// [`ThreadPool::default`], so that code switches between this and
-    /// `ProcessPool::with_default_workers()` (which can fail: starting
-    /// processes can) by changing one line.
-    ///
-    /// # Errors
-    ///
-    /// None: the default configuration is always valid and no thread
-    /// starts before the first submission. The `Result` is the process
-    /// pool's shape.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = concur_thread::ThreadPool::with_default_workers().unwrap();
-    /// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
-    /// ```
-    pub fn with_default_workers() -> Result<Self, crate::BuildError> {
-        Ok(Self::default())
-    }
-
     pub(crate) fn from_config(config: Config) -> Self {
         Self {
             shared: Arc::new(Shared {
-                queue: Queue::new(),
+                queue: JobQueue::new(),
                 state: CachePadded::new(AtomicUsize::new(0)),
                 idle: CachePadded::new(AtomicUsize::new(0)),
                 counters: CachePadded::new(AtomicU64::new(0)),
@@ -333,40 +308,9 @@ impl ThreadPool {
         self.shared.state.load(Ordering::SeqCst) & BROKEN != 0
     }
 
-    /// Runs `f` with a [`Scope`](crate::Scope) whose submissions may borrow
-    /// from the caller's stack; returns once every job submitted through the
-    /// scope has run (or was cancelled) and its future is done — also when
-    /// `f` panics, in which case the panic is then resumed.
-    ///
-    /// Calling it from a worker of the same pool can deadlock if every other
-    /// worker is busy, as waiting on any future from inside the pool can.
-    ///
-    /// # Panics
-    ///
-    /// Resumes a panic of `f`; panics if a task started with
-    /// [`Scope::spawn`](crate::Scope::spawn) panicked.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
-    /// let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
-    /// let total = pool.scope(|s| {
-    ///     let futs: Vec<_> = words.iter().map(|w| s.submit(|| w.len())).collect();
-    ///     futs.iter().map(|f| *f.result().unwrap()).sum::<usize>()
-    /// });
-    /// assert_eq!(total, 6);
-    /// ```
-    pub fn scope<'env, F, T>(&self, f: F) -> T
-    where
-        F: for<'scope> FnOnce(&'scope crate::Scope<'scope, 'env>) -> T,
-    {
-        crate::scope::run(self, f)
-    }
-
     fn closed_error(&self, state: usize) -> Error {
         if state & BROKEN != 0 {
-            if let Some(e) = primitive::lock(&self.shared.broken).clone() {
+            if let Some(e) = self.shared.broken.lock().clone() {
                 return e;
             }
         }
@@ -412,7 +356,7 @@ impl Shared {
     }
 
     fn wake_one(&self) {
-        let mut tokens = primitive::lock(&self.sleep);
+        let mut tokens = self.sleep.lock();
         let c = self.counters.load(Ordering::SeqCst);
         if sleeping(c) > 0 {
             // One sleeper becomes a spinner: later submissions see it.
@@ -443,7 +387,7 @@ impl Shared {
     /// the caller is itself a submission).
     fn wait_in_flight(&self, own: usize) {
         while Self::in_flight(self.state.load(Ordering::SeqCst)) > own {
-            primitive::yield_now();
+            thread::yield_now();
         }
     }
 
@@ -451,36 +395,38 @@ impl Shared {
     /// job with it.
     fn break_pool(&self, error: Error, own_in_flight: usize) {
         {
-            let mut slot = primitive::lock(&self.broken);
+            let mut slot = self.broken.lock();
             if slot.is_none() {
                 *slot = Some(error);
             }
         }
         self.state.fetch_or(BROKEN, Ordering::SeqCst);
         self.wait_in_flight(own_in_flight);
-        let error = primitive::lock(&self.broken)
+        let error = self
+            .broken
+            .lock()
             .clone()
             .expect("set above, never cleared");
-        while let Some((job, _)) = self.queue.pop() {
+        while let Some(QueuedJob { job, .. }) = self.queue.pop() {
             job.fail(error.clone());
         }
         self.wake_all();
     }
 
     fn wake_all(&self) {
-        let _tokens = primitive::lock(&self.sleep);
+        let _tokens = self.sleep.lock();
         self.wake.notify_all();
     }
 
     /// Starts worker number `index` (its slot is already reserved).
     fn spawn_worker(this: &Arc<Self>, index: usize) -> std::io::Result<()> {
-        let mut builder = ThreadBuilder::new().name(format!("{}_{index}", this.config.prefix));
+        let mut builder = thread::Builder::new().name(format!("{}_{index}", this.config.prefix));
         if let Some(size) = this.config.stack_size {
             builder = builder.stack_size(size);
         }
         let shared = Arc::clone(this);
         let handle = builder.spawn(move || shared.worker_main())?;
-        primitive::lock(&this.handles).push(handle);
+        this.handles.lock().push(handle);
         Ok(())
     }
 
@@ -512,8 +458,8 @@ impl Shared {
             // and two read-modify-writes of the shared token count.
             // ORDERING: a slot count; a stale value only costs a token update.
             let track = self.threads.load(Ordering::Relaxed) < self.config.max_workers;
-            let (job, claimed) = match self.queue.pop() {
-                Some(entry) => entry,
+            let QueuedJob { job, claimed } = match self.queue.pop() {
+                Some(queued) => queued,
                 None => {
                     if track && !token_out {
                         self.release_idle();
@@ -526,7 +472,7 @@ impl Shared {
                     // as spinning meanwhile, which is safe: it looks at the
                     // queue again before it can sleep.
                     match self.poll_briefly() {
-                        Some(entry) => entry,
+                        Some(queued) => queued,
                         None => {
                             let before = self.counters.fetch_add(SPINNER, Ordering::SeqCst);
                             // One spinner is enough to pick up the next job
@@ -538,7 +484,7 @@ impl Shared {
                             // job with more queued wakes it too.
                             let spin = spinning(before) == 0;
                             match self.idle_wait(spin) {
-                                Some(entry) => entry,
+                                Some(queued) => queued,
                                 None => return,
                             }
                         }
@@ -573,11 +519,11 @@ impl Shared {
         }
     }
 
-    fn poll_briefly(&self) -> Option<crate::queue::Entry> {
+    fn poll_briefly(&self) -> Option<QueuedJob> {
         let mut step = 0;
-        while primitive::poll_step(step) {
-            if let Some(entry) = self.queue.pop() {
-                return Some(entry);
+        while backoff::burst_poll(step) {
+            if let Some(queued) = self.queue.pop() {
+                return Some(queued);
             }
             step += 1;
         }
@@ -589,17 +535,17 @@ impl Shared {
     /// drained (`None`, worker unregistered). Without `spin` (another worker
     /// already spins) it looks at the queue once, then sleeps; after a
     /// wake-up it spins again before sleeping.
-    fn idle_wait(&self, mut spin: bool) -> Option<crate::queue::Entry> {
+    fn idle_wait(&self, mut spin: bool) -> Option<QueuedJob> {
         loop {
             let mut step = 0;
             loop {
-                if let Some(entry) = self.queue.pop() {
+                if let Some(queued) = self.queue.pop() {
                     self.become_busy();
-                    return Some(entry);
+                    return Some(queued);
                 }
                 if !spin
                     || self.state.load(Ordering::SeqCst) & CLOSED != 0
-                    || !primitive::spin_step(step)
+                    || !backoff::idle_worker(step)
                 {
                     break;
                 }
@@ -608,16 +554,16 @@ impl Shared {
             // Woken workers spin again before sleeping.
             spin = true;
 
-            let mut tokens = primitive::lock(&self.sleep);
+            let mut tokens = self.sleep.lock();
             self.counters
                 .fetch_add(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            if let Some(entry) = self.queue.pop() {
+            if let Some(queued) = self.queue.pop() {
                 self.counters
                     .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
                 drop(tokens);
                 self.become_busy();
-                return Some(entry);
+                return Some(queued);
             }
             let state = self.state.load(Ordering::SeqCst);
             if state & CLOSED != 0 {
@@ -629,7 +575,7 @@ impl Shared {
                 self.counters
                     .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
                 drop(tokens);
-                primitive::yield_now();
+                thread::yield_now();
                 continue;
             }
             loop {
@@ -643,7 +589,7 @@ impl Shared {
                         .fetch_sub(SLEEPER.wrapping_sub(SPINNER), Ordering::SeqCst);
                     break;
                 }
-                tokens = primitive::wait(&self.wake, tokens);
+                tokens = self.wake.wait(tokens);
             }
         }
     }
@@ -681,7 +627,7 @@ impl Executor for ThreadPool {
                 }
             }
         }
-        s.queue.push((job, claimed));
+        s.queue.push(QueuedJob { job, claimed });
         fence(Ordering::SeqCst);
         s.notify_new_job();
         if let Some(index) = spawn {
@@ -701,27 +647,6 @@ impl Executor for ThreadPool {
         Ok(())
     }
 }
-
-/// CPython's `ThreadPoolExecutor()`: at most
-/// [`default_max_workers`](crate::default_max_workers) threads
-/// (`min(32, cpu_count + 4)`), every other setting at its default. Infallible:
-/// the default configuration is always valid and threads start lazily, at
-/// the first submission.
-///
-/// # Examples
-///
-/// ```
-/// use concur_core::Executor;
-/// let pool = concur_thread::ThreadPool::default();
-/// assert_eq!(pool.max_workers(), concur_thread::default_max_workers());
-/// assert_eq!(pool.submit(|| 6 * 7).unwrap().into_result().unwrap(), 42);
-/// ```
-impl Default for ThreadPool {
-    fn default() -> Self {
-        Self::from_config(crate::builder::default_config())
-    }
-}
-
 impl concur_core::Shutdown for ThreadPool {
     fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
         let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
@@ -729,15 +654,15 @@ impl concur_core::Shutdown for ThreadPool {
         s.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
         s.wait_in_flight(0);
         if cancel_futures {
-            while let Some((job, _)) = s.queue.pop() {
+            while let Some(QueuedJob { job, .. }) = s.queue.pop() {
                 job.cancel();
             }
         }
         s.wake_all();
         if wait {
-            let _joining = primitive::lock(&s.join_lock);
-            let handles = std::mem::take(&mut *primitive::lock(&s.handles));
-            let me = primitive::current_thread().id();
+            let _joining = s.join_lock.lock();
+            let handles = std::mem::take(&mut *s.handles.lock());
+            let me = thread::current().id();
             let mut kept = Vec::new();
             for h in handles {
                 if h.thread().id() == me {
@@ -749,7 +674,7 @@ impl concur_core::Shutdown for ThreadPool {
                     let _ = h.join();
                 }
             }
-            primitive::lock(&s.handles).extend(kept);
+            s.handles.lock().extend(kept);
         }
     }
     fn is_shutdown(&self) -> bool {

@@ -1,8 +1,9 @@
 //! [`RayonExecutor`]: the concur executor traits on a `rayon` thread pool.
 
-use crate::primitive::{self, Arc, AtomicUsize, Condvar, Mutex, Ordering};
-use crate::queue::Queue;
+use crate::injector::Injector;
 use concur_core::{Error, Executor, Job, SubmitError};
+use concur_sync::sync::atomic::{AtomicUsize, Ordering};
+use concur_sync::sync::{Arc, Condvar, Mutex};
 use std::fmt;
 
 const SHUTDOWN: usize = 1;
@@ -14,7 +15,7 @@ struct Shared {
     state: AtomicUsize,
     /// Our own FIFO: each rayon task pops exactly one job, so
     /// `cancel_futures` can cancel queued jobs at once.
-    queue: Queue,
+    queue: Injector<Job>,
     lock: Mutex<()>,
     all_done: Condvar,
 }
@@ -23,7 +24,7 @@ impl Shared {
     fn finish_one(&self) {
         let before = self.state.fetch_sub(UNIT, Ordering::SeqCst);
         if before & SHUTDOWN != 0 && before / UNIT == 1 {
-            let _g = primitive::lock(&self.lock);
+            let _g = self.lock.lock();
             self.all_done.notify_all();
         }
     }
@@ -156,7 +157,7 @@ impl RayonExecutor {
             pool,
             shared: Arc::new(Shared {
                 state: AtomicUsize::new(0),
-                queue: Queue::new(),
+                queue: Injector::new(),
                 lock: Mutex::new(()),
                 all_done: Condvar::new(),
             }),
@@ -186,12 +187,12 @@ impl Executor for RayonExecutor {
             s.finish_one();
             return Err(SubmitError::new(job, Error::shutdown()));
         }
-        s.queue.push((job, false));
+        s.queue.push(job);
         let shared = Arc::clone(s);
         self.pool.spawn(move || {
             // One rayon task per accepted job: there is a job to pop unless
             // `cancel_futures` drained the queue.
-            if let Some((job, _)) = shared.queue.pop() {
+            if let Some(job) = shared.queue.pop() {
                 job.run();
                 shared.finish_one();
             }
@@ -206,15 +207,15 @@ impl concur_core::Shutdown for RayonExecutor {
         let s = &self.shared;
         s.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
         if cancel_futures {
-            while let Some((job, _)) = s.queue.pop() {
+            while let Some(job) = s.queue.pop() {
                 job.cancel();
                 s.finish_one();
             }
         }
         if wait && self.pool.current_thread_index().is_none() {
-            let mut g = primitive::lock(&s.lock);
+            let mut g = s.lock.lock();
             while s.state.load(Ordering::SeqCst) / UNIT > 0 {
-                g = primitive::wait(&s.all_done, g);
+                g = s.all_done.wait(g);
             }
         }
     }

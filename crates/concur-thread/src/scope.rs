@@ -1,8 +1,8 @@
 //! [`Scope`]: submissions that borrow from the caller's stack.
 
 use crate::pool::ThreadPool;
-use crate::primitive::{self, Arc, Condvar, Mutex};
 use concur_core::{AnyFuture, ErrorKind, Executor, Future, Job};
+use concur_sync::sync::{Arc, Condvar, Mutex};
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -15,11 +15,11 @@ struct Pending {
 
 impl Pending {
     fn add(&self) {
-        *primitive::lock(&self.count) += 1;
+        *self.count.lock() += 1;
     }
 
     fn done(&self) {
-        let mut n = primitive::lock(&self.count);
+        let mut n = self.count.lock();
         *n -= 1;
         if *n == 0 {
             self.zero.notify_all();
@@ -27,9 +27,9 @@ impl Pending {
     }
 
     fn wait_zero(&self) {
-        let mut n = primitive::lock(&self.count);
+        let mut n = self.count.lock();
         while *n > 0 {
-            n = primitive::wait(&self.zero, n);
+            n = self.zero.wait(n);
         }
     }
 }
@@ -84,7 +84,7 @@ impl fmt::Debug for Scope<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scope")
             .field("pool", &self.pool)
-            .field("submitted", &primitive::lock(&self.futures).len())
+            .field("submitted", &self.futures.lock().len())
             .finish()
     }
 }
@@ -128,7 +128,7 @@ impl<'scope> Scope<'scope, '_> {
         // `run` does not return — not even by unwinding — before `pending`
         // is back to zero; so the job is run or dropped within 'scope.
         let (job, fut) = unsafe { Job::new_scoped(move || guarded.call()) };
-        primitive::lock(&self.futures).push(fut.erase());
+        self.futures.lock().push(fut.erase());
         if let Err(refused) = self.pool.execute(job) {
             let (job, error) = refused.into_parts();
             job.fail(error);
@@ -161,17 +161,17 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() + Send + 'scope,
     {
         let fut = self.submit(f);
-        primitive::lock(&self.spawned).push(fut);
+        self.spawned.lock().push(fut);
     }
 
     /// Waits for every job; returns the first panic of a spawned task.
     fn wait_all(&self) -> Option<String> {
         self.pending.wait_zero();
-        let futures = std::mem::take(&mut *primitive::lock(&self.futures));
+        let futures = std::mem::take(&mut *self.futures.lock());
         for f in futures {
             f.wait();
         }
-        let spawned = std::mem::take(&mut *primitive::lock(&self.spawned));
+        let spawned = std::mem::take(&mut *self.spawned.lock());
         spawned.iter().find_map(|f| match f.result() {
             Err(e) if e.kind() == ErrorKind::Panicked => Some(e.to_string()),
             _ => None,
@@ -179,7 +179,40 @@ impl<'scope> Scope<'scope, '_> {
     }
 }
 
-pub(crate) fn run<'env, F, T>(pool: &ThreadPool, f: F) -> T
+impl ThreadPool {
+    /// Runs `f` with a [`Scope`](crate::Scope) whose submissions may borrow
+    /// from the caller's stack; returns once every job submitted through the
+    /// scope has run (or was cancelled) and its future is done — also when
+    /// `f` panics, in which case the panic is then resumed.
+    ///
+    /// Calling it from a worker of the same pool can deadlock if every other
+    /// worker is busy, as waiting on any future from inside the pool can.
+    ///
+    /// # Panics
+    ///
+    /// Resumes a panic of `f`; panics if a task started with
+    /// [`Scope::spawn`](crate::Scope::spawn) panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let words = vec!["a".to_string(), "bb".to_string(), "ccc".to_string()];
+    /// let total = pool.scope(|s| {
+    ///     let futs: Vec<_> = words.iter().map(|w| s.submit(|| w.len())).collect();
+    ///     futs.iter().map(|f| *f.result().unwrap()).sum::<usize>()
+    /// });
+    /// assert_eq!(total, 6);
+    /// ```
+    pub fn scope<'env, F, T>(&self, f: F) -> T
+    where
+        F: for<'scope> FnOnce(&'scope crate::Scope<'scope, 'env>) -> T,
+    {
+        run(self, f)
+    }
+}
+
+fn run<'env, F, T>(pool: &ThreadPool, f: F) -> T
 where
     F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
 {

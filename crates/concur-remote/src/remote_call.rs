@@ -1,4 +1,4 @@
-//! [`Task`]: one call, encoded once, waiting for or running on a worker.
+//! [`RemoteCall`]: one call, encoded once, waiting for or running on a worker.
 
 use crate::completer::{Completer, remote_failure};
 use concur_core::{DeferredCallbacks, Error, RemoteFn};
@@ -8,13 +8,13 @@ use std::fmt;
 /// A call waiting for, or running on, a worker: the whole request frame,
 /// encoded on the submitting thread (outside any lock) with its
 /// generation, and the side that completes its futures.
-pub struct Task {
+pub struct RemoteCall {
     generation: u64,
     frame: Vec<u8>,
     completer: Box<dyn Completer>,
 }
 
-impl Task {
+impl RemoteCall {
     /// Encodes a call of `F` on `items` as a complete frame (length prefix
     /// included) of at most `max_frame` payload bytes. `generation` must be
     /// unique among the pool's tasks: the worker echoes it, so a reply is
@@ -34,7 +34,7 @@ impl Task {
     /// }
     /// let items: concur_ipc::Packed = vec![vec![0u8; 100]].into();
     /// let (p, fut) = Promise::new();
-    /// let err = concur_remote::Task::call::<noop>(1, items, 64,
+    /// let err = concur_remote::RemoteCall::call::<noop>(1, items, 64,
     ///     Box::new(concur_remote::Promises::<noop>::new(vec![p]))).unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::FrameTooLarge);
     /// assert_eq!(fut.result().unwrap_err().kind(), ErrorKind::FrameTooLarge);
@@ -79,7 +79,7 @@ impl Task {
     /// ```
     /// let (p, _fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
-    /// let t = concur_remote::Task::from_frame(3, vec![0; 8],
+    /// let t = concur_remote::RemoteCall::from_frame(3, vec![0; 8],
     ///     Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
     /// assert_eq!(t.generation(), 3);
     /// ```
@@ -98,7 +98,7 @@ impl Task {
     /// ```
     /// # let (p, _f) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
-    /// let t = concur_remote::Task::from_frame(9, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 0)));
+    /// let t = concur_remote::RemoteCall::from_frame(9, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 0)));
     /// assert_eq!(t.generation(), 9);
     /// ```
     #[must_use]
@@ -139,7 +139,7 @@ impl Task {
     /// ```
     /// # let (p, fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
-    /// let t = concur_remote::Task::from_frame(1, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
+    /// let t = concur_remote::RemoteCall::from_frame(1, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
     /// assert!(t.fail(concur_core::Error::shutdown()).is_empty());
     /// assert!(fut.result().is_err());
     /// ```
@@ -156,7 +156,7 @@ impl Task {
     /// ```
     /// # let (p, fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
     /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
-    /// let t = concur_remote::Task::from_frame(1, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
+    /// let t = concur_remote::RemoteCall::from_frame(1, vec![], Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
     /// t.cancel();
     /// assert!(fut.cancelled());
     /// ```
@@ -165,9 +165,9 @@ impl Task {
     }
 }
 
-impl fmt::Debug for Task {
+impl fmt::Debug for RemoteCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
+        f.debug_struct("RemoteCall")
             .field("generation", &self.generation)
             .field("frame_len", &self.frame.len())
             .finish_non_exhaustive()
