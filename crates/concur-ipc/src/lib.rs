@@ -54,6 +54,7 @@
 mod codec;
 mod error;
 mod frame;
+mod outcomes;
 mod packed;
 mod probe;
 mod reader;
@@ -66,7 +67,8 @@ pub use frame::{
     DEFAULT_MAX_FRAME, FrameError, MAX_FRAME_CEILING, PREFIX_LEN, READ_CHUNK, clamp_limit, decode,
     encode, encode_frame, frame_len, read_frame, write_frame,
 };
-pub use packed::{Outcomes, Packed};
+pub use outcomes::Outcomes;
+pub use packed::Packed;
 pub use reader::{Fill, FrameReader};
 pub use registry::{Registration, Registry, fingerprint, install_panic_capture};
 pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};

@@ -3,7 +3,7 @@
 
 use crate::error::{RemoteError, RemoteErrorKind};
 use crate::frame::decode;
-use crate::packed::Outcomes;
+use crate::outcomes::Outcomes;
 use crate::wire::{Call, FnRef, ItemResult};
 use concur_core::{BoxError, RemoteFn};
 use std::any::Any;

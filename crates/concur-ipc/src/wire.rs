@@ -1,7 +1,8 @@
 //! The messages exchanged between a pool and its workers.
 
 use crate::error::RemoteError;
-use crate::packed::{Outcomes, Packed};
+use crate::outcomes::Outcomes;
+use crate::packed::Packed;
 use concur_core::RemoteFn;
 use serde::{Deserialize, Serialize};
 
