@@ -1,5 +1,6 @@
-//! [`Outcomes`]: what each item of a call produced, the encoded outputs in
-//! one [`Packed`] buffer and the (rare) failures beside it.
+//! [`Outcomes`] and its element, [`ItemResult`]: what each item of a call
+//! produced, the encoded outputs in one [`Packed`] buffer and the (rare)
+//! failures beside it.
 //!
 //! On the wire it is exactly what a `Vec<ItemResult>` would be (a sequence
 //! of `Result<bytes, RemoteError>`), so the format did not change; only the
@@ -8,11 +9,20 @@
 use crate::codec::CodecError;
 use crate::error::RemoteError;
 use crate::packed::{Bytes, Packed, PushBytes};
-use crate::wire::ItemResult;
 use serde::de::{DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+
+/// What one item of a call produced: the encoded output, or why not.
+///
+/// # Examples
+///
+/// ```
+/// let ok: concur_ipc::ItemResult = Ok(concur_ipc::encode(&5u32).unwrap());
+/// assert_eq!(concur_ipc::decode::<u32>(ok.as_ref().unwrap()).unwrap(), 5);
+/// ```
+pub type ItemResult = Result<Vec<u8>, RemoteError>;
 
 /// What each item of a call produced, in order: an encoded output or a
 /// [`RemoteError`], the outputs stored back to back in one buffer.
