@@ -6,14 +6,15 @@ mod helpers;
 use concur_async::BoundedSubmitter;
 use concur_core::ErrorKind;
 use concur_core::Shutdown;
-use helpers::{Gate, TestPool, on_each_runtime};
+use concur_testkit::TestPool;
+use helpers::{Gate, on_each_runtime};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[test]
 fn never_more_than_the_limit_in_flight() {
-    let pool = TestPool::new(4);
+    let pool = TestPool::shared(4);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -48,7 +49,7 @@ fn never_more_than_the_limit_in_flight() {
 
 #[test]
 fn run_waits_for_the_outcome_and_concurrent_runs_respect_the_limit() {
-    let pool = TestPool::new(3);
+    let pool = TestPool::shared(3);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -76,7 +77,7 @@ fn run_waits_for_the_outcome_and_concurrent_runs_respect_the_limit() {
 #[test]
 fn a_cancelled_task_gives_its_slot_back() {
     on_each_runtime(|| async {
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let gate = Gate::new();
         let g = gate.clone();
         let _blocker = concur_async::run_in_executor(&*pool, move || g.hold()).detach();
@@ -106,7 +107,7 @@ fn a_cancelled_task_gives_its_slot_back() {
 #[test]
 fn failures_and_refusals_give_slots_back() {
     on_each_runtime(|| async {
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let bounded = BoundedSubmitter::new(&*pool, NonZeroUsize::MIN);
         let err = bounded.run(|| -> u8 { panic!("p") }).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Panicked);
@@ -125,7 +126,7 @@ fn failures_and_refusals_give_slots_back() {
 fn waiting_for_a_slot_does_not_block_the_event_loop() {
     // With the only slot held by a task that waits for a message from this
     // same loop, a second submission must wait asynchronously.
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {

@@ -9,9 +9,10 @@ use concur_async::{
 };
 use concur_core::Shutdown;
 use concur_core::{Error, ErrorKind, Future, Promise, State};
+use concur_testkit::TestPool;
 use futures::StreamExt;
 use futures_core::{FusedStream, Stream};
-use helpers::{Gate, TestPool, on_each_runtime};
+use helpers::{Gate, on_each_runtime};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -82,7 +83,7 @@ fn as_completed_of_nothing_ends_at_once() {
 
 #[test]
 fn as_completed_over_pool_tasks() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -101,7 +102,7 @@ fn as_completed_over_pool_tasks() {
 
 #[test]
 fn gather_keeps_input_order() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -178,7 +179,7 @@ fn gather_of_nothing_is_empty() {
 fn dropping_an_unresolved_gather_cancels_unstarted_children() {
     on_each_runtime(|| async {
         // asyncio: cancelling gather() cancels the awaitables not done yet.
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let gate = Gate::new();
         let g = gate.clone();
         let running = run_in_executor(&*pool, move || {
@@ -303,7 +304,7 @@ fn wait_first_exception_without_failures_waits_for_all() {
 
 #[test]
 fn wait_all_completed_over_pool_tasks() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {

@@ -9,9 +9,10 @@ use concur_async::{
     CollectAll, RaiseFirst, ReturnWhen, as_completed, gather, run_in_executor, wait,
 };
 use concur_core::{AnyFuture, Error, ErrorKind, Future, Promise, Shutdown, State};
+use concur_testkit::TestPool;
 use futures::StreamExt;
 use futures_core::Stream;
-use helpers::{Gate, TestPool, on_each_runtime};
+use helpers::{Gate, on_each_runtime};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -28,7 +29,7 @@ struct Blocked {
 
 impl Blocked {
     fn new() -> (Self, concur_async::WrappedFuture<u8>) {
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let gate = Gate::new();
         let g = gate.clone();
         let _holder = run_in_executor(&*pool, move || g.hold()).detach();
@@ -52,7 +53,7 @@ impl Blocked {
 
 #[test]
 fn as_completed_over_wrapped_futures_without_detach() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -208,7 +209,7 @@ fn wait_timeout_zero_is_a_snapshot_and_max_no_limit() {
 
 #[test]
 fn wait_hands_wrapped_futures_back_pending_or_done() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -242,7 +243,7 @@ fn wait_mixes_output_types_through_any_future() {
 
 #[test]
 fn gather_takes_wrapped_futures_without_detach() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {

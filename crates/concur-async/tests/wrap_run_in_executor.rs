@@ -7,8 +7,9 @@ mod helpers;
 
 use concur_async::{run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future};
 use concur_core::Shutdown;
-use concur_core::{BoxError, ErrorKind, Executor, Future, Promise, RemoteFn, State};
-use helpers::{Gate, TestPool, on_each_runtime};
+use concur_core::{ErrorKind, Executor, Future, Promise, State};
+use concur_testkit::{Double, TestPool};
+use helpers::{Gate, on_each_runtime};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
@@ -33,7 +34,7 @@ fn awaiting_a_concur_future_completed_by_another_thread() {
 
 #[test]
 fn run_in_executor_returns_the_value() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -45,7 +46,7 @@ fn run_in_executor_returns_the_value() {
 
 #[test]
 fn run_in_executor_accepts_executor_by_reference_arc_and_dyn() {
-    let pool = TestPool::new(1);
+    let pool = TestPool::shared(1);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -58,7 +59,7 @@ fn run_in_executor_accepts_executor_by_reference_arc_and_dyn() {
 
 #[test]
 fn a_panicking_task_fails_the_awaitable() {
-    let pool = TestPool::new(1);
+    let pool = TestPool::shared(1);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -78,7 +79,7 @@ fn the_event_loop_is_not_blocked_while_the_task_runs() {
     // The task waits for a message that only the same event loop sends
     // after the awaitable was first polled: if awaiting blocked the loop
     // thread, this would deadlock.
-    let pool = TestPool::new(1);
+    let pool = TestPool::shared(1);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -96,7 +97,7 @@ fn the_event_loop_is_not_blocked_while_the_task_runs() {
 #[test]
 fn dropping_the_awaitable_before_start_cancels_the_task() {
     on_each_runtime(|| async {
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let gate = Gate::new();
         let g = gate.clone();
         let blocker = run_in_executor(&*pool, move || g.hold()).detach();
@@ -123,7 +124,7 @@ fn dropping_the_awaitable_before_start_cancels_the_task() {
 #[test]
 fn dropping_the_awaitable_after_start_lets_the_task_finish() {
     on_each_runtime(|| async {
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let gate = Gate::new();
         let g = gate.clone();
         let running = run_in_executor(&*pool, move || {
@@ -143,7 +144,7 @@ fn dropping_the_awaitable_after_start_lets_the_task_finish() {
 #[test]
 fn detach_keeps_a_queued_task_alive() {
     on_each_runtime(|| async {
-        let pool = TestPool::new(1);
+        let pool = TestPool::shared(1);
         let gate = Gate::new();
         let g = gate.clone();
         let _blocker = run_in_executor(&*pool, move || g.hold()).detach();
@@ -207,7 +208,7 @@ fn cancelling_the_wrapper_cancels_the_source_and_vice_versa() {
 
 #[test]
 fn a_shut_down_executor_fails_the_awaitable_with_shutdown() {
-    let pool = TestPool::new(1);
+    let pool = TestPool::shared(1);
     pool.shutdown();
     on_each_runtime(|| {
         let pool = pool.clone();
@@ -223,33 +224,14 @@ fn a_shut_down_executor_fails_the_awaitable_with_shutdown() {
     });
 }
 
-#[derive(Clone, Copy)]
-struct CheckedDouble;
-impl RemoteFn for CheckedDouble {
-    type Args = u8;
-    type Output = u8;
-    const NAME: &'static str = "tests::checked_double";
-    const FINGERPRINT: u64 = 0xD0;
-    fn call(x: u8) -> Result<u8, BoxError> {
-        x.checked_mul(2).ok_or_else(|| "overflow".into())
-    }
-}
-
 #[test]
 fn run_task_in_executor_runs_remote_functions() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
-            assert_eq!(
-                run_task_in_executor(&*pool, CheckedDouble, 21)
-                    .await
-                    .unwrap(),
-                42
-            );
-            let err = run_task_in_executor(&*pool, CheckedDouble, 200)
-                .await
-                .unwrap_err();
+            assert_eq!(run_task_in_executor(&*pool, Double, 21).await.unwrap(), 42);
+            let err = run_task_in_executor(&*pool, Double, 200).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Task);
             assert_eq!(err.to_string(), "task failed: overflow");
         }
@@ -258,9 +240,7 @@ fn run_task_in_executor_runs_remote_functions() {
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
-            let err = run_task_in_executor(&*pool, CheckedDouble, 1)
-                .await
-                .unwrap_err();
+            let err = run_task_in_executor(&*pool, Double, 1).await.unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Shutdown);
         }
     });
@@ -268,7 +248,7 @@ fn run_task_in_executor_runs_remote_functions() {
 
 #[test]
 fn many_concurrent_awaits_all_complete() {
-    let pool = TestPool::new(2);
+    let pool = TestPool::shared(2);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {
@@ -355,7 +335,7 @@ fn a_tokio_timeout_cancels_a_queued_task() {
     // awaitable, which cancels the task if it has not started.
     for name in ["tokio-current-thread", "tokio-multi-thread"] {
         helpers::run_on(name, async {
-            let pool = TestPool::new(1);
+            let pool = TestPool::shared(1);
             let gate = Gate::new();
             let g = gate.clone();
             let _blocker = run_in_executor(&*pool, move || g.hold()).detach();
@@ -401,7 +381,7 @@ fn a_slow_done_callback_does_not_block_the_event_loop() {
 
 #[test]
 fn run_in_executor_fallible_flattens_the_closures_error() {
-    let pool = TestPool::new(1);
+    let pool = TestPool::shared(1);
     on_each_runtime(|| {
         let pool = pool.clone();
         async move {

@@ -4,6 +4,7 @@ mod helpers;
 
 use concur_combinators::as_completed;
 use concur_core::{AnyFuture, ErrorKind, Executor, Future, Promise};
+use concur_testkit::{Event, TestPool};
 use helpers::*;
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -7,6 +7,7 @@ mod helpers;
 use concur_combinators::{Backoff, FutureExt, gather, join_all, retry, select};
 use concur_core::Shutdown;
 use concur_core::{Error, ErrorKind, Executor, Future, Promise};
+use concur_testkit::TestPool;
 use helpers::*;
 use std::cell::Cell;
 use std::sync::Arc;

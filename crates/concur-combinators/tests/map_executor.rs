@@ -1,43 +1,15 @@
 //! Ports of the `map` cases of CPython's `executor.py` tests, for closures
 //! (`ExecutorExt`) and named remote functions (`TaskExecutorExt`).
 
-mod helpers;
-
 use concur_combinators::{ExecutorExt, MapError, TaskExecutorExt};
 use concur_core::Shutdown;
 use concur_core::{BoxError, ErrorKind, Executor, Job, RemoteFn, SubmitError};
-use helpers::*;
+use concur_testkit::{Event, Inverse, Square, TestPool};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-#[derive(Clone, Copy)]
-struct Square;
-impl RemoteFn for Square {
-    type Args = i64;
-    type Output = i64;
-    const NAME: &'static str = "tests::square";
-    const FINGERPRINT: u64 = 11;
-    fn call(x: i64) -> Result<i64, BoxError> {
-        Ok(x * x)
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Inverse;
-impl RemoteFn for Inverse {
-    type Args = i64;
-    type Output = i64;
-    const NAME: &'static str = "tests::inverse";
-    const FINGERPRINT: u64 = 12;
-    fn call(x: i64) -> Result<i64, BoxError> {
-        100i64
-            .checked_div(x)
-            .ok_or_else(|| "division by zero".into())
-    }
-}
 
 #[test]
 fn map_keeps_input_order_for_every_chunksize() {

@@ -6,6 +6,7 @@ mod helpers;
 
 use concur_combinators::{ExecutorExt, as_completed};
 use concur_core::Executor;
+use concur_testkit::TestPool;
 use helpers::*;
 use indicatif::{ProgressBar, ProgressDrawTarget};
 

@@ -4,6 +4,7 @@ mod helpers;
 
 use concur_combinators::{ReturnWhen, wait};
 use concur_core::{AnyFuture, Executor, Future};
+use concur_testkit::{Event, TestPool};
 use helpers::*;
 use std::collections::HashSet;
 use std::time::Duration;

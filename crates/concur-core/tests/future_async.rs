@@ -5,6 +5,7 @@
 mod helpers;
 
 use concur_core::{Error, ErrorKind, Future, Promise, Watcher};
+use concur_testkit::TestError;
 use helpers::*;
 use std::future::{IntoFuture, poll_fn};
 use std::pin::pin;

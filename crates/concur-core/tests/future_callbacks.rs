@@ -8,6 +8,7 @@
 mod helpers;
 
 use concur_core::{Error, ErrorKind, Future, Promise};
+use concur_testkit::TestError;
 use helpers::*;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};

@@ -4,6 +4,7 @@
 mod helpers;
 
 use concur_core::{BoxError, Error, ErrorKind, Executor, SubmitError};
+use concur_testkit::TestError;
 use helpers::*;
 use std::error::Error as _;
 use std::panic::{catch_unwind, panic_any, resume_unwind};

@@ -7,29 +7,13 @@
 mod helpers;
 
 use concur_core::{
-    BoxError, Error, ErrorKind, Executor, Future, Job, RemoteFn, Shutdown, State, TaskExecutor,
+    Error, ErrorKind, Executor, Future, Job, RemoteFn, Shutdown, State, TaskExecutor,
 };
+use concur_testkit::{Halve, TestError};
 use helpers::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-
-#[derive(Clone, Copy, Debug)]
-struct Halve;
-
-impl RemoteFn for Halve {
-    type Args = u32;
-    type Output = u32;
-    const NAME: &'static str = "tests::halve";
-    const FINGERPRINT: u64 = 0x4a1f;
-    fn call(x: u32) -> Result<u32, BoxError> {
-        match x {
-            13 => panic!("unlucky {x}"),
-            x if x % 2 == 1 => Err(Box::new(TestError(x))),
-            x => Ok(x / 2),
-        }
-    }
-}
 
 #[test]
 fn submit_runs_the_closure_and_fills_the_future() {
@@ -116,7 +100,7 @@ fn submit_task_runs_a_remote_fn_through_any_executor() {
         .into_result()
         .unwrap_err();
     assert_eq!(err.panic_message(), Some("unlucky 13"));
-    assert_eq!(Halve::NAME, "tests::halve");
+    assert_eq!(Halve::NAME, "concur_testkit::halve");
 }
 
 /// User code generic over the executor: switching executor is one line.

@@ -8,6 +8,7 @@
 mod helpers;
 
 use concur_core::{Error, ErrorKind, Future, Promise, State};
+use concur_testkit::TestError;
 use helpers::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, mpsc};

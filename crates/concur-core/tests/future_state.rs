@@ -6,6 +6,7 @@
 mod helpers;
 
 use concur_core::{AnyFuture, Error, ErrorKind, Future, Promise, State};
+use concur_testkit::TestError;
 use helpers::*;
 
 #[test]

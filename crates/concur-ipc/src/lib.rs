@@ -53,23 +53,36 @@
 
 mod codec;
 mod error;
+mod execute;
+mod fingerprint;
+mod fn_ref;
 mod frame;
+mod invoke;
+mod outcomes;
 mod packed;
+mod panic_capture;
 mod probe;
 mod reader;
+mod registration;
 mod registry;
+mod remote_macro;
 mod wire;
 
 pub use codec::CodecError;
 pub use error::{RemoteError, RemoteErrorKind};
+pub use fingerprint::fingerprint;
+pub use fn_ref::FnRef;
 pub use frame::{
     DEFAULT_MAX_FRAME, FrameError, MAX_FRAME_CEILING, PREFIX_LEN, READ_CHUNK, clamp_limit, decode,
     encode, encode_frame, frame_len, read_frame, write_frame,
 };
-pub use packed::{Outcomes, Packed};
+pub use outcomes::{ItemResult, Outcomes};
+pub use packed::Packed;
+pub use panic_capture::install_panic_capture;
 pub use reader::{Fill, FrameReader};
-pub use registry::{Registration, Registry, fingerprint, install_panic_capture};
-pub use wire::{Call, FnRef, Hello, ItemResult, Reply, Request};
+pub use registration::Registration;
+pub use registry::Registry;
+pub use wire::{Call, Hello, Reply, Request};
 
 /// Version of the wire protocol; part of the handshake and of the registry
 /// fingerprint.
@@ -83,7 +96,7 @@ pub const PROTOCOL: u32 = 2;
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{Borrowed, RemoteReturn};
+    pub use crate::remote_macro::{Borrowed, RemoteReturn};
     pub use concur_core::{BoxError, RemoteFn};
     pub use inventory;
     pub use std::convert::Infallible;

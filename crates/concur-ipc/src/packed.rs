@@ -1,25 +1,26 @@
-//! [`Packed`] and [`Outcomes`]: a call's encoded items and their results,
-//! each stored in one buffer instead of one allocation per item.
+//! [`Packed`]: byte strings stored back to back in one buffer instead of
+//! one allocation each; the storage of a call's encoded items and (inside
+//! [`Outcomes`](crate::Outcomes)) of a reply's encoded outputs.
 //!
-//! On the wire they are exactly what `Vec<Vec<u8>>` and
-//! `Vec<Result<Vec<u8>, RemoteError>>` would be (sequences of postcard byte
-//! strings / `Result`s), so the format did not change; only the memory
-//! layout did. With a buffer per item, a 1000-item chunk cost the parent
-//! 1000 allocations to encode and the dispatcher 2000 to decode and free
-//! (half of them freeing another thread's memory): 160 ns per item at
+//! On the wire a `Packed` is exactly what a `Vec<Vec<u8>>` would be (a
+//! sequence of postcard byte strings), so the format did not change; only the
+//! memory layout did. With a buffer per item, a 1000-item chunk cost the
+//! parent 1000 allocations to encode and the dispatcher 2000 to decode and
+//! free (half of them freeing another thread's memory): 160 ns per item at
 //! chunksize 1000 on 2 cores, most of it in malloc.
 
 use crate::codec::CodecError;
-use crate::error::RemoteError;
-use serde::de::{self, DeserializeSeed, EnumAccess, SeqAccess, VariantAccess, Visitor};
+use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-/// Appends one byte string to a buffer (the element seed of both types).
-struct AppendBytes<'a>(&'a mut Vec<u8>);
+/// Deserializes one byte string as a new last item of a [`Packed`] (the
+/// element seed of `Packed` and of [`Outcomes`](crate::Outcomes)' outputs):
+/// copied straight into the buffer, no allocation of its own.
+pub(crate) struct PushBytes<'a>(pub(crate) &'a mut Packed);
 
-impl<'de> DeserializeSeed<'de> for AppendBytes<'_> {
+impl<'de> DeserializeSeed<'de> for PushBytes<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -40,7 +41,9 @@ impl<'de> DeserializeSeed<'de> for AppendBytes<'_> {
                 Ok(())
             }
         }
-        d.deserialize_bytes(V(self.0))
+        d.deserialize_bytes(V(&mut self.0.bytes))?;
+        self.0.ends.push(self.0.bytes.len());
+        Ok(())
     }
 }
 
@@ -259,7 +262,7 @@ impl Serialize for Packed {
 
 /// A byte string serialized as postcard `bytes` (one copy, not one call
 /// per byte); the same encoding on the wire as a sequence of `u8`.
-struct Bytes<'a>(&'a [u8]);
+pub(crate) struct Bytes<'a>(pub(crate) &'a [u8]);
 
 impl Serialize for Bytes<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -279,204 +282,11 @@ impl<'de> Deserialize<'de> for Packed {
                 // The hint comes from the peer: cap what it may reserve.
                 let n = seq.size_hint().unwrap_or(0).min(4096);
                 let mut p = Packed::with_capacity(n, 0);
-                while seq.next_element_seed(AppendBytes(&mut p.bytes))?.is_some() {
-                    p.ends.push(p.bytes.len());
-                }
+                while seq.next_element_seed(PushBytes(&mut p))?.is_some() {}
                 Ok(p)
             }
         }
         d.deserialize_seq(V)
-    }
-}
-
-/// One item's result inside [`Outcomes`].
-#[derive(Clone, PartialEq, Eq)]
-enum Slot {
-    /// The encoded output ends here in the buffer.
-    Ok(usize),
-    Err(RemoteError),
-}
-
-/// What each item of a call produced, in order: an encoded output or a
-/// [`RemoteError`], the outputs stored back to back in one buffer.
-/// Serialized as a sequence of `Result<bytes, RemoteError>`, the same
-/// bytes as a `Vec<ItemResult>`.
-///
-/// # Examples
-///
-/// ```
-/// use concur_ipc::{Outcomes, RemoteError, RemoteErrorKind};
-/// let mut out = Outcomes::new();
-/// out.push_encoded(&9u64).unwrap();
-/// out.push_err(RemoteError::new(RemoteErrorKind::Task, "E", "no"));
-/// assert_eq!(out.len(), 2);
-/// let first = out.get(0).unwrap().unwrap();
-/// assert_eq!(concur_ipc::decode::<u64>(first).unwrap(), 9);
-/// assert_eq!(out.get(1).unwrap().unwrap_err().message(), "no");
-/// let wire = concur_ipc::encode(&out).unwrap();
-/// assert_eq!(concur_ipc::decode::<Outcomes>(&wire).unwrap(), out);
-/// ```
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Outcomes {
-    bytes: Vec<u8>,
-    slots: Vec<Slot>,
-}
-
-impl Outcomes {
-    /// No results.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(concur_ipc::Outcomes::new().is_empty());
-    /// ```
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// No results, with room for `items` results of `bytes` bytes in all.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(concur_ipc::Outcomes::with_capacity(8, 64).len(), 0);
-    /// ```
-    #[must_use]
-    pub fn with_capacity(items: usize, bytes: usize) -> Self {
-        Self {
-            bytes: Vec::with_capacity(bytes),
-            slots: Vec::with_capacity(items),
-        }
-    }
-
-    /// Appends an encoded output.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut out = concur_ipc::Outcomes::new();
-    /// out.push_ok(&[5]);
-    /// assert_eq!(out.get(0).unwrap().unwrap(), &[5]);
-    /// ```
-    pub fn push_ok(&mut self, output: &[u8]) {
-        self.bytes.extend_from_slice(output);
-        self.slots.push(Slot::Ok(self.bytes.len()));
-    }
-
-    /// Appends the postcard encoding of `value` as a successful output,
-    /// written straight into the buffer; on error nothing is appended.
-    ///
-    /// # Errors
-    ///
-    /// A [`CodecError`] (for example a `Serialize` impl that fails).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut out = concur_ipc::Outcomes::new();
-    /// out.push_encoded("hi").unwrap();
-    /// assert_eq!(concur_ipc::decode::<String>(out.get(0).unwrap().unwrap()).unwrap(), "hi");
-    /// ```
-    pub fn push_encoded<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CodecError> {
-        append_encoded(value, &mut self.bytes)?;
-        self.slots.push(Slot::Ok(self.bytes.len()));
-        Ok(())
-    }
-
-    /// The buffer's length, to [`rollback`](Self::rollback) to.
-    pub(crate) fn mark(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Drops output bytes written after `mark` by an encoding that failed
-    /// half-way (a panicking `Serialize`).
-    pub(crate) fn rollback(&mut self, mark: usize) {
-        self.bytes.truncate(mark);
-    }
-
-    /// Appends a failure.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use concur_ipc::{RemoteError, RemoteErrorKind};
-    /// let mut out = concur_ipc::Outcomes::new();
-    /// out.push_err(RemoteError::new(RemoteErrorKind::Panic, "&str", "boom"));
-    /// assert!(out.get(0).unwrap().is_err());
-    /// ```
-    pub fn push_err(&mut self, error: RemoteError) {
-        self.slots.push(Slot::Err(error));
-    }
-
-    /// How many results.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let out: concur_ipc::Outcomes = vec![Ok(vec![1u8])].into();
-    /// assert_eq!(out.len(), 1);
-    /// ```
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Whether there are no results.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert!(concur_ipc::Outcomes::default().is_empty());
-    /// ```
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
-    /// Result `i`: its encoded output or its error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let out: concur_ipc::Outcomes = vec![Ok(vec![1u8]), Ok(vec![2, 3])].into();
-    /// assert_eq!(out.get(1), Some(Ok(&[2u8, 3][..])));
-    /// assert_eq!(out.get(2), None);
-    /// ```
-    #[must_use]
-    pub fn get(&self, i: usize) -> Option<Result<&[u8], &RemoteError>> {
-        let start = self.slots[..i.min(self.slots.len())]
-            .iter()
-            .rev()
-            .find_map(|s| match s {
-                Slot::Ok(end) => Some(*end),
-                Slot::Err(_) => None,
-            })
-            .unwrap_or(0);
-        match self.slots.get(i)? {
-            Slot::Ok(end) => Some(Ok(&self.bytes[start..*end])),
-            Slot::Err(e) => Some(Err(e)),
-        }
-    }
-
-    /// Every result, in order.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let out: concur_ipc::Outcomes = vec![Ok(vec![1u8]), Ok(vec![2, 3])].into();
-    /// assert_eq!(out.iter().filter(Result::is_ok).count(), 2);
-    /// ```
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Result<&[u8], &RemoteError>> + '_ {
-        let mut start = 0;
-        self.slots.iter().map(move |s| match s {
-            Slot::Ok(end) => {
-                let item = &self.bytes[start..*end];
-                start = *end;
-                Ok(item)
-            }
-            Slot::Err(e) => Err(e),
-        })
     }
 }
 
@@ -511,112 +321,13 @@ fn append_encoded<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result
     })
 }
 
-impl From<Vec<crate::ItemResult>> for Outcomes {
-    fn from(items: Vec<crate::ItemResult>) -> Self {
-        items.into_iter().collect()
-    }
-}
-
-impl FromIterator<crate::ItemResult> for Outcomes {
-    fn from_iter<I: IntoIterator<Item = crate::ItemResult>>(items: I) -> Self {
-        let mut out = Self::new();
-        for r in items {
-            match r {
-                Ok(b) => out.push_ok(&b),
-                Err(e) => out.push_err(e),
-            }
-        }
-        out
-    }
-}
-
-impl fmt::Debug for Outcomes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
-    }
-}
-
-impl Serialize for Outcomes {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        enum Ser<'a> {
-            Ok(Bytes<'a>),
-            Err(&'a RemoteError),
-        }
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for r in self.iter() {
-            match r {
-                Ok(b) => seq.serialize_element(&Ser::Ok(Bytes(b)))?,
-                Err(e) => seq.serialize_element(&Ser::Err(e))?,
-            }
-        }
-        seq.end()
-    }
-}
-
-/// Deserializes one `Result<bytes, RemoteError>` into an [`Outcomes`].
-struct AppendOutcome<'a>(&'a mut Outcomes);
-
-impl<'de> DeserializeSeed<'de> for AppendOutcome<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        #[derive(Deserialize)]
-        enum Tag {
-            Ok,
-            Err,
-        }
-        struct V<'a>(&'a mut Outcomes);
-        impl<'de> Visitor<'de> for V<'_> {
-            type Value = ();
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an item result")
-            }
-            fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
-                let (tag, variant) = data.variant::<Tag>()?;
-                match tag {
-                    Tag::Ok => {
-                        variant.newtype_variant_seed(AppendBytes(&mut self.0.bytes))?;
-                        self.0.slots.push(Slot::Ok(self.0.bytes.len()));
-                    }
-                    Tag::Err => {
-                        let e = variant.newtype_variant::<RemoteError>()?;
-                        self.0.slots.push(Slot::Err(e));
-                    }
-                }
-                Ok(())
-            }
-        }
-        d.deserialize_enum("Result", &["Ok", "Err"], V(self.0))
-    }
-}
-
-impl<'de> Deserialize<'de> for Outcomes {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Outcomes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a sequence of item results")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Outcomes, A::Error> {
-                let n = seq.size_hint().unwrap_or(0).min(4096);
-                let mut out = Outcomes::with_capacity(n, 0);
-                while seq.next_element_seed(AppendOutcome(&mut out))?.is_some() {}
-                Ok(out)
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::{ItemResult, RemoteErrorKind, decode, encode};
+    use crate::{decode, encode};
 
     /// A value whose `Serialize` fails after writing part of itself.
-    struct FailsHalfway;
+    pub(crate) struct FailsHalfway;
 
     impl Serialize for FailsHalfway {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -634,41 +345,10 @@ mod tests {
         assert!(p.push_encoded(&FailsHalfway).is_err());
         p.push_encoded(&2u8).unwrap();
         assert_eq!(p, Packed::from(vec![vec![1], vec![2]]));
-
-        let mut o = Outcomes::new();
-        o.push_encoded(&1u8).unwrap();
-        assert!(o.push_encoded(&FailsHalfway).is_err());
-        o.push_err(RemoteError::new(RemoteErrorKind::Task, "E", "x"));
-        o.push_encoded(&2u8).unwrap();
-        let expected: Outcomes = vec![
-            Ok(vec![1]),
-            Err(RemoteError::new(RemoteErrorKind::Task, "E", "x")),
-            Ok(vec![2]),
-        ]
-        .into();
-        assert_eq!(o, expected);
     }
 
     #[test]
     fn indexing_and_iteration_agree_with_the_plain_vectors() {
-        let plain: Vec<ItemResult> = vec![
-            Err(RemoteError::new(RemoteErrorKind::Panic, "&str", "a")),
-            Ok(vec![]),
-            Ok(vec![1, 2, 3]),
-            Err(RemoteError::new(RemoteErrorKind::Task, "E", "b")),
-            Ok(vec![4]),
-        ];
-        let packed: Outcomes = plain.clone().into();
-        for (i, want) in plain.iter().enumerate() {
-            let got = packed.get(i).unwrap();
-            assert_eq!(got.map(<[u8]>::to_vec).map_err(Clone::clone), *want);
-        }
-        assert_eq!(packed.get(plain.len()), None);
-        let wire = encode(&packed).unwrap();
-        assert_eq!(wire, encode(&plain).unwrap());
-        assert_eq!(decode::<Vec<ItemResult>>(&wire).unwrap(), plain);
-        assert_eq!(decode::<Outcomes>(&wire).unwrap(), packed);
-
         let items: Vec<Vec<u8>> = vec![vec![], vec![9; 200], vec![1]];
         let p = Packed::from(items.clone());
         assert_eq!(p.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), items);

@@ -1,60 +1,10 @@
 //! The messages exchanged between a pool and its workers.
 
 use crate::error::RemoteError;
-use crate::packed::{Outcomes, Packed};
-use concur_core::RemoteFn;
+use crate::fn_ref::FnRef;
+use crate::outcomes::Outcomes;
+use crate::packed::Packed;
 use serde::{Deserialize, Serialize};
-
-/// What one item of a call produced: the encoded output, or why not.
-///
-/// # Examples
-///
-/// ```
-/// let ok: concur_ipc::ItemResult = Ok(concur_ipc::encode(&5u32).unwrap());
-/// assert_eq!(concur_ipc::decode::<u32>(ok.as_ref().unwrap()).unwrap(), 5);
-/// ```
-pub type ItemResult = Result<Vec<u8>, RemoteError>;
-
-/// Names a remote function in a frame: registry id (hash of its name) and
-/// fingerprint (of its signature and, for [`remote!`](crate::remote), its
-/// declaration site). Never a code address.
-///
-/// # Examples
-///
-/// ```
-/// concur_ipc::remote! {
-///     fn id_of(x: u8) -> u8 { x }
-/// }
-/// let f = concur_ipc::FnRef::of::<id_of>();
-/// assert_eq!(f.id, concur_ipc::fingerprint(<id_of as concur_core::RemoteFn>::NAME));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct FnRef {
-    /// Registry id: [`fingerprint`](crate::fingerprint) of the name.
-    pub id: u64,
-    /// [`RemoteFn::FINGERPRINT`].
-    pub fingerprint: u64,
-}
-
-impl FnRef {
-    /// The reference to `F`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// concur_ipc::remote! {
-    ///     fn one() -> u8 { 1 }
-    /// }
-    /// assert_eq!(concur_ipc::FnRef::of::<one>().fingerprint, <one as concur_core::RemoteFn>::FINGERPRINT);
-    /// ```
-    #[must_use]
-    pub const fn of<F: RemoteFn>() -> Self {
-        Self {
-            id: crate::fingerprint(F::NAME),
-            fingerprint: F::FINGERPRINT,
-        }
-    }
-}
 
 /// One unit of work: a function and one encoded argument set per item,
 /// tagged with the assignment's generation number.
@@ -206,6 +156,7 @@ pub enum Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcomes::ItemResult;
 
     /// The byte-string encoding is the same on the wire as the plain
     /// `Vec<Vec<u8>>` / `Result` encoding.

@@ -16,10 +16,9 @@ mod helpers;
 
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_process::{ExitCause, ProcessPool};
-use helpers::{
-    BOTH, LONG, METHOD, assert_no_children, builder, died, gone, leak_checked, new_worker,
-    open_fds, pool, run_cases, sigkill,
-};
+use concur_testkit::leak_checked;
+use concur_testkit::procfs::{assert_no_children, open_fds};
+use helpers::{BOTH, LONG, METHOD, builder, died, gone, new_worker, pool, run_cases, sigkill};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};

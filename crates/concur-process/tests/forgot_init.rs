@@ -4,21 +4,8 @@
 //! `main` (that is the point).
 
 use concur_process::{ProcessPool, StartMethod};
+use concur_testkit::procfs;
 use std::time::{Duration, Instant};
-
-fn children() -> usize {
-    let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
-        .filter(|stat| {
-            stat.rsplit_once(')')
-                .and_then(|(_, r)| r.split_whitespace().nth(1).map(|p| p == me))
-                .unwrap_or(false)
-        })
-        .count()
-}
 
 /// Plays a worker "from a different build": answers the handshake on the
 /// pool's socket with a registry fingerprint that does not match.
@@ -81,7 +68,7 @@ fn main() {
             concur_core::ErrorKind::Broken
         );
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
-        assert_eq!(children(), 0, "children left behind");
+        assert_eq!(procfs::children().len(), 0, "children left behind");
         println!("test {name}::forgotten_init_copy_reaches_build ... ok");
         passed += 1;
 
@@ -94,7 +81,7 @@ fn main() {
         assert!(text.contains("before completing"), "{text}");
         assert!(text.contains("starts in a row"), "{text}");
         assert!(!text.contains("initializer"), "{text}");
-        assert_eq!(children(), 0, "children left behind");
+        assert_eq!(procfs::children().len(), 0, "children left behind");
         println!("test {name}::forgotten_init_copy_exits ... ok");
         passed += 1;
 
@@ -110,7 +97,7 @@ fn main() {
         assert!(text.contains("handshake within 1.5s"), "{text}");
         assert!(text.contains("concur_process::init()"), "{text}");
         assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
-        assert_eq!(children(), 0, "children left behind");
+        assert_eq!(procfs::children().len(), 0, "children left behind");
         println!("test {name}::forgotten_init_handshake_timeout ... ok");
         passed += 1;
     }
@@ -122,7 +109,7 @@ fn main() {
     let text = err.to_string();
     assert!(text.contains("refused at handshake"), "{text}");
     assert!(text.contains("different build"), "{text}");
-    assert_eq!(children(), 0, "children left behind");
+    assert_eq!(procfs::children().len(), 0, "children left behind");
     println!("test worker_from_a_different_build_is_refused ... ok");
     passed += 1;
 

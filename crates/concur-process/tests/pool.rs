@@ -8,10 +8,8 @@ mod helpers;
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
 use concur_process::{Builder, ExitCause, ProcessPool};
-use helpers::{
-    BOTH, FORK_SERVER_ONLY, LONG, METHOD, SPAWN_ONLY, assert_no_children, builder, children, died,
-    open_fds, pool, run_cases,
-};
+use concur_testkit::procfs::{assert_no_children, children, open_fds};
+use helpers::{BOTH, FORK_SERVER_ONLY, LONG, METHOD, SPAWN_ONLY, builder, died, pool, run_cases};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};

@@ -4,21 +4,10 @@
 //! failures, each at its item's position.
 #![cfg(not(concur_loom))]
 
-use concur_core::{BoxError, ChunkOutcome, Error, ErrorKind, Promise, RemoteFn};
+use concur_core::{ChunkOutcome, Error, ErrorKind, Promise};
 use concur_ipc::{Outcomes, RemoteError, RemoteErrorKind};
 use concur_remote::{ChunkPromise, Completer};
-
-#[derive(Clone, Copy)]
-struct Double;
-impl RemoteFn for Double {
-    type Args = u32;
-    type Output = u32;
-    const NAME: &'static str = "chunk_promise::double";
-    const FINGERPRINT: u64 = 2;
-    fn call(x: u32) -> Result<u32, BoxError> {
-        Ok(2 * x)
-    }
-}
+use concur_testkit::Halve;
 
 fn unsent(at: usize) -> (usize, Error) {
     (at, Error::task(format!("unsent {at}")))
@@ -34,7 +23,7 @@ fn kinds(out: &ChunkOutcome<u32>) -> Vec<Result<u32, ErrorKind>> {
 fn worker_results_and_unsent_items_land_at_their_positions() {
     let (p, fut) = Promise::new();
     // Six items: 0, 3 and 5 never sent; the worker answers for 1, 2, 4.
-    let mut c = Box::new(ChunkPromise::<Double>::new(
+    let mut c = Box::new(ChunkPromise::<Halve>::new(
         p,
         vec![unsent(0), unsent(3), unsent(5)],
         6,
@@ -75,7 +64,7 @@ fn worker_results_and_unsent_items_land_at_their_positions() {
 #[test]
 fn all_sent_and_all_ok_is_a_chunk_of_values() {
     let (p, fut) = Promise::new();
-    let mut c = Box::new(ChunkPromise::<Double>::new(p, vec![], 3));
+    let mut c = Box::new(ChunkPromise::<Halve>::new(p, vec![], 3));
     assert!(c.start());
     let mut results = Outcomes::new();
     for x in [2u32, 4, 6] {
@@ -90,7 +79,7 @@ fn all_sent_and_all_ok_is_a_chunk_of_values() {
 #[test]
 fn a_wrong_number_of_results_fails_the_chunk_as_a_protocol_violation() {
     let (p, fut) = Promise::new();
-    let mut c = Box::new(ChunkPromise::<Double>::new(p, vec![unsent(1)], 3));
+    let mut c = Box::new(ChunkPromise::<Halve>::new(p, vec![unsent(1)], 3));
     assert!(c.start());
     let mut results = Outcomes::new();
     results.push_encoded(&1u32).unwrap();

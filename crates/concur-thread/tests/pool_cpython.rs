@@ -4,9 +4,10 @@
 
 mod helpers;
 
-use concur_core::{BoxError, ErrorKind, Executor, RemoteFn, State, TaskExecutor};
+use concur_core::{ErrorKind, Executor, State, TaskExecutor};
+use concur_testkit::{Event, Square};
 use concur_thread::{ThreadPool, default_max_workers};
-use helpers::{Counter, Gate, PATIENCE};
+use helpers::{Counter, PATIENCE};
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -66,7 +67,7 @@ fn bad_configuration_is_a_typed_build_error() {
 #[test]
 fn saturation_starts_exactly_max_workers_threads() {
     let pool = ThreadPool::new(4).unwrap();
-    let gate = Gate::new();
+    let gate = Event::new();
     let futs: Vec<_> = (0..15 * pool.max_workers())
         .map(|_| {
             let g = gate.clone();
@@ -74,7 +75,7 @@ fn saturation_starts_exactly_max_workers_threads() {
         })
         .collect();
     assert_eq!(pool.num_threads(), pool.max_workers());
-    gate.open();
+    gate.set();
     pool.shutdown();
     assert!(futs.iter().all(|f| f.state() == State::Finished));
     assert_eq!(pool.num_threads(), 4);
@@ -98,7 +99,7 @@ fn sequential_submit_then_result_reuses_one_thread() {
 #[test]
 fn a_blocked_worker_and_sequential_work_use_two_threads() {
     let pool = ThreadPool::new(4).unwrap();
-    let gate = Gate::new();
+    let gate = Event::new();
     let started = Counter::new();
     let (g, st) = (gate.clone(), started.clone());
     let blocked = pool
@@ -112,7 +113,7 @@ fn a_blocked_worker_and_sequential_work_use_two_threads() {
         assert_eq!(pool.submit(move || i).unwrap().into_result().unwrap(), i);
     }
     assert_eq!(pool.num_threads(), 2);
-    gate.open();
+    gate.set();
     blocked.result_timeout(PATIENCE).unwrap();
     for i in 0..100 {
         assert_eq!(pool.submit(move || i).unwrap().into_result().unwrap(), i);
@@ -125,14 +126,14 @@ fn a_blocked_worker_and_sequential_work_use_two_threads() {
 fn idle_workers_are_reused_by_a_second_burst() {
     let pool = ThreadPool::new(3).unwrap();
     for _ in 0..3 {
-        let gate = Gate::new();
+        let gate = Event::new();
         let futs: Vec<_> = (0..9)
             .map(|_| {
                 let g = gate.clone();
                 pool.submit(move || g.wait()).unwrap()
             })
             .collect();
-        gate.open();
+        gate.set();
         for f in futs {
             f.result_timeout(PATIENCE).unwrap();
         }
@@ -144,19 +145,19 @@ fn idle_workers_are_reused_by_a_second_burst() {
 #[test]
 fn three_blocked_tasks_start_three_threads() {
     let pool = ThreadPool::new(5).unwrap();
-    let gate = Gate::new();
+    let gate = Event::new();
     for _ in 0..3 {
         let g = gate.clone();
         let _ = pool.submit(move || g.wait()).unwrap();
     }
     assert_eq!(pool.num_threads(), 3);
-    gate.open();
+    gate.set();
     pool.shutdown();
 }
 
 fn names_of(pool: &ThreadPool) -> HashSet<String> {
     // Block `max_workers` tasks so every worker starts, then read names.
-    let gate = Gate::new();
+    let gate = Event::new();
     let started = Counter::new();
     let futs: Vec<_> = (0..pool.max_workers())
         .map(|_| {
@@ -170,7 +171,7 @@ fn names_of(pool: &ThreadPool) -> HashSet<String> {
         })
         .collect();
     started.wait_for(pool.max_workers());
-    gate.open();
+    gate.set();
     futs.into_iter().map(|f| f.into_result().unwrap()).collect()
 }
 
@@ -328,7 +329,7 @@ fn shutdown_without_wait_still_runs_queued_work() {
 #[test]
 fn cancel_futures_cancels_exactly_what_had_not_started() {
     let pool = ThreadPool::new(2).unwrap();
-    let gate = Gate::new();
+    let gate = Event::new();
     let started = Counter::new();
     let futs: Vec<_> = (0..50)
         .map(|_| {
@@ -348,7 +349,7 @@ fn cancel_futures_cancels_exactly_what_had_not_started() {
     );
     let cancelled = futs.iter().filter(|f| f.cancelled()).count();
     assert_eq!(cancelled, 48);
-    gate.open();
+    gate.set();
     pool.shutdown();
     for f in futs.iter().filter(|f| !f.cancelled()) {
         assert_eq!(f.state(), State::Finished);
@@ -358,19 +359,6 @@ fn cancel_futures_cancels_exactly_what_had_not_started() {
 }
 
 // test_shutdown.py: test_run_after_shutdown (+ every submission form gives its task back)
-#[derive(Clone, Copy)]
-struct Square;
-
-impl RemoteFn for Square {
-    type Args = u32;
-    type Output = u32;
-    const NAME: &'static str = "tests::square";
-    const FINGERPRINT: u64 = 0x5;
-    fn call(x: u32) -> Result<u32, BoxError> {
-        x.checked_mul(x).ok_or_else(|| "overflow".into())
-    }
-}
-
 #[test]
 fn submit_after_shutdown_is_refused_with_the_task_back() {
     let pool = ThreadPool::new(2).unwrap();
@@ -400,13 +388,13 @@ fn remote_tasks_and_batches_run_in_process() {
         144
     );
     let err = pool
-        .submit_task(Square, u32::MAX)
+        .submit_task(Square, i64::MAX)
         .unwrap()
         .into_result()
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Task);
     let futs = pool.submit_batch(Square, (1..=4).collect()).unwrap();
-    let out: Vec<u32> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
+    let out: Vec<i64> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
     assert_eq!(out, [1, 4, 9, 16]);
 }
 
@@ -423,7 +411,7 @@ fn shutdown_after_cancelling_a_queued_future_does_not_hang() {
 #[test]
 fn many_waiters_all_see_the_result() {
     let pool = ThreadPool::new(2).unwrap();
-    let gate = Gate::new();
+    let gate = Event::new();
     let g = gate.clone();
     let fut = pool
         .submit(move || {
@@ -437,7 +425,7 @@ fn many_waiters_all_see_the_result() {
             std::thread::spawn(move || f.result_timeout(PATIENCE).unwrap().clone())
         })
         .collect();
-    gate.open();
+    gate.set();
     for w in waiters {
         assert_eq!(w.join().unwrap(), "done");
     }

@@ -4,8 +4,8 @@
 mod helpers;
 
 use concur_core::ErrorKind;
+use concur_testkit::Event;
 use concur_thread::ThreadPool;
-use helpers::Gate;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -106,7 +106,7 @@ fn cancelled_scoped_jobs_are_dropped_before_scope_returns() {
     let pool = ThreadPool::new(1).unwrap();
     let dropped = AtomicUsize::new(0);
     let ran = AtomicUsize::new(0);
-    let gate = Gate::new();
+    let gate = Event::new();
     pool.scope(|s| {
         let g = gate.clone();
         s.spawn(move || g.wait());
@@ -122,7 +122,7 @@ fn cancelled_scoped_jobs_are_dropped_before_scope_returns() {
         for f in &futs {
             assert!(f.cancel());
         }
-        gate.open();
+        gate.set();
     });
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     assert_eq!(dropped.load(Ordering::SeqCst), 5);
@@ -132,7 +132,7 @@ fn cancelled_scoped_jobs_are_dropped_before_scope_returns() {
 fn cancel_futures_during_a_scope_drops_the_queued_closures() {
     let pool = ThreadPool::new(1).unwrap();
     let dropped = AtomicUsize::new(0);
-    let gate = Gate::new();
+    let gate = Event::new();
     pool.scope(|s| {
         let g = gate.clone();
         s.spawn(move || g.wait());
@@ -148,7 +148,7 @@ fn cancel_futures_during_a_scope_drops_the_queued_closures() {
                 .cancel_futures(true),
         );
         assert!(futs.iter().all(concur_core::Future::cancelled));
-        gate.open();
+        gate.set();
     });
     assert_eq!(dropped.load(Ordering::SeqCst), 3);
 }

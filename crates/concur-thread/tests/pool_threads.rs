@@ -5,32 +5,33 @@
 mod helpers;
 
 use concur_core::Executor;
+use concur_testkit::{Event, procfs};
 use concur_thread::ThreadPool;
-use helpers::{Gate, eventually, os_thread_count};
+use helpers::eventually;
 
 /// The thread count is back to `before`. A joined thread can still be
 /// listed in /proc/self/task for a moment (the kernel wakes the joiner
 /// when it clears the thread id, before it releases the task), so this
 /// polls briefly instead of reading once.
 fn back_to(before: usize, what: &str) {
-    eventually(what, || os_thread_count() == before);
+    eventually(what, || procfs::thread_count() == before);
 }
 
 #[test]
 fn pools_leave_no_threads_behind() {
-    let before = os_thread_count();
+    let before = procfs::thread_count();
 
     // Saturated pool, then dropped: drop joins every worker.
     {
         let pool = ThreadPool::new(6).unwrap();
-        let gate = Gate::new();
+        let gate = Event::new();
         for _ in 0..30 {
             let g = gate.clone();
             let _ = pool.submit(move || g.wait()).unwrap();
         }
         assert_eq!(pool.num_threads(), 6);
-        assert_eq!(os_thread_count(), before + 6);
-        gate.open();
+        assert_eq!(procfs::thread_count(), before + 6);
+        gate.set();
     }
     back_to(before, "after drop");
 
@@ -42,7 +43,7 @@ fn pools_leave_no_threads_behind() {
         f.wait();
     }
     eventually("workers exit after shutdown(wait = false)", || {
-        os_thread_count() == before
+        procfs::thread_count() == before
     });
     drop(pool);
     back_to(before, "after dropping a shut-down pool");

@@ -4,8 +4,9 @@
 mod helpers;
 
 use concur_core::{ErrorKind, Executor, State, TaskExecutor};
+use concur_testkit::{Event, Negate};
 use concur_thread::RayonExecutor;
-use helpers::{Counter, Gate, PATIENCE};
+use helpers::{Counter, PATIENCE};
 
 fn exec(threads: usize) -> RayonExecutor {
     RayonExecutor::new(
@@ -49,7 +50,7 @@ fn shutdown_waits_and_refuses() {
 #[test]
 fn cancel_futures_cancels_queued_jobs_at_once() {
     let e = exec(1);
-    let gate = Gate::new();
+    let gate = Event::new();
     let started = Counter::new();
     let (g, s) = (gate.clone(), started.clone());
     let first = e
@@ -66,27 +67,16 @@ fn cancel_futures_cancels_queued_jobs_at_once() {
             .cancel_futures(true),
     );
     assert!(rest.iter().all(concur_core::Future::cancelled));
-    gate.open();
+    gate.set();
     first.result_timeout(PATIENCE).unwrap();
     e.shutdown();
 }
 
 #[test]
 fn task_executor_comes_for_free() {
-    #[derive(Clone, Copy)]
-    struct Neg;
-    impl concur_core::RemoteFn for Neg {
-        type Args = i32;
-        type Output = i32;
-        const NAME: &'static str = "tests::neg";
-        const FINGERPRINT: u64 = 3;
-        fn call(x: i32) -> Result<i32, concur_core::BoxError> {
-            Ok(-x)
-        }
-    }
     let e = exec(2);
-    let futs = e.submit_batch(Neg, vec![1, 2, 3]).unwrap();
+    let futs = e.submit_batch(Negate, vec![1, 2, 3]).unwrap();
     let out: Vec<i32> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
     assert_eq!(out, [-1, -2, -3]);
-    assert_eq!(e.submit_task(Neg, 4).unwrap().into_result().unwrap(), -4);
+    assert_eq!(e.submit_task(Negate, 4).unwrap().into_result().unwrap(), -4);
 }

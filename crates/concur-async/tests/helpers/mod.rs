@@ -1,84 +1,10 @@
-//! Shared test helpers: a small thread-pool executor (std threads over a
-//! channel) and a runner that executes one async test body under every
-//! supported runtime.
+//! Shared test helpers: a runner that executes one async test body under
+//! every supported runtime, and a gate that holds a worker (the thread-pool
+//! executor comes from `concur-testkit`).
 
 #![allow(dead_code, unreachable_pub)]
 
-use concur_core::{Error, Executor, Job, SubmitError};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-
-/// A fixed pool of `n` threads taking jobs from one channel.
-pub struct TestPool {
-    tx: Mutex<Option<Sender<Job>>>,
-    rx: Arc<Mutex<Receiver<Job>>>,
-    workers: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl TestPool {
-    pub fn new(n: usize) -> Arc<Self> {
-        let (tx, rx) = channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let workers = (0..n)
-            .map(|_| {
-                let rx = rx.clone();
-                std::thread::spawn(move || {
-                    loop {
-                        let job = rx.lock().unwrap().recv();
-                        match job {
-                            Ok(job) => job.run(),
-                            Err(_) => return,
-                        }
-                    }
-                })
-            })
-            .collect();
-        Arc::new(Self {
-            tx: Mutex::new(Some(tx)),
-            rx,
-            workers: Mutex::new(workers),
-        })
-    }
-}
-
-impl Executor for TestPool {
-    fn execute(&self, job: Job) -> Result<(), SubmitError<Job>> {
-        match &*self.tx.lock().unwrap() {
-            Some(tx) => tx
-                .send(job)
-                .map_err(|e| SubmitError::new(e.0, Error::shutdown())),
-            None => Err(SubmitError::new(job, Error::shutdown())),
-        }
-    }
-}
-impl concur_core::Shutdown for TestPool {
-    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
-        let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
-        drop(self.tx.lock().unwrap().take());
-        if cancel_futures {
-            let rx = self.rx.lock().unwrap();
-            while let Ok(job) = rx.try_recv() {
-                job.cancel();
-            }
-        }
-        if wait {
-            let workers = std::mem::take(&mut *self.workers.lock().unwrap());
-            for w in workers {
-                w.join().unwrap();
-            }
-        }
-    }
-    fn is_shutdown(&self) -> bool {
-        self.tx.lock().unwrap().is_none()
-    }
-}
-
-impl Drop for TestPool {
-    fn drop(&mut self) {
-        drop(self.tx.lock().unwrap().take());
-    }
-}
+use std::sync::Arc;
 
 /// The runtimes every async test runs under.
 pub const RUNTIMES: [&str; 4] = [

@@ -1,12 +1,13 @@
 //! Shared helpers for the concur-core integration tests: futures in each
-//! state (like CPython's `test_concurrent_futures/util.py`), a task error
-//! type, drop probes, counting wakers, a `tracing` capture and small test
-//! executors.
+//! state (like CPython's `test_concurrent_futures/util.py`), drop probes,
+//! counting wakers, a `tracing` capture and small test executors. The
+//! fixtures other crates' tests share come from `concur-testkit`.
 
 #![allow(dead_code)]
 
 use concur_core::Shutdown as _;
 use concur_core::{Error, Executor, Future, Job, Promise, SubmitError};
+use concur_testkit::TestError;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -75,18 +76,6 @@ pub(crate) fn successful_future() -> Fixture<u64> {
         fut: Future::ready(42),
     }
 }
-
-/// A task's own error type, to check downcasting.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct TestError(pub(crate) u32);
-
-impl fmt::Display for TestError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "test error {}", self.0)
-    }
-}
-
-impl std::error::Error for TestError {}
 
 /// A value that is neither `Clone` nor `Copy`.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,5 +1,6 @@
 //! Helpers for the process-pool test binaries: the start method of the
-//! case being run, process and descriptor checks, killing a worker.
+//! case being run, killing a worker and waiting for its replacement (the
+//! process and descriptor checks come from `concur-testkit`).
 
 // Each test binary uses a part of these.
 #![allow(dead_code)]
@@ -35,50 +36,6 @@ pub(crate) fn died(err: &concur_core::Error) -> WorkerDied {
         .unwrap_or_else(|| panic!("not a WorkerDied: {err:?}"))
 }
 
-/// How many descriptors this process has open (not counting the one this
-/// call opens to list them).
-pub(crate) fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
-}
-
-/// Our child processes (any state), from /proc.
-pub(crate) fn children() -> Vec<(u32, char)> {
-    let me = std::process::id();
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) S ppid ..." — comm may contain spaces; split after ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid: u32 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == me {
-            out.push((pid, state));
-        }
-    }
-    out
-}
-
-/// Waits (up to 10 s) until this process has no child left, zombie or not.
-pub(crate) fn assert_no_children() {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let c = children();
-        if c.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "children left behind: {c:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Sends `SIGKILL` to `pid`; whether it was delivered (the process existed).
 ///
 /// The pid comes from `worker_pids()`, which the dispatcher clears right
@@ -112,15 +69,6 @@ pub(crate) fn gone(pool: &ProcessPool, pid: u32) {
         assert!(Instant::now() < deadline, "worker {pid} never reaped");
         std::thread::sleep(Duration::from_micros(100));
     }
-}
-
-/// Runs `case`, then checks that it left no child process behind and
-/// closed every descriptor it opened.
-pub(crate) fn leak_checked(case: impl FnOnce()) {
-    let fds = open_fds();
-    case();
-    assert_no_children();
-    assert_eq!(open_fds(), fds, "descriptors leaked");
 }
 
 /// One case for [`run_cases`]: its name, the case, the start methods it

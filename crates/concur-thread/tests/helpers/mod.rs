@@ -1,4 +1,5 @@
-//! Shared test helpers: a gate tasks block on, a start counter, timeouts.
+//! Shared test helpers: a start counter, timeouts (the event tasks block
+//! on and the thread count come from `concur-testkit`).
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -6,32 +7,6 @@ use std::time::{Duration, Instant};
 
 /// Generous bound for anything that should happen "soon" on a loaded machine.
 pub const PATIENCE: Duration = Duration::from_secs(30);
-
-/// A latch: tasks `wait` until the test `open`s it (CPython tests use a
-/// `threading.Semaphore(0)` the same way).
-#[derive(Clone, Default)]
-pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn open(&self) {
-        *self.0.0.lock().unwrap() = true;
-        self.0.1.notify_all();
-    }
-
-    pub fn wait(&self) {
-        let deadline = Instant::now() + PATIENCE;
-        let mut open = self.0.0.lock().unwrap();
-        while !*open {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "gate never opened");
-            open = self.0.1.wait_timeout(open, left).unwrap().0;
-        }
-    }
-}
 
 /// Counts events and lets the test wait for a number of them.
 #[derive(Clone, Default)]
@@ -60,13 +35,6 @@ impl Counter {
             count = self.0.1.wait_timeout(count, left).unwrap().0;
         }
     }
-}
-
-/// The number of threads of this process, from `/proc/self/task`.
-pub fn os_thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task is readable on Linux")
-        .count()
 }
 
 /// Polls `cond` until it holds or [`PATIENCE`] runs out.
