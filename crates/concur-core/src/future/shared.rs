@@ -37,9 +37,11 @@
 //!
 //! * Before it publishes the terminal state (so whoever sees the state also
 //!   sees the loan) it adds [`LENT`] to `handles` and records its thread in
-//!   `Waiters::lending`. The callbacks borrow the value through
-//!   [`Future::lent`](crate::Future), a view of the completer's
-//!   `Arc<SharedState<T>>` (a [`Loan`]) that never touches `handles`.
+//!   `Waiters::lending`. The loan is a [`Loan`]: the completer's own
+//!   `Arc<SharedState<T>>`. A done-callback is stored as taking that `Arc`
+//!   ([`DoneCallback`]) and sees it as `&Future<T>` through `Future::lent`,
+//!   a view that is never dropped and so never touches `handles` (cloning
+//!   it makes a real, counted handle).
 //! * Callbacks run in registration order: while the loan lasts,
 //!   `add_done_callback` queues (even though the state is terminal) and the
 //!   completer drains the queue before it returns the loan, under the lock
@@ -53,7 +55,7 @@
 //!   callbacks never make it lose the value. On the lending thread itself (a
 //!   callback consuming a clone) it fails with `InvalidState` at once rather
 //!   than deadlock.
-//! * [`Promise::set_outcome_deferring_callbacks`](crate::Promise) hands the
+//! * [`Promise::set_outcome_deferring_callbacks`](crate::Promise::set_outcome_deferring_callbacks) hands the
 //!   loan and the callbacks to the caller as [`DeferredCallbacks`], to run on
 //!   another thread; the loan lasts until they ran (or were dropped).
 //!
@@ -87,8 +89,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// A done-callback as stored: it is called with the `Arc` it borrows the
-/// value through, which `Future::add_done_callback` turns into the
-/// `&Future<T>` the user's closure takes (see [`Future::lent`](crate::Future)).
+/// value through, which the closure `Future::add_done_callback` wraps
+/// around the user's turns into the `&Future<T>` that one takes
+/// (`Future::lent`). So this file never names the handle type.
 pub(crate) type DoneCallback<T> = Box<dyn FnOnce(&Arc<SharedState<T>>) + Send + 'static>;
 
 /// A consumer registered by `Future::on_done`: it takes the outcome by move.
