@@ -43,35 +43,30 @@ mod error;
 mod executor;
 mod future;
 mod handle;
+mod job;
 mod notify;
-mod primitive;
+mod ready_queue;
+mod remote_fn;
 mod return_when;
 mod shutdown;
 mod state;
+mod task_executor;
 pub mod timer;
 mod watch;
 
 pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
-pub use executor::{BatchResult, ChunkResult, Executor, Job, RemoteFn, TaskExecutor};
-pub use future::{DeferredCallbacks, Future, FutureOutput, FutureOutputRef, Promise};
+pub use executor::Executor;
+pub use future::{
+    AnyFuture, DeferredCallbacks, DoneSignal, Future, FutureOutput, FutureOutputRef, Promise,
+};
 #[doc(hidden)]
 pub use handle::__private;
 pub use handle::{FutureHandle, IntoFutureHandle, dedup_handles};
+pub use job::Job;
+pub use remote_fn::RemoteFn;
 pub use return_when::{DoneAndNotDone, ReturnWhen};
 pub use shutdown::{Shutdown, ShutdownOptions};
 pub use state::State;
-pub use watch::{AnyFuture, DoneSignal, Watcher};
-
-#[cfg(test)]
-mod tests {
-    /// The shared state of a `Future<()>`, with the `Arc`'s two counters,
-    /// stays within 128 bytes (two cache lines at most).
-    #[test]
-    fn shared_state_of_unit_future_is_at_most_128_bytes() {
-        let size = std::mem::size_of::<crate::future::InnerForSize<()>>()
-            + 2 * std::mem::size_of::<usize>();
-        println!("shared state of Future<()>: {size} bytes");
-        assert!(size <= 128, "shared state is {size} bytes");
-    }
-}
+pub use task_executor::{BatchResult, ChunkResult, TaskExecutor};
+pub use watch::Watcher;

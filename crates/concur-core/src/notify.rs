@@ -1,6 +1,6 @@
 //! The one waker enum shared by blocking and async waiting.
 
-use crate::primitive::Thread;
+use concur_sync::thread::{self, Thread};
 use std::task::Waker;
 
 /// Who to wake: a parked thread or an async task.
@@ -12,7 +12,7 @@ pub(crate) enum Notify {
 
 impl Notify {
     pub(crate) fn current_thread() -> Self {
-        Self::Thread(crate::primitive::current_thread())
+        Self::Thread(thread::current())
     }
 
     pub(crate) fn wake(self) {

@@ -17,7 +17,7 @@ use crate::error::Error;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 type Callback = Box<dyn FnOnce() + Send + 'static>;
@@ -32,11 +32,12 @@ struct Timer {
 
 static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
 
-fn lock(t: &Timer) -> MutexGuard<'_, Entries> {
-    // No code panics while holding it (callbacks run after it is released).
-    match t.state.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
+impl Timer {
+    /// Locks the entries, ignoring poisoning: no code panics while holding
+    /// the lock (callbacks run after it is released). `std`'s mutex, not
+    /// `concur_sync`'s, which is loom's under `--cfg concur_loom`.
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -55,7 +56,7 @@ fn timer() -> Option<&'static Timer> {
 }
 
 fn run(t: &'static Timer) {
-    let mut g = lock(t);
+    let mut g = t.lock();
     loop {
         let now = Instant::now();
         let next = g.0.first_key_value().map(|(k, _)| *k);
@@ -77,7 +78,7 @@ fn run(t: &'static Timer) {
                 drop(g);
                 // A panicking callback must not kill the timer thread.
                 let _ = catch_unwind(AssertUnwindSafe(run));
-                g = lock(t);
+                g = t.lock();
             }
         }
     }
@@ -110,7 +111,7 @@ where
         return Err(Error::broken("the timer thread could not start", None));
     };
     let key = {
-        let mut g = lock(t);
+        let mut g = t.lock();
         let seq = g.1;
         g.1 += 1;
         g.0.insert((at, seq), Box::new(f));
@@ -169,7 +170,7 @@ impl TimerEntry {
             return false;
         };
         // Dropping the callback outside the lock: it may own anything.
-        let removed = lock(t).0.remove(&self.key);
+        let removed = t.lock().0.remove(&self.key);
         removed.is_some()
     }
 }
