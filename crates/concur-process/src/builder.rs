@@ -1,8 +1,10 @@
-//! [`Builder`] and [`StartMethod`]: a pool's settings, checked at
-//! [`Builder::build`].
+//! [`Builder`]: a pool's settings, checked at [`Builder::build`] into
+//! the pool's `Config`.
 
+use crate::config::Config;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::pool::ProcessPool;
+use crate::start_method::StartMethod;
 use concur_core::RemoteFn;
 use concur_ipc::{FnRef, Packed, RemoteError, RemoteErrorKind, Request};
 use concur_sync::sync::{Arc, Mutex};
@@ -22,7 +24,7 @@ type EncodeArgs = StdArc<dyn Fn() -> Result<Vec<u8>, RemoteError> + Send + Sync>
 #[derive(Clone)]
 pub(crate) struct Initializer {
     func: FnRef,
-    pub(crate) name: &'static str,
+    name: &'static str,
     args_type: &'static str,
     encode: EncodeArgs,
 }
@@ -65,30 +67,6 @@ impl Initializer {
 /// The default [`Builder::start_timeout`].
 const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How worker processes are started.
-///
-/// # Examples
-///
-/// ```
-/// let m = concur_process::StartMethod::default();
-/// assert_eq!(m, concur_process::StartMethod::Spawn);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum StartMethod {
-    /// Re-execute the current binary with a token in the environment;
-    /// [`init`](crate::init) at the top of `main` diverts it into the
-    /// worker loop. Nothing of the parent's memory is inherited.
-    #[default]
-    Spawn,
-    /// Re-execute the current binary once as a single-threaded fork server
-    /// (diverted by [`init`](crate::init) before any user code runs), which
-    /// then `fork`s each worker: replacing a worker costs a fork, not an
-    /// exec, and no worker inherits a lock held by one of this process's
-    /// threads. (CPython starts its fork server the same way.)
-    ForkServer,
-}
-
 /// Configures a [`ProcessPool`]. Obtained from [`ProcessPool::builder`] (or
 /// [`Builder::new`]); [`build`](Self::build) validates it and starts the
 /// workers. A builder is `Clone`: one configuration can build several
@@ -114,12 +92,12 @@ pub enum StartMethod {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
-    pub(crate) start_method: StartMethod,
-    pub(crate) initializer: Option<Initializer>,
-    pub(crate) max_tasks_per_child: Option<u64>,
-    pub(crate) max_frame: usize,
-    pub(crate) task_timeout: Option<Duration>,
-    pub(crate) start_timeout: Option<Duration>,
+    start_method: StartMethod,
+    initializer: Option<Initializer>,
+    max_tasks_per_child: Option<u64>,
+    max_frame: usize,
+    task_timeout: Option<Duration>,
+    start_timeout: Option<Duration>,
 }
 
 /// Same as [`Builder::new`].
@@ -423,7 +401,88 @@ impl Builder {
             });
         }
         let init_frame = self.init_frame()?;
-        ProcessPool::start(self, workers, init_frame)
+        ProcessPool::start(Config {
+            workers,
+            start_method: self.start_method,
+            initializer: self.initializer.as_ref().map(|i| i.name),
+            max_tasks_per_child: self.max_tasks_per_child,
+            max_frame: self.max_frame,
+            task_timeout: self.task_timeout,
+            start_timeout: self.start_timeout,
+            init_frame,
+        })
+    }
+}
+
+/// The pool's constructors live beside its builder (`pool.rs` never
+/// names the builder; it starts from a checked [`Config`]).
+impl ProcessPool {
+    /// A [`Builder`] with the defaults (the same as [`Builder::new`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_process::ProcessPool::builder().max_workers(2);
+    /// # drop(b);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A pool of `max_workers` worker processes, other settings default:
+    /// CPython's `ProcessPoolExecutor(max_workers)`, and the same as
+    /// `ProcessPool::builder().max_workers(max_workers).build()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`]; `max_workers` 0 is refused with
+    /// "max_workers must be at least 1".
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::TaskExecutor;
+    /// concur_ipc::remote! {
+    ///     fn double(x: u32) -> u32 { 2 * x }
+    /// }
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::new(2)?;
+    ///     assert_eq!(pool.submit_task(double, 21)?.into_result()?, 42);
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
+        Self::builder().max_workers(max_workers).build()
+    }
+
+    /// A pool of [`default_max_workers`](crate::default_max_workers)
+    /// worker processes (the CPU count), other settings default: CPython's
+    /// `ProcessPoolExecutor()`.
+    ///
+    /// There is no `Default` for `ProcessPool`: building one starts
+    /// processes, which can fail (descriptor or process limits, a binary
+    /// whose `main` does not call [`init`](crate::init), a call from inside
+    /// a worker), and `Default` cannot report an error. The thread pool,
+    /// which starts nothing until used, has both `ThreadPool::default()`
+    /// and a `with_default_workers()` of this shape.
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// fn main() -> Result<(), concur_process::BuildError> {
+    ///     concur_process::init();
+    ///     let pool = concur_process::ProcessPool::with_default_workers()?;
+    ///     assert_eq!(pool.max_workers(), concur_process::default_max_workers());
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn with_default_workers() -> Result<Self, BuildError> {
+        Self::builder().build()
     }
 }
 

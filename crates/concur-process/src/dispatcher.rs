@@ -450,7 +450,7 @@ impl Dispatcher {
                 p.phase = Phase::Init;
                 p.reader.set_limit(max_frame);
                 // Encoded once by `build` (initializer and its arguments).
-                if p.conn.send(&self.inner.init_frame).is_err() {
+                if p.conn.send(&self.inner.config.init_frame).is_err() {
                     p.kill(KillReason::Protocol);
                 }
             }
@@ -473,12 +473,7 @@ impl Dispatcher {
                 }
             }
             (Phase::Init, Reply::InitFailed(e)) => {
-                let name = self
-                    .inner
-                    .config
-                    .initializer
-                    .as_ref()
-                    .map_or("?", |i| i.name);
+                let name = self.inner.config.initializer.unwrap_or("?");
                 p.phase = Phase::Exiting;
                 p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
                 self.break_pool(Error::broken(
@@ -573,7 +568,7 @@ impl Dispatcher {
             verdict = Verdict::Break;
         }
         let config = &self.inner.config;
-        let initializer = config.initializer.as_ref().map(|i| i.name);
+        let initializer = config.initializer;
         let start_timeout = config.start_timeout.unwrap_or(Duration::MAX);
         self.apply(slot, verdict, || {
             let why = match (p.phase, p.kill_reason, &p.violation) {

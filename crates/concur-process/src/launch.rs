@@ -2,10 +2,10 @@
 //! ended. For [`StartMethod::ForkServer`] it owns the fork server and
 //! starts a new one when the last one died (as CPython does on next use).
 
-use crate::builder::StartMethod;
 use crate::forkserver::{self, ForkServer};
 use crate::proc::Proc;
 use crate::reexec::reexec;
+use crate::start_method::StartMethod;
 use crate::sys::{self, ExitCause};
 use crate::token::Token;
 use std::collections::HashMap;

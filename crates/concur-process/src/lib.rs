@@ -71,6 +71,7 @@
 
 mod builder;
 mod closures;
+mod config;
 mod dispatcher;
 mod error;
 mod forkserver;
@@ -80,13 +81,15 @@ mod pool;
 mod proc;
 mod reexec;
 mod shared;
+mod start_method;
 mod sys;
 mod token;
 mod worker;
 
-pub use builder::{Builder, StartMethod, default_max_workers};
+pub use builder::{Builder, default_max_workers};
 pub use closures::{MapOnProcessPool, SubmitToProcessPool};
 pub use error::{BuildError, ProtocolViolation, WorkerDied};
 pub use guard::{init, is_worker_process};
 pub use pool::ProcessPool;
+pub use start_method::StartMethod;
 pub use sys::ExitCause;

@@ -2,7 +2,7 @@
 //! Calls are encoded here, on the submitting thread, outside the book's
 //! lock; the dispatcher thread (`dispatcher.rs`) does the rest.
 
-use crate::builder::Builder;
+use crate::config::Config;
 use crate::dispatcher::Dispatcher;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::shared::{Command, Inner, KillReason, Status};
@@ -77,11 +77,8 @@ impl fmt::Debug for ProcessPool {
 impl ProcessPool {
     /// Starts the dispatcher (which starts the workers) and waits until
     /// every worker completed its start once, or the pool broke.
-    pub(crate) fn start(
-        config: Builder,
-        workers: usize,
-        init_frame: Vec<u8>,
-    ) -> Result<Self, BuildError> {
+    pub(crate) fn start(config: Config) -> Result<Self, BuildError> {
+        let workers = config.workers;
         let exe = std::env::current_exe().map_err(BuildError::io)?;
         let wake = sys::eventfd().map_err(BuildError::io)?;
         let inner = Arc::new(Inner {
@@ -95,7 +92,6 @@ impl ProcessPool {
             cond: Condvar::new(),
             wake,
             config,
-            init_frame,
             exe,
             callbacks: CallbackRunner::new("concur-process-callbacks"),
             next_generation: AtomicU64::new(1),
@@ -147,74 +143,6 @@ impl ProcessPool {
         }
         drop(status);
         Ok(pool)
-    }
-
-    /// A [`Builder`] with the defaults (the same as [`Builder::new`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let b = concur_process::ProcessPool::builder().max_workers(2);
-    /// # drop(b);
-    /// ```
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
-    /// A pool of `max_workers` worker processes, other settings default:
-    /// CPython's `ProcessPoolExecutor(max_workers)`, and the same as
-    /// `ProcessPool::builder().max_workers(max_workers).build()`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Builder::build`]; `max_workers` 0 is refused with
-    /// "max_workers must be at least 1".
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// use concur_core::TaskExecutor;
-    /// concur_ipc::remote! {
-    ///     fn double(x: u32) -> u32 { 2 * x }
-    /// }
-    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
-    ///     concur_process::init();
-    ///     let pool = concur_process::ProcessPool::new(2)?;
-    ///     assert_eq!(pool.submit_task(double, 21)?.into_result()?, 42);
-    ///     Ok(())
-    /// }
-    /// ```
-    pub fn new(max_workers: usize) -> Result<Self, BuildError> {
-        Self::builder().max_workers(max_workers).build()
-    }
-
-    /// A pool of [`default_max_workers`](crate::default_max_workers)
-    /// worker processes (the CPU count), other settings default: CPython's
-    /// `ProcessPoolExecutor()`.
-    ///
-    /// There is no `Default` for `ProcessPool`: building one starts
-    /// processes, which can fail (descriptor or process limits, a binary
-    /// whose `main` does not call [`init`](crate::init), a call from inside
-    /// a worker), and `Default` cannot report an error. The thread pool,
-    /// which starts nothing until used, has both `ThreadPool::default()`
-    /// and a `with_default_workers()` of this shape.
-    ///
-    /// # Errors
-    ///
-    /// As [`Builder::build`].
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// fn main() -> Result<(), concur_process::BuildError> {
-    ///     concur_process::init();
-    ///     let pool = concur_process::ProcessPool::with_default_workers()?;
-    ///     assert_eq!(pool.max_workers(), concur_process::default_max_workers());
-    ///     Ok(())
-    /// }
-    /// ```
-    pub fn with_default_workers() -> Result<Self, BuildError> {
-        Self::builder().build()
     }
 
     /// The number of worker processes.

@@ -2,7 +2,7 @@
 //! (under one mutex), the command queue, the start status, the wake-up
 //! eventfd and the callback runner.
 
-use crate::builder::Builder;
+use crate::config::Config;
 use crate::sys;
 use concur_remote::{Assignment, Book, CallbackRunner};
 use concur_sync::sync::atomic::AtomicU64;
@@ -67,10 +67,7 @@ pub(crate) struct Inner {
     pub(crate) status: Mutex<Status>,
     pub(crate) cond: Condvar,
     pub(crate) wake: OwnedFd,
-    pub(crate) config: Builder,
-    /// The `Init` request (initializer, its encoded arguments, frame
-    /// limit), encoded once by `build`: every new worker gets these bytes.
-    pub(crate) init_frame: Vec<u8>,
+    pub(crate) config: Config,
     pub(crate) exe: std::path::PathBuf,
     pub(crate) callbacks: CallbackRunner,
     /// The next task's generation (unique per task; a task runs at most
