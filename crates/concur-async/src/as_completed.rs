@@ -10,7 +10,6 @@
 //! under any runtime.
 
 use crate::deadline::Deadline;
-use crate::watched::watch_distinct;
 use concur_core::{Error, IntoFutureHandle, Watcher};
 use futures_core::{FusedStream, Stream};
 use std::fmt;
@@ -103,7 +102,7 @@ where
     I: IntoIterator,
     I::Item: IntoFutureHandle,
 {
-    let (handles, watcher) = watch_distinct(fs);
+    let (handles, watcher) = Watcher::distinct(fs);
     AsCompleted {
         watcher: Some(watcher),
         slots: handles.into_iter().map(Some).collect(),

@@ -71,7 +71,6 @@ mod deadline;
 mod gather;
 mod spawn;
 mod wait;
-mod watched;
 mod wrap;
 
 pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed};

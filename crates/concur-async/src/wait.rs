@@ -3,7 +3,6 @@
 //! condition both use) and `(done, not_done)` shape.
 
 use crate::deadline::Deadline;
-use crate::watched::watch_distinct;
 use concur_core::{DoneAndNotDone, IntoFutureHandle, ReturnWhen, Watcher};
 use std::fmt;
 use std::pin::Pin;
@@ -79,7 +78,7 @@ where
     I: IntoIterator,
     I::Item: IntoFutureHandle,
 {
-    let (handles, watcher) = watch_distinct(fs);
+    let (handles, watcher) = Watcher::distinct(fs);
     Wait {
         watcher: Some(watcher),
         is_done: vec![false; handles.len()],

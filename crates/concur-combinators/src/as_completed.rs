@@ -1,7 +1,6 @@
 //! [`as_completed`]: futures in completion order.
 
 use crate::deadline::deadline_after;
-use crate::watched::watch_distinct;
 use concur_core::{Error, FutureHandle, IntoFutureHandle, Watcher};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -62,7 +61,7 @@ where
     I: IntoIterator,
     I::Item: IntoFutureHandle,
 {
-    let (handles, watcher) = watch_distinct(futures);
+    let (handles, watcher) = Watcher::distinct(futures);
     AsCompleted {
         inner: Inner {
             watcher: Some(watcher),

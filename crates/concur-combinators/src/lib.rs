@@ -75,7 +75,6 @@ mod map;
 mod retry;
 mod timer;
 mod wait;
-mod watched;
 
 pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed};
 pub use chain::{FutureExt, gather, join_all, select};

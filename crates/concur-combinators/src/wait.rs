@@ -1,7 +1,7 @@
 //! [`wait()`]: block until a condition over many futures holds.
 
 use crate::deadline::deadline_after;
-use crate::watched::watch_distinct;
+use concur_core::Watcher;
 use concur_core::{FutureHandle, IntoFutureHandle};
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ where
     let deadline = deadline_after(timeout);
     // The watcher yields the futures done already first, then the others
     // as they complete: one that completes while `wait` starts is seen.
-    let (handles, mut watcher) = watch_distinct(futures);
+    let (handles, mut watcher) = Watcher::distinct(futures);
     let total = handles.len();
     let (mut done, mut failed) = (0, false);
     while !return_when.holds(done, total, failed) {

@@ -10,6 +10,7 @@
 
 use crate::error::Error;
 use crate::future::AnyFuture;
+use crate::handle::{FutureHandle, IntoFutureHandle, dedup_handles};
 use crate::notify::Notify;
 use crate::ready_queue::ReadyQueue;
 use concur_sync::backoff;
@@ -76,6 +77,36 @@ impl Watcher {
             remaining: 0,
             local: VecDeque::new(),
         }
+    }
+
+    /// The distinct futures among `futures` (by identity, first occurrence
+    /// kept, input order, as [`dedup_handles`]) and one watcher over them:
+    /// handle `i` is token `i`. Futures done already are queued at once, in
+    /// input order, without registering on them. The start every
+    /// many-future waiter (`as_completed`, `wait`, blocking or async) makes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Future, Watcher};
+    ///
+    /// let (a, b) = (Future::ready(1), Future::ready(2));
+    /// let (handles, mut w) = Watcher::distinct([&a, &b, &a]);
+    /// assert_eq!(handles, [a.clone(), b.clone()]);
+    /// assert_eq!(w.remaining(), 2);
+    /// assert_eq!(w.try_next().unwrap().0, 0);
+    /// ```
+    pub fn distinct<I>(futures: I) -> (Vec<<I::Item as IntoFutureHandle>::Handle>, Self)
+    where
+        I: IntoIterator,
+        I::Item: IntoFutureHandle,
+    {
+        let handles = dedup_handles(futures);
+        let mut watcher = Self::new();
+        for h in &handles {
+            watcher.watch(h.to_any());
+        }
+        (handles, watcher)
     }
 
     /// Starts watching `fut`; returns its token.
