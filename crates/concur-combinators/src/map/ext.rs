@@ -60,11 +60,7 @@ pub trait ExecutorExt: Executor {
         I::Item: Send + 'static,
         R: Send + 'static,
     {
-        MapBuilder::new(
-            inputs.into_iter(),
-            chunk_submitter(self, move |c| run_closure_chunk(&f, c)),
-            true,
-        )
+        closure_map(self, f, inputs, true)
     }
 
     /// Like [`map`](Self::map), yielding results in completion order.
@@ -75,11 +71,7 @@ pub trait ExecutorExt: Executor {
         I::Item: Send + 'static,
         R: Send + 'static,
     {
-        MapBuilder::new(
-            inputs.into_iter(),
-            chunk_submitter(self, move |c| run_closure_chunk(&f, c)),
-            false,
-        )
+        closure_map(self, f, inputs, false)
     }
 
     /// Like [`map`](Self::map) for a fallible `f`: an input whose call
@@ -129,6 +121,28 @@ impl<E: Executor + ?Sized> ExecutorExt for E {}
 /// submitter of [`ExecutorExt`]'s methods (`run` is
 /// [`run_closure_chunk`] or [`run_fallible_chunk`] around the user's
 /// closure).
+/// `map`/`map_unordered` of an in-process closure: its chunks run
+/// `run_closure_chunk` on `exec`.
+fn closure_map<E, F, I, R>(
+    exec: &E,
+    f: F,
+    inputs: I,
+    ordered: bool,
+) -> MapBuilder<'_, I::IntoIter, R>
+where
+    E: Executor + ?Sized,
+    F: Fn(I::Item) -> R + Send + Sync + 'static,
+    I: IntoIterator,
+    I::Item: Send + 'static,
+    R: Send + 'static,
+{
+    MapBuilder::new(
+        inputs.into_iter(),
+        chunk_submitter(exec, move |c| run_closure_chunk(&f, c)),
+        ordered,
+    )
+}
+
 fn chunk_submitter<'e, X, A, R>(
     exec: &'e X,
     run: impl Fn(Vec<A>) -> ChunkOutcome<R> + Send + Sync + 'static,
