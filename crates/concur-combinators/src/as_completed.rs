@@ -63,7 +63,7 @@ where
 {
     let (handles, watcher) = Watcher::distinct(futures);
     AsCompleted {
-        inner: Inner {
+        inner: Watched {
             watcher: Some(watcher),
             slots: handles.into_iter().map(Some).collect(),
             #[cfg(feature = "progress")]
@@ -73,7 +73,7 @@ where
 }
 
 /// What both iterators share: the watcher and the handles not yet yielded.
-struct Inner<H> {
+struct Watched<H> {
     watcher: Option<Watcher>,
     /// The handle for each watcher token, taken out when yielded.
     slots: Vec<Option<H>>,
@@ -81,7 +81,7 @@ struct Inner<H> {
     bar: Option<indicatif::ProgressBar>,
 }
 
-impl<H> Inner<H> {
+impl<H> Watched<H> {
     fn remaining(&self) -> usize {
         self.watcher.as_ref().map_or(0, Watcher::remaining)
     }
@@ -145,7 +145,7 @@ impl<H> Inner<H> {
 /// ```
 #[must_use = "iterators do nothing unless consumed"]
 pub struct AsCompleted<H> {
-    inner: Inner<H>,
+    inner: Watched<H>,
 }
 
 impl<H> AsCompleted<H> {
@@ -262,7 +262,7 @@ impl<H> fmt::Debug for AsCompleted<H> {
 /// ```
 #[must_use = "iterators do nothing unless consumed"]
 pub struct AsCompletedTimeout<H> {
-    inner: Inner<H>,
+    inner: Watched<H>,
     deadline: Option<Instant>,
 }
 

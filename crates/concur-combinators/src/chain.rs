@@ -26,7 +26,6 @@
 //! [`with_timeout`](FutureExt::with_timeout) fires on concur's one timer
 //! thread.
 
-use crate::timer;
 use concur_core::{Error, Executor, Future, Promise};
 use concur_sync::sync::{Arc, Mutex};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -314,7 +313,7 @@ fn timeout_impl<T: Send + 'static>(
         return out; // too far away to ever fire
     };
     let in_timer = Arc::clone(&slot);
-    let fire = Box::new(move || {
+    let fire = move || {
         let mut guard = in_timer.lock();
         // Done in time: the outcome is on its way (a clone kept elsewhere
         // may still hold it back), so this is no timeout.
@@ -331,8 +330,8 @@ fn timeout_impl<T: Send + 'static>(
                 "future not done within {timeout:?}"
             )));
         }
-    });
-    if timer::schedule(at, fire).is_err() {
+    };
+    if concur_core::timer::call_at(at, fire).is_err() {
         let taken = slot.lock().take();
         if let Some(p) = taken {
             let _ = p.set_exception(Error::broken("the timer thread could not start", None));

@@ -73,7 +73,6 @@ pub mod chain;
 mod deadline;
 mod map;
 mod retry;
-mod timer;
 mod wait;
 
 pub use as_completed::{AsCompleted, AsCompletedTimeout, as_completed};

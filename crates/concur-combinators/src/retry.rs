@@ -1,6 +1,5 @@
 //! [`retry`]: resubmit a failing task to an executor, with back-off.
 
-use crate::timer;
 use concur_core::{BoxError, Error, Executor, Future, Promise, State};
 use concur_sync::sync::{Arc, Mutex};
 use std::fmt;
@@ -223,7 +222,7 @@ where
         // A delay past what an `Instant` holds never comes: fail now.
         let in_timer = Arc::clone(&this);
         let scheduled = Instant::now().checked_add(delay).is_some_and(|at| {
-            timer::schedule(at, Box::new(move || Self::submit_attempt(in_timer))).is_ok()
+            concur_core::timer::call_at(at, move || Self::submit_attempt(in_timer)).is_ok()
         });
         if !scheduled {
             this.finish(Err(err));

@@ -55,11 +55,11 @@ impl ser::Error for Custom {
     }
 }
 
-type Done = Result<(), Custom>;
+type ProbeResult = Result<(), Custom>;
 
 macro_rules! scalars {
     ($($method:ident($ty:ty)),* $(,)?) => {
-        $(fn $method(self, _: $ty) -> Done { Ok(()) })*
+        $(fn $method(self, _: $ty) -> ProbeResult { Ok(()) })*
     };
 }
 
@@ -94,19 +94,23 @@ impl ser::Serializer for Probe {
         serialize_unit_struct(&'static str),
     );
 
-    fn serialize_none(self) -> Done {
+    fn serialize_none(self) -> ProbeResult {
         Ok(())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Done {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> ProbeResult {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Done {
+    fn serialize_unit(self) -> ProbeResult {
         Ok(())
     }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Done {
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> ProbeResult {
         Ok(())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Done {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> ProbeResult {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -115,7 +119,7 @@ impl ser::Serializer for Probe {
         _: u32,
         _: &'static str,
         value: &T,
-    ) -> Done {
+    ) -> ProbeResult {
         value.serialize(self)
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Self, Custom> {
@@ -162,10 +166,10 @@ macro_rules! compound {
         $(impl ser::$trait for Probe {
             type Ok = ();
             type Error = Custom;
-            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> ProbeResult {
                 value.serialize(Probe)
             }
-            fn end(self) -> Done {
+            fn end(self) -> ProbeResult {
                 Ok(())
             }
         })*
@@ -182,13 +186,13 @@ compound!(
 impl ser::SerializeMap for Probe {
     type Ok = ();
     type Error = Custom;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Done {
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> ProbeResult {
         key.serialize(Probe)
     }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Done {
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> ProbeResult {
         value.serialize(Probe)
     }
-    fn end(self) -> Done {
+    fn end(self) -> ProbeResult {
         Ok(())
     }
 }
@@ -198,10 +202,10 @@ macro_rules! fields {
         $(impl ser::$trait for Probe {
             type Ok = ();
             type Error = Custom;
-            fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, value: &T) -> Done {
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, value: &T) -> ProbeResult {
                 value.serialize(Probe)
             }
-            fn end(self) -> Done {
+            fn end(self) -> ProbeResult {
                 Ok(())
             }
         })*

@@ -24,7 +24,7 @@ use crate::error::INIT_HINT;
 use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
 use crate::proc::{Phase, Proc};
-use crate::shared::{Command, Inner, KillReason};
+use crate::shared::{Command, KillReason, PoolShared};
 use crate::sys::{self, DontWait};
 use concur_core::{DeferredCallbacks, Error, ErrorKind};
 use concur_ipc::{Fill, FrameError, Reply, Request};
@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 pub(crate) struct Dispatcher {
-    inner: Arc<Inner>,
+    inner: Arc<PoolShared>,
     procs: Vec<Option<Proc>>,
     /// When each vacant slot is due for a new worker.
     restart: Vec<Option<Instant>>,
@@ -46,7 +46,7 @@ pub(crate) struct Dispatcher {
 }
 
 impl Dispatcher {
-    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+    pub(crate) fn new(inner: Arc<PoolShared>) -> Self {
         let n = inner.book.lock().slots();
         let launcher = Launcher::new(
             inner.exe.clone(),

@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::dispatcher::Dispatcher;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::shared::{Command, Inner, KillReason, Status};
+use crate::shared::{Command, KillReason, PoolShared, Status};
 use crate::sys;
 use concur_core::{
     BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, Shutdown, ShutdownOptions,
@@ -55,7 +55,7 @@ use std::time::Duration;
 /// }
 /// ```
 pub struct ProcessPool {
-    inner: Arc<Inner>,
+    inner: Arc<PoolShared>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
     workers: usize,
 }
@@ -81,7 +81,7 @@ impl ProcessPool {
         let workers = config.workers;
         let exe = std::env::current_exe().map_err(BuildError::io)?;
         let wake = sys::eventfd().map_err(BuildError::io)?;
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(PoolShared {
             book: Mutex::new(Book::new(workers, config.max_tasks_per_child)),
             commands: Mutex::new(Vec::new()),
             status: Mutex::new(Status {

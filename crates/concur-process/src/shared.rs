@@ -61,7 +61,7 @@ pub(crate) struct Status {
     pub(crate) pids: Vec<Option<u32>>,
 }
 
-pub(crate) struct Inner {
+pub(crate) struct PoolShared {
     pub(crate) book: Mutex<Book<Arc<Conn>>>,
     pub(crate) commands: Mutex<Vec<Command>>,
     pub(crate) status: Mutex<Status>,
@@ -75,7 +75,7 @@ pub(crate) struct Inner {
     pub(crate) next_generation: AtomicU64,
 }
 
-impl Inner {
+impl PoolShared {
     pub(crate) fn command(&self, c: Command) {
         self.commands.lock().push(c);
         sys::eventfd_signal(&self.wake);
@@ -97,8 +97,8 @@ impl Inner {
     }
 }
 
-impl fmt::Debug for Inner {
+impl fmt::Debug for PoolShared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Inner").finish_non_exhaustive()
+        f.debug_struct("PoolShared").finish_non_exhaustive()
     }
 }

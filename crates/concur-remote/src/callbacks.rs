@@ -35,7 +35,7 @@ concur_sync::thread_local! {
 }
 
 #[derive(Default)]
-struct State {
+struct RunnerState {
     queue: VecDeque<Vec<DeferredCallbacks>>,
     threads: usize,
     idle: usize,
@@ -43,8 +43,8 @@ struct State {
     running: usize,
 }
 
-struct Shared {
-    state: Mutex<State>,
+struct RunnerShared {
+    state: Mutex<RunnerState>,
     /// Signalled when work is queued.
     work: Condvar,
     /// Signalled when the queue is empty and nothing runs.
@@ -68,7 +68,7 @@ struct Shared {
 /// ```
 #[derive(Clone)]
 pub struct CallbackRunner {
-    shared: Arc<Shared>,
+    shared: Arc<RunnerShared>,
     name: &'static str,
 }
 
@@ -94,8 +94,8 @@ impl CallbackRunner {
     #[must_use]
     pub fn new(name: &'static str) -> Self {
         Self {
-            shared: Arc::new(Shared {
-                state: Mutex::new(State::default()),
+            shared: Arc::new(RunnerShared {
+                state: Mutex::new(RunnerState::default()),
                 work: Condvar::new(),
                 drained: Condvar::new(),
             }),
@@ -166,7 +166,7 @@ impl CallbackRunner {
     }
 }
 
-fn serve(shared: &Shared) {
+fn serve(shared: &RunnerShared) {
     ON_RUNNER.with(|c| c.set(true));
     let mut s = shared.state.lock();
     loop {

@@ -30,7 +30,7 @@
 //!   (16 × 8 pause loops) for the next job of a burst before it announces
 //!   itself idle, which saves the idle/wake bookkeeping per job of a
 //!   `submit` loop.
-//! * [`Backoff`]: a lock-free retry loop that never parks (the thread
+//! * [`SpinWait`]: a lock-free retry loop that never parks (the thread
 //!   pool's queue waiting out another thread's push or pop, or retrying a
 //!   lost CAS): crossbeam-utils' `Backoff`, limits unchanged (doubling
 //!   pause loops up to 64, then yields).
@@ -131,10 +131,10 @@ pub fn burst_poll(_step: u32) -> bool {
     false
 }
 
-/// Spin limit of [`Backoff`]: pause loops double up to `1 << SPIN_LIMIT`.
+/// Spin limit of [`SpinWait`]: pause loops double up to `1 << SPIN_LIMIT`.
 #[cfg(not(concur_loom))]
 const SPIN_LIMIT: u32 = 6;
-/// Step limit of [`Backoff::snooze`]: past [`SPIN_LIMIT`] it yields.
+/// Step limit of [`SpinWait::snooze`]: past [`SPIN_LIMIT`] it yields.
 #[cfg(not(concur_loom))]
 const YIELD_LIMIT: u32 = 10;
 
@@ -146,11 +146,11 @@ const YIELD_LIMIT: u32 = 10;
 /// # Examples
 ///
 /// ```
-/// use concur_sync::backoff::Backoff;
+/// use concur_sync::backoff::SpinWait;
 /// use concur_sync::sync::atomic::{AtomicUsize, Ordering};
 ///
 /// let n = AtomicUsize::new(0);
-/// let backoff = Backoff::new();
+/// let backoff = SpinWait::new();
 /// let mut seen = n.load(Ordering::Relaxed);
 /// while let Err(actual) = n.compare_exchange_weak(seen, seen + 1, Ordering::Relaxed, Ordering::Relaxed) {
 ///     seen = actual;
@@ -159,18 +159,18 @@ const YIELD_LIMIT: u32 = 10;
 /// assert_eq!(n.load(Ordering::Relaxed), 1);
 /// ```
 #[derive(Debug, Default)]
-pub struct Backoff {
+pub struct SpinWait {
     #[cfg(not(concur_loom))]
     step: std::cell::Cell<u32>,
 }
 
-impl Backoff {
+impl SpinWait {
     /// A back-off at its first step.
     ///
     /// # Examples
     ///
     /// ```
-    /// concur_sync::backoff::Backoff::new().snooze();
+    /// concur_sync::backoff::SpinWait::new().snooze();
     /// ```
     #[must_use]
     pub fn new() -> Self {
@@ -182,7 +182,7 @@ impl Backoff {
     ///
     /// # Examples
     ///
-    /// See [`Backoff`].
+    /// See [`SpinWait`].
     #[cfg(not(concur_loom))]
     pub fn spin(&self) {
         for _ in 0..1u32 << self.step.get().min(SPIN_LIMIT) {
@@ -199,7 +199,7 @@ impl Backoff {
     /// # Examples
     ///
     /// ```
-    /// let b = concur_sync::backoff::Backoff::new();
+    /// let b = concur_sync::backoff::SpinWait::new();
     /// for _ in 0..12 {
     ///     b.snooze();
     /// }

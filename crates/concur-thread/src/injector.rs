@@ -28,7 +28,7 @@
 //! and indices only grow, so reuse of a block's memory cannot confuse them
 //! (the same holds for memory the allocator hands out again).
 
-use concur_sync::backoff::Backoff;
+use concur_sync::backoff::SpinWait;
 use concur_sync::cell::UnsafeCell;
 use concur_sync::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
 use concur_sync::sync::{Mutex, MutexGuard};
@@ -102,7 +102,7 @@ struct BlockSlot<T> {
 impl<T> BlockSlot<T> {
     /// Waits until a task is written into the slot.
     fn wait_write(&self) {
-        let backoff = Backoff::new();
+        let backoff = SpinWait::new();
         // ORDERING: pairs with the pusher's `Release` `fetch_or(WRITE)`: the
         // task written before it is visible once `WRITE` is.
         while self.state.load(Ordering::Acquire) & WRITE == 0 {
@@ -142,7 +142,7 @@ impl<T> Block<T> {
 
     /// Waits until the next pointer is set.
     fn wait_next(&self) -> *mut Self {
-        let backoff = Backoff::new();
+        let backoff = SpinWait::new();
         loop {
             // ORDERING: pairs with the `Release` store of `next` in `push`:
             // the next block's initialisation (or reset) is visible.
@@ -215,7 +215,7 @@ impl<T> Injector<T> {
 
     /// Appends `task`.
     pub(crate) fn push(&self, task: T) {
-        let backoff = Backoff::new();
+        let backoff = SpinWait::new();
         // ORDERING (all tail loads and the CAS failure below): `Acquire`
         // pairs with the `Release` stores that install a new tail block, so
         // a block seen through `tail` is initialised.
@@ -290,7 +290,7 @@ impl<T> Injector<T> {
         loop {
             match self.try_pop() {
                 Ok(task) => return task,
-                Err(()) => Backoff::new().spin(),
+                Err(()) => SpinWait::new().spin(),
             }
         }
     }
@@ -301,7 +301,7 @@ impl<T> Injector<T> {
         let mut block;
         let mut offset;
 
-        let backoff = Backoff::new();
+        let backoff = SpinWait::new();
         loop {
             // ORDERING (these loads and the CAS failure below): `Acquire`
             // pairs with the `Release` stores that move the head to the

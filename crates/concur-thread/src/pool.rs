@@ -96,7 +96,7 @@ fn sleeping(c: u64) -> u64 {
     c >> 32
 }
 
-struct Shared {
+struct PoolShared {
     queue: JobQueue,
     // Each hot word on its own cache line: the submitter's read-modify-
     // writes of `state` must not miss because workers just wrote `idle`.
@@ -159,7 +159,7 @@ struct Shared {
 /// let fut = pool.submit(move || *not_send);
 /// ```
 pub struct ThreadPool {
-    shared: Arc<Shared>,
+    shared: Arc<PoolShared>,
 }
 
 impl fmt::Debug for ThreadPool {
@@ -180,7 +180,7 @@ impl fmt::Debug for ThreadPool {
 impl ThreadPool {
     pub(crate) fn from_config(config: Config) -> Self {
         Self {
-            shared: Arc::new(Shared {
+            shared: Arc::new(PoolShared {
                 queue: JobQueue::new(),
                 state: CachePadded::new(AtomicUsize::new(0)),
                 idle: CachePadded::new(AtomicUsize::new(0)),
@@ -318,7 +318,7 @@ impl ThreadPool {
     }
 }
 
-impl Shared {
+impl PoolShared {
     /// Claims an idle token without blocking (`_idle_semaphore.acquire(timeout=0)`).
     fn claim_idle(&self) -> bool {
         // ORDERING: tokens only steer thread creation (see module docs);
@@ -631,7 +631,7 @@ impl Executor for ThreadPool {
         fence(Ordering::SeqCst);
         s.notify_new_job();
         if let Some(index) = spawn {
-            if let Err(e) = Shared::spawn_worker(s, index) {
+            if let Err(e) = PoolShared::spawn_worker(s, index) {
                 // ORDERING: as above.
                 let before = s.threads.fetch_sub(1, Ordering::Relaxed);
                 if before == 1 {

@@ -10,7 +10,7 @@ const SHUTDOWN: usize = 1;
 /// One job accepted and not yet finished (or a submission in progress).
 const UNIT: usize = 2;
 
-struct Shared {
+struct RayonShared {
     /// `SHUTDOWN` flag + `UNIT` × outstanding jobs.
     state: AtomicUsize,
     /// Our own FIFO: each rayon task pops exactly one job, so
@@ -20,7 +20,7 @@ struct Shared {
     all_done: Condvar,
 }
 
-impl Shared {
+impl RayonShared {
     fn finish_one(&self) {
         let before = self.state.fetch_sub(UNIT, Ordering::SeqCst);
         if before & SHUTDOWN != 0 && before / UNIT == 1 {
@@ -56,7 +56,7 @@ impl Shared {
 /// ```
 pub struct RayonExecutor {
     pool: std::sync::Arc<rayon_core::ThreadPool>,
-    shared: Arc<Shared>,
+    shared: Arc<RayonShared>,
 }
 
 impl fmt::Debug for RayonExecutor {
@@ -155,7 +155,7 @@ impl RayonExecutor {
     pub fn from_shared(pool: std::sync::Arc<rayon_core::ThreadPool>) -> Self {
         Self {
             pool,
-            shared: Arc::new(Shared {
+            shared: Arc::new(RayonShared {
                 state: AtomicUsize::new(0),
                 queue: Injector::new(),
                 lock: Mutex::new(()),
