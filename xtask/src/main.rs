@@ -11,7 +11,7 @@ const HELP: &str = "\
 cargo xtask <task> [options]
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, test (+ facade feature sets), loom, doc (warnings denied), bench --no-run
+  ci                 fmt --check, clippy -D warnings, test (+ facade feature sets, member crates --all-features), loom, doc (warnings denied), bench --no-run
   loom [-p CRATE]    loom models: tests/loom.rs and in-crate src/**/loom_tests.rs (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
   bench [--quick]    criterion benches and comparisons; report in target/concur-bench/
   stress [CASE]      process-pool fault tests at full size (100k tasks, 1000 random SIGKILLs), release
@@ -105,6 +105,24 @@ fn ci() -> Result<(), String> {
             t,
         )?;
     }
+
+    // The member crates' own feature-gated tests (`progress` bars, `rayon`,
+    // `tokio`), which the workspace run above, on default features, skips.
+    let mut t = cargo();
+    t.args([
+        "test",
+        "-p",
+        "concur-combinators",
+        "-p",
+        "concur-async",
+        "-p",
+        "concur-thread",
+        "--all-features",
+    ]);
+    run(
+        "cargo test -p concur-combinators -p concur-async -p concur-thread --all-features",
+        t,
+    )?;
 
     loom(&[])?;
 
