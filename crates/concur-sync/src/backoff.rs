@@ -58,6 +58,7 @@
 /// assert!(steps <= 68);
 /// ```
 #[cfg(not(concur_loom))]
+#[inline]
 pub fn result_wait(step: u32) -> bool {
     if step < 4 {
         for _ in 0..(1u32 << step) {
@@ -82,6 +83,7 @@ pub fn result_wait(step: u32) -> bool {
 /// assert!(steps <= 256);
 /// ```
 #[cfg(not(concur_loom))]
+#[inline]
 pub fn idle_worker(step: u32) -> bool {
     if step < 256 {
         std::thread::yield_now();
@@ -102,6 +104,7 @@ pub fn idle_worker(step: u32) -> bool {
 /// assert!(steps <= 16);
 /// ```
 #[cfg(not(concur_loom))]
+#[inline]
 pub fn burst_poll(step: u32) -> bool {
     if step < 16 {
         for _ in 0..8 {
@@ -115,18 +118,21 @@ pub fn burst_poll(step: u32) -> bool {
 
 /// No spinning under loom.
 #[cfg(concur_loom)]
+#[inline]
 pub fn result_wait(_step: u32) -> bool {
     false
 }
 
 /// No spinning under loom.
 #[cfg(concur_loom)]
+#[inline]
 pub fn idle_worker(_step: u32) -> bool {
     false
 }
 
 /// No polling under loom.
 #[cfg(concur_loom)]
+#[inline]
 pub fn burst_poll(_step: u32) -> bool {
     false
 }
@@ -173,6 +179,7 @@ impl SpinWait {
     /// concur_sync::backoff::SpinWait::new().snooze();
     /// ```
     #[must_use]
+    #[inline]
     pub fn new() -> Self {
         Self::default()
     }
@@ -184,6 +191,7 @@ impl SpinWait {
     ///
     /// See [`SpinWait`].
     #[cfg(not(concur_loom))]
+    #[inline]
     pub fn spin(&self) {
         for _ in 0..1u32 << self.step.get().min(SPIN_LIMIT) {
             std::hint::spin_loop();
@@ -205,6 +213,7 @@ impl SpinWait {
     /// }
     /// ```
     #[cfg(not(concur_loom))]
+    #[inline]
     pub fn snooze(&self) {
         if self.step.get() <= SPIN_LIMIT {
             for _ in 0..1u32 << self.step.get() {
@@ -220,12 +229,14 @@ impl SpinWait {
 
     /// Under loom: a yield.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn spin(&self) {
         loom::thread::yield_now();
     }
 
     /// Under loom: a yield.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn snooze(&self) {
         loom::thread::yield_now();
     }

@@ -32,12 +32,14 @@ impl<T> UnsafeCell<T> {
     /// let _ = concur_sync::cell::UnsafeCell::new(0u8);
     /// ```
     #[cfg(not(concur_loom))]
+    #[inline]
     pub const fn new(value: T) -> Self {
         Self(imp::UnsafeCell::new(value))
     }
 
     /// A new cell holding `value`.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn new(value: T) -> Self {
         Self(imp::UnsafeCell::new(value))
     }
@@ -49,6 +51,7 @@ impl<T> UnsafeCell<T> {
     ///
     /// See [`UnsafeCell`].
     #[cfg(not(concur_loom))]
+    #[inline]
     pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())
     }
@@ -56,6 +59,7 @@ impl<T> UnsafeCell<T> {
     /// Calls `f` with a pointer for reading; the caller guarantees no write
     /// overlaps the call.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         self.0.with(f)
     }
@@ -67,6 +71,7 @@ impl<T> UnsafeCell<T> {
     ///
     /// See [`UnsafeCell`].
     #[cfg(not(concur_loom))]
+    #[inline]
     pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
     }
@@ -74,6 +79,7 @@ impl<T> UnsafeCell<T> {
     /// Calls `f` with a pointer for writing; the caller guarantees no other
     /// access overlaps the call.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         self.0.with_mut(f)
     }

@@ -47,12 +47,14 @@ impl<T> Mutex<T> {
     /// assert!(m.lock().is_empty());
     /// ```
     #[cfg(not(concur_loom))]
+    #[inline]
     pub const fn new(value: T) -> Self {
         Self(imp::Mutex::new(value))
     }
 
     /// A new unlocked mutex holding `value`.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn new(value: T) -> Self {
         Self(imp::Mutex::new(value))
     }
@@ -64,6 +66,7 @@ impl<T> Mutex<T> {
     /// ```
     /// assert_eq!(concur_sync::sync::Mutex::new(3).into_inner(), 3);
     /// ```
+    #[inline]
     pub fn into_inner(self) -> T {
         match self.0.into_inner() {
             Ok(v) => v,
@@ -82,6 +85,7 @@ impl<T: ?Sized> Mutex<T> {
     /// *m.lock() = 5;
     /// assert_eq!(*m.lock(), 5);
     /// ```
+    #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         match self.0.lock() {
             Ok(g) => g,
@@ -100,6 +104,7 @@ impl<T: ?Sized> Mutex<T> {
     /// drop(held);
     /// assert!(m.try_lock().is_some());
     /// ```
+    #[inline]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         match self.0.try_lock() {
             Ok(g) => Some(g),
@@ -117,6 +122,7 @@ impl<T: ?Sized> Mutex<T> {
     /// *m.get_mut() = 2;
     /// assert_eq!(*m.lock(), 2);
     /// ```
+    #[inline]
     pub fn get_mut(&mut self) -> &mut T {
         match self.0.get_mut() {
             Ok(v) => v,
@@ -156,12 +162,14 @@ impl Condvar {
     /// cv.notify_all();
     /// ```
     #[cfg(not(concur_loom))]
+    #[inline]
     pub const fn new() -> Self {
         Self(imp::Condvar::new())
     }
 
     /// A new condition variable.
     #[cfg(concur_loom)]
+    #[inline]
     pub fn new() -> Self {
         Self(imp::Condvar::new())
     }
@@ -172,6 +180,7 @@ impl Condvar {
     /// # Examples
     ///
     /// See [`Condvar`] and the [crate] example.
+    #[inline]
     pub fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         match self.0.wait(guard) {
             Ok(g) => g,
@@ -186,6 +195,7 @@ impl Condvar {
     /// # Examples
     ///
     /// See [`Condvar`].
+    #[inline]
     pub fn wait_timeout<'a, T>(
         &self,
         guard: MutexGuard<'a, T>,
@@ -207,6 +217,7 @@ impl Condvar {
     /// ```
     /// concur_sync::sync::Condvar::new().notify_one();
     /// ```
+    #[inline]
     pub fn notify_one(&self) {
         self.0.notify_one();
     }
@@ -218,6 +229,7 @@ impl Condvar {
     /// ```
     /// concur_sync::sync::Condvar::new().notify_all();
     /// ```
+    #[inline]
     pub fn notify_all(&self) {
         self.0.notify_all();
     }

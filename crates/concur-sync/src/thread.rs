@@ -19,6 +19,7 @@ pub use loom::thread::*;
 /// loom has no clock: a timed park is a yield, after which the caller
 /// re-checks its deadline (as it must after any spurious wake-up).
 #[cfg(concur_loom)]
+#[inline]
 pub fn park_timeout(_timeout: std::time::Duration) {
     loom::thread::yield_now();
 }

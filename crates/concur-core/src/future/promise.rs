@@ -38,6 +38,7 @@ impl<T: Send + 'static> Promise<T> {
     /// promise.set_result("done").unwrap();
     /// assert_eq!(*fut.result().unwrap(), "done");
     /// ```
+    #[inline]
     pub fn new() -> (Self, Future<T>) {
         let shared = Arc::new(SharedState::new(1));
         (

@@ -201,6 +201,7 @@ unsafe impl<T: Send> Sync for SharedState<T> {}
 
 impl<T> SharedState<T> {
     /// A pending future's state with `handles` `Future` handles.
+    #[inline]
     pub(crate) fn new(handles: usize) -> Self {
         Self {
             state: AtomicU8::new(PENDING),
@@ -222,6 +223,7 @@ impl<T> SharedState<T> {
         self.state.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn is_done(&self) -> bool {
         state::is_terminal(self.state_u8())
     }
@@ -234,6 +236,7 @@ impl<T> SharedState<T> {
     }
 
     /// Counts one more `Future` handle (a clone of an existing one).
+    #[inline]
     pub(crate) fn add_handle(&self) {
         // ORDERING: like `Arc::clone`; the new handle is reachable only
         // through one that already exists.
@@ -242,6 +245,7 @@ impl<T> SharedState<T> {
 
     /// Counts one `Future` handle less; the last one of a future with
     /// consumers may deliver to them.
+    #[inline]
     pub(crate) fn drop_handle(&self) {
         // ORDERING: pairs with the `Acquire` loads in `take_if_sole_handle`
         // and `take_delivery_locked`.
@@ -249,13 +253,20 @@ impl<T> SharedState<T> {
         // The last handle of a future with consumers, and no loan (whose
         // return would check instead): the consumers may be due now.
         if before == CONSUMED | 1 {
-            let delivery = {
-                let mut w = self.waiters.lock();
-                self.take_delivery_locked(&mut w)
-            };
-            if let Some(d) = delivery {
-                d.run();
-            }
+            self.last_handle_dropped();
+        }
+    }
+
+    /// The rare end of [`drop_handle`](Self::drop_handle), out of line so
+    /// that dropping a handle stays one `fetch_sub` wherever it inlines.
+    #[cold]
+    fn last_handle_dropped(&self) {
+        let delivery = {
+            let mut w = self.waiters.lock();
+            self.take_delivery_locked(&mut w)
+        };
+        if let Some(d) = delivery {
+            d.run();
         }
     }
 
@@ -481,6 +492,7 @@ impl<T> SharedState<T> {
 
     /// Marks the future running, unless it was cancelled (for
     /// `Promise::set_running_or_notify_cancel`).
+    #[inline]
     pub(crate) fn start_running(&self) -> Result<bool, Error> {
         let guard = self.waiters.lock();
         match self.state_locked(&guard) {
