@@ -414,8 +414,8 @@ impl Builder {
     }
 }
 
-/// The pool's constructors live beside its builder (`pool.rs` never
-/// names the builder; it starts from a checked [`Config`]).
+// The pool's constructors live beside its builder: `pool.rs` never names
+// the builder, it starts from a checked `Config`.
 impl ProcessPool {
     /// A [`Builder`] with the defaults (the same as [`Builder::new`]).
     ///

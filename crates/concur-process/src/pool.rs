@@ -29,7 +29,7 @@ use std::time::Duration;
 /// * A worker that dies mid-task (signal, abort, `exit`) fails only that
 ///   task with [`WorkerDied`](crate::WorkerDied) and is replaced; the pool keeps serving.
 /// * [`kill`](Self::kill) stops a running future's worker;
-///   [`task_timeout`](Builder::task_timeout) does so on overrun.
+///   [`task_timeout`](crate::Builder::task_timeout) does so on overrun.
 /// * Dropping the pool is `shutdown(wait = true)`.
 ///
 /// It implements [`TaskExecutor`], so code written against the thread pool's
