@@ -6,29 +6,18 @@
 //! `cargo xtask loom -p concur-remote`.
 #![cfg(concur_loom)]
 
-use concur_core::{BoxError, Error, Future, Promise, RemoteFn, State};
+use concur_core::{Error, Future, Promise, State};
 use concur_remote::{Book, MAX_START_ATTEMPTS, Promises, RemoteCall, Verdict, WorkerSlot};
 use concur_sync::sync::{Arc, Mutex};
 use concur_sync::thread;
-
-#[derive(Clone, Copy)]
-struct Double;
-impl RemoteFn for Double {
-    type Args = u32;
-    type Output = u32;
-    const NAME: &'static str = "loom::double";
-    const FINGERPRINT: u64 = 2;
-    fn call(x: u32) -> Result<u32, BoxError> {
-        Ok(2 * x)
-    }
-}
+use concur_testkit::Halve;
 
 fn task_with(generation: u64) -> (RemoteCall, Future<u32>) {
     let (p, f) = Promise::new();
     let t = RemoteCall::from_frame(
         generation,
         vec![generation as u8],
-        Box::new(Promises::<Double>::new(vec![p])),
+        Box::new(Promises::<Halve>::new(vec![p])),
     );
     (t, f)
 }
