@@ -137,17 +137,10 @@ pub fn burst_poll(_step: u32) -> bool {
     false
 }
 
-/// Spin limit of [`SpinWait`]: pause loops double up to `1 << SPIN_LIMIT`.
-#[cfg(not(concur_loom))]
-const SPIN_LIMIT: u32 = 6;
-/// Step limit of [`SpinWait::snooze`]: past [`SPIN_LIMIT`] it yields.
-#[cfg(not(concur_loom))]
-const YIELD_LIMIT: u32 = 10;
-
 /// Back-off for a lock-free loop that retries until another thread's step
-/// is done, and never parks: crossbeam-utils' `Backoff` (0.8, MIT OR
-/// Apache-2.0), with the same limits. Under loom both methods yield to
-/// the model's scheduler, so the thread it waits for can run.
+/// is done, and never parks: crossbeam-utils' `Backoff` itself (doubling
+/// pause loops, then yields). Under loom both methods yield to the model's
+/// scheduler instead, so the thread it waits for can run.
 ///
 /// # Examples
 ///
@@ -165,10 +158,7 @@ const YIELD_LIMIT: u32 = 10;
 /// assert_eq!(n.load(Ordering::Relaxed), 1);
 /// ```
 #[derive(Debug, Default)]
-pub struct SpinWait {
-    #[cfg(not(concur_loom))]
-    step: std::cell::Cell<u32>,
-}
+pub struct SpinWait(#[cfg(not(concur_loom))] crossbeam_utils::Backoff);
 
 impl SpinWait {
     /// A back-off at its first step.
@@ -184,21 +174,18 @@ impl SpinWait {
         Self::default()
     }
 
-    /// After a lost race (a failed CAS): a pause loop of `2^step` spins,
-    /// `step` capped at 6.
+    /// After a lost race (a failed CAS): a short pause loop, doubling with
+    /// each step up to crossbeam's limit.
     ///
     /// # Examples
     ///
     /// See [`SpinWait`].
-    #[cfg(not(concur_loom))]
     #[inline]
     pub fn spin(&self) {
-        for _ in 0..1u32 << self.step.get().min(SPIN_LIMIT) {
-            std::hint::spin_loop();
-        }
-        if self.step.get() <= SPIN_LIMIT {
-            self.step.set(self.step.get() + 1);
-        }
+        #[cfg(not(concur_loom))]
+        self.0.spin();
+        #[cfg(concur_loom)]
+        loom::thread::yield_now();
     }
 
     /// While waiting for another thread's step: pause loops as in
@@ -212,32 +199,11 @@ impl SpinWait {
     ///     b.snooze();
     /// }
     /// ```
-    #[cfg(not(concur_loom))]
     #[inline]
     pub fn snooze(&self) {
-        if self.step.get() <= SPIN_LIMIT {
-            for _ in 0..1u32 << self.step.get() {
-                std::hint::spin_loop();
-            }
-        } else {
-            std::thread::yield_now();
-        }
-        if self.step.get() <= YIELD_LIMIT {
-            self.step.set(self.step.get() + 1);
-        }
-    }
-
-    /// Under loom: a yield.
-    #[cfg(concur_loom)]
-    #[inline]
-    pub fn spin(&self) {
-        loom::thread::yield_now();
-    }
-
-    /// Under loom: a yield.
-    #[cfg(concur_loom)]
-    #[inline]
-    pub fn snooze(&self) {
+        #[cfg(not(concur_loom))]
+        self.0.snooze();
+        #[cfg(concur_loom)]
         loom::thread::yield_now();
     }
 }
