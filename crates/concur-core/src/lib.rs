@@ -19,6 +19,9 @@
 //!   (`as_completed`, `wait`, blocking and async) accept and hand back;
 //!   [`ReturnWhen`]: when `wait` returns; [`timer`]: the one timer thread
 //!   behind every runtime-independent timeout.
+//! * [`join_at_exit`] / [`JoinAtExit`]: executors still alive when the
+//!   process exits (a pool in a `static`) finish their work first, as
+//!   CPython's exit hook does.
 //!
 //! # Examples
 //!
@@ -41,6 +44,7 @@
 mod chunk;
 mod error;
 mod executor;
+mod exit;
 mod future;
 mod handle;
 mod job;
@@ -57,6 +61,7 @@ mod watch;
 pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::Executor;
+pub use exit::{JoinAtExit, join_at_exit};
 pub use future::{
     AnyFuture, DeferredCallbacks, DoneSignal, Future, FutureOutput, FutureOutputRef, Promise,
 };

@@ -15,7 +15,7 @@ use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
 use concur_remote::{Book, CallbackRunner, ChunkPromise, Promises, RemoteCall, remote_failure};
 use concur_sync::sync::atomic::{AtomicU64, Ordering};
 use concur_sync::sync::{Arc, Condvar, Mutex};
-use concur_sync::thread::{self, JoinHandle};
+use concur_sync::thread;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
@@ -56,7 +56,6 @@ use std::time::Duration;
 /// ```
 pub struct ProcessPool {
     inner: Arc<PoolShared>,
-    dispatcher: Mutex<Option<JoinHandle<()>>>,
     workers: usize,
 }
 
@@ -95,17 +94,21 @@ impl ProcessPool {
             exe,
             callbacks: CallbackRunner::new("concur-process-callbacks"),
             next_generation: AtomicU64::new(1),
+            dispatcher: Mutex::new(None),
         });
         let thread_inner = inner.clone();
         let handle = thread::Builder::new()
             .name("concur-process-dispatcher".into())
             .spawn(move || Dispatcher::new(thread_inner).run())
             .map_err(BuildError::io)?;
-        let pool = ProcessPool {
-            inner,
-            dispatcher: Mutex::new(Some(handle)),
-            workers,
-        };
+        *inner.dispatcher.lock() = Some(handle);
+        // loom's `Arc` has no `Weak`; a model never exits the process.
+        #[cfg(not(concur_loom))]
+        {
+            let weak = Arc::downgrade(&inner);
+            concur_core::join_at_exit(weak);
+        }
+        let pool = ProcessPool { inner, workers };
         // Wait for every worker's start, or for the pool to break. The
         // dispatcher enforces the start timeout and the start policy, so
         // this wait ends unless the start timeout is unlimited. Once one
@@ -362,30 +365,7 @@ impl ProcessPool {
     /// assert!(pool.is_shutdown());
     /// ```
     pub fn shutdown_with(&self, how: ShutdownOptions) {
-        let cancelled = self.inner.book.lock().close(how.cancels_futures());
-        for t in cancelled {
-            t.cancel();
-        }
-        sys::eventfd_signal(&self.inner.wake);
-        if how.waits() {
-            self.join();
-            self.inner.callbacks.wait_idle();
-        }
-    }
-
-    fn join(&self) {
-        let mut slot = self.dispatcher.lock();
-        let is_dispatcher = slot
-            .as_ref()
-            .is_some_and(|h| h.thread().id() == thread::current().id());
-        if is_dispatcher {
-            // Called from a done-callback on the dispatcher thread: it
-            // finishes on its own once this callback returns.
-            return;
-        }
-        if let Some(h) = slot.take() {
-            let _ = h.join();
-        }
+        self.inner.shutdown(how);
     }
 
     fn signal_all(&self, signal: libc::c_int) {
@@ -394,7 +374,7 @@ impl ProcessPool {
             t.cancel();
         }
         self.inner.command(Command::SignalAll(signal));
-        self.join();
+        self.inner.join_dispatcher();
         self.inner.callbacks.wait_idle();
     }
 

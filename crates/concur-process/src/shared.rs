@@ -1,12 +1,16 @@
 //! The state the pool handle and its dispatcher thread share: the book
 //! (under one mutex), the command queue, the start status, the wake-up
-//! eventfd and the callback runner.
+//! eventfd, the callback runner and the dispatcher's handle; shutting the
+//! pool down (from its handle, or from the exit hook for a pool that is
+//! never dropped).
 
 use crate::config::Config;
 use crate::sys;
+use concur_core::ShutdownOptions;
 use concur_remote::{Assignment, Book, CallbackRunner};
 use concur_sync::sync::atomic::AtomicU64;
 use concur_sync::sync::{Arc, Condvar, Mutex};
+use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
 use std::os::fd::OwnedFd;
 
@@ -73,6 +77,8 @@ pub(crate) struct PoolShared {
     /// The next task's generation (unique per task; a task runs at most
     /// once, so it is unique per assignment too).
     pub(crate) next_generation: AtomicU64,
+    /// The dispatcher thread, until it is joined.
+    pub(crate) dispatcher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl PoolShared {
@@ -94,6 +100,44 @@ impl PoolShared {
             // The dispatcher arms the deadline.
             sys::eventfd_signal(&self.wake);
         }
+    }
+}
+
+impl PoolShared {
+    /// `ProcessPool::shutdown_with`'s body. Uses no thread-local state:
+    /// the exit hook calls it after the exiting thread's thread-locals are
+    /// gone.
+    pub(crate) fn shutdown(&self, how: ShutdownOptions) {
+        let cancelled = self.book.lock().close(how.cancels_futures());
+        for t in cancelled {
+            t.cancel();
+        }
+        sys::eventfd_signal(&self.wake);
+        if how.waits() {
+            self.join_dispatcher();
+            self.callbacks.wait_idle();
+        }
+    }
+
+    /// Joins the dispatcher (which reaps every worker before it exits).
+    pub(crate) fn join_dispatcher(&self) {
+        let mut slot = self.dispatcher.lock();
+        if slot.as_ref().is_some_and(thread::is_current) {
+            // Called from a done-callback on the dispatcher thread: it
+            // finishes on its own once this callback returns.
+            return;
+        }
+        if let Some(h) = slot.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A pool still alive at exit (one in a `static`) finishes its accepted
+/// work and reaps its workers first, as CPython's exit hook does.
+impl concur_core::JoinAtExit for PoolShared {
+    fn join_at_exit(&self) {
+        self.shutdown(ShutdownOptions::new());
     }
 }
 

@@ -9,6 +9,8 @@
 //! * [`Event`]: a one-shot event that tasks wait on.
 //! * [`procfs`]: what this process holds, from `/proc` (threads,
 //!   descriptors, child processes), and [`leak_checked`].
+//! * [`run_child`]: runs one ignored test of this executable in a child
+//!   process, for what only a process's exit can show.
 //!
 //! It depends on `concur-core` only, so every crate's tests can use it.
 //!
@@ -22,11 +24,13 @@
 //! assert_eq!(pool.submit_task(Square, 12).unwrap().into_result().unwrap(), 144);
 //! ```
 
+mod child;
 mod event;
 pub mod procfs;
 pub mod remote_fns;
 mod test_pool;
 
+pub use child::run_child;
 pub use event::Event;
 pub use procfs::leak_checked;
 pub use remote_fns::{Double, Halve, Inverse, Negate, Square, TestError};

@@ -179,7 +179,7 @@ impl fmt::Debug for ThreadPool {
 
 impl ThreadPool {
     pub(crate) fn from_config(config: Config) -> Self {
-        Self {
+        let pool = Self {
             shared: Arc::new(PoolShared {
                 queue: JobQueue::new(),
                 state: CachePadded::new(AtomicUsize::new(0)),
@@ -193,7 +193,14 @@ impl ThreadPool {
                 broken: Mutex::new(None),
                 config,
             }),
+        };
+        // loom's `Arc` has no `Weak`; a model never exits the process.
+        #[cfg(not(concur_loom))]
+        {
+            let weak = Arc::downgrade(&pool.shared);
+            concur_core::join_at_exit(weak);
         }
+        pool
     }
 
     /// The most worker threads this pool runs.
@@ -647,25 +654,25 @@ impl Executor for ThreadPool {
         Ok(())
     }
 }
-impl concur_core::Shutdown for ThreadPool {
-    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+impl PoolShared {
+    /// `shutdown_with`'s body. Uses no thread-local state (the exit hook
+    /// calls it after the exiting thread's thread-locals are gone).
+    fn shutdown(&self, how: concur_core::ShutdownOptions) {
         let (wait, cancel_futures) = (how.waits(), how.cancels_futures());
-        let s = &self.shared;
-        s.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
-        s.wait_in_flight(0);
+        self.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
+        self.wait_in_flight(0);
         if cancel_futures {
-            while let Some(QueuedJob { job, .. }) = s.queue.pop() {
+            while let Some(QueuedJob { job, .. }) = self.queue.pop() {
                 job.cancel();
             }
         }
-        s.wake_all();
+        self.wake_all();
         if wait {
-            let _joining = s.join_lock.lock();
-            let handles = std::mem::take(&mut *s.handles.lock());
-            let me = thread::current().id();
+            let _joining = self.join_lock.lock();
+            let handles = std::mem::take(&mut *self.handles.lock());
             let mut kept = Vec::new();
             for h in handles {
-                if h.thread().id() == me {
+                if thread::is_current(&h) {
                     // Called from one of our own workers: it cannot join
                     // itself; it exits once it returns to its loop.
                     kept.push(h);
@@ -674,8 +681,22 @@ impl concur_core::Shutdown for ThreadPool {
                     let _ = h.join();
                 }
             }
-            s.handles.lock().extend(kept);
+            self.handles.lock().extend(kept);
         }
+    }
+}
+
+/// A pool still alive at exit (one in a `static`) runs its queued work and
+/// joins its workers first, as CPython's exit hook does.
+impl concur_core::JoinAtExit for PoolShared {
+    fn join_at_exit(&self) {
+        self.shutdown(concur_core::ShutdownOptions::new());
+    }
+}
+
+impl concur_core::Shutdown for ThreadPool {
+    fn shutdown_with(&self, how: concur_core::ShutdownOptions) {
+        self.shared.shutdown(how);
     }
     fn is_shutdown(&self) -> bool {
         ThreadPool::is_shutdown(self)
