@@ -46,17 +46,18 @@ fn out_env() -> PathBuf {
 #[ignore = "run in a child process by queued_and_running_work_of_a_static_pool_finishes_at_exit"]
 fn child_static_pool_returns_with_work_queued() {
     let out = out_env();
+    let gate = std::sync::Arc::new(concur_testkit::Event::new());
     for i in 0..6 {
-        let out = out.clone();
+        let (out, gate) = (out.clone(), gate.clone());
         // Two run at once, four wait in the queue when the test returns.
-        let _ = POOL
-            .submit(move || {
-                std::thread::sleep(Duration::from_millis(100));
-                append(&out, &format!("task {i}"));
-            })
-            .unwrap();
+        let _ = POOL.submit(move || {
+            gate.wait();
+            std::thread::sleep(Duration::from_millis(100));
+            append(&out, &format!("task {i}"));
+        });
     }
     append(&out, "returned");
+    gate.set();
 }
 
 #[test]
