@@ -2,39 +2,6 @@
 //! `concurrent.futures` exit hook does: [`join_at_exit`] and the
 //! [`JoinAtExit`] an executor implements.
 //!
-//! A pool held in a `static` (`LazyLock<ThreadPool>`, the Rust form of a
-//! module-level executor) is never dropped, so its `Drop`-time
-//! `shutdown(wait = true)` never runs: without this hook, work still queued
-//! or running when `main` returns would be lost. Each executor registers a
-//! weak reference to its shared state when it is built; when the process
-//! exits through `exit` (returning from `main`, [`std::process::exit`],
-//! libtest finishing), one `atexit` handler shuts down every executor still
-//! alive, newest first, and waits for its work, as
-//! `shutdown(wait = true, cancel_futures = false)` would.
-//!
-//! The choices, and why:
-//!
-//! * **Wait, as CPython does** (rather than refusing pools in statics):
-//!   it is what a Python user expects, and what a `static` pool's user
-//!   would write by hand. A task that never ends therefore keeps the
-//!   process from exiting, as in CPython; call
-//!   `shutdown_with(ShutdownOptions::new().cancel_futures(true))` before
-//!   returning from `main` to drop queued work instead.
-//! * **`atexit`, not a main-thread destructor:** it runs whichever thread
-//!   calls `exit`. By then glibc has run that thread's thread-local
-//!   destructors, so [`JoinAtExit::join_at_exit`] must not touch
-//!   `std::thread::current()` (it panics after its destructor ran) or park
-//!   the calling thread; the pools join their threads with
-//!   [`JoinHandle::join`](std::thread::JoinHandle::join) and wait on
-//!   condition variables, which need no thread-local state.
-//! * **Only in the process that built the pool:** a `fork`ed child that
-//!   calls `exit` inherits the handler but not the pool's threads; the
-//!   handler does nothing there (it compares process ids).
-//! * **Dropped pools are skipped:** the registry holds weak references, so
-//!   a pool that was dropped (and so already joined) costs nothing at exit.
-//! * Exits that bypass `atexit` (`std::process::abort`, `libc::_exit`, a
-//!   fatal signal) join nothing.
-//!
 //! The registry is a process-wide `std::sync::Mutex`, outside concur-sync
 //! and loom on purpose: `exit` is a process-wide event no model can race.
 
@@ -91,11 +58,46 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
 });
 static INSTALL: Once = Once::new();
 
-/// Registers `executor` to be joined when the process exits (see the
-/// [module docs](self) for when that is and what it waits for). Executors
+/// Registers `executor` to be joined when the process exits. Executors
 /// are joined newest first, so a pool whose tasks submit to an older pool
 /// finishes while the older one still accepts work. A registration whose
 /// executor was dropped is skipped (and pruned at the next registration).
+///
+/// A pool held in a `static` (`LazyLock<ThreadPool>`, the Rust form of a
+/// module-level executor) is never dropped, so its `Drop`-time
+/// `shutdown(wait = true)` never runs: without this hook, work still queued
+/// or running when `main` returns would be lost. Each executor registers a
+/// weak reference to its shared state when it is built; when the process
+/// exits through `exit` (returning from `main`, [`std::process::exit`],
+/// libtest finishing), one `atexit` handler shuts down every executor still
+/// alive, newest first, and waits for its work, as
+/// `shutdown(wait = true, cancel_futures = false)` would.
+///
+/// # Design
+///
+/// The choices, and why:
+///
+/// * **Wait, as CPython does** (rather than refusing pools in statics):
+///   it is what a Python user expects, and what a `static` pool's user
+///   would write by hand. A task that never ends therefore keeps the
+///   process from exiting, as in CPython; call
+///   `shutdown_with(ShutdownOptions::new().cancel_futures(true))` before
+///   returning from `main` to drop queued work instead.
+/// * **`atexit`, not a main-thread destructor:** it runs whichever thread
+///   calls `exit`. By then glibc has run that thread's thread-local
+///   destructors, so [`JoinAtExit::join_at_exit`] must not touch
+///   `std::thread::current()` (it panics after its destructor ran) or park
+///   the calling thread; the pools join their threads with
+///   [`JoinHandle::join`](std::thread::JoinHandle::join) and wait on
+///   condition variables, which need no thread-local state.
+/// * **Only in the process that built the pool:** a `fork`ed child that
+///   calls `exit` inherits the handler but not the pool's threads; the
+///   handler does nothing there (it compares process ids).
+/// * **Dropped pools are skipped:** the registry holds weak references, so
+///   a pool that was dropped (and so already joined) costs nothing at exit.
+/// * Exits that bypass `atexit` (`std::process::abort`, `libc::_exit`, a
+///   fatal signal) join nothing.
+///
 ///
 /// # Examples
 ///

@@ -30,7 +30,11 @@ use std::time::Duration;
 ///   task with [`WorkerDied`](crate::WorkerDied) and is replaced; the pool keeps serving.
 /// * [`kill`](Self::kill) stops a running future's worker;
 ///   [`task_timeout`](crate::Builder::task_timeout) does so on overrun.
-/// * Dropping the pool is `shutdown(wait = true)`.
+/// * Dropping the pool is `shutdown(wait = true)`. A pool that is never
+///   dropped (one in a `static`) is shut down the same way when the
+///   process exits: accepted work finishes and every worker is reaped
+///   first, as CPython's exit hook makes it (see
+///   [`concur_core::join_at_exit`]).
 ///
 /// It implements [`TaskExecutor`], so code written against the thread pool's
 /// `submit_task`/`submit_batch` switches by changing one line.

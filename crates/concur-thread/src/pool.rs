@@ -131,6 +131,10 @@ struct PoolShared {
 /// * [`shutdown`](Self::shutdown) stops accepting work; dropping the
 ///   pool is `shutdown(wait = true, cancel_futures = false)`: queued work
 ///   still runs and every worker is joined.
+/// * A pool that is never dropped (one in a `static`, say a
+///   `LazyLock<ThreadPool>`) is shut down the same way when the process
+///   exits: its queued and running work finishes first, as CPython's exit
+///   hook makes it (see [`concur_core::join_at_exit`]).
 /// * [`scope`](Self::scope) submits closures that borrow from the caller.
 ///
 /// # Examples

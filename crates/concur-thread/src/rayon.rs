@@ -39,7 +39,10 @@ impl RayonShared {
 /// cancels what has not started, `wait` blocks until accepted jobs are done
 /// (except when called from a worker of the same rayon pool, where waiting
 /// could deadlock). Dropping the executor is `shutdown(wait = true)`; the
-/// rayon pool itself lives on while other handles to it exist.
+/// rayon pool itself lives on while other handles to it exist. Unlike
+/// [`ThreadPool`](crate::ThreadPool), an executor that is never dropped is
+/// not joined at exit: rayon's own pools are not either, and its threads
+/// belong to rayon.
 ///
 /// # Examples
 ///
