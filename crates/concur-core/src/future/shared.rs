@@ -276,10 +276,16 @@ impl<T> SharedState<T> {
     /// no park (`wait_timeout(Duration::ZERO)` polls once). It still takes
     /// the registering path below, so that a completion racing the timeout
     /// is handled by one piece of code (and the loom model covers it).
+    #[inline]
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        if self.is_done() {
-            return true;
-        }
+        // The done case inline (it is the common one when collecting
+        // results); the waiting out of line.
+        self.is_done() || self.wait_until_slow(deadline)
+    }
+
+    /// [`wait_until`](Self::wait_until) on a future not yet seen done.
+    #[inline(never)]
+    fn wait_until_slow(&self, deadline: Option<Instant>) -> bool {
         // A short bounded spin: waking a parked thread costs ~20 µs here.
         if deadline.is_none_or(|d| Instant::now() < d) {
             let mut step = 0;
@@ -350,6 +356,7 @@ impl<T> SharedState<T> {
     }
 
     /// Whether done-callbacks still borrow the value through a lent handle.
+    #[inline]
     fn lent(&self) -> bool {
         // ORDERING: pairs with the `Release` removal in `Loan::return_locked`:
         // once clear, every callback's read of `value` happened before.
@@ -358,10 +365,15 @@ impl<T> SharedState<T> {
 
     /// Blocks (on a done future) until no done-callback borrows the value.
     /// `false`, at once, if called on the thread running those callbacks.
+    #[inline]
     pub(crate) fn wait_unlent(&self) -> bool {
-        if !self.lent() {
-            return true;
-        }
+        !self.lent() || self.wait_unlent_slow()
+    }
+
+    /// [`wait_unlent`](Self::wait_unlent) while a loan is out.
+    #[cold]
+    #[inline(never)]
+    fn wait_unlent_slow(&self) -> bool {
         {
             let mut w = self.waiters.lock();
             if !self.lent() {
@@ -440,6 +452,7 @@ impl<T> SharedState<T> {
     /// Moves the outcome out for `try_into_result`: `None` unless the
     /// future is done and the caller's handle is the only one (no other
     /// `Future` handle, no loan).
+    #[inline]
     pub(crate) fn take_if_sole_handle(&self) -> Option<Result<T, Error>> {
         if !self.is_done() {
             return None;
