@@ -363,6 +363,9 @@ impl Builder {
     /// assert_eq!(err.to_string(), "max_tasks_per_child must be at least 1");
     /// ```
     pub fn build(self) -> Result<ProcessPool, BuildError> {
+        // Keeps the pre-`main` hook linked into every binary that builds a
+        // pool (see `hook`).
+        crate::hook::keep();
         if crate::is_worker_process() {
             crate::guard::report_missing_init();
             return Err(BuildError {

@@ -20,7 +20,7 @@
 //! `ExitCause::ForkServerLost`. Queued tasks wait for the new workers.
 //! Once the pool is shut down and nothing is queued, nothing is replaced.
 
-use crate::error::INIT_HINT;
+use crate::error::init_hint;
 use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
 use crate::proc::{Phase, Proc};
@@ -458,7 +458,8 @@ impl Dispatcher {
                 p.kill(KillReason::Stop);
                 self.break_pool(start_broken(format!(
                     "worker process {pid} is a copy of this program whose `main` does not call \
-                     the worker guard (it reached a pool's `build` instead): {INIT_HINT}"
+                     the worker guard (it reached a pool's `build` instead): {}",
+                    init_hint()
                 )));
             }
             (Phase::Init, Reply::Ready) => {
@@ -577,10 +578,12 @@ impl Dispatcher {
                 }
                 (Phase::Hello, Some(KillReason::StartTimeout), _) => format!(
                     "worker process {pid} did not complete the handshake within \
-                     {start_timeout:?}: {INIT_HINT}"
+                     {start_timeout:?}: {}",
+                    init_hint()
                 ),
                 (Phase::Hello, _, _) => format!(
-                    "worker process {pid} {cause} before completing the handshake: {INIT_HINT}"
+                    "worker process {pid} {cause} before completing the handshake: {}",
+                    init_hint()
                 ),
                 (_, Some(KillReason::StartTimeout), _) => match initializer {
                     Some(name) => format!(

@@ -1,16 +1,22 @@
 //! The pool's own errors: [`BuildError`], and the infrastructure failures a
 //! future can fail with ([`WorkerDied`], [`ProtocolViolation`]), and the
-//! advice they give when workers never start ([`INIT_HINT`]).
+//! advice they give when workers never start (`init_hint`).
 
 use crate::sys::ExitCause;
 use concur_core::{Error, ErrorKind};
 use std::fmt;
 
-/// What to tell a user whose workers never complete their start.
-pub(crate) const INIT_HINT: &str = "call `concur::process::init()` (or \
-    `concur_process::init()`) as the first statement of `main`, so that the \
-    worker processes the pool starts from this binary are diverted into the \
-    worker loop";
+/// What to tell a user whose workers never complete their start: why the
+/// automatic worker guard did not divert them (this binary's copies behave
+/// as this process would), and what to do.
+pub(crate) fn init_hint() -> String {
+    format!(
+        "{}; call `concur::process::init()` (or `concur_process::init()`) as the first \
+         statement of `main` (in a test: a `harness = false` target's `main`), so that the \
+         worker processes the pool starts from this binary are diverted into the worker loop",
+        crate::hook::state()
+    )
+}
 
 /// Why a worker process died while running a task: the future of that task
 /// fails with an error of kind [`ErrorKind::WorkerDied`](concur_core::ErrorKind::WorkerDied)
@@ -230,8 +236,9 @@ impl fmt::Display for BuildError {
         match &self.kind {
             BuildErrorKind::InWorker => f.write_str(
                 "cannot create a process pool inside a pool worker process: nested pools are \
-                 refused (if this is a copy of the program started by a pool, its `main` must \
-                 call `concur::process::init()` or `concur_process::init()` first)",
+                 refused (if this is a copy of the program started by a pool that reached \
+                 `main`, the automatic worker guard did not run: `main` must call \
+                 `concur::process::init()` or `concur_process::init()` first)",
             ),
             // The setting's own sentence, worded as the thread pool's.
             BuildErrorKind::Config(ConfigError::Setting(m)) => f.write_str(m),

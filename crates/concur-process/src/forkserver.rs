@@ -17,7 +17,7 @@
 //! The pool watches each worker through its pidfd and takes the exit status
 //! from the `X` record. Closing the control socket stops the server.
 
-use crate::error::INIT_HINT;
+use crate::error::init_hint;
 use crate::reexec::reexec;
 use crate::sys::{self, ExitCause};
 use crate::token::Token;
@@ -215,18 +215,18 @@ impl std::fmt::Display for StartError {
                 f,
                 "the fork server process {pid} is a copy of this program whose `main` does not \
                  call the worker guard: {}",
-                INIT_HINT
+                init_hint()
             ),
             Self::Exited { pid, cause } => write!(
                 f,
                 "the fork server process {pid} {cause} before completing its handshake: {}",
-                INIT_HINT
+                init_hint()
             ),
             Self::Silent { pid, waited } => write!(
                 f,
                 "the fork server process {pid} did not complete its handshake within \
                  {waited:?}: {}",
-                INIT_HINT
+                init_hint()
             ),
         }
     }

@@ -76,6 +76,7 @@ mod dispatcher;
 mod error;
 mod forkserver;
 mod guard;
+mod hook;
 mod launch;
 mod pool;
 mod proc;

@@ -35,23 +35,29 @@ use std::time::Duration;
 /// It implements [`TaskExecutor`], so code written against the thread pool's
 /// `submit_task`/`submit_batch` switches by changing one line.
 ///
-/// The binary must call [`init`](crate::init) at the top of `main`.
+/// The workers are copies of the current binary, diverted into the worker
+/// loop before `main` runs (on Linux with glibc, automatically; see
+/// [`init`](crate::init)), so a pool works the same in a binary, a
+/// `#[test]`, a doctest (this one) or an example, with no set-up call.
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use concur_core::TaskExecutor;
-/// use concur_process::ProcessPool;
+/// use concur_process::{ProcessPool, StartMethod};
 ///
 /// concur_ipc::remote! {
 ///     fn square(x: u64) -> u64 { x * x }
+///     fn worker_pid() -> u32 { std::process::id() }
 /// }
 ///
-/// fn main() {
-///     concur_process::init();
-///     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+/// for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+///     let pool = ProcessPool::builder().start_method(method).max_workers(2).build().unwrap();
 ///     let fut = pool.submit_task(square, 12).unwrap();
 ///     assert_eq!(fut.into_result().unwrap(), 144);
+///     // It really ran in another process.
+///     let pid = pool.submit_task(worker_pid, ()).unwrap().into_result().unwrap();
+///     assert_ne!(pid, std::process::id());
 /// }
 /// ```
 pub struct ProcessPool {

@@ -1,7 +1,10 @@
-//! A binary whose `main` forgets `concur_process::init()`: building a pool
-//! must fail with a clear error saying what to add, never spawn endlessly.
-//! `harness = false`; the re-executed copies of this binary run this same
-//! `main` (that is the point).
+//! A binary whose workers are not diverted before `main` (the automatic
+//! worker guard turned off with `CONCUR_PROCESS_NO_AUTO_GUARD`, as where
+//! the platform has no pre-`main` hook) and whose `main` has no
+//! `concur_process::init()`: building a pool must fail with a clear error
+//! saying what to add, never spawn endlessly. `harness = false`; the
+//! re-executed copies of this binary run this same `main` (that is the
+//! point).
 
 use concur_process::{ProcessPool, StartMethod};
 use concur_testkit::procfs;
@@ -25,6 +28,7 @@ fn impostor() -> ! {
 fn main() {
     // Deliberately no `concur_process::init()` here.
     if concur_process::is_worker_process() {
+        assert!(std::env::var_os("CONCUR_PROCESS_NO_AUTO_GUARD").is_some());
         let mode = std::env::var("FORGOT_INIT_MODE").unwrap_or_default();
         match mode.as_str() {
             "impostor" => impostor(),
@@ -42,6 +46,9 @@ fn main() {
         eprintln!("(re-executed copy) {err}");
         std::process::exit(3);
     }
+    // The copies inherit it: the pre-`main` hook leaves them alone.
+    // SAFETY: no other thread exists yet.
+    unsafe { std::env::set_var("CONCUR_PROCESS_NO_AUTO_GUARD", "1") };
     let mut passed = 0;
     let start = Instant::now();
     println!("\nrunning 7 tests");
@@ -62,6 +69,10 @@ fn main() {
         assert!(text.contains("concur_process::init()"), "{text}");
         assert!(text.contains("concur::process::init()"), "{text}");
         assert!(text.contains("does not call the worker guard"), "{text}");
+        assert!(
+            text.contains("automatic worker guard is turned off"),
+            "{text}"
+        );
         assert!(!text.contains("initializer"), "{text}");
         assert_eq!(
             err.start_error().unwrap().kind(),
