@@ -367,10 +367,13 @@ impl Builder {
         // pool (see `hook`).
         crate::hook::keep();
         if crate::is_worker_process() {
-            crate::guard::report_missing_init();
-            return Err(BuildError {
-                kind: BuildErrorKind::InWorker,
-            });
+            let kind = if crate::guard::diverted() {
+                BuildErrorKind::InWorker
+            } else {
+                crate::guard::report_missing_init();
+                BuildErrorKind::Undiverted
+            };
+            return Err(BuildError { kind });
         }
         let workers = match self.max_workers {
             Some(0) => return Err(BuildError::config("max_workers must be at least 1")),

@@ -147,7 +147,11 @@ pub struct BuildError {
 
 #[derive(Debug)]
 pub(crate) enum BuildErrorKind {
+    /// In a worker: a nested pool.
     InWorker,
+    /// In a copy of the program started by a pool that reached a pool's
+    /// `build` instead of the worker loop (no guard ran).
+    Undiverted,
     Config(ConfigError),
     Io(std::io::Error),
     Start(Error),
@@ -184,8 +188,10 @@ impl BuildError {
     }
 
     /// Whether the build was refused because this process is itself a pool
-    /// worker (nested pools are not allowed), or a re-executed copy whose
-    /// `main` forgot to call [`init`](crate::init).
+    /// worker (nested pools are not allowed), or a copy of the program
+    /// started by a pool that was not diverted into the worker loop (no
+    /// pre-`main` hook on this platform, and `main` did not call
+    /// [`init`](crate::init)).
     ///
     /// # Examples
     ///
@@ -195,7 +201,10 @@ impl BuildError {
     /// ```
     #[must_use]
     pub fn is_in_worker(&self) -> bool {
-        matches!(self.kind, BuildErrorKind::InWorker)
+        matches!(
+            self.kind,
+            BuildErrorKind::InWorker | BuildErrorKind::Undiverted
+        )
     }
 
     /// Whether a setting was refused (zero workers, a zero timeout,
@@ -236,9 +245,13 @@ impl fmt::Display for BuildError {
         match &self.kind {
             BuildErrorKind::InWorker => f.write_str(
                 "cannot create a process pool inside a pool worker process: nested pools are \
-                 refused (if this is a copy of the program started by a pool that reached \
-                 `main`, the automatic worker guard did not run: `main` must call \
-                 `concur::process::init()` or `concur_process::init()` first)",
+                 refused",
+            ),
+            BuildErrorKind::Undiverted => write!(
+                f,
+                "cannot create a process pool in a copy of this program started by a pool \
+                 that was not diverted into the worker loop: {}",
+                init_hint()
             ),
             // The setting's own sentence, worded as the thread pool's.
             BuildErrorKind::Config(ConfigError::Setting(m)) => f.write_str(m),
@@ -300,7 +313,7 @@ impl std::error::Error for BuildError {
 impl From<BuildError> for Error {
     fn from(e: BuildError) -> Self {
         let kind = match &e.kind {
-            BuildErrorKind::InWorker => ErrorKind::InvalidState,
+            BuildErrorKind::InWorker | BuildErrorKind::Undiverted => ErrorKind::InvalidState,
             BuildErrorKind::Config(_) | BuildErrorKind::Registry(_) => ErrorKind::InvalidConfig,
             BuildErrorKind::Io(_) => ErrorKind::Broken,
             BuildErrorKind::Start(start) => start.kind(),

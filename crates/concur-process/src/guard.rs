@@ -83,6 +83,12 @@ pub fn is_worker_process() -> bool {
     IN_WORKER.load(Ordering::SeqCst) || std::env::var_os(WORKER_ENV).is_some()
 }
 
+/// Whether this process was diverted into the worker loop (a worker or
+/// the fork server, and what they fork): a pool built here is nested.
+pub(crate) fn diverted() -> bool {
+    IN_WORKER.load(Ordering::SeqCst)
+}
+
 /// In a re-executed copy that was not diverted (no pre-`main` hook, and its
 /// `main` did not call [`init`]; it reached a pool's `build`): tells the pool that started it, over the descriptor in
 /// the token, so the pool fails at once with advice instead of waiting for

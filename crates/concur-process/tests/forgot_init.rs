@@ -41,9 +41,9 @@ fn main() {
         }
         // What a forgetful program does next: build its own pool, which is
         // refused in a worker process (and tells the pool that started it).
+        // (What it says is checked in `copy_is_told_what_to_do` below.)
         let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
         assert!(err.is_in_worker(), "{err}");
-        eprintln!("(re-executed copy) {err}");
         std::process::exit(3);
     }
     // The copies inherit it: the pre-`main` hook leaves them alone.
@@ -51,7 +51,7 @@ fn main() {
     unsafe { std::env::set_var("CONCUR_PROCESS_NO_AUTO_GUARD", "1") };
     let mut passed = 0;
     let start = Instant::now();
-    println!("\nrunning 7 tests");
+    println!("\nrunning 8 tests");
     for method in [StartMethod::Spawn, StartMethod::ForkServer] {
         let name = format!("{method:?}").to_lowercase();
         let builder = || ProcessPool::builder().start_method(method);
@@ -113,7 +113,27 @@ fn main() {
         passed += 1;
     }
 
-    // 4. A worker from a different build is refused at handshake.
+    // 4. What an undiverted copy's own `build` says (checked here: the
+    // copy's pool kills it as soon as it reports): not "nested pools",
+    // which would be misleading, but what to do. This process plays the
+    // copy for a moment (a token whose descriptor is not open: the report
+    // to the pool fails, ignored).
+    // SAFETY: single-threaded here (the previous pool's dispatcher is joined).
+    unsafe { std::env::set_var("CONCUR_PROCESS_WORKER", "spawn:-1") };
+    let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("CONCUR_PROCESS_WORKER") };
+    let text = err.to_string();
+    assert!(err.is_in_worker(), "{text}");
+    assert!(text.contains("not diverted into the worker loop"), "{text}");
+    assert!(text.contains("turned off"), "{text}");
+    assert!(text.contains("concur_process::init()"), "{text}");
+    assert!(!text.contains("nested"), "{text}");
+    assert_eq!(procfs::children().len(), 0, "children left behind");
+    println!("test copy_is_told_what_to_do ... ok");
+    passed += 1;
+
+    // 5. A worker from a different build is refused at handshake.
     // SAFETY: single-threaded here (the previous pool's dispatcher is joined).
     unsafe { std::env::set_var("FORGOT_INIT_MODE", "impostor") };
     let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
