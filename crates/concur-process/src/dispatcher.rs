@@ -9,7 +9,7 @@
 //! | phase | death, start error, or start timeout | protocol violation |
 //! |---|---|---|
 //! | launching (spawn / fork) | replaced after backoff (see `concur_remote::backoff`) | — |
-//! | `Hello` (handshake) | replaced after backoff; the pool breaks only if no worker was ever ready and starts failed [`MAX_START_ATTEMPTS`](concur_remote::MAX_START_ATTEMPTS) times in a row (or the copy said it has no `init()`, or stayed silent past `start_timeout`) | killed; counts as a failed start |
+//! | `Hello` (handshake) | replaced after backoff; the pool breaks only if no worker was ever ready and starts failed [`MAX_START_ATTEMPTS`](concur_remote::MAX_START_ATTEMPTS) times in a row (or the copy said no worker guard diverted it, or stayed silent past `start_timeout`) | killed; counts as a failed start |
 //! | `Init` (initializer) | as `Hello`; an initializer that *returns an error* breaks the pool (CPython) | as `Hello` |
 //! | `Ready`, idle | replaced at once | killed, replaced |
 //! | `Ready`, running | its task fails with `WorkerDied` (exit code or signal), replaced | retired at once: no more frames read, never given work, its task fails with `ProtocolViolation` |
@@ -122,7 +122,7 @@ impl Dispatcher {
                     let mut book = self.inner.book.lock();
                     (book.launch_failed(slot), book.ever_ready())
                 };
-                // A copy that says it has no `init()`, or a fork server
+                // A copy that says no guard diverted it, or a fork server
                 // that stays silent, before any worker ever started: the
                 // binary cannot start workers. Later, it is one more
                 // failed start (a slow machine), retried.

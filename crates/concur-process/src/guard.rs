@@ -90,8 +90,8 @@ pub(crate) fn diverted() -> bool {
 }
 
 /// In a re-executed copy that was not diverted (no pre-`main` hook, and its
-/// `main` did not call [`init`]; it reached a pool's `build`): tells the pool that started it, over the descriptor in
-/// the token, so the pool fails at once with advice instead of waiting for
+/// `main` did not call [`init`]; it reached a pool's `build`): tells the
+/// pool that started it, over the descriptor in the token, so the pool fails at once with advice instead of waiting for
 /// a handshake. Best effort: errors are ignored.
 pub(crate) fn report_missing_init() {
     if IN_WORKER.load(Ordering::SeqCst) {

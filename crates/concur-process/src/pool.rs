@@ -155,8 +155,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(3).build().unwrap();
     /// assert_eq!(pool.max_workers(), 3);
     /// ```
@@ -169,8 +168,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(2).build().unwrap();
     /// assert_eq!(pool.worker_pids().len(), 2);
     /// ```
@@ -310,12 +308,11 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// # use concur_core::TaskExecutor;
     /// concur_ipc::remote! {
     ///     fn forever() { loop { std::thread::sleep(std::time::Duration::from_secs(1)) } }
     /// }
-    /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// let fut = pool.submit_task(forever, ()).unwrap();
     /// while !fut.running() { std::thread::yield_now() }
@@ -344,8 +341,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.shutdown();
     /// assert!(pool.worker_pids().is_empty());
@@ -360,9 +356,8 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use concur_core::ShutdownOptions;
-    /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.shutdown_with(ShutdownOptions::new().cancel_futures(true));
     /// assert!(pool.is_shutdown());
@@ -409,8 +404,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// assert!(!pool.is_shutdown());
     /// pool.shutdown();
@@ -428,7 +422,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// concur_ipc::remote! {
     ///     fn flaky_init() -> Result<(), String> {
     ///         if std::path::Path::new("/tmp/db-moved").exists() {
@@ -437,7 +431,6 @@ impl ProcessPool {
     ///         Ok(())
     ///     }
     /// }
-    /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder()
     ///     .max_workers(1)
     ///     .initializer(flaky_init)
@@ -456,8 +449,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.terminate_workers();
     /// assert!(pool.worker_pids().is_empty());
@@ -470,8 +462,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.kill_workers();
     /// ```
