@@ -39,11 +39,12 @@
 //!
 //! **Life before `main`.** Rust's `lang_start` has not run, so the hook
 //! does what the worker needs of it: `SIGPIPE` is set to ignored (as
-//! `lang_start` does, so a task writing to a closed pipe gets `EPIPE`;
-//! the worker loop's own writes use `MSG_NOSIGNAL` as well), and closed
-//! standard descriptors 0-2 are opened on `/dev/null` (as std does, so no
-//! socket or file a task opens lands on them). What stays different in a
-//! worker: its main thread has no name (`thread::current().name()` is
+//! `lang_start` does, so a task writing to a closed pipe gets `EPIPE`
+//! instead of killing its worker; the worker loop's own writes use
+//! `MSG_NOSIGNAL` as well). `lang_start` also opens closed descriptors 0-2
+//! on `/dev/null`; a worker needs no such step: its stdin is `/dev/null`
+//! and its stdout and stderr are the pool's process's, which Rust's
+//! runtime already made open. What stays different in a worker: its main thread has no name (`thread::current().name()` is
 //! `None`), and std's stack-overflow message handler is not installed (a
 //! task that overflows the main thread's stack still kills the worker with
 //! `SIGSEGV`, reported as `WorkerDied`). No panic unwinds out of the hook
@@ -252,20 +253,10 @@ mod elf {
     }
 
     /// What `lang_start` would have done that a worker relies on: `SIGPIPE`
-    /// ignored, descriptors 0-2 open.
+    /// ignored.
     fn prepare_runtime() {
         // SAFETY: plain signal(2) call, before any thread exists.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-        for fd in 0..3 {
-            // SAFETY: fcntl(F_GETFD) on a descriptor number only reads.
-            if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
-            {
-                // SAFETY: a constant NUL-terminated path; the lowest free
-                // descriptor is `fd`, which the open takes.
-                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
-            }
-        }
     }
 }
 

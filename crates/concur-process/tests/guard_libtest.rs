@@ -36,6 +36,21 @@ const LONG: Duration = Duration::from_secs(60);
 concur_ipc::remote! {
     fn square(x: u64) -> u64 { x * x }
     fn worker_pid() -> u32 { std::process::id() }
+    /// Writes to a pipe whose read end is closed: what the write returned
+    /// (a worker killed by `SIGPIPE` returns nothing).
+    fn write_to_a_closed_pipe() -> String {
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a valid array of two ints for the kernel to fill.
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        // SAFETY: closes the read end we just made and own.
+        unsafe { libc::close(fds[0]) };
+        // SAFETY: writes one byte from a live buffer to our write end.
+        let n = unsafe { libc::write(fds[1], b"x".as_ptr().cast(), 1) };
+        let err = std::io::Error::last_os_error();
+        // SAFETY: closes the write end we own.
+        unsafe { libc::close(fds[1]) };
+        format!("{n} {:?}", err.kind())
+    }
 }
 
 /// Appends `<test> <pid>` to the driver's log, when there is one.
@@ -118,6 +133,39 @@ fn registration_linked_after_the_hook_reaches_the_worker() {
         // checks the constructor order.
         assert_eq!(seen, Some(true), "{method:?}");
     }
+}
+
+/// Before `main`, `SIGPIPE` is not ignored yet; the hook ignores it (as
+/// Rust's runtime does for `main`), so a task writing to a closed pipe
+/// gets `EPIPE`, in a spawned worker and in a forked one alike.
+#[test]
+fn a_task_writing_to_a_closed_pipe_gets_epipe() {
+    for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+        let pool = ProcessPool::builder()
+            .start_method(method)
+            .max_workers(1)
+            .build()
+            .unwrap();
+        let out = pool
+            .submit_task(write_to_a_closed_pipe, ())
+            .unwrap()
+            .into_result();
+        assert_eq!(
+            out.as_deref().ok(),
+            Some("-1 BrokenPipe"),
+            "{method:?}: {out:?}"
+        );
+    }
+}
+
+/// `init()` is optional and harmless where the hook ran: called (twice)
+/// in this process, it returns at once, and a pool built after it works.
+#[test]
+fn explicit_init_is_harmless() {
+    concur_process::init();
+    concur_process::init();
+    assert!(!concur_process::is_worker_process());
+    pool_in_a_test(StartMethod::Spawn);
 }
 
 #[test]
