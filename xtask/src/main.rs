@@ -217,9 +217,9 @@ fn loom_crates() -> Result<Vec<String>, String> {
     Ok(crates)
 }
 
-/// `crates/concur-process/tests/faults.rs` at full size, in release: a
-/// `harness = false` binary that reads `--stress` (and an optional case
-/// filter) itself.
+/// `crates/concur-process/tests/faults.rs` at full size, in release: its
+/// libtest cases read `CONCUR_STRESS=1`; the optional case is libtest's
+/// filter.
 fn stress(args: &[String]) -> Result<(), String> {
     let filter = match args {
         [] => None,
@@ -235,9 +235,8 @@ fn stress(args: &[String]) -> Result<(), String> {
         "--test",
         "faults",
         "--",
-        "--stress",
     ]);
-    cmd.args(filter);
+    cmd.args(filter).env("CONCUR_STRESS", "1");
     run("process-pool fault tests, full size", cmd)
 }
 
