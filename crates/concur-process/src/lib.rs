@@ -78,6 +78,8 @@
 //!     assert_eq!(out, [true, false, true]);
 //! }
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod closures;
@@ -104,3 +106,8 @@ pub use guard::{init, is_worker_process};
 pub use pool::ProcessPool;
 pub use start_method::StartMethod;
 pub use sys::ExitCause;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
