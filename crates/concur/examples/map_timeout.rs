@@ -6,7 +6,7 @@
 //!
 //! Two workers; inputs 2 and 3 wait for a lock this program holds, so
 //! both workers are busy with them and inputs 4 to 7 stay queued when the
-//! 300 ms deadline passes.
+//! 1 s deadline passes.
 //!
 //! Run with `cargo run --example map_timeout`.
 
@@ -32,10 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             x * 10
         }
     };
-    let results = pool
-        .map(task, 0..8)
-        .timeout(Duration::from_millis(300))
-        .run()?;
+    let results = pool.map(task, 0..8).timeout(Duration::from_secs(1)).run()?;
 
     let mut yielded = 0;
     for r in results {
