@@ -106,12 +106,6 @@ fn ci() -> Result<(), String> {
         )?;
     }
 
-    // The guide's snippets for the optional features (`rayon`, `progress`,
-    // `tokio`) run only when those features are on.
-    let mut t = cargo();
-    t.args(["test", "-p", "concur", "--doc", "--all-features"]);
-    run("cargo test -p concur --doc --all-features", t)?;
-
     // The member crates' own feature-gated tests (`progress` bars, `rayon`,
     // `tokio`), which the workspace run above, on default features, skips.
     let mut t = cargo();
@@ -131,6 +125,12 @@ fn ci() -> Result<(), String> {
     )?;
 
     loom(&[])?;
+
+    // The guide's snippets for the optional features (`rayon`, `progress`,
+    // `tokio`) run only when those features are on.
+    let mut t = cargo();
+    t.args(["test", "-p", "concur", "--doc", "--all-features"]);
+    run("cargo test -p concur --doc --all-features", t)?;
 
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
