@@ -128,6 +128,12 @@ fn ci() -> Result<(), String> {
 
     loom(&[])?;
 
+    // The guide's snippets for the optional features (`rayon`, `progress`,
+    // `tokio`) run only when those features are on.
+    let mut t = cargo();
+    t.args(["test", "-p", "concur", "--doc", "--all-features"]);
+    run("cargo test -p concur --doc --all-features", t)?;
+
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
