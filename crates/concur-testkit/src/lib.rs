@@ -9,6 +9,8 @@
 //! * [`Event`]: a one-shot event that tasks wait on.
 //! * [`procfs`]: what this process holds, from `/proc` (threads,
 //!   descriptors, child processes), and [`leak_checked`].
+//! * [`tracing_capture`]: a global `tracing` subscriber recording events,
+//!   per thread or from every thread, for tests of the `tracing` feature.
 //!
 //! It depends on `concur-core` only, so every crate's tests can use it.
 //!
@@ -26,6 +28,7 @@ mod event;
 pub mod procfs;
 pub mod remote_fns;
 mod test_pool;
+pub mod tracing_capture;
 
 pub use event::Event;
 pub use procfs::leak_checked;

@@ -40,6 +40,7 @@ mod queue;
 #[cfg(feature = "rayon")]
 mod rayon;
 mod scope;
+mod stats;
 
 pub use builder::{BuildError, Builder, default_max_workers};
 /// The core traits that provide `submit`, `submit_fallible`, `submit_task`
