@@ -82,6 +82,7 @@ mod proc;
 mod reexec;
 mod shared;
 mod start_method;
+mod stats;
 mod sys;
 mod token;
 mod worker;

@@ -3,6 +3,7 @@
 //! eventfd and the callback runner.
 
 use crate::config::Config;
+use crate::stats::Counters;
 use crate::sys;
 use concur_remote::{Assignment, Book, CallbackRunner};
 use concur_sync::sync::atomic::AtomicU64;
@@ -73,6 +74,8 @@ pub(crate) struct PoolShared {
     /// The next task's generation (unique per task; a task runs at most
     /// once, so it is unique per assignment too).
     pub(crate) next_generation: AtomicU64,
+    /// What `stats` reports.
+    pub(crate) stats: Counters,
 }
 
 impl PoolShared {
@@ -83,6 +86,13 @@ impl PoolShared {
 
     /// Sends an assignment the book made (on whichever thread made it).
     pub(crate) fn send_assignment(&self, a: Assignment<Arc<Conn>>) {
+        concur_core::__event!(
+            trace,
+            pool = %self.config.name,
+            slot = a.slot,
+            task = a.generation,
+            "task started (sent to its worker)"
+        );
         if a.conn.send(&a.frame).is_err() {
             // The worker is gone or going: its death fails the task.
             self.command(Command::Kill {

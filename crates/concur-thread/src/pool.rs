@@ -178,7 +178,6 @@ impl fmt::Debug for ThreadPool {
             .field("num_threads", &self.num_threads())
             .field("shutdown", &self.is_shutdown())
             .field("broken", &self.is_broken())
-            .field("name", &s.config.name)
             .field("thread_name_prefix", &s.config.prefix)
             .finish_non_exhaustive()
     }

@@ -115,14 +115,14 @@ fn debug_shows_bound_live_threads_and_lifecycle() {
     assert_eq!(
         format!("{pool:?}"),
         "ThreadPool { max_workers: 2, num_threads: 0, shutdown: false, broken: false, \
-         name: \"dbg\", thread_name_prefix: \"dbg\", .. }"
+         thread_name_prefix: \"dbg\", .. }"
     );
     pool.submit(|| ()).unwrap().wait();
     pool.shutdown();
     assert_eq!(
         format!("{pool:?}"),
         "ThreadPool { max_workers: 2, num_threads: 1, shutdown: true, broken: false, \
-         name: \"dbg\", thread_name_prefix: \"dbg\", .. }"
+         thread_name_prefix: \"dbg\", .. }"
     );
     let broken = ThreadPool::builder()
         .max_workers(1)
