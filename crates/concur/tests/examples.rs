@@ -146,6 +146,7 @@ fn tour_walks_every_section_in_order() {
         "== 7. cancel",
         "== 8. CPU work",
         "== 9. the async hybrid",
+        "== 10. pool stats",
         "tour finished in",
     ] {
         let at = out[last..].find(title).map(|i| i + last);
@@ -192,6 +193,23 @@ fn tour_walks_every_section_in_order() {
     );
     assert!(out.contains("103988 primes: sequential"), "{out}");
     assert!(out.contains("103988 primes: 2 processes"), "{out}");
+    // The tour's thread pool ran tasks, some of which panicked or failed
+    // (section 5) and one of which was cancelled (section 7).
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("thread pool tour: "))
+        .unwrap_or_else(|| panic!("no thread pool stats line\n{out}"));
+    let count = |what: &str| -> u64 {
+        let before = line.split(&format!(" {what}")).next().unwrap();
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(count("completed") >= 10, "{line}");
+    assert!(count("failed") >= 1, "{line}");
+    assert!(count("cancelled") >= 1, "{line}");
+    assert!(
+        out.contains("workers alive, 0 replaced") && out.contains("2 workers alive"),
+        "{out}"
+    );
 }
 
 #[test]
