@@ -194,7 +194,7 @@ fn tour_walks_every_section_in_order() {
     assert!(out.contains("103988 primes: sequential"), "{out}");
     assert!(out.contains("103988 primes: 2 processes"), "{out}");
     // The tour's thread pool ran tasks, some of which panicked or failed
-    // (section 5) and one of which was cancelled (section 7).
+    // (section 5; section 7 cancels on a pool of its own).
     let line = out
         .lines()
         .find(|l| l.starts_with("thread pool tour: "))
@@ -205,7 +205,7 @@ fn tour_walks_every_section_in_order() {
     };
     assert!(count("completed") >= 10, "{line}");
     assert!(count("failed") >= 1, "{line}");
-    assert!(count("cancelled") >= 1, "{line}");
+    assert_eq!(count("cancelled"), 0, "{line}");
     assert!(
         out.contains("workers alive, 0 replaced") && out.contains("2 workers alive"),
         "{out}"
