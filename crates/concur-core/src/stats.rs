@@ -49,7 +49,9 @@ pub struct PoolStats {
     pub workers_alive: usize,
     /// Workers started since the pool was built (replacements included).
     pub workers_started: u64,
-    /// Workers that were gone and replaced, by why they went.
+    /// Workers that were gone and replaced, by why they went (counted when
+    /// the pool decides to start the new one, which may be a moment, or a
+    /// start-up backoff, before it runs).
     pub replaced: Replacements,
     /// Tasks accepted and waiting for a worker (a cancelled one counts
     /// until a worker skips it).
