@@ -306,3 +306,23 @@ fn hybrid_serves_every_request_and_reports_tick_latency() {
     assert_eq!(row("offloaded")[2], "2000", "{out}");
     assert!(out.contains("offloading cut the tick latency"), "{out}");
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_example_shows_the_crash_its_replacement_and_the_broken_pool() {
+    let out = run_example("tracing", Duration::from_secs(60));
+    for line in [
+        "task submitted",
+        "task failed",
+        "worker process died",
+        "SIGABRT",
+        "worker process will be replaced",
+        "square(5) = 25",
+        "3 completed, 1 failed, ",
+        "1 crashed and replaced",
+        "the initializer failed in a worker process",
+        "the process pool is broken",
+    ] {
+        assert!(out.contains(line), "missing {line:?}\n{out}");
+    }
+}
