@@ -95,7 +95,11 @@ fn ci() -> Result<(), String> {
     run("cargo test --workspace", test)?;
 
     // The facade under the other feature sets CI checks (default is above).
-    for features in [&["--no-default-features"][..], &["--all-features"][..]] {
+    for features in [
+        &["--no-default-features"][..],
+        &["--features", "tracing"][..],
+        &["--all-features"][..],
+    ] {
         let mut t = cargo();
         t.args(["test", "-p", "concur", "--test", "reexports"])
             .args(features);
@@ -123,6 +127,23 @@ fn ci() -> Result<(), String> {
     ]);
     run(
         "cargo test -p concur-combinators -p concur-async -p concur-thread --all-features",
+        t,
+    )?;
+
+    // The `tracing` events of the core and the process pool (the thread
+    // pool's ran above, under `--all-features`), and the facade's example.
+    let mut t = cargo();
+    t.args([
+        "test",
+        "-p",
+        "concur-core",
+        "-p",
+        "concur-process",
+        "--features",
+        "tracing",
+    ]);
+    run(
+        "cargo test -p concur-core -p concur-process --features tracing",
         t,
     )?;
 

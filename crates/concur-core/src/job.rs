@@ -174,34 +174,40 @@ impl Job {
     /// assert!(fut.done());
     /// ```
     pub fn run(self) {
-        self.raw.run(&mut || {});
+        self.raw.run(&mut |_| {});
     }
 
     /// Like [`run`](Self::run), calling `before_complete` once after the
     /// task ran (or was found cancelled) and just before its future (for a
-    /// batch: the last future) is completed. An executor uses it to record
-    /// that the worker is free before a waiter can observe the result (so a
-    /// submission made right after `result()` returns finds the worker
-    /// idle). `before_complete` must not panic or block.
+    /// batch: the last future) is completed, with how the run ended. An
+    /// executor uses it to record that the worker is free before a waiter
+    /// can observe the result (so a submission made right after `result()`
+    /// returns finds the worker idle), and to count outcomes.
+    /// `before_complete` must not panic or block.
     ///
     /// # Examples
     ///
     /// ```
-    /// let (job, fut) = concur_core::Job::new(|| 5);
+    /// use concur_core::{Job, RunOutcome};
+    ///
+    /// let (job, fut) = Job::new(|| 5);
     /// let probe = fut.clone();
-    /// let mut called = false;
-    /// job.run_then(|| {
+    /// let mut seen = None;
+    /// job.run_then(|outcome| {
     ///     assert!(!probe.done());
-    ///     called = true;
+    ///     seen = Some(outcome);
     /// });
-    /// assert!(called);
+    /// assert_eq!(seen, Some(RunOutcome::Completed));
     /// assert_eq!(*fut.result().unwrap(), 5);
+    ///
+    /// let (job, _fut) = Job::new(|| -> u8 { panic!("boom") });
+    /// job.run_then(|outcome| assert_eq!(outcome, RunOutcome::Failed));
     /// ```
-    pub fn run_then(self, before_complete: impl FnOnce()) {
+    pub fn run_then(self, before_complete: impl FnOnce(RunOutcome)) {
         let mut once = Some(before_complete);
-        let mut hook = || {
+        let mut hook = |outcome| {
             if let Some(f) = once.take() {
-                f();
+                f(outcome);
             }
         };
         self.raw.run(&mut hook);
@@ -261,6 +267,29 @@ impl Job {
             .map(|job| job.items.into_iter().map(|(a, _)| a).collect())
             .expect(GIVE_BACK)
     }
+}
+
+/// How a [`Job`]'s run ended, as [`Job::run_then`] reports it.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::{Job, RunOutcome};
+///
+/// let (job, fut) = Job::new(|| ());
+/// assert!(fut.cancel());
+/// job.run_then(|outcome| assert_eq!(outcome, RunOutcome::Cancelled));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunOutcome {
+    /// Its future holds a value (for a batch: every future that was not
+    /// cancelled does).
+    Completed,
+    /// Its future holds an error: the task panicked or returned one (for a
+    /// batch: some item did).
+    Failed,
+    /// Its future was cancelled before it ran (for a batch: every one was).
+    Cancelled,
 }
 
 /// Why a refused job must be the one the executor was given.
@@ -338,5 +367,28 @@ mod tests {
         let (job, futs) = Job::batch(Halve, Vec::new());
         job.run();
         assert!(futs.is_empty());
+    }
+
+    #[test]
+    fn run_then_reports_how_a_batch_ended() {
+        let outcome_of = |job: Job| {
+            let mut seen = None;
+            job.run_then(|o| seen = Some(o));
+            seen.expect("called once")
+        };
+        // 3 is odd: Halve fails on it.
+        let (job, _futs) = Job::batch(Halve, vec![2, 3, 4]);
+        assert_eq!(outcome_of(job), RunOutcome::Failed);
+        let (job, futs) = Job::batch(Halve, vec![2, 4]);
+        assert!(futs.iter().all(Future::cancel));
+        assert_eq!(outcome_of(job), RunOutcome::Cancelled);
+        let (job, futs) = Job::batch(Halve, vec![2, 4]);
+        assert!(futs[0].cancel());
+        assert_eq!(outcome_of(job), RunOutcome::Completed);
+        let (job, _futs) = Job::batch(Halve, Vec::new());
+        assert_eq!(outcome_of(job), RunOutcome::Completed);
+        // A chunk's item failures stay in its outcome: the chunk completed.
+        let (job, _fut) = Job::chunk(Halve, vec![3]);
+        assert_eq!(outcome_of(job), RunOutcome::Completed);
     }
 }

@@ -22,6 +22,18 @@
 //! * [`join_at_exit`] / [`JoinAtExit`]: executors still alive when the
 //!   process exits (a pool in a `static`) finish their work first, as
 //!   CPython's exit hook does.
+//! * [`PoolStats`] / [`Replacements`]: the snapshot of a pool's workers and
+//!   tasks that every pool's `stats()` returns.
+//!
+//! # Features
+//!
+//! * `tracing`: events through the [`tracing`](https://docs.rs/tracing)
+//!   crate (a done-callback that panicked, at `error`). The `tracing`
+//!   feature of every other concur crate turns this one on, and with it
+//!   the events of every concur crate in the build (task submit, start and
+//!   finish at `trace`/`debug`; worker deaths, replacements, broken pools
+//!   at `warn`/`error`). Off (the default), no concur crate depends on
+//!   `tracing` and the events compile to nothing.
 //!
 //! # Examples
 //!
@@ -56,8 +68,10 @@ mod remote_fn;
 mod return_when;
 mod shutdown;
 mod state;
+mod stats;
 mod task_executor;
 pub mod timer;
+mod trace;
 mod watch;
 
 pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
@@ -70,11 +84,12 @@ pub use future::{
 #[doc(hidden)]
 pub use handle::__private;
 pub use handle::{FutureHandle, IntoFutureHandle, dedup_handles};
-pub use job::Job;
+pub use job::{Job, RunOutcome};
 pub use remote_fn::RemoteFn;
 pub use return_when::{DoneAndNotDone, ReturnWhen};
 pub use shutdown::{Shutdown, ShutdownOptions};
 pub use state::State;
+pub use stats::{PoolStats, Replacements};
 pub use task_executor::{BatchResult, ChunkResult, TaskExecutor};
 pub use watch::Watcher;
 
@@ -82,3 +97,12 @@ pub use watch::Watcher;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+#[doc(hidden)]
+pub use trace::{TaskId, TaskIds};
+
+/// The `tracing` crate, for [`__event!`]'s expansion in other crates.
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+pub mod __private_tracing {
+    pub use tracing;
+}

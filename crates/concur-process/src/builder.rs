@@ -13,6 +13,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc as StdArc;
 use std::time::Duration;
 
+/// Numbers the process pools of this process, for the default names.
+static POOL_COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// `concur-process-{k}`, `k` counting the process pools of the process.
+fn default_name() -> String {
+    // ORDERING: a unique number is all that is needed.
+    let k = POOL_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("concur-process-{k}")
+}
+
 /// Encodes an initializer's arguments (kept unencoded until `build`). A
 /// `std` `Arc`: a shared closure, not state a loom model races on, and
 /// loom's `Arc` cannot hold a `dyn` value.
@@ -92,6 +102,7 @@ const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
+    name: Option<String>,
     start_method: StartMethod,
     initializer: Option<Initializer>,
     max_tasks_per_child: Option<u64>,
@@ -129,6 +140,7 @@ impl Builder {
     pub fn new() -> Self {
         Self {
             max_workers: None,
+            name: None,
             start_method: StartMethod::Spawn,
             initializer: None,
             max_tasks_per_child: None,
@@ -150,6 +162,28 @@ impl Builder {
     /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
+        self
+    }
+
+    /// The pool's name: the `pool` field of its `tracing` events (feature
+    /// `tracing`), and [`ProcessPool::name`]. Default:
+    /// `concur-process-{k}`, with `k` counting the process pools this
+    /// process built. An empty name makes [`build`](Self::build) fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_process::ProcessPool::builder().name("").build().unwrap_err();
+    /// assert_eq!(err.to_string(), "name must not be empty");
+    /// ```
+    ///
+    /// ```no_run
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder().name("thumbnails").build().unwrap();
+    /// assert_eq!(pool.name(), "thumbnails");
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -378,6 +412,9 @@ impl Builder {
             Some(n) => n,
             None => default_max_workers(),
         };
+        if self.name.as_deref() == Some("") {
+            return Err(BuildError::config("name must not be empty"));
+        }
         if self.max_tasks_per_child == Some(0) {
             return Err(BuildError::config("max_tasks_per_child must be at least 1"));
         }
@@ -407,6 +444,7 @@ impl Builder {
         let init_frame = self.init_frame()?;
         ProcessPool::start(Config {
             workers,
+            name: self.name.unwrap_or_else(default_name),
             start_method: self.start_method,
             initializer: self.initializer.as_ref().map(|i| i.name),
             max_tasks_per_child: self.max_tasks_per_child,

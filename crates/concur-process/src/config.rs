@@ -12,6 +12,8 @@ use std::time::Duration;
 #[derive(Debug)]
 pub(crate) struct Config {
     pub(crate) workers: usize,
+    /// The pool's name, in its `tracing` events.
+    pub(crate) name: String,
     pub(crate) start_method: StartMethod,
     /// The initializer's name, for error messages; `None` without one.
     pub(crate) initializer: Option<&'static str>,

@@ -25,8 +25,9 @@ use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
 use crate::proc::{Phase, Proc};
 use crate::shared::{Command, KillReason, PoolShared};
-use crate::sys::{self, DontWait};
-use concur_core::{DeferredCallbacks, Error, ErrorKind};
+use crate::stats::Cause;
+use crate::sys::{self, DontWait, ExitCause};
+use concur_core::{__event, DeferredCallbacks, Error, ErrorKind};
 use concur_ipc::{Fill, FrameError, Reply, Request};
 use concur_remote::Verdict;
 use concur_sync::sync::Arc;
@@ -94,7 +95,21 @@ impl Dispatcher {
     }
 
     fn break_pool(&mut self, error: Error) {
-        let tasks = self.inner.book.lock().break_pool(error.clone());
+        let (tasks, first) = {
+            let mut book = self.inner.book.lock();
+            let first = book.broken().is_none();
+            (book.break_pool(error.clone()), first)
+        };
+        if first {
+            __event!(
+                error,
+                pool = %self.inner.config.name,
+                error = %error,
+                failed_tasks = tasks.len(),
+                "the process pool is broken; queued and later tasks fail"
+            );
+        }
+        self.inner.stats.tasks_failed(tasks.len());
         for t in tasks {
             let cbs = t.fail(error.clone());
             self.defer(cbs);
@@ -113,11 +128,26 @@ impl Dispatcher {
         }
         match self.launcher.launch() {
             Ok(p) => {
+                self.inner.stats.worker_started();
+                __event!(
+                    debug,
+                    pool = %self.inner.config.name,
+                    slot,
+                    pid = p.pid,
+                    "worker process launched"
+                );
                 self.inner.status.lock().pids[slot] = Some(p.pid as u32);
                 self.inner.book.lock().starting(slot);
                 self.procs[slot] = Some(p);
             }
             Err(e) => {
+                __event!(
+                    warn,
+                    pool = %self.inner.config.name,
+                    slot,
+                    error = %e,
+                    "could not launch a worker process"
+                );
                 let (verdict, ever_ready) = {
                     let mut book = self.inner.book.lock();
                     (book.launch_failed(slot), book.ever_ready())
@@ -420,7 +450,16 @@ impl Dispatcher {
             p.phase = Phase::Retired;
             let pid = p.pid as u32;
             let task = self.inner.book.lock().retire(slot);
+            __event!(
+                warn,
+                pool = %self.inner.config.name,
+                slot,
+                pid,
+                received = %what,
+                "worker process broke the protocol; it is killed and retired"
+            );
             if let Some(task) = task {
+                self.inner.stats.tasks_failed(1);
                 let error = Error::infrastructure(
                     ErrorKind::Protocol,
                     ProtocolViolation {
@@ -463,6 +502,13 @@ impl Dispatcher {
                 )));
             }
             (Phase::Init, Reply::Ready) => {
+                __event!(
+                    info,
+                    pool = %self.inner.config.name,
+                    slot,
+                    pid = p.pid,
+                    "worker process started"
+                );
                 p.phase = Phase::Ready;
                 p.since = Instant::now();
                 let conn = p.conn.clone();
@@ -475,6 +521,15 @@ impl Dispatcher {
             }
             (Phase::Init, Reply::InitFailed(e)) => {
                 let name = self.inner.config.initializer.unwrap_or("?");
+                __event!(
+                    error,
+                    pool = %self.inner.config.name,
+                    slot,
+                    pid = p.pid,
+                    initializer = name,
+                    error = %e,
+                    "the initializer failed in a worker process"
+                );
                 p.phase = Phase::Exiting;
                 p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
                 self.break_pool(Error::broken(
@@ -502,8 +557,28 @@ impl Dispatcher {
                 }
                 match done.task {
                     Some(task) => {
-                        let cbs = task.complete(results);
-                        self.defer(cbs);
+                        let done = task.complete(results);
+                        self.inner.stats.task_done(done.failed);
+                        if done.failed {
+                            __event!(
+                                debug,
+                                pool = %self.inner.config.name,
+                                slot,
+                                pid = p.pid,
+                                task = generation,
+                                "task failed"
+                            );
+                        } else {
+                            __event!(
+                                trace,
+                                pool = %self.inner.config.name,
+                                slot,
+                                pid = p.pid,
+                                task = generation,
+                                "task finished"
+                            );
+                        }
+                        self.defer(done.callbacks);
                     }
                     None => self.violation(
                         slot,
@@ -542,7 +617,41 @@ impl Dispatcher {
             (book.died(slot), ever, broken)
         };
         let pid = p.pid as u32;
+        let gone = Cause::of(p.kill_reason, p.phase);
+        if p.phase == Phase::Exiting && p.kill_reason.is_none() {
+            __event!(debug, pool = %self.inner.config.name, slot, pid, cause = %cause, "worker process exited");
+        } else if gone.is_fault() {
+            __event!(
+                warn,
+                pool = %self.inner.config.name,
+                slot,
+                pid,
+                cause = %cause,
+                exit_code = exit_code(cause),
+                signal = signal(cause),
+                reason = gone.as_str(),
+                "worker process died"
+            );
+        } else {
+            __event!(
+                info,
+                pool = %self.inner.config.name,
+                slot,
+                pid,
+                cause = %cause,
+                reason = gone.as_str(),
+                "worker process killed"
+            );
+        }
         if let Some(task) = death.task {
+            let _generation = task.generation();
+            if p.kill_reason == Some(KillReason::Cancelled) {
+                self.inner.stats.tasks_cancelled(1);
+                __event!(debug, pool = %self.inner.config.name, slot, pid, task = _generation, "task cancelled: its worker was killed");
+            } else {
+                self.inner.stats.tasks_failed(1);
+                __event!(debug, pool = %self.inner.config.name, slot, pid, task = _generation, reason = gone.as_str(), "task failed: its worker is gone");
+            }
             let error = match (p.kill_reason, &broken) {
                 (Some(KillReason::Timeout), _) => Error::timeout(format!(
                     "the task ran longer than the pool's task_timeout of {:?}; its worker \
@@ -567,6 +676,30 @@ impl Dispatcher {
         {
             // Alive but silent: this binary does not divert its copies.
             verdict = Verdict::Break;
+        }
+        if let Verdict::Replace { after: _after } = verdict {
+            self.inner.stats.replaced(gone);
+            if gone.is_fault() {
+                __event!(
+                    warn,
+                    pool = %self.inner.config.name,
+                    slot,
+                    old_pid = pid,
+                    reason = gone.as_str(),
+                    after_ms = _after.as_millis() as u64,
+                    "worker process will be replaced"
+                );
+            } else {
+                __event!(
+                    info,
+                    pool = %self.inner.config.name,
+                    slot,
+                    old_pid = pid,
+                    reason = gone.as_str(),
+                    after_ms = _after.as_millis() as u64,
+                    "worker process will be replaced"
+                );
+            }
         }
         let config = &self.inner.config;
         let initializer = config.initializer;
@@ -616,6 +749,24 @@ impl Dispatcher {
                 start_broken(why)
             }
         });
+    }
+}
+
+/// The exit code of a worker that exited (an event field).
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+fn exit_code(cause: ExitCause) -> Option<i32> {
+    match cause {
+        ExitCause::Code(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// The signal that killed a worker (an event field).
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+fn signal(cause: ExitCause) -> Option<i32> {
+    match cause {
+        ExitCause::Signal(s) => Some(s),
+        _ => None,
     }
 }
 

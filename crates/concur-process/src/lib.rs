@@ -21,6 +21,13 @@
 //! * [`ProcessPool::kill`], [`Builder::task_timeout`],
 //!   [`ProcessPool::terminate_workers`], [`ProcessPool::kill_workers`] stop
 //!   running work.
+//! * [`ProcessPool::stats`]: a [`PoolStats`](concur_core::PoolStats)
+//!   snapshot, with the workers replaced by cause (crashed, timed out,
+//!   killed, recycled, failed start, protocol).
+//! * Feature `tracing`: events for tasks, worker launch, start, death
+//!   (with its signal or exit code) and replacement, an initializer
+//!   failure and a broken pool, with the pool's [`name`](Builder::name)
+//!   and the worker's pid.
 //!
 //! Linux only (pidfd, kernel ≥ 5.3).
 //!
@@ -95,6 +102,7 @@ mod proc;
 mod reexec;
 mod shared;
 mod start_method;
+mod stats;
 mod sys;
 mod token;
 mod worker;

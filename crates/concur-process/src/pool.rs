@@ -6,10 +6,11 @@ use crate::config::Config;
 use crate::dispatcher::Dispatcher;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::shared::{Command, KillReason, PoolShared, Status};
+use crate::stats::Counters;
 use crate::sys;
 use concur_core::{
-    BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, Shutdown, ShutdownOptions,
-    SubmitError, TaskExecutor,
+    BatchResult, ChunkResult, Error, Future, PoolStats, Promise, RemoteFn, Shutdown,
+    ShutdownOptions, SubmitError, TaskExecutor,
 };
 use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
 use concur_remote::{Book, CallbackRunner, ChunkPromise, Promises, RemoteCall, remote_failure};
@@ -105,6 +106,7 @@ impl ProcessPool {
             callbacks: CallbackRunner::new("concur-process-callbacks"),
             next_generation: AtomicU64::new(1),
             dispatcher: Mutex::new(None),
+            stats: Counters::default(),
         });
         let thread_inner = inner.clone();
         let handle = thread::Builder::new()
@@ -169,6 +171,61 @@ impl ProcessPool {
     #[must_use]
     pub fn max_workers(&self) -> usize {
         self.workers
+    }
+
+    /// The pool's name (see [`Builder::name`](crate::Builder::name)): the
+    /// `pool` field of its `tracing` events.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder().build().unwrap();
+    /// assert!(pool.name().starts_with("concur-process-"));
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.inner.config.name
+    }
+
+    /// A snapshot of the pool's counters (see [`PoolStats`] for what each
+    /// counts): worker processes alive (launched and not yet reaped,
+    /// starting ones included), started, and replaced by cause (crashed,
+    /// timed out, killed, recycled by `max_tasks_per_child`, failed to
+    /// start, broke the protocol); tasks queued, running, completed,
+    /// failed and cancelled.
+    ///
+    /// Cheap (two short locks); not atomic across fields: the dispatcher
+    /// may move a task from one count to the next while it is read.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::TaskExecutor;
+    ///
+    /// concur_ipc::remote! {
+    ///     fn halve(x: u32) -> Result<u32, String> {
+    ///         if x % 2 == 0 { Ok(x / 2) } else { Err(format!("{x} is odd")) }
+    ///     }
+    /// }
+    ///
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::new(2).unwrap();
+    /// let futs: Vec<_> = (1..=4).map(|x| pool.submit_task(halve, x).unwrap()).collect();
+    /// futs.iter().for_each(|f| f.wait());
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.completed, stats.failed), (2, 2));
+    /// assert_eq!(stats.workers_alive, 2);
+    /// assert_eq!(stats.replaced.total(), 0);
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> PoolStats {
+        let alive = self.inner.status.lock().pids.iter().flatten().count();
+        let (queued, running, skipped) = {
+            let book = self.inner.book.lock();
+            (book.queued(), book.busy(), book.skipped_cancelled())
+        };
+        self.inner.stats.snapshot(alive, queued, running, skipped)
     }
 
     /// The process ids of the current workers.
@@ -243,6 +300,7 @@ impl ProcessPool {
         task: RemoteCall,
         batch: Vec<A>,
     ) -> Result<(), SubmitError<Vec<A>>> {
+        let _generation = task.generation();
         let mut book = self.inner.book.lock();
         let assignment = match book.submit(task) {
             Ok(a) => a,
@@ -255,6 +313,12 @@ impl ProcessPool {
             }
         };
         drop(book);
+        concur_core::__event!(
+            trace,
+            pool = %self.inner.config.name,
+            task = _generation,
+            "task submitted"
+        );
         if let Some(a) = assignment {
             self.inner.send_assignment(a);
         }
@@ -375,6 +439,7 @@ impl ProcessPool {
 
     fn signal_all(&self, signal: libc::c_int) {
         let cancelled = self.inner.book.lock().close(true);
+        self.inner.stats.tasks_cancelled(cancelled.len());
         for t in cancelled {
             t.cancel();
         }

@@ -5,6 +5,7 @@
 //! never dropped).
 
 use crate::config::Config;
+use crate::stats::Counters;
 use crate::sys;
 use concur_core::ShutdownOptions;
 use concur_remote::{Assignment, Book, CallbackRunner};
@@ -79,6 +80,8 @@ pub(crate) struct PoolShared {
     pub(crate) next_generation: AtomicU64,
     /// The dispatcher thread, until it is joined.
     pub(crate) dispatcher: Mutex<Option<JoinHandle<()>>>,
+    /// What `stats` reports.
+    pub(crate) stats: Counters,
 }
 
 impl PoolShared {
@@ -89,6 +92,13 @@ impl PoolShared {
 
     /// Sends an assignment the book made (on whichever thread made it).
     pub(crate) fn send_assignment(&self, a: Assignment<Arc<Conn>>) {
+        concur_core::__event!(
+            trace,
+            pool = %self.config.name,
+            slot = a.slot,
+            task = a.generation,
+            "task started (sent to its worker)"
+        );
         if a.conn.send(&a.frame).is_err() {
             // The worker is gone or going: its death fails the task.
             self.command(Command::Kill {
@@ -109,6 +119,7 @@ impl PoolShared {
     /// gone.
     pub(crate) fn shutdown(&self, how: ShutdownOptions) {
         let cancelled = self.book.lock().close(how.cancels_futures());
+        self.stats.tasks_cancelled(cancelled.len());
         for t in cancelled {
             t.cancel();
         }

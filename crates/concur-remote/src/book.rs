@@ -93,6 +93,8 @@ pub struct Book<C> {
     max_tasks_per_child: Option<u64>,
     closed: bool,
     broken: Option<Error>,
+    /// Queued tasks skipped because every future was cancelled.
+    skipped: u64,
 }
 
 impl<C: Clone> Book<C> {
@@ -116,6 +118,7 @@ impl<C: Clone> Book<C> {
             max_tasks_per_child,
             closed: false,
             broken: None,
+            skipped: 0,
         }
     }
 
@@ -214,6 +217,45 @@ impl<C: Clone> Book<C> {
         self.queue.len()
     }
 
+    /// Tasks running on a worker (busy slots).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(concur_remote::Book::<u8>::new(2, None).busy(), 0);
+    /// ```
+    #[must_use]
+    pub fn busy(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, WorkerSlot::Busy(..)))
+            .count()
+    }
+
+    /// How many queued tasks were dropped without running because all
+    /// their futures had been cancelled (a statistic: a worker skips them
+    /// when it takes the next task).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Promise;
+    /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
+    /// let mut book = concur_remote::Book::<u8>::new(1, None);
+    /// let (p, fut) = Promise::new();
+    /// let task = concur_remote::RemoteCall::from_frame(1, vec![],
+    ///     Box::new(concur_remote::Promises::<one>::new(vec![p])));
+    /// assert!(book.submit(task).unwrap().is_none());
+    /// assert!(fut.cancel());
+    /// book.starting(0);
+    /// assert!(book.ready(0, 9).is_none(), "the cancelled task is skipped");
+    /// assert_eq!(book.skipped_cancelled(), 1);
+    /// ```
+    #[must_use]
+    pub fn skipped_cancelled(&self) -> u64 {
+        self.skipped
+    }
+
     /// Whether every accepted task has finished (queue empty, none busy).
     ///
     /// # Examples
@@ -259,6 +301,7 @@ impl<C: Clone> Book<C> {
         let conn = conn.clone();
         while let Some(mut task) = self.queue.pop_front() {
             if !task.start() {
+                self.skipped += 1;
                 continue;
             }
             let generation = task.generation();

@@ -14,8 +14,8 @@ pub trait Completer: Send {
     /// Marks the futures running; `false` if every one was cancelled (skip).
     fn start(&mut self) -> bool;
     /// Completes from the worker's results (decoding each output); returns
-    /// the done-callbacks to run.
-    fn complete(self: Box<Self>, results: Outcomes) -> Vec<DeferredCallbacks>;
+    /// the done-callbacks to run, and whether a future failed.
+    fn complete(self: Box<Self>, results: Outcomes) -> Completion;
     /// Fails every unfinished future with `error`; returns the callbacks.
     fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks>;
     /// Cancels every future still pending (callbacks run on this thread).
@@ -43,6 +43,33 @@ pub trait Completer: Send {
 pub fn remote_failure(remote: RemoteError) -> Error {
     // One mapping from remote error kinds to error kinds: ipc's conversion.
     Error::from(remote)
+}
+
+/// What completing a task from a worker's results did.
+///
+/// # Examples
+///
+/// ```
+/// use concur_core::Promise;
+/// use concur_remote::{Completer, Promises};
+/// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
+///
+/// let (p, fut) = Promise::new();
+/// let mut c = Box::new(Promises::<one>::new(vec![p]));
+/// assert!(c.start());
+/// let done = c.complete(vec![Ok(concur_ipc::encode(&7u8).unwrap())].into());
+/// assert!(!done.failed && done.callbacks.is_empty());
+/// assert_eq!(fut.into_result().unwrap(), 7);
+/// ```
+#[derive(Debug)]
+#[must_use = "the callbacks must be run"]
+pub struct Completion {
+    /// The futures' done-callbacks, to run off the I/O thread.
+    pub callbacks: Vec<DeferredCallbacks>,
+    /// Whether one of the task's futures now holds an error (its item
+    /// failed in the worker, or its output did not decode). A chunk's item
+    /// errors stay in its `ChunkOutcome`: its future holds a value.
+    pub failed: bool,
 }
 
 fn decode_output<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
@@ -131,18 +158,27 @@ impl<F: RemoteFn> Completer for Promises<F> {
         any
     }
 
-    fn complete(self: Box<Self>, results: Outcomes) -> Vec<DeferredCallbacks> {
+    fn complete(self: Box<Self>, results: Outcomes) -> Completion {
         if results.len() != self.promises.len() {
             let e = mismatch(results.len(), self.promises.len());
-            return self.fail(e);
+            return Completion {
+                callbacks: self.fail(e),
+                failed: true,
+            };
         }
         let mut out = Vec::new();
+        let mut failed = false;
         for (p, r) in self.promises.iter().zip(results.iter()) {
             if !p.state().is_done() {
-                settle(p, outcome::<F::Output>(r), &mut out);
+                let o = outcome::<F::Output>(r);
+                failed |= o.is_err();
+                settle(p, o, &mut out);
             }
         }
-        out
+        Completion {
+            callbacks: out,
+            failed,
+        }
     }
 
     fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks> {
@@ -220,10 +256,13 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
         matches!(self.promise.set_running_or_notify_cancel(), Ok(true))
     }
 
-    fn complete(self: Box<Self>, results: Outcomes) -> Vec<DeferredCallbacks> {
+    fn complete(self: Box<Self>, results: Outcomes) -> Completion {
         if results.len() + self.unsent.len() != self.len {
             let e = mismatch(results.len(), self.len - self.unsent.len());
-            return self.fail(e);
+            return Completion {
+                callbacks: self.fail(e),
+                failed: true,
+            };
         }
         let this = *self;
         let mut out = ChunkOutcome::with_capacity(results.len());
@@ -240,7 +279,10 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
         }
         let mut deferred = Vec::new();
         settle(&this.promise, Ok(out), &mut deferred);
-        deferred
+        Completion {
+            callbacks: deferred,
+            failed: false,
+        }
     }
 
     fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks> {

@@ -42,7 +42,9 @@
 //! // ...the transport sends `assignment.frame`, and on the reply:
 //! let reply = book.done(0, assignment.generation);
 //! let results = vec![Ok(concur_ipc::encode(&42u32).unwrap())].into();
-//! for deferred in reply.task.unwrap().complete(results) { deferred.run() }
+//! let done = reply.task.unwrap().complete(results);
+//! assert!(!done.failed);
+//! for deferred in done.callbacks { deferred.run() }
 //! assert_eq!(fut.into_result().unwrap(), 42);
 //! ```
 // docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
@@ -56,7 +58,7 @@ mod remote_call;
 
 pub use book::{Assignment, Book, Death, Done, WorkerSlot};
 pub use callbacks::CallbackRunner;
-pub use completer::{ChunkPromise, Completer, Promises, remote_failure};
+pub use completer::{ChunkPromise, Completer, Completion, Promises, remote_failure};
 pub use policy::{MAX_START_ATTEMPTS, Verdict, backoff};
 pub use remote_call::RemoteCall;
 

@@ -1,6 +1,6 @@
 //! [`RemoteCall`]: one call, encoded once, waiting for or running on a worker.
 
-use crate::completer::{Completer, remote_failure};
+use crate::completer::{Completer, Completion, remote_failure};
 use concur_core::{DeferredCallbacks, Error, RemoteFn};
 use concur_ipc::{Call, FnRef, Outcomes, Packed, RemoteError, RemoteErrorKind, Request};
 use std::fmt;
@@ -122,13 +122,13 @@ impl RemoteCall {
     }
 
     /// Completes from the worker's results; returns the futures'
-    /// done-callbacks, to run off the I/O thread.
+    /// done-callbacks, to run off the I/O thread, and whether a future
+    /// failed ([`Completion`]).
     ///
     /// # Examples
     ///
     /// See the [crate docs](crate).
-    #[must_use = "the returned callbacks must be run"]
-    pub fn complete(self, results: Outcomes) -> Vec<DeferredCallbacks> {
+    pub fn complete(self, results: Outcomes) -> Completion {
         self.completer.complete(results)
     }
 

@@ -46,7 +46,7 @@ fn drain(book: &Mutex<Book<u8>>) {
         let r = b.done(0, generation);
         drop(b);
         if let Some(t) = r.task {
-            t.complete(ok()).into_iter().for_each(|d| d.run());
+            t.complete(ok()).callbacks.into_iter().for_each(|d| d.run());
         }
     }
 }

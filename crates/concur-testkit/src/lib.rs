@@ -11,6 +11,8 @@
 //!   descriptors, child processes), and [`leak_checked`].
 //! * [`run_child`]: runs one ignored test of this executable in a child
 //!   process, for what only a process's exit can show.
+//! * [`tracing_capture`]: a global `tracing` subscriber recording events,
+//!   per thread or from every thread, for tests of the `tracing` feature.
 //!
 //! It depends on `concur-core` only, so every crate's tests can use it.
 //!
@@ -29,6 +31,7 @@ mod event;
 pub mod procfs;
 pub mod remote_fns;
 mod test_pool;
+pub mod tracing_capture;
 
 pub use child::run_child;
 pub use event::Event;

@@ -9,7 +9,8 @@ use std::fmt;
 use std::sync::Arc as StdArc;
 use std::sync::atomic::AtomicUsize as StdAtomicUsize;
 
-/// Numbers the default thread-name prefixes (`concur-pool-0`, `concur-pool-1`, …).
+/// Numbers the pools of the process, for the default names
+/// (`concur-thread-0`, …) and thread-name prefixes (`concur-pool-0`, …).
 static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
 
 /// Configures a [`ThreadPool`]; [`build`](Self::build) validates it.
@@ -38,6 +39,7 @@ static POOL_COUNTER: StdAtomicUsize = StdAtomicUsize::new(0);
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct Builder {
     max_workers: Option<usize>,
+    name: Option<String>,
     thread_name_prefix: Option<String>,
     stack_size: Option<usize>,
     initializer: Option<Initializer>,
@@ -70,6 +72,7 @@ impl Builder {
     pub fn new() -> Self {
         Self {
             max_workers: None,
+            name: None,
             thread_name_prefix: None,
             stack_size: None,
             initializer: None,
@@ -90,6 +93,27 @@ impl Builder {
     /// ```
     pub fn max_workers(mut self, n: usize) -> Self {
         self.max_workers = Some(n);
+        self
+    }
+
+    /// The pool's name: the `pool` field of its `tracing` events (feature
+    /// `tracing`), and [`ThreadPool::name`]. Default: the
+    /// [`thread_name_prefix`](Self::thread_name_prefix) if one was set, else
+    /// `concur-thread-{k}`, with `k` counting the pools of the process. An
+    /// empty name makes [`build`](Self::build) fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::builder().name("thumbnails").build().unwrap();
+    /// assert_eq!(pool.name(), "thumbnails");
+    /// let io = concur_thread::ThreadPool::builder().thread_name_prefix("io").build().unwrap();
+    /// assert_eq!(io.name(), "io");
+    /// assert!(concur_thread::ThreadPool::new(1).unwrap().name().starts_with("concur-thread-"));
+    /// assert!(concur_thread::ThreadPool::builder().name("").build().is_err());
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -173,8 +197,8 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] if `max_workers` or `stack_size` is 0, or the thread
-    /// name prefix is empty or contains a NUL byte.
+    /// A [`BuildError`] if `max_workers` or `stack_size` is 0, the name is
+    /// empty, or the thread name prefix is empty or contains a NUL byte.
     ///
     /// # Examples
     ///
@@ -191,14 +215,19 @@ impl Builder {
         if self.stack_size == Some(0) {
             return Err(BuildError(BuildErrorKind::ZeroStack));
         }
-        let prefix = match self.thread_name_prefix {
+        if self.name.as_deref() == Some("") {
+            return Err(BuildError(BuildErrorKind::EmptyName));
+        }
+        let prefix = match &self.thread_name_prefix {
             Some(p) if p.is_empty() => return Err(BuildError(BuildErrorKind::EmptyPrefix)),
             Some(p) if p.contains('\0') => return Err(BuildError(BuildErrorKind::NulInPrefix)),
-            Some(p) => p,
-            None => default_prefix(),
+            Some(p) => Some(p.clone()),
+            None => None,
         };
+        let (name, prefix) = default_names(self.name, prefix);
         Ok(ThreadPool::from_config(Config {
             max_workers,
+            name,
             prefix,
             stack_size: self.stack_size,
             initializer: self.initializer,
@@ -290,19 +319,34 @@ impl Default for ThreadPool {
 /// The default configuration, which [`Builder::build`] always accepts:
 /// what `ThreadPool::default()` builds without a `Result`.
 pub(crate) fn default_config() -> Config {
+    let (name, prefix) = default_names(None, None);
     Config {
         max_workers: default_max_workers(),
-        prefix: default_prefix(),
+        name,
+        prefix,
         stack_size: None,
         initializer: None,
     }
 }
 
-/// `concur-pool-{k}`, `k` counting the pools of the process.
-fn default_prefix() -> String {
-    // ORDERING: a unique number is all that is needed.
-    let k = POOL_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("concur-pool-{k}")
+/// The pool's name and thread-name prefix, defaults filled in: the name
+/// is the prefix if only that was given, else `concur-thread-{k}`; the
+/// prefix `concur-pool-{k}`, `k` counting the pools of the process (drawn
+/// only if a default is needed).
+fn default_names(name: Option<String>, prefix: Option<String>) -> (String, String) {
+    let k = || {
+        // ORDERING: a unique number is all that is needed.
+        POOL_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    };
+    match (name, prefix) {
+        (Some(n), Some(p)) => (n, p),
+        (None, Some(p)) => (p.clone(), p),
+        (Some(n), None) => (n, format!("concur-pool-{}", k())),
+        (None, None) => {
+            let k = k();
+            (format!("concur-thread-{k}"), format!("concur-pool-{k}"))
+        }
+    }
 }
 
 /// CPython's default worker bound: `min(32, cpu_count + 4)`, where
@@ -324,6 +368,7 @@ pub fn default_max_workers() -> usize {
 enum BuildErrorKind {
     ZeroWorkers,
     ZeroStack,
+    EmptyName,
     EmptyPrefix,
     NulInPrefix,
 }
@@ -344,6 +389,7 @@ impl fmt::Display for BuildError {
         f.write_str(match self.0 {
             BuildErrorKind::ZeroWorkers => "max_workers must be at least 1",
             BuildErrorKind::ZeroStack => "stack_size must be at least 1",
+            BuildErrorKind::EmptyName => "name must not be empty",
             BuildErrorKind::EmptyPrefix => "thread_name_prefix must not be empty",
             BuildErrorKind::NulInPrefix => "thread_name_prefix must not contain a NUL byte",
         })

@@ -19,6 +19,8 @@ impl fmt::Debug for Initializer {
 /// What [`Builder::build`](crate::Builder::build) validated.
 pub(crate) struct Config {
     pub(crate) max_workers: usize,
+    /// The pool's name, in its `tracing` events.
+    pub(crate) name: String,
     pub(crate) prefix: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) initializer: Option<Initializer>,

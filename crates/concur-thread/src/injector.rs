@@ -410,6 +410,35 @@ impl<T> Injector<T> {
         let tail = self.tail.index.load(Ordering::SeqCst);
         head >> SHIFT == tail >> SHIFT
     }
+
+    /// How many tasks are queued (a snapshot; crossbeam's `Injector::len`,
+    /// with `%` for loom's block size, which is not a power of two). For
+    /// statistics only: nothing on the submit or pop path calls it.
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            let mut tail = self.tail.index.load(Ordering::SeqCst);
+            let mut head = self.head.index.load(Ordering::SeqCst);
+            // The tail did not move while the head was read: a consistent pair.
+            if self.tail.index.load(Ordering::SeqCst) == tail {
+                // Drop the flag bits below `SHIFT`.
+                tail &= !((1 << SHIFT) - 1);
+                head &= !((1 << SHIFT) - 1);
+                // An index on a block's end sentinel is the next block's first.
+                if (tail >> SHIFT) % LAP == LAP - 1 {
+                    tail = tail.wrapping_add(1 << SHIFT);
+                }
+                if (head >> SHIFT) % LAP == LAP - 1 {
+                    head = head.wrapping_add(1 << SHIFT);
+                }
+                // Rebase both on the head's block, then discount one
+                // sentinel per block boundary in between.
+                let lap = (head >> SHIFT) / LAP;
+                tail = tail.wrapping_sub((lap * LAP) << SHIFT) >> SHIFT;
+                head = head.wrapping_sub((lap * LAP) << SHIFT) >> SHIFT;
+                return tail.saturating_sub(head).saturating_sub(tail / LAP);
+            }
+        }
+    }
 }
 
 impl<T> Default for Injector<T> {
@@ -480,6 +509,21 @@ mod tests {
         // 1000 items span 16 blocks; after the first round they were reused.
         let spare = q.spare().len();
         assert!((10..=20).contains(&spare), "{spare} spare blocks");
+    }
+
+    #[test]
+    fn len_counts_queued_tasks_across_blocks() {
+        let q = Injector::new();
+        assert_eq!(q.len(), 0);
+        for i in 0..(3 * LAP + 5) {
+            assert_eq!(q.len(), i);
+            q.push(i);
+        }
+        for i in (0..(3 * LAP + 5)).rev() {
+            assert!(q.pop().is_some());
+            assert_eq!(q.len(), i);
+        }
+        assert!(q.is_empty());
     }
 
     #[test]

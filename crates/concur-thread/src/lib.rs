@@ -8,6 +8,12 @@
 //! * [`Builder`] / [`BuildError`]: configuration, validated by `build()`.
 //! * [`Scope`]: scoped submission, like [`std::thread::scope`].
 //! * `RayonExecutor` (feature `rayon`): the same traits on a rayon pool.
+//! * [`ThreadPool::stats`]: a [`PoolStats`](concur_core::PoolStats)
+//!   snapshot (workers, tasks queued, running, completed, failed,
+//!   cancelled), kept off the submit path.
+//! * Feature `tracing`: events for each task (submit, start, end at
+//!   `trace`/`debug`), worker start and exit, an initializer failure and
+//!   the broken pool, with the pool's [`name`](Builder::name).
 //!
 //! Submission methods come from the core traits
 //! [`Executor`] (`submit`, `submit_fallible`) and
@@ -42,6 +48,7 @@ mod queue;
 #[cfg(feature = "rayon")]
 mod rayon;
 mod scope;
+mod stats;
 
 pub use builder::{BuildError, Builder, default_max_workers};
 /// The core traits that provide `submit`, `submit_fallible`, `submit_task`

@@ -71,7 +71,8 @@
 
 use crate::config::Config;
 use crate::queue::{JobQueue, QueuedJob};
-use concur_core::{Error, Executor, Job, SubmitError};
+use crate::stats::{Counters, Tally};
+use concur_core::{__event, Error, Executor, Job, PoolStats, RunOutcome, SubmitError, TaskIds};
 use concur_sync::backoff;
 use concur_sync::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use concur_sync::sync::{Arc, Condvar, Mutex};
@@ -113,6 +114,11 @@ struct PoolShared {
     /// all return after every worker is joined.
     join_lock: Mutex<()>,
     broken: Mutex<Option<Error>>,
+    /// The ids of the `tracing` events (zero-sized without the feature;
+    /// with it, only submitters write this line).
+    ids: CachePadded<TaskIds>,
+    /// What `stats` reports; nothing on the submit path touches it.
+    stats: Counters,
     config: Config,
 }
 
@@ -195,6 +201,8 @@ impl ThreadPool {
                 handles: Mutex::new(Vec::new()),
                 join_lock: Mutex::new(()),
                 broken: Mutex::new(None),
+                ids: CachePadded::new(TaskIds::new()),
+                stats: Counters::default(),
                 config,
             }),
         };
@@ -217,6 +225,52 @@ impl ThreadPool {
     #[must_use]
     pub fn max_workers(&self) -> usize {
         self.shared.config.max_workers
+    }
+
+    /// The pool's name (see [`Builder::name`](crate::Builder::name)): the
+    /// `pool` field of its `tracing` events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = concur_thread::ThreadPool::builder().name("resize").build().unwrap();
+    /// assert_eq!(pool.name(), "resize");
+    /// ```
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.shared.config.name
+    }
+
+    /// A snapshot of the pool's counters: workers alive and started, tasks
+    /// queued, running, completed, failed and cancelled (see [`PoolStats`]
+    /// for what each counts). A thread pool never replaces a worker, so
+    /// `replaced` is all zeros.
+    ///
+    /// Cheap: it sums one small tally per worker and reads the queue's
+    /// length; keeping the counts costs the submit path nothing. It is not
+    /// atomic across fields: while tasks run, a task may be missing from
+    /// one count and not yet in the next.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::Executor;
+    ///
+    /// let pool = concur_thread::ThreadPool::new(2).unwrap();
+    /// let ok = pool.submit(|| 1).unwrap();
+    /// let bad = pool.submit(|| -> u8 { panic!("boom") }).unwrap();
+    /// ok.wait();
+    /// bad.wait();
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.completed, stats.failed, stats.cancelled), (1, 1, 0));
+    /// assert_eq!((stats.queued, stats.running), (0, 0));
+    /// assert!((1..=2).contains(&stats.workers_alive));
+    /// assert_eq!(stats.replaced.total(), 0);
+    /// ```
+    #[must_use]
+    pub fn stats(&self) -> PoolStats {
+        let s = &self.shared;
+        s.stats.snapshot(s.queue.len())
     }
 
     /// The prefix of the workers' names (`{prefix}_0`, `{prefix}_1`, …).
@@ -408,6 +462,12 @@ impl PoolShared {
         {
             let mut slot = self.broken.lock();
             if slot.is_none() {
+                __event!(
+                    error,
+                    pool = %self.config.name,
+                    error = %error,
+                    "the thread pool is broken; queued and later tasks fail"
+                );
                 *slot = Some(error);
             }
         }
@@ -418,7 +478,9 @@ impl PoolShared {
             .lock()
             .clone()
             .expect("set above, never cleared");
-        while let Some(QueuedJob { job, .. }) = self.queue.pop() {
+        while let Some(QueuedJob { job, id: _id, .. }) = self.queue.pop() {
+            self.stats.failed_queued();
+            __event!(debug, pool = %self.config.name, task = %_id, "task failed: the pool is broken");
             job.fail(error.clone());
         }
         self.wake_all();
@@ -436,12 +498,23 @@ impl PoolShared {
             builder = builder.stack_size(size);
         }
         let shared = Arc::clone(this);
-        let handle = builder.spawn(move || shared.worker_main())?;
+        let handle = builder.spawn(move || shared.worker_main(index))?;
         this.handles.lock().push(handle);
         Ok(())
     }
 
-    fn worker_main(&self) {
+    /// A worker's life: counted alive while it serves.
+    fn worker_main(&self, index: usize) {
+        let tally = self.stats.worker_started();
+        __event!(debug, pool = %self.config.name, worker = index, "worker thread started");
+        self.serve(index, &tally);
+        self.stats.worker_exited();
+        __event!(debug, pool = %self.config.name, worker = index, "worker thread exited");
+    }
+
+    /// Runs the initializer, then jobs until the pool is closed and drained.
+    /// (`_index` and `_id` are only read by `tracing` events.)
+    fn serve(&self, _index: usize, tally: &Tally) {
         if let Some(init) = &self.config.initializer {
             let outcome = match catch_unwind(AssertUnwindSafe(|| (init.0)())) {
                 Ok(Ok(())) => None,
@@ -449,6 +522,13 @@ impl PoolShared {
                 Err(panic) => Some(Box::new(Error::panicked(panic)) as concur_core::BoxError),
             };
             if let Some(cause) = outcome {
+                __event!(
+                    error,
+                    pool = %self.config.name,
+                    worker = _index,
+                    error = %cause,
+                    "a worker's initializer failed"
+                );
                 self.break_pool(
                     Error::broken(
                         "a thread initializer failed, the thread pool is not usable anymore",
@@ -469,7 +549,11 @@ impl PoolShared {
             // and two read-modify-writes of the shared token count.
             // ORDERING: a slot count; a stale value only costs a token update.
             let track = self.threads.load(Ordering::Relaxed) < self.config.max_workers;
-            let QueuedJob { job, claimed } = match self.queue.pop() {
+            let QueuedJob {
+                job,
+                claimed,
+                id: _id,
+            } = match self.queue.pop() {
                 Some(queued) => queued,
                 None => {
                     if track && !token_out {
@@ -521,7 +605,21 @@ impl PoolShared {
             // worker takes next (as CPython gh-102024: no token churn in a
             // burst).
             token_out = false;
-            job.run_then(|| {
+            tally.took();
+            __event!(trace, pool = %self.config.name, worker = _index, task = %_id, "task started");
+            job.run_then(|outcome| {
+                tally.ended(outcome);
+                match outcome {
+                    RunOutcome::Completed => {
+                        __event!(trace, pool = %self.config.name, worker = _index, task = %_id, "task finished")
+                    }
+                    RunOutcome::Failed => {
+                        __event!(debug, pool = %self.config.name, worker = _index, task = %_id, "task failed")
+                    }
+                    RunOutcome::Cancelled => {
+                        __event!(debug, pool = %self.config.name, worker = _index, task = %_id, "task cancelled before it started")
+                    }
+                }
                 if track && self.queue.is_empty() {
                     self.release_idle();
                     token_out = true;
@@ -638,11 +736,14 @@ impl Executor for ThreadPool {
                 }
             }
         }
-        s.queue.push(QueuedJob { job, claimed });
+        let id = s.ids.next();
+        __event!(trace, pool = %s.config.name, task = %id, "task submitted");
+        s.queue.push(QueuedJob { job, claimed, id });
         fence(Ordering::SeqCst);
         s.notify_new_job();
         if let Some(index) = spawn {
             if let Err(e) = PoolShared::spawn_worker(s, index) {
+                __event!(warn, pool = %s.config.name, worker = index, error = %e, "could not start a worker thread");
                 // ORDERING: as above.
                 let before = s.threads.fetch_sub(1, Ordering::Relaxed);
                 if before == 1 {
@@ -666,7 +767,9 @@ impl PoolShared {
         self.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
         self.wait_in_flight(0);
         if cancel_futures {
-            while let Some(QueuedJob { job, .. }) = self.queue.pop() {
+            while let Some(QueuedJob { job, id: _id, .. }) = self.queue.pop() {
+                self.stats.cancelled_queued();
+                __event!(debug, pool = %self.config.name, task = %_id, "task cancelled by shutdown");
                 job.cancel();
             }
         }

@@ -3,7 +3,7 @@
 //! push). Loom builds run the same queue, with smaller blocks.
 
 use crate::injector::Injector;
-use concur_core::Job;
+use concur_core::{Job, TaskId};
 
 /// A job in the thread pool's queue.
 pub(crate) struct QueuedJob {
@@ -11,6 +11,9 @@ pub(crate) struct QueuedJob {
     /// Whether its submitter claimed an idle token for it (see the pool's
     /// module docs).
     pub(crate) claimed: bool,
+    /// Its id in the pool's `tracing` events (zero-sized without the
+    /// feature).
+    pub(crate) id: TaskId,
 }
 
 /// The thread pool's queue.

@@ -205,6 +205,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         by_processes,
         seq_time.as_secs_f64() / proc_time.as_secs_f64()
     );
+    let (proc_name, proc_stats) = (procs.name().to_owned(), procs.stats());
     drop(procs);
 
     section("9. the async hybrid: an event loop for I/O, a pool for CPU work");
@@ -217,6 +218,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("event-loop worst tick delay with CPU work offloaded: {offloaded:?}");
 
     pool.shutdown();
+
+    section("10. pool stats: what each pool did");
+    let s = pool.stats();
+    println!(
+        "thread pool {}: {} completed, {} failed, {} cancelled; {} workers started, {} alive now",
+        pool.name(),
+        s.completed,
+        s.failed,
+        s.cancelled,
+        s.workers_started,
+        s.workers_alive
+    );
+    let s = proc_stats;
+    println!(
+        "process pool {proc_name} (section 8, before it was dropped): {} tasks (map chunks) \
+         completed, {} failed; {} workers alive, {} replaced",
+        s.completed,
+        s.failed,
+        s.workers_alive,
+        s.replaced.total()
+    );
     println!("\ntour finished in {:?}", tour_start.elapsed());
     Ok(())
 }

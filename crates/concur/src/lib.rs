@@ -39,8 +39,8 @@
 #[doc(inline)]
 pub use concur_core::{
     AnyFuture, BoxError, ChunkOutcome, DoneSignal, Error, ErrorKind, Executor, Future,
-    FutureOutput, FutureOutputRef, Job, Promise, RemoteFn, Shutdown, ShutdownOptions, State,
-    SubmitError, TaskExecutor, Watcher,
+    FutureOutput, FutureOutputRef, Job, PoolStats, Promise, RemoteFn, Replacements, RunOutcome,
+    Shutdown, ShutdownOptions, State, SubmitError, TaskExecutor, Watcher,
 };
 
 /// The core crate, for items not re-exported at the top.

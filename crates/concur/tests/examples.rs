@@ -146,6 +146,7 @@ fn tour_walks_every_section_in_order() {
         "== 7. cancel",
         "== 8. CPU work",
         "== 9. the async hybrid",
+        "== 10. pool stats",
         "tour finished in",
     ] {
         let at = out[last..].find(title).map(|i| i + last);
@@ -192,6 +193,23 @@ fn tour_walks_every_section_in_order() {
     );
     assert!(out.contains("103988 primes: sequential"), "{out}");
     assert!(out.contains("103988 primes: 2 processes"), "{out}");
+    // The tour's thread pool ran tasks, some of which panicked or failed
+    // (section 5; section 7 cancels on a pool of its own).
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("thread pool tour: "))
+        .unwrap_or_else(|| panic!("no thread pool stats line\n{out}"));
+    let count = |what: &str| -> u64 {
+        let before = line.split(&format!(" {what}")).next().unwrap();
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(count("completed") >= 10, "{line}");
+    assert!(count("failed") >= 1, "{line}");
+    assert_eq!(count("cancelled"), 0, "{line}");
+    assert!(
+        out.contains("workers alive, 0 replaced") && out.contains("2 workers alive"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -393,5 +411,25 @@ fn shutdown_cancel_keeps_finished_and_running_work_and_cancels_the_queue() {
             out.contains(&format!("task {i}: Cancelled, future was cancelled")),
             "{out}"
         );
+    }
+}
+
+#[cfg(feature = "tracing")]
+#[test]
+fn tracing_example_shows_the_crash_its_replacement_and_the_broken_pool() {
+    let out = run_example("tracing", Duration::from_secs(60));
+    for line in [
+        "task submitted",
+        "task failed",
+        "worker process died",
+        "SIGABRT",
+        "worker process will be replaced",
+        "square(5) = 25",
+        "3 completed, 1 failed, ",
+        "1 crashed and replaced",
+        "the initializer failed in a worker process",
+        "the process pool is broken",
+    ] {
+        assert!(out.contains(line), "missing {line:?}\n{out}");
     }
 }

@@ -1,5 +1,5 @@
 //! Smoke-tests every module the facade re-exports, under whatever features
-//! this build has (CI checks: default, none, and all).
+//! this build has (CI checks: default, none, `tracing`, and all).
 
 #[test]
 fn core_items_are_at_the_top() {
@@ -100,4 +100,59 @@ fn async_module() {
     let fut = concur::Future::ready(7);
     let v = futures::executor::block_on(concur::asyncio::wrap_future(fut)).unwrap();
     assert_eq!(v, 7);
+}
+
+#[cfg(feature = "thread")]
+#[test]
+fn pool_stats_are_at_the_top() {
+    use concur::Executor;
+    let pool = concur::thread::ThreadPool::builder()
+        .name("facade")
+        .build()
+        .unwrap();
+    pool.submit(|| ()).unwrap().wait();
+    let stats: concur::PoolStats = pool.stats();
+    assert_eq!(stats.completed, 1);
+    assert_eq!(stats.replaced, concur::Replacements::default());
+}
+
+/// With the facade's `tracing` feature the pools emit events (here the
+/// submit event, which fires on the submitting thread).
+#[cfg(all(feature = "tracing", feature = "thread"))]
+#[test]
+fn the_tracing_feature_reaches_the_pools() {
+    use concur::Executor;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf::default();
+    let out = buf.clone();
+    let guard = tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with_ansi(false)
+        .with_writer(move || out.clone())
+        .finish()
+        .set_default();
+    let pool = concur::thread::ThreadPool::builder()
+        .name("facade-traced")
+        .build()
+        .unwrap();
+    pool.submit(|| ()).unwrap().wait();
+    drop(guard);
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("task submitted") && text.contains("pool=facade-traced"),
+        "{text}"
+    );
 }

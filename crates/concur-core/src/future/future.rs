@@ -487,7 +487,7 @@ impl<T: Send + 'static> Future<T> {
     /// Runs `callback` once the future is done (value, error or
     /// cancellation): on the completing thread, or at once on this thread if
     /// the future is already done. A panicking callback is reported through
-    /// `tracing` and does not stop the others.
+    /// `tracing` (with the `tracing` feature) and does not stop the others.
     ///
     /// Callbacks run in registration order, strictly: one added while the
     /// completing thread is still running earlier callbacks (including one
@@ -535,7 +535,8 @@ impl<T: Send + 'static> Future<T> {
     /// dropped) is cloned to every consumer. If another handle moves the
     /// value out with [`into_result`](Self::into_result) first, consumers
     /// get `InvalidState`. A panicking consumer is reported through
-    /// `tracing` and never reaches the thread that ran it.
+    /// `tracing` (with the `tracing` feature) and never reaches the thread
+    /// that ran it.
     ///
     /// # Examples
     ///

@@ -630,11 +630,11 @@ impl<T> Delivery<T> {
                     "the value moved to an earlier consumer of the same future",
                 )),
             };
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| consumer(this))) {
-                let err = Error::panicked(payload);
-                tracing::error!(
+            if let Err(_payload) = catch_unwind(AssertUnwindSafe(|| consumer(this))) {
+                crate::__event!(
+                    error,
                     target: "concur_core",
-                    error = %err,
+                    error = %Error::panicked(_payload),
                     "an on_done consumer panicked; later consumers still run"
                 );
             }
@@ -831,11 +831,11 @@ impl<T> Drop for Loan<T> {
 /// Wakes every waiter; a panicking waker is reported, never propagated.
 fn wake_all(waiters: Vec<Waiter>) {
     for w in waiters {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| w.notify())) {
-            let err = Error::panicked(payload);
-            tracing::error!(
+        if let Err(_payload) = catch_unwind(AssertUnwindSafe(|| w.notify())) {
+            crate::__event!(
+                error,
                 target: "concur_core",
-                error = %err,
+                error = %Error::panicked(_payload),
                 "a waker panicked while a future completed; other waiters are still woken"
             );
         }
@@ -845,11 +845,11 @@ fn wake_all(waiters: Vec<Waiter>) {
 /// Runs one done-callback on the value `shared` lends it; a panic is
 /// reported, never propagated.
 fn run_callback<T>(shared: &Arc<SharedState<T>>, cb: DoneCallback<T>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cb(shared))) {
-        let err = Error::panicked(payload);
-        tracing::error!(
+    if let Err(_payload) = catch_unwind(AssertUnwindSafe(|| cb(shared))) {
+        crate::__event!(
+            error,
             target: "concur_core",
-            error = %err,
+            error = %Error::panicked(_payload),
             "a done-callback panicked; later callbacks still run"
         );
     }

@@ -3,6 +3,7 @@
 //! with [`call_each_item`]), a batch of remote calls with a promise each
 //! ([`BatchJob`]), and a scoped closure ([`ScopedJob`]).
 
+use super::RunOutcome;
 use super::vtable::RunJob;
 use crate::chunk::ChunkOutcome;
 use crate::error::Error;
@@ -12,22 +13,27 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// Runs `call(payload)` behind `catch_unwind` into `promise`, unless
-/// cancelled; `before_complete` runs just before the promise is completed.
+/// cancelled; `before_complete` runs just before the promise is completed,
+/// with how the run ended.
 fn run_into<P, T: Send + 'static>(
     promise: &Promise<T>,
     payload: P,
     call: impl FnOnce(P) -> Result<T, Error>,
-    before_complete: &mut dyn FnMut(),
+    before_complete: &mut dyn FnMut(RunOutcome),
 ) {
     if !matches!(promise.set_running_or_notify_cancel(), Ok(true)) {
-        before_complete();
+        before_complete(RunOutcome::Cancelled);
         return;
     }
     let outcome = match catch_unwind(AssertUnwindSafe(move || call(payload))) {
         Ok(o) => o,
         Err(panic) => Err(Error::panicked(panic)),
     };
-    before_complete();
+    before_complete(if outcome.is_ok() {
+        RunOutcome::Completed
+    } else {
+        RunOutcome::Failed
+    });
     let _ = promise.set_outcome(outcome);
 }
 
@@ -39,7 +45,7 @@ pub(crate) struct PayloadJob<P, T: Send + 'static> {
 }
 
 impl<P: Send + 'static, T: Send + 'static> RunJob for PayloadJob<P, T> {
-    fn run(self, before_complete: &mut dyn FnMut()) {
+    fn run(self, before_complete: &mut dyn FnMut(RunOutcome)) {
         run_into(&self.promise, self.payload, self.call, before_complete);
     }
     fn cancel(self) {
@@ -59,17 +65,30 @@ pub(crate) struct BatchJob<F: RemoteFn> {
 }
 
 impl<F: RemoteFn> RunJob for BatchJob<F> {
-    fn run(self, before_complete: &mut dyn FnMut()) {
+    fn run(self, before_complete: &mut dyn FnMut(RunOutcome)) {
         let last = self.items.len().saturating_sub(1);
         if self.items.is_empty() {
-            before_complete();
+            before_complete(RunOutcome::Completed);
         }
+        // The batch failed if an item did, was cancelled if every item was.
+        let (mut failed, mut all_cancelled) = (false, true);
         for (i, (args, promise)) in self.items.into_iter().enumerate() {
             let call = |a| F::call(a).map_err(Error::task);
             if i == last {
-                run_into(&promise, args, call, before_complete);
+                run_into(&promise, args, call, &mut |o| {
+                    before_complete(if failed || o == RunOutcome::Failed {
+                        RunOutcome::Failed
+                    } else if all_cancelled && o == RunOutcome::Cancelled {
+                        RunOutcome::Cancelled
+                    } else {
+                        RunOutcome::Completed
+                    });
+                });
             } else {
-                run_into(&promise, args, call, &mut || {});
+                run_into(&promise, args, call, &mut |o| {
+                    failed |= o == RunOutcome::Failed;
+                    all_cancelled &= o == RunOutcome::Cancelled;
+                });
             }
         }
     }
@@ -111,7 +130,7 @@ pub(crate) struct ScopedJob<F, T: Send + 'static> {
 }
 
 impl<F: FnOnce() -> T + Send, T: Send + 'static> RunJob for ScopedJob<F, T> {
-    fn run(self, before_complete: &mut dyn FnMut()) {
+    fn run(self, before_complete: &mut dyn FnMut(RunOutcome)) {
         run_into(&self.promise, self.f, |f| Ok(f()), before_complete);
     }
     fn cancel(self) {

@@ -4,6 +4,7 @@
 //! one [`RunJob`] value and consumed by exactly one of its operations (or
 //! dropped).
 
+use super::RunOutcome;
 use crate::error::Error;
 use std::any::Any;
 use std::marker::PhantomData;
@@ -13,8 +14,9 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 /// job out of its storage.
 pub(crate) trait RunJob: Send + Sized {
     /// Runs the job; calls `before_complete` once, after the task ran (or
-    /// was found cancelled) and before the last future is completed.
-    fn run(self, before_complete: &mut dyn FnMut());
+    /// was found cancelled) and before the last future is completed, with
+    /// how the run ended.
+    fn run(self, before_complete: &mut dyn FnMut(RunOutcome));
     fn cancel(self);
     fn fail(self, error: Error);
     /// The job boxed, for an executor's refusal to give its payload back
@@ -30,7 +32,7 @@ type InlineStorage = MaybeUninit<[usize; 4]>;
 /// a box). Each one consumes the job: it is called at most once per
 /// storage, and the storage is never read again afterwards.
 struct VTable {
-    run: unsafe fn(*mut InlineStorage, &mut dyn FnMut()),
+    run: unsafe fn(*mut InlineStorage, &mut dyn FnMut(RunOutcome)),
     cancel: unsafe fn(*mut InlineStorage),
     fail: unsafe fn(*mut InlineStorage, Error),
     into_any: unsafe fn(*mut InlineStorage) -> Option<Box<dyn Any + Send>>,
@@ -76,7 +78,10 @@ impl<J: RunJob> HasVTable for J {
 // exactly one of them, once, on the storage `new` filled with a `J`, and
 // never touches the storage again.
 
-unsafe fn run_stored<J: RunJob>(storage: *mut InlineStorage, before_complete: &mut dyn FnMut()) {
+unsafe fn run_stored<J: RunJob>(
+    storage: *mut InlineStorage,
+    before_complete: &mut dyn FnMut(RunOutcome),
+) {
     // SAFETY: the caller upholds `take`'s contract (see above).
     unsafe { take::<J>(storage) }.run(before_complete);
 }
@@ -139,7 +144,7 @@ impl RawJob {
     }
 
     /// [`RunJob::run`].
-    pub(crate) fn run(self, before_complete: &mut dyn FnMut()) {
+    pub(crate) fn run(self, before_complete: &mut dyn FnMut(RunOutcome)) {
         // SAFETY: `consume` hands over the storage `new` filled, once.
         self.consume(|vt, storage| unsafe { (vt.run)(storage, before_complete) });
     }

@@ -9,13 +9,11 @@ use concur_core::Shutdown as _;
 use concur_core::{Error, Executor, Future, Job, Promise, SubmitError};
 use concur_testkit::TestError;
 use std::collections::VecDeque;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Wake, Waker};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
-use tracing_subscriber::layer::SubscriberExt;
 
 /// A generous bound for anything that should happen "at once" (2 noisy cores).
 pub(crate) const LONG: Duration = Duration::from_secs(5);
@@ -125,80 +123,8 @@ impl Wake for PanickingWaker {
     }
 }
 
-/// One `tracing` event, fields formatted with `Debug` (so `%x` fields show
-/// their `Display` text).
-#[derive(Debug, Clone)]
-pub(crate) struct CapturedEvent {
-    pub(crate) level: tracing::Level,
-    pub(crate) target: String,
-    pub(crate) fields: Vec<(String, String)>,
-}
-
-impl CapturedEvent {
-    pub(crate) fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Where this thread's events go while `capture_tracing` runs.
-type Sink = Arc<Mutex<Vec<CapturedEvent>>>;
-
-thread_local! {
-    static SINK: std::cell::RefCell<Option<Sink>> = const { std::cell::RefCell::new(None) };
-}
-
-/// A global layer that records into the current thread's sink, if any. It
-/// is global (not `with_default`) so that no callsite's interest is ever
-/// cached as "never" by a thread that had no subscriber.
-struct Capture;
-
-struct Fields(Vec<(String, String)>);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-}
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _ctx: tracing_subscriber::layer::Context<'_, S>,
-    ) {
-        let Some(sink) = SINK.with(|s| s.borrow().clone()) else {
-            return;
-        };
-        let mut fields = Fields(Vec::new());
-        event.record(&mut fields);
-        sink.lock().unwrap().push(CapturedEvent {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_owned(),
-            fields: fields.0,
-        });
-    }
-}
-
-/// Runs `f` and returns every `tracing` event emitted on this thread meanwhile.
-pub(crate) fn capture_tracing<R>(f: impl FnOnce() -> R) -> (R, Vec<CapturedEvent>) {
-    static INSTALL: std::sync::Once = std::sync::Once::new();
-    INSTALL.call_once(|| {
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
-            .expect("no other global subscriber in this test binary");
-    });
-    let sink: Sink = Arc::default();
-    SINK.with(|s| *s.borrow_mut() = Some(sink.clone()));
-    let r = f();
-    SINK.with(|s| *s.borrow_mut() = None);
-    let got = sink.lock().unwrap().clone();
-    (r, got)
-}
+#[allow(unused_imports)]
+pub(crate) use concur_testkit::tracing_capture::{Level, capture_tracing};
 
 /// Runs every job at once on the submitting thread.
 #[derive(Debug, Default)]
