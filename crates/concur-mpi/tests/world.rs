@@ -42,6 +42,9 @@ const CASES: &[&str] = &[
 
 fn main() {
     if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() {
+        if std::env::var_os("CONCUR_MPI_TEST_FAIL").is_some() {
+            return failing_rank0();
+        }
         return ranks();
     }
     if std::env::var_os("CONCUR_MPI_TEST_SINGLETON").is_some() {
@@ -172,6 +175,24 @@ fn ranks() {
     println!("all cases ok");
 }
 
+/// Dropping the pool waits for its queued work; then rank 0 fails, and
+/// its exit status must say so (mpirun passes it on).
+fn failing_rank0() {
+    let world = concur_mpi::init().expect("MPI init");
+    let pool = MpiPool::builder().build().expect("build");
+    let futs: Vec<_> = (0..4)
+        .map(|_| pool.submit_task(nap_pid, 50).unwrap())
+        .collect();
+    drop(pool);
+    assert!(
+        futs.iter().all(|f| f.result().is_ok()),
+        "drop did not wait for the work"
+    );
+    println!("drop waited for queued work");
+    drop(world);
+    panic!("deliberate failure of rank 0");
+}
+
 fn ok(case: &str) {
     println!("case {case} ok");
 }
@@ -246,6 +267,28 @@ fn driver() {
             "mpirun -n 3 exited with {:?}\n--- stdout\n{}\n--- stderr\n{}",
             job.code, job.stdout, job.stderr
         );
+    }
+
+    let fail = run(timed(120)
+        .args([
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            "3",
+        ])
+        .args(["-x", "CONCUR_MPI_TEST_FAIL=1"])
+        .arg(&exe));
+    let reported = !matches!(fail.code, Some(0) | Some(124) | Some(137) | None)
+        && fail.stdout.contains("drop waited for queued work")
+        && fail.stderr.contains("deliberate failure of rank 0");
+    if reported {
+        println!("mpi drop waits, rank 0 failure in exit status ... ok");
+        passed += 1;
+    } else {
+        println!("mpi drop waits, rank 0 failure in exit status ... FAILED");
+        eprintln!("{:?}\n{}\n{}", fail.code, fail.stdout, fail.stderr);
+        failures += 1;
     }
 
     let single = run(timed(60).arg(&exe).env("CONCUR_MPI_TEST_SINGLETON", "1"));
