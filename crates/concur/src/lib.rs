@@ -21,7 +21,11 @@
 )]
 #![cfg_attr(
     feature = "async",
-    doc = "* [`asyncio`] (feature `async`): the bridge to async runtimes."
+    doc = "* [`asyncio`] (feature `async`): the bridge to async runtimes;"
+)]
+#![cfg_attr(
+    feature = "mpi",
+    doc = "* [`mpi`] (feature `mpi`, off by default): the executor on MPI ranks."
 )]
 //!
 //! # Examples
@@ -74,6 +78,11 @@ pub use concur_ipc::remote;
 #[cfg(feature = "async")]
 #[doc(inline)]
 pub use concur_async as asyncio;
+
+/// The executor on MPI ranks (needs an MPI library at build time).
+#[cfg(feature = "mpi")]
+#[doc(inline)]
+pub use concur_mpi as mpi;
 
 /// The concur guide (`docs/guide.md`): the lecture's model taught in Rust.
 /// Every snippet in it is compiled and run as a doctest of this crate.

@@ -92,3 +92,11 @@ fn async_module() {
     let v = futures::executor::block_on(concur::asyncio::wrap_future(fut)).unwrap();
     assert_eq!(v, 7);
 }
+
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi_module() {
+    // Without `concur::mpi::init()` there is no MPI world: a typed error.
+    let err = concur::mpi::MpiPool::builder().build().unwrap_err();
+    assert!(err.to_string().contains("concur_mpi::init()"), "{err}");
+}
