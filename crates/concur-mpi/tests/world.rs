@@ -21,12 +21,21 @@ concur_ipc::remote! {
 
     fn boom(x: u8) -> u8 { if x > 0 { panic!("boom {x}") } x }
 
+    /// `n` bytes: over the pool's max_frame for a large `n`.
+    fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
+
+    fn big(n: usize) -> Vec<u8> { vec![7; n] }
+
     /// Sleeps, then says which worker process ran it.
     fn nap_pid(ms: u64) -> u32 {
         std::thread::sleep(Duration::from_millis(ms));
         std::process::id()
     }
 }
+
+/// The pool's frame limit in the main job (small, so the size errors are
+/// cheap to provoke).
+const MAX_FRAME: usize = 1 << 16;
 
 const CASES: &[&str] = &[
     "build",
@@ -35,6 +44,7 @@ const CASES: &[&str] = &[
     "chunked_map",
     "task_error",
     "panic",
+    "frame_too_large",
     "both_workers",
     "shutdown_cancels_queued",
     "refused_after_shutdown",
@@ -61,7 +71,10 @@ fn ranks() {
         "thread level {}",
         world.thread_level()
     );
-    let pool = MpiPool::builder().build().expect("build");
+    let pool = MpiPool::builder()
+        .max_frame(MAX_FRAME)
+        .build()
+        .expect("build");
     assert_eq!(
         pool.max_workers(),
         usize::try_from(world.size() - 1).unwrap()
@@ -138,6 +151,44 @@ fn ranks() {
     assert!(err.to_string().contains("boom 3"), "{err}");
     assert_eq!(pool.submit_task(boom, 0).unwrap().into_result().unwrap(), 0);
     ok("panic");
+
+    // Arguments over max_frame fail their future before anything is sent;
+    // results over it are failed by the worker (the rank keeps serving).
+    assert!(
+        pool.submit_task(big, 0)
+            .unwrap()
+            .into_result()
+            .unwrap()
+            .is_empty()
+    );
+    let err = pool
+        .submit_task(big, MAX_FRAME * 2)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FrameTooLarge, "{err}");
+    let out = pool
+        .submit_chunk(square, vec![1, 2])
+        .unwrap()
+        .into_result()
+        .unwrap();
+    let out: Vec<u64> = out.into_results().into_iter().map(Result::unwrap).collect();
+    assert_eq!(out, [1, 4]);
+    let huge = vec![0u8; MAX_FRAME * 2];
+    let err = pool
+        .submit_task(len_of, huge)
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::FrameTooLarge, "{err}");
+    assert_eq!(
+        pool.submit_task(len_of, vec![1, 2, 3])
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        3
+    );
+    ok("frame_too_large");
 
     let futs: Vec<_> = (0..4)
         .map(|_| pool.submit_task(nap_pid, 100).unwrap())
