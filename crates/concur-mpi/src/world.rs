@@ -28,7 +28,8 @@ pub(crate) fn runtime() -> Option<&'static Runtime> {
 }
 
 /// Rank 0's handle on the MPI world: drop it (after every pool) at the end
-/// of `main` to finalize MPI.
+/// of `main` to finalize MPI. If no pool was ever built, dropping it also
+/// tells the worker ranks to exit, so the job ends.
 ///
 /// # Examples
 ///
@@ -111,8 +112,29 @@ impl Drop for World {
             );
             return;
         }
+        if !BUILT.load(Ordering::SeqCst) {
+            release_unused_workers();
+        }
         if let Err(e) = raw::finalize() {
             eprintln!("concur-mpi: {e}");
+        }
+    }
+}
+
+/// Rank 0 never built a pool: the worker ranks still wait for one (they
+/// sent their `Hello`), and would keep the job alive forever. Tell each to
+/// exit.
+fn release_unused_workers() {
+    let Some(rt) = runtime() else {
+        return;
+    };
+    let mut frame = Vec::new();
+    if concur_ipc::encode_frame(&concur_ipc::Request::Exit, 1 << 10, &mut frame).is_err() {
+        return;
+    }
+    for rank in 1..rt.size {
+        if let Err(e) = rt.comm.send(&frame, rank, crate::tags::REQUEST) {
+            eprintln!("concur-mpi: could not release worker rank {rank}: {e}");
         }
     }
 }

@@ -55,6 +55,12 @@ fn main() {
         if std::env::var_os("CONCUR_MPI_TEST_FAIL").is_some() {
             return failing_rank0();
         }
+        if std::env::var_os("CONCUR_MPI_TEST_NO_POOL").is_some() {
+            let world = concur_mpi::init().expect("MPI init");
+            drop(world);
+            println!("no pool, job ended");
+            return;
+        }
         return ranks();
     }
     if std::env::var_os("CONCUR_MPI_TEST_SINGLETON").is_some() {
@@ -339,6 +345,25 @@ fn driver() {
     } else {
         println!("mpi drop waits, rank 0 failure in exit status ... FAILED");
         eprintln!("{:?}\n{}\n{}", fail.code, fail.stdout, fail.stderr);
+        failures += 1;
+    }
+
+    let idle = run(timed(60)
+        .args([
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            "3",
+        ])
+        .args(["-x", "CONCUR_MPI_TEST_NO_POOL=1"])
+        .arg(&exe));
+    if idle.code == Some(0) && idle.stdout.contains("no pool, job ended") {
+        println!("mpi world without a pool ends ... ok");
+        passed += 1;
+    } else {
+        println!("mpi world without a pool ends ... FAILED");
+        eprintln!("{:?}\n{}\n{}", idle.code, idle.stdout, idle.stderr);
         failures += 1;
     }
 
