@@ -2,6 +2,17 @@
 
 use crate::error::BuildError;
 use crate::pool::MpiPool;
+use concur_core::RemoteFn;
+use concur_ipc::FnRef;
+
+/// The pool's initializer: the function, its name (for messages), and its
+/// arguments, encoded when it was set (or why they could not be).
+#[derive(Debug, Clone)]
+pub(crate) struct Initializer {
+    pub(crate) func: FnRef,
+    pub(crate) name: &'static str,
+    pub(crate) args: Result<Vec<u8>, String>,
+}
 
 /// Builds an [`MpiPool`] over the world's ranks 1..N.
 ///
@@ -17,12 +28,14 @@ use crate::pool::MpiPool;
 #[must_use]
 pub struct Builder {
     pub(crate) max_frame: usize,
+    pub(crate) initializer: Option<Initializer>,
 }
 
 impl Default for Builder {
     fn default() -> Self {
         Self {
             max_frame: concur_ipc::DEFAULT_MAX_FRAME,
+            initializer: None,
         }
     }
 }
@@ -40,6 +53,31 @@ impl Builder {
     /// ```
     pub fn max_frame(mut self, bytes: usize) -> Self {
         self.max_frame = bytes;
+        self
+    }
+
+    /// A remote function each worker rank runs once before its first task
+    /// (CPython's `initializer` with `initargs`). If it returns an error or
+    /// panics on a rank, the pool is broken and [`build`](Self::build)
+    /// fails naming it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// concur_ipc::remote! {
+    ///     fn connect(url: String) -> Result<(), String> {
+    ///         if url.is_empty() { Err("no url".into()) } else { Ok(()) }
+    ///     }
+    /// }
+    /// let b = concur_mpi::MpiPool::builder().initializer_with(connect, "db://x".into());
+    /// # drop(b);
+    /// ```
+    pub fn initializer_with<F: RemoteFn>(mut self, _f: F, args: F::Args) -> Self {
+        self.initializer = Some(Initializer {
+            func: FnRef::of::<F>(),
+            name: F::NAME,
+            args: concur_ipc::encode(&args).map_err(|e| e.to_string()),
+        });
         self
     }
 
@@ -65,6 +103,9 @@ impl Builder {
             return Err(BuildError::config(
                 "max_frame must be between 64 bytes and i32::MAX",
             ));
+        }
+        if let Some(Initializer { args: Err(why), .. }) = &self.initializer {
+            return Err(BuildError::init_args(why.clone()));
         }
         MpiPool::start(self)
     }

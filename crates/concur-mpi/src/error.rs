@@ -121,6 +121,7 @@ enum BuildErrorKind {
     AlreadyBuilt,
     ThreadLevel(i32),
     Config(&'static str),
+    InitArgs(String),
     Mpi(MpiError),
     Start(Error),
 }
@@ -154,6 +155,11 @@ impl BuildError {
     pub(crate) fn config(why: &'static str) -> Self {
         Self {
             kind: BuildErrorKind::Config(why),
+        }
+    }
+    pub(crate) fn init_args(why: String) -> Self {
+        Self {
+            kind: BuildErrorKind::InitArgs(why),
         }
     }
     pub(crate) fn mpi(e: MpiError) -> Self {
@@ -211,6 +217,9 @@ impl fmt::Display for BuildError {
                  the pool needs"
             ),
             BuildErrorKind::Config(why) => f.write_str(why),
+            BuildErrorKind::InitArgs(why) => {
+                write!(f, "the initializer's arguments cannot be encoded: {why}")
+            }
             BuildErrorKind::Mpi(e) => write!(f, "could not set up the pool: {e}"),
             BuildErrorKind::Start(e) => write!(f, "could not start the workers: {e}"),
         }
@@ -238,7 +247,7 @@ impl std::error::Error for BuildError {
 impl From<BuildError> for Error {
     fn from(e: BuildError) -> Self {
         let kind = match &e.kind {
-            BuildErrorKind::Config(_) => ErrorKind::InvalidConfig,
+            BuildErrorKind::Config(_) | BuildErrorKind::InitArgs(_) => ErrorKind::InvalidConfig,
             BuildErrorKind::Mpi(_) => ErrorKind::Broken,
             BuildErrorKind::Start(s) => s.kind(),
             _ => ErrorKind::InvalidState,

@@ -192,7 +192,11 @@ impl Manager {
                 self.request(
                     slot,
                     &Request::Init {
-                        initializer: None,
+                        initializer: self
+                            .inner
+                            .initializer
+                            .as_ref()
+                            .map(|(f, _, args)| (*f, args.clone())),
                         max_frame: self.inner.max_frame as u64,
                     },
                 )
@@ -208,9 +212,12 @@ impl Manager {
                 }
             }
             (Phase::Init, Reply::InitFailed(e)) => {
+                // The worker exits on its own after InitFailed.
                 self.phases[slot] = Phase::Gone;
+                let name = self.inner.initializer.as_ref().map_or("?", |i| i.1);
+                let rank = rank_of(slot);
                 self.break_pool(Error::broken(
-                    "the initializer failed in a worker rank",
+                    format!("the initializer `{name}` failed in worker rank {rank}"),
                     Some(Box::new(e)),
                 ));
                 Ok(())

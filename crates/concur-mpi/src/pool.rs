@@ -108,6 +108,9 @@ impl MpiPool {
             cond: Condvar::new(),
             comm: rt.comm,
             max_frame: builder.max_frame,
+            initializer: builder
+                .initializer
+                .and_then(|i| i.args.ok().map(|a| (i.func, i.name, a))),
             callbacks: CallbackRunner::new("concur-mpi-callbacks"),
             next_generation: AtomicU64::new(1),
             manager: Mutex::new(None),

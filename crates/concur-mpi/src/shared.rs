@@ -39,6 +39,8 @@ pub(crate) struct PoolShared {
     pub(crate) cond: Condvar,
     pub(crate) comm: Comm,
     pub(crate) max_frame: usize,
+    /// The initializer (function, name, encoded arguments), if any.
+    pub(crate) initializer: Option<(concur_ipc::FnRef, &'static str, Vec<u8>)>,
     pub(crate) callbacks: CallbackRunner,
     pub(crate) next_generation: AtomicU64,
     pub(crate) manager: Mutex<Option<JoinHandle<()>>>,

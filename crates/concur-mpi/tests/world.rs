@@ -21,9 +21,20 @@ concur_ipc::remote! {
 
     fn boom(x: u8) -> u8 { if x > 0 { panic!("boom {x}") } x }
 
-    /// `n` bytes: over the pool's max_frame for a large `n`.
+    /// The initializer: refuses 0, else keeps `x` for `remembered`.
+    fn remember(x: u32) -> Result<(), String> {
+        if x == 0 {
+            return Err("zero refused".into());
+        }
+        REMEMBERED.store(x, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn remembered() -> u32 { REMEMBERED.load(std::sync::atomic::Ordering::SeqCst) }
+
     fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
 
+    /// `n` bytes: over the pool's max_frame for a large `n`.
     fn big(n: usize) -> Vec<u8> { vec![7; n] }
 
     /// Sleeps, then says which worker process ran it.
@@ -33,12 +44,15 @@ concur_ipc::remote! {
     }
 }
 
+static REMEMBERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// The pool's frame limit in the main job (small, so the size errors are
 /// cheap to provoke).
 const MAX_FRAME: usize = 1 << 16;
 
 const CASES: &[&str] = &[
     "build",
+    "initializer",
     "round_trip",
     "batch",
     "chunked_map",
@@ -54,6 +68,9 @@ fn main() {
     if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() {
         if std::env::var_os("CONCUR_MPI_TEST_FAIL").is_some() {
             return failing_rank0();
+        }
+        if std::env::var_os("CONCUR_MPI_TEST_BAD_INIT").is_some() {
+            return bad_initializer();
         }
         if std::env::var_os("CONCUR_MPI_TEST_NO_POOL").is_some() {
             let world = concur_mpi::init().expect("MPI init");
@@ -79,6 +96,7 @@ fn ranks() {
     );
     let pool = MpiPool::builder()
         .max_frame(MAX_FRAME)
+        .initializer_with(remember, 41)
         .build()
         .expect("build");
     assert_eq!(
@@ -86,6 +104,11 @@ fn ranks() {
         usize::try_from(world.size() - 1).unwrap()
     );
     ok("build");
+
+    let futs = pool.submit_batch(remembered, vec![(); 20]).unwrap();
+    let got: Vec<u32> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
+    assert!(got.iter().all(|v| *v == 41), "{got:?}");
+    ok("initializer");
 
     assert_eq!(
         pool.submit_task(square, 12).unwrap().into_result().unwrap(),
@@ -250,6 +273,30 @@ fn failing_rank0() {
     panic!("deliberate failure of rank 0");
 }
 
+/// An initializer that fails on the ranks fails `build`, naming it and
+/// keeping its error; every rank still exits.
+fn bad_initializer() {
+    let world = concur_mpi::init().expect("MPI init");
+    let err = MpiPool::builder()
+        .initializer_with(remember, 0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.start_error().unwrap().kind(), ErrorKind::Broken);
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(s) = source {
+        text.push_str(&format!(" / {s}"));
+        source = s.source();
+    }
+    assert!(
+        text.contains("initializer") && text.contains("remember"),
+        "{text}"
+    );
+    assert!(text.contains("zero refused"), "{text}");
+    drop(world);
+    println!("bad initializer refused");
+}
+
 fn ok(case: &str) {
     println!("case {case} ok");
 }
@@ -345,6 +392,25 @@ fn driver() {
     } else {
         println!("mpi drop waits, rank 0 failure in exit status ... FAILED");
         eprintln!("{:?}\n{}\n{}", fail.code, fail.stdout, fail.stderr);
+        failures += 1;
+    }
+
+    let bad = run(timed(60)
+        .args([
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            "3",
+        ])
+        .args(["-x", "CONCUR_MPI_TEST_BAD_INIT=1"])
+        .arg(&exe));
+    if bad.code == Some(0) && bad.stdout.contains("bad initializer refused") {
+        println!("mpi failing initializer fails build ... ok");
+        passed += 1;
+    } else {
+        println!("mpi failing initializer fails build ... FAILED");
+        eprintln!("{:?}\n{}\n{}", bad.code, bad.stdout, bad.stderr);
         failures += 1;
     }
 
