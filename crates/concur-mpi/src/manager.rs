@@ -51,9 +51,22 @@ impl Manager {
 
     pub(crate) fn run(mut self) {
         if let Err(e) = self.serve() {
-            // An MPI call failed: nothing more can be exchanged.
+            // An MPI call failed: nothing more can be exchanged. Fail the
+            // queued and the running tasks (no future may wait forever),
+            // and tell the workers to exit, best effort, so the job ends.
             let error = Error::from(e);
             self.break_pool(error.clone());
+            for slot in 0..self.phases.len() {
+                let death = self.inner.book.lock().died(slot);
+                if let Some(task) = death.task {
+                    let cbs = task.fail(error.clone());
+                    self.defer(cbs);
+                }
+                if self.phases[slot] != Phase::Gone {
+                    self.phases[slot] = Phase::Gone;
+                    let _ = self.request(slot, &Request::Exit);
+                }
+            }
             self.inner.status.lock().mpi_failure = Some(error);
         }
         self.inner.status.lock().finished = true;
