@@ -58,6 +58,7 @@ const CASES: &[&str] = &[
     "chunked_map",
     "task_error",
     "panic",
+    "as_completed_and_wait",
     "frame_too_large",
     "both_workers",
     "shutdown_cancels_queued",
@@ -180,6 +181,21 @@ fn ranks() {
     assert!(err.to_string().contains("boom 3"), "{err}");
     assert_eq!(pool.submit_task(boom, 0).unwrap().into_result().unwrap(), 0);
     ok("panic");
+
+    {
+        use concur_combinators::{ReturnWhen, as_completed, wait};
+        let futs: Vec<_> = [60, 1, 30]
+            .into_iter()
+            .map(|ms| pool.submit_task(nap_pid, ms).unwrap())
+            .collect();
+        let (done, _pending) = wait(&futs, None, ReturnWhen::FirstCompleted);
+        assert!(!done.is_empty());
+        // Every future comes out once, each with its worker's pid.
+        let order: Vec<u32> = as_completed(&futs).map(|f| *f.result().unwrap()).collect();
+        assert_eq!(order.len(), 3);
+        assert!(futs.iter().all(|f| f.result().is_ok()));
+    }
+    ok("as_completed_and_wait");
 
     // Arguments over max_frame fail their future before anything is sent;
     // results over it are failed by the worker (the rank keeps serving).
