@@ -20,12 +20,12 @@
     doc = "* [`process`] and [`ipc`] (feature `process`): the process-pool executor;"
 )]
 #![cfg_attr(
-    feature = "async",
-    doc = "* [`asyncio`] (feature `async`): the bridge to async runtimes;"
+    feature = "mpi",
+    doc = "* [`mpi`] (feature `mpi`, off by default): the executor on MPI ranks;"
 )]
 #![cfg_attr(
-    feature = "mpi",
-    doc = "* [`mpi`] (feature `mpi`, off by default): the executor on MPI ranks."
+    feature = "async",
+    doc = "* [`asyncio`] (feature `async`): the bridge to async runtimes."
 )]
 //!
 //! # Examples
