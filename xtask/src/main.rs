@@ -11,7 +11,8 @@ const HELP: &str = "\
 cargo xtask <task> [options]
 
 tasks:
-  ci                 fmt --check, clippy -D warnings, test (+ facade feature sets, member crates --all-features), loom, doc (warnings denied), bench --no-run
+  ci                 fmt --check, clippy -D warnings, test (+ facade feature sets, member crates --all-features), loom, doc (warnings denied), bench --no-run, package
+  package            cargo package --no-verify of every publishable crate (a broken manifest fails)
   loom [-p CRATE]    loom models: tests/loom.rs and in-crate src/**/loom_tests.rs (--cfg concur_loom, release, LOOM_MAX_PREEMPTIONS=2 unless set)
   bench [--quick]    criterion benches and comparisons; report in target/concur-bench/
   stress [CASE]      process-pool fault tests at full size (100k tasks, 1000 random SIGKILLs), release
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("loom") => loom(&args[1..]),
+        Some("package") => package(),
         Some("bench") => bench(&args[1..]),
         Some("stress") => stress(&args[1..]),
         Some("help" | "--help" | "-h") => {
@@ -126,6 +128,12 @@ fn ci() -> Result<(), String> {
 
     loom(&[])?;
 
+    // The guide's snippets for the optional features (`rayon`, `progress`,
+    // `tokio`) run only when those features are on.
+    let mut t = cargo();
+    t.args(["test", "-p", "concur", "--doc", "--all-features"]);
+    run("cargo test -p concur --doc --all-features", t)?;
+
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
@@ -135,8 +143,67 @@ fn ci() -> Result<(), String> {
     bench.args(["bench", "--workspace", "--no-run"]);
     run("cargo bench --workspace --no-run", bench)?;
 
+    package()?;
+
     eprintln!("\nxtask ci: all green in {:.1?}", start.elapsed());
     Ok(())
+}
+
+/// Packages every publishable crate (those without `publish = false`), so a
+/// manifest crates.io would refuse (a path dependency without a `version`,
+/// a missing `readme` or `license`, a file outside the package) fails CI.
+///
+/// One `cargo package` run over all of them: cargo (1.90 and later) resolves
+/// the path dependencies between crates not yet on crates.io against the
+/// packages it has just built, so this needs nothing but the crates.io index
+/// for the external dependencies. `--no-verify` skips building each tarball
+/// (the workspace build above covers the code); `--allow-dirty` lets it run
+/// on a work tree with uncommitted changes.
+fn package() -> Result<(), String> {
+    let crates = publishable_crates()?;
+    if crates.is_empty() {
+        return Err("cargo metadata lists no publishable crate".into());
+    }
+    let mut cmd = cargo();
+    cmd.args(["package", "--no-verify", "--allow-dirty"]);
+    for name in &crates {
+        cmd.args(["-p", name]);
+    }
+    run(
+        &format!("cargo package --no-verify ({})", crates.join(", ")),
+        cmd,
+    )
+}
+
+/// The workspace members `cargo metadata` does not mark `publish = false`.
+fn publishable_crates() -> Result<Vec<String>, String> {
+    let out = cargo()
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cargo metadata: could not start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata: bad JSON: {e}"))?;
+    publishable(&meta)
+}
+
+/// The names of the packages in `meta` (cargo metadata's JSON) that may be
+/// published: `publish` is `null` (anywhere); `[]` is `publish = false`.
+fn publishable(meta: &serde_json::Value) -> Result<Vec<String>, String> {
+    let packages = meta["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no `packages` array")?;
+    Ok(packages
+        .iter()
+        .filter(|p| p["publish"].as_array().is_none_or(|r| !r.is_empty()))
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect())
 }
 
 fn loom(args: &[String]) -> Result<(), String> {
@@ -217,9 +284,9 @@ fn loom_crates() -> Result<Vec<String>, String> {
     Ok(crates)
 }
 
-/// `crates/concur-process/tests/faults.rs` at full size, in release: a
-/// `harness = false` binary that reads `--stress` (and an optional case
-/// filter) itself.
+/// `crates/concur-process/tests/faults.rs` at full size, in release: its
+/// libtest cases read `CONCUR_STRESS=1`; the optional case is libtest's
+/// filter.
 fn stress(args: &[String]) -> Result<(), String> {
     let filter = match args {
         [] => None,
@@ -235,9 +302,8 @@ fn stress(args: &[String]) -> Result<(), String> {
         "--test",
         "faults",
         "--",
-        "--stress",
     ]);
-    cmd.args(filter);
+    cmd.args(filter).env("CONCUR_STRESS", "1");
     run("process-pool fault tests, full size", cmd)
 }
 
@@ -291,4 +357,32 @@ fn bench(args: &[String]) -> Result<(), String> {
         Err(e) => println!("wrote {} (no chart: {e})", md_path.display()),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::publishable;
+
+    #[test]
+    fn publishable_skips_publish_false_only() {
+        let meta = serde_json::json!({ "packages": [
+            { "name": "open", "publish": null },
+            { "name": "private", "publish": [] },
+            { "name": "own-registry", "publish": ["mine"] },
+        ]});
+        assert_eq!(publishable(&meta).unwrap(), ["open", "own-registry"]);
+        assert!(publishable(&serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn this_workspace_publishes_the_crates_but_not_the_tooling() {
+        let names = super::publishable_crates().unwrap();
+        assert!(names.iter().any(|n| n == "concur-core"), "{names:?}");
+        for private in ["concur-testkit", "concur-benches", "xtask"] {
+            assert!(
+                !names.iter().any(|n| n == private),
+                "{private} in {names:?}"
+            );
+        }
+    }
 }

@@ -56,7 +56,8 @@
 //! });
 //! assert_eq!(out.unwrap(), [0, 1, 4, 9]);
 //! ```
-
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Docs link to the feature-gated runtime; without it those links dangle.
 #![cfg_attr(
     not(feature = "background-runtime"),
@@ -85,3 +86,8 @@ pub use wait::{Wait, wait};
 pub use wrap::{
     WrappedFuture, run_in_executor, run_in_executor_fallible, run_task_in_executor, wrap_future,
 };
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

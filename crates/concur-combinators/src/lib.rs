@@ -67,6 +67,8 @@
 //! let text = futs.into_iter().next().unwrap().then(|v| format!("got {v}"));
 //! assert_eq!(text.into_result().unwrap(), "got 1");
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod as_completed;
 pub mod chain;
@@ -81,3 +83,8 @@ pub use concur_core::{FutureHandle, IntoFutureHandle};
 pub use map::{ExecutorExt, MapBuilder, MapError, MapIter, TaskExecutorExt};
 pub use retry::{Backoff, retry};
 pub use wait::{DoneAndNotDone, ReturnWhen, wait};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -40,6 +40,8 @@
 //! assert_eq!(fut.state(), State::Finished);
 //! worker.join().unwrap();
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod chunk;
 mod error;
@@ -75,3 +77,8 @@ pub use shutdown::{Shutdown, ShutdownOptions};
 pub use state::State;
 pub use task_executor::{BatchResult, ChunkResult, TaskExecutor};
 pub use watch::Watcher;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -50,6 +50,8 @@
 //! let results = Registry::global().execute(&call);
 //! assert_eq!(decode::<u64>(results.get(0).unwrap().unwrap()).unwrap(), 144);
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
 mod error;
@@ -101,3 +103,8 @@ pub mod __private {
     pub use inventory;
     pub use std::convert::Infallible;
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -144,9 +144,10 @@ pub enum Reply {
         /// One result per item (one buffer for all the outputs).
         results: Outcomes,
     },
-    /// Sent instead of a [`Hello`] by a re-executed copy of the binary whose
-    /// `main` never called the worker guard (`concur_process::init()`): it
-    /// reached a pool's `build` instead of the worker loop.
+    /// Sent instead of a [`Hello`] by a re-executed copy of the binary that
+    /// no worker guard diverted (no pre-`main` hook ran, and its `main`
+    /// never called `concur_process::init()`): it reached a pool's `build`
+    /// instead of the worker loop.
     MissingInit {
         /// The copy's process id.
         pid: u32,

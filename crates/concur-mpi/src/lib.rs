@@ -38,6 +38,9 @@
 //! }
 //! ```
 
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backoff;
 mod builder;
 mod error;
@@ -54,3 +57,8 @@ pub use builder::Builder;
 pub use error::{BuildError, MpiError};
 pub use pool::MpiPool;
 pub use world::{World, init};
+
+/// The README's examples, compiled (and, unless `no_run`, run) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -74,7 +74,7 @@ const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(10);
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// concur_ipc::remote! {
 ///     fn setup() { }
@@ -122,8 +122,7 @@ impl Builder {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::Builder::new().build().unwrap();
     /// assert_eq!(pool.max_workers(), concur_process::default_max_workers());
     /// ```
@@ -209,7 +208,7 @@ impl Builder {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use concur_core::TaskExecutor;
     /// use std::sync::OnceLock;
     ///
@@ -226,7 +225,6 @@ impl Builder {
     /// }
     ///
     /// fn main() -> Result<(), Box<dyn std::error::Error>> {
-    ///     concur_process::init();
     ///     let pool = concur_process::ProcessPool::builder()
     ///         .max_workers(2)
     ///         .initializer_with(connect, ("postgres://db".to_string(), 4))
@@ -333,8 +331,8 @@ impl Builder {
 
     /// How long a new worker may take to complete the handshake and its
     /// initializer (default 10 s). A worker that does not is killed; if no
-    /// worker ever started, the pool reports that `init()` is probably
-    /// missing, otherwise it starts another one. `Duration::MAX` means no
+    /// worker ever started, the pool reports that the workers were probably
+    /// not diverted (no worker guard ran: see [`init`](crate::init)), otherwise it starts another one. `Duration::MAX` means no
     /// limit; `Duration::ZERO` is refused at [`build`](Self::build).
     ///
     /// # Examples
@@ -363,11 +361,17 @@ impl Builder {
     /// assert_eq!(err.to_string(), "max_tasks_per_child must be at least 1");
     /// ```
     pub fn build(self) -> Result<ProcessPool, BuildError> {
+        // Keeps the pre-`main` hook linked into every binary that builds a
+        // pool (see `hook`).
+        crate::hook::keep();
         if crate::is_worker_process() {
-            crate::guard::report_missing_init();
-            return Err(BuildError {
-                kind: BuildErrorKind::InWorker,
-            });
+            let kind = if crate::guard::diverted() {
+                BuildErrorKind::InWorker
+            } else {
+                crate::guard::report_missing_init();
+                BuildErrorKind::Undiverted
+            };
+            return Err(BuildError { kind });
         }
         let workers = match self.max_workers {
             Some(0) => return Err(BuildError::config("max_workers must be at least 1")),
@@ -440,13 +444,12 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use concur_core::TaskExecutor;
     /// concur_ipc::remote! {
     ///     fn double(x: u32) -> u32 { 2 * x }
     /// }
     /// fn main() -> Result<(), Box<dyn std::error::Error>> {
-    ///     concur_process::init();
     ///     let pool = concur_process::ProcessPool::new(2)?;
     ///     assert_eq!(pool.submit_task(double, 21)?.into_result()?, 42);
     ///     Ok(())
@@ -461,9 +464,9 @@ impl ProcessPool {
     /// `ProcessPoolExecutor()`.
     ///
     /// There is no `Default` for `ProcessPool`: building one starts
-    /// processes, which can fail (descriptor or process limits, a binary
-    /// whose `main` does not call [`init`](crate::init), a call from inside
-    /// a worker), and `Default` cannot report an error. The thread pool,
+    /// processes, which can fail (descriptor or process limits, workers that
+    /// no guard diverted (see [`init`](crate::init)), a call from inside a
+    /// worker), and `Default` cannot report an error. The thread pool,
     /// which starts nothing until used, has both `ThreadPool::default()`
     /// and a `with_default_workers()` of this shape.
     ///
@@ -473,9 +476,8 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// fn main() -> Result<(), concur_process::BuildError> {
-    ///     concur_process::init();
     ///     let pool = concur_process::ProcessPool::with_default_workers()?;
     ///     assert_eq!(pool.max_workers(), concur_process::default_max_workers());
     ///     Ok(())

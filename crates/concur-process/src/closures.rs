@@ -22,7 +22,7 @@ mod sealed {
 ///
 /// Submit a `remote!` function with `submit_task` instead:
 ///
-/// ```no_run
+/// ```
 /// use concur_core::TaskExecutor;
 ///
 /// concur_ipc::remote! {
@@ -30,7 +30,6 @@ mod sealed {
 /// }
 ///
 /// fn main() {
-///     concur_process::init();
 ///     let pool = concur_process::ProcessPool::new(2).unwrap();
 ///     assert_eq!(pool.submit_task(double, 21).unwrap().into_result().unwrap(), 42);
 /// }
@@ -62,7 +61,7 @@ impl<T: sealed::Never> SubmitToProcessPool for T {
 ///
 /// Map a `remote!` function with `map_task` instead:
 ///
-/// ```no_run
+/// ```
 /// use concur_combinators::TaskExecutorExt;
 ///
 /// concur_ipc::remote! {
@@ -70,7 +69,6 @@ impl<T: sealed::Never> SubmitToProcessPool for T {
 /// }
 ///
 /// fn main() {
-///     concur_process::init();
 ///     let pool = concur_process::ProcessPool::new(2).unwrap();
 ///     let out: Vec<u64> = pool.map_task(double, [1, 2]).run().unwrap().map(Result::unwrap).collect();
 ///     assert_eq!(out, [2, 4]);

@@ -9,7 +9,7 @@
 //! | phase | death, start error, or start timeout | protocol violation |
 //! |---|---|---|
 //! | launching (spawn / fork) | replaced after backoff (see `concur_remote::backoff`) | — |
-//! | `Hello` (handshake) | replaced after backoff; the pool breaks only if no worker was ever ready and starts failed [`MAX_START_ATTEMPTS`](concur_remote::MAX_START_ATTEMPTS) times in a row (or the copy said it has no `init()`, or stayed silent past `start_timeout`) | killed; counts as a failed start |
+//! | `Hello` (handshake) | replaced after backoff; the pool breaks only if no worker was ever ready and starts failed [`MAX_START_ATTEMPTS`](concur_remote::MAX_START_ATTEMPTS) times in a row (or the copy said no worker guard diverted it, or stayed silent past `start_timeout`) | killed; counts as a failed start |
 //! | `Init` (initializer) | as `Hello`; an initializer that *returns an error* breaks the pool (CPython) | as `Hello` |
 //! | `Ready`, idle | replaced at once | killed, replaced |
 //! | `Ready`, running | its task fails with `WorkerDied` (exit code or signal), replaced | retired at once: no more frames read, never given work, its task fails with `ProtocolViolation` |
@@ -20,7 +20,7 @@
 //! `ExitCause::ForkServerLost`. Queued tasks wait for the new workers.
 //! Once the pool is shut down and nothing is queued, nothing is replaced.
 
-use crate::error::INIT_HINT;
+use crate::error::init_hint;
 use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
 use crate::proc::{Phase, Proc};
@@ -122,7 +122,7 @@ impl Dispatcher {
                     let mut book = self.inner.book.lock();
                     (book.launch_failed(slot), book.ever_ready())
                 };
-                // A copy that says it has no `init()`, or a fork server
+                // A copy that says no guard diverted it, or a fork server
                 // that stays silent, before any worker ever started: the
                 // binary cannot start workers. Later, it is one more
                 // failed start (a slow machine), retried.
@@ -458,7 +458,8 @@ impl Dispatcher {
                 p.kill(KillReason::Stop);
                 self.break_pool(start_broken(format!(
                     "worker process {pid} is a copy of this program whose `main` does not call \
-                     the worker guard (it reached a pool's `build` instead): {INIT_HINT}"
+                     the worker guard (it reached a pool's `build` instead): {}",
+                    init_hint()
                 )));
             }
             (Phase::Init, Reply::Ready) => {
@@ -577,10 +578,12 @@ impl Dispatcher {
                 }
                 (Phase::Hello, Some(KillReason::StartTimeout), _) => format!(
                     "worker process {pid} did not complete the handshake within \
-                     {start_timeout:?}: {INIT_HINT}"
+                     {start_timeout:?}: {}",
+                    init_hint()
                 ),
                 (Phase::Hello, _, _) => format!(
-                    "worker process {pid} {cause} before completing the handshake: {INIT_HINT}"
+                    "worker process {pid} {cause} before completing the handshake: {}",
+                    init_hint()
                 ),
                 (_, Some(KillReason::StartTimeout), _) => match initializer {
                     Some(name) => format!(

@@ -1,16 +1,22 @@
 //! The pool's own errors: [`BuildError`], and the infrastructure failures a
 //! future can fail with ([`WorkerDied`], [`ProtocolViolation`]), and the
-//! advice they give when workers never start ([`INIT_HINT`]).
+//! advice they give when workers never start (`init_hint`).
 
 use crate::sys::ExitCause;
 use concur_core::{Error, ErrorKind};
 use std::fmt;
 
-/// What to tell a user whose workers never complete their start.
-pub(crate) const INIT_HINT: &str = "call `concur::process::init()` (or \
-    `concur_process::init()`) as the first statement of `main`, so that the \
-    worker processes the pool starts from this binary are diverted into the \
-    worker loop";
+/// What to tell a user whose workers never complete their start: why the
+/// automatic worker guard did not divert them (this binary's copies behave
+/// as this process would), and what to do.
+pub(crate) fn init_hint() -> String {
+    format!(
+        "{}; call `concur::process::init()` (or `concur_process::init()`) as the first \
+         statement of `main` (in a test: a `harness = false` target's `main`), so that the \
+         worker processes the pool starts from this binary are diverted into the worker loop",
+        crate::hook::state()
+    )
+}
 
 /// Why a worker process died while running a task: the future of that task
 /// fails with an error of kind [`ErrorKind::WorkerDied`](concur_core::ErrorKind::WorkerDied)
@@ -141,7 +147,11 @@ pub struct BuildError {
 
 #[derive(Debug)]
 pub(crate) enum BuildErrorKind {
+    /// In a worker: a nested pool.
     InWorker,
+    /// In a copy of the program started by a pool that reached a pool's
+    /// `build` instead of the worker loop (no guard ran).
+    Undiverted,
     Config(ConfigError),
     Io(std::io::Error),
     Start(Error),
@@ -178,8 +188,10 @@ impl BuildError {
     }
 
     /// Whether the build was refused because this process is itself a pool
-    /// worker (nested pools are not allowed), or a re-executed copy whose
-    /// `main` forgot to call [`init`](crate::init).
+    /// worker (nested pools are not allowed), or a copy of the program
+    /// started by a pool that was not diverted into the worker loop (no
+    /// pre-`main` hook on this platform, and `main` did not call
+    /// [`init`](crate::init)).
     ///
     /// # Examples
     ///
@@ -189,7 +201,10 @@ impl BuildError {
     /// ```
     #[must_use]
     pub fn is_in_worker(&self) -> bool {
-        matches!(self.kind, BuildErrorKind::InWorker)
+        matches!(
+            self.kind,
+            BuildErrorKind::InWorker | BuildErrorKind::Undiverted
+        )
     }
 
     /// Whether a setting was refused (zero workers, a zero timeout,
@@ -230,8 +245,13 @@ impl fmt::Display for BuildError {
         match &self.kind {
             BuildErrorKind::InWorker => f.write_str(
                 "cannot create a process pool inside a pool worker process: nested pools are \
-                 refused (if this is a copy of the program started by a pool, its `main` must \
-                 call `concur::process::init()` or `concur_process::init()` first)",
+                 refused",
+            ),
+            BuildErrorKind::Undiverted => write!(
+                f,
+                "cannot create a process pool in a copy of this program started by a pool \
+                 that was not diverted into the worker loop: {}",
+                init_hint()
             ),
             // The setting's own sentence, worded as the thread pool's.
             BuildErrorKind::Config(ConfigError::Setting(m)) => f.write_str(m),
@@ -293,7 +313,7 @@ impl std::error::Error for BuildError {
 impl From<BuildError> for Error {
     fn from(e: BuildError) -> Self {
         let kind = match &e.kind {
-            BuildErrorKind::InWorker => ErrorKind::InvalidState,
+            BuildErrorKind::InWorker | BuildErrorKind::Undiverted => ErrorKind::InvalidState,
             BuildErrorKind::Config(_) | BuildErrorKind::Registry(_) => ErrorKind::InvalidConfig,
             BuildErrorKind::Io(_) => ErrorKind::Broken,
             BuildErrorKind::Start(start) => start.kind(),

@@ -1,13 +1,14 @@
 //! The fork server: a single-threaded process (a fresh exec of this binary,
-//! diverted by [`init`](crate::init)) that forks workers on request, so
+//! diverted by the worker guard, before `main` or by [`init`](crate::init))
+//! that forks workers on request, so
 //! starting or replacing a worker costs a `fork` of a small process instead
 //! of an `exec`, and no worker ever inherits a lock held by one of the
 //! pool's threads.
 //!
 //! Protocol on a `SOCK_SEQPACKET` pair (one message per record):
 //! * server → pool, first: `Record { kind: b'H', pid }` (its handshake), or
-//!   `Record { kind: b'N', pid }` from a copy of the binary whose `main`
-//!   did not call [`init`](crate::init) and reached a pool's `build`;
+//!   `Record { kind: b'N', pid }` from a copy of the binary that no guard
+//!   diverted (see [`init`](crate::init)) and that reached a pool's `build`;
 //! * pool → server: `b"F"` with the worker's socket end (`SCM_RIGHTS`);
 //! * server → pool: `Record { kind: b'P', pid }` with a pidfd of the new
 //!   worker (`SCM_RIGHTS`), and `Record { kind: b'X', pid, status }` when a
@@ -17,7 +18,7 @@
 //! The pool watches each worker through its pidfd and takes the exit status
 //! from the `X` record. Closing the control socket stops the server.
 
-use crate::error::INIT_HINT;
+use crate::error::init_hint;
 use crate::reexec::reexec;
 use crate::sys::{self, ExitCause};
 use crate::token::Token;
@@ -188,8 +189,8 @@ pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
     }
 }
 
-/// Sent by a copy of the binary started as a fork server whose `main` did
-/// not call [`init`](crate::init) (see `guard::report_missing_init`).
+/// Sent by a copy of the binary started as a fork server that no guard
+/// diverted (see `guard::report_missing_init`).
 pub(crate) fn report_missing_init(ctl_fd: RawFd) {
     let _ = send_with_fd(ctl_fd, &record(b'N', std::process::id() as i32, 0), None);
 }
@@ -199,7 +200,8 @@ pub(crate) fn report_missing_init(ctl_fd: RawFd) {
 pub(crate) enum StartError {
     /// Starting the process failed (`EMFILE`, `EAGAIN`, exec...).
     Io(io::Error),
-    /// The copy said its `main` does not call `init()`.
+    /// The copy said no worker guard diverted it (no pre-`main` hook, no
+    /// `init()` in its `main`).
     MissingInit { pid: i32 },
     /// It ended before its handshake.
     Exited { pid: i32, cause: ExitCause },
@@ -215,18 +217,18 @@ impl std::fmt::Display for StartError {
                 f,
                 "the fork server process {pid} is a copy of this program whose `main` does not \
                  call the worker guard: {}",
-                INIT_HINT
+                init_hint()
             ),
             Self::Exited { pid, cause } => write!(
                 f,
                 "the fork server process {pid} {cause} before completing its handshake: {}",
-                INIT_HINT
+                init_hint()
             ),
             Self::Silent { pid, waited } => write!(
                 f,
                 "the fork server process {pid} did not complete its handshake within \
                  {waited:?}: {}",
-                INIT_HINT
+                init_hint()
             ),
         }
     }

@@ -2,9 +2,14 @@
 //! processes, as Python's `ProcessPoolExecutor`, without its famous
 //! failures.
 //!
-//! * [`init`]: call it first thing in `main`; it diverts worker processes
-//!   into the worker loop (the `if __name__ == "__main__"` guard). A
-//!   forgotten call is reported at pool start, never an endless spawn.
+//! * The worker guard (Python's `if __name__ == "__main__"`): the workers
+//!   are copies of the current binary, diverted into the worker loop before
+//!   `main` runs by a pre-`main` hook (Linux with glibc), so nothing in
+//!   `main`, and no test harness, runs again in them, and no set-up call is
+//!   needed. [`init`] is the explicit form, optional (harmless where the
+//!   hook ran), for platforms without the hook; a pool whose workers were
+//!   not diverted says so at start (naming [`init`]), never an endless
+//!   spawn.
 //! * [`ProcessPool`] / [`Builder`]: the pool; it implements
 //!   [`concur_core::TaskExecutor`] (`submit_task`, `submit_batch`), so
 //!   code moves between the thread pool and the process pool by changing
@@ -44,13 +49,18 @@
 //!
 //! # Testing a binary that uses the pool
 //!
-//! The pool re-executes the current binary, so a test binary must be its
-//! own worker: write process-pool tests as `harness = false` test targets
-//! whose `main` calls [`init`] first (see this crate's `tests/pool.rs`).
+//! The pool re-executes the current binary, and the pre-`main` hook
+//! diverts the copy before libtest's `main`, so a process pool works in a
+//! plain `#[test]` function (and in a doctest, such as the ones here): the
+//! workers never run the harness or other tests (see this crate's
+//! `tests/pool.rs`). Remote functions declared anywhere in the test binary,
+//! or in the crates it links, are found in the workers. Tests that count
+//! child processes or descriptors look at the whole process, so run those
+//! one at a time.
 //!
 //! # Examples
 //!
-//! ```no_run
+//! ```
 //! use concur_core::TaskExecutor;
 //! use concur_process::ProcessPool;
 //!
@@ -61,13 +71,15 @@
 //! }
 //!
 //! fn main() {
-//!     concur_process::init();
+//!     // No set-up call: the workers never get here.
 //!     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
 //!     let futs = pool.submit_batch(is_prime, vec![97, 98, 101]).unwrap();
 //!     let out: Vec<bool> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
 //!     assert_eq!(out, [true, false, true]);
 //! }
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod closures;
@@ -76,6 +88,7 @@ mod dispatcher;
 mod error;
 mod forkserver;
 mod guard;
+mod hook;
 mod launch;
 mod pool;
 mod proc;
@@ -93,3 +106,8 @@ pub use guard::{init, is_worker_process};
 pub use pool::ProcessPool;
 pub use start_method::StartMethod;
 pub use sys::ExitCause;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

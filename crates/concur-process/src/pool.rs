@@ -39,23 +39,29 @@ use std::time::Duration;
 /// It implements [`TaskExecutor`], so code written against the thread pool's
 /// `submit_task`/`submit_batch` switches by changing one line.
 ///
-/// The binary must call [`init`](crate::init) at the top of `main`.
+/// The workers are copies of the current binary, diverted into the worker
+/// loop before `main` runs (on Linux with glibc, automatically; see
+/// [`init`](crate::init)), so a pool works the same in a binary, a
+/// `#[test]`, a doctest (this one) or an example, with no set-up call.
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use concur_core::TaskExecutor;
-/// use concur_process::ProcessPool;
+/// use concur_process::{ProcessPool, StartMethod};
 ///
 /// concur_ipc::remote! {
 ///     fn square(x: u64) -> u64 { x * x }
+///     fn worker_pid() -> u32 { std::process::id() }
 /// }
 ///
-/// fn main() {
-///     concur_process::init();
-///     let pool = ProcessPool::builder().max_workers(2).build().unwrap();
+/// for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+///     let pool = ProcessPool::builder().start_method(method).max_workers(2).build().unwrap();
 ///     let fut = pool.submit_task(square, 12).unwrap();
 ///     assert_eq!(fut.into_result().unwrap(), 144);
+///     // It really ran in another process.
+///     let pid = pool.submit_task(worker_pid, ()).unwrap().into_result().unwrap();
+///     assert_ne!(pid, std::process::id());
 /// }
 /// ```
 pub struct ProcessPool {
@@ -156,8 +162,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(3).build().unwrap();
     /// assert_eq!(pool.max_workers(), 3);
     /// ```
@@ -170,8 +175,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(2).build().unwrap();
     /// assert_eq!(pool.worker_pids().len(), 2);
     /// ```
@@ -311,12 +315,11 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// # use concur_core::TaskExecutor;
     /// concur_ipc::remote! {
     ///     fn forever() { loop { std::thread::sleep(std::time::Duration::from_secs(1)) } }
     /// }
-    /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// let fut = pool.submit_task(forever, ()).unwrap();
     /// while !fut.running() { std::thread::yield_now() }
@@ -345,8 +348,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.shutdown();
     /// assert!(pool.worker_pids().is_empty());
@@ -361,9 +363,8 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use concur_core::ShutdownOptions;
-    /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.shutdown_with(ShutdownOptions::new().cancel_futures(true));
     /// assert!(pool.is_shutdown());
@@ -387,8 +388,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// assert!(!pool.is_shutdown());
     /// pool.shutdown();
@@ -406,7 +406,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// concur_ipc::remote! {
     ///     fn flaky_init() -> Result<(), String> {
     ///         if std::path::Path::new("/tmp/db-moved").exists() {
@@ -415,7 +415,6 @@ impl ProcessPool {
     ///         Ok(())
     ///     }
     /// }
-    /// concur_process::init();
     /// let pool = concur_process::ProcessPool::builder()
     ///     .max_workers(1)
     ///     .initializer(flaky_init)
@@ -434,8 +433,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.terminate_workers();
     /// assert!(pool.worker_pids().is_empty());
@@ -448,8 +446,7 @@ impl ProcessPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// concur_process::init();
+    /// ```
     /// let pool = concur_process::ProcessPool::builder().max_workers(1).build().unwrap();
     /// pool.kill_workers();
     /// ```

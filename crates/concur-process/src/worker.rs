@@ -4,7 +4,6 @@ use concur_ipc::{
     FrameError, FrameReader, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request,
     encode_frame,
 };
-use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
@@ -148,7 +147,8 @@ fn send(
         }
         last.map_err(std::io::Error::other)?;
     }
-    stream.write_all(out)
+    // Never `SIGPIPE`: before `main` (the pre-`main` hook) it is not ignored yet.
+    crate::sys::send_all(*stream, out)
 }
 
 /// `text` cut to at most `max` bytes (at a character boundary), marked.

@@ -5,20 +5,20 @@
 //! ends with its value or `WorkerDied`, and nothing is left behind (no
 //! child, zombie or not; no descriptor).
 //!
-//! `harness = false`, as `tests/pool.rs`: this binary is its own worker,
-//! cases run one after another under both start methods. Pass a substring
-//! to run some cases; `--stress` (or `CONCUR_STRESS=1`) runs the full-size
-//! random-kill load (100k tasks, 1000 kills; `cargo xtask stress`).
-//! `CONCUR_FAULTS_SEED=N` makes the random choices (pauses, victims, batch
-//! sizes) of a run again; the timing of the pool still varies.
+//! Plain libtest `#[test]`s, as `tests/pool.rs`: one per case and start
+//! method, run one at a time (`helpers::run_case`), with no `init()`.
+//! `CONCUR_STRESS=1` runs the full-size random-kill load (100k tasks, 1000
+//! kills; `cargo xtask stress`). `CONCUR_FAULTS_SEED=N` makes the random
+//! choices (pauses, victims, batch sizes) of a run again (a failing case
+//! prints its seed); the timing of the pool still varies.
 
+#[macro_use]
 mod helpers;
 
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_process::{ExitCause, ProcessPool};
 use concur_testkit::leak_checked;
-use concur_testkit::procfs::{assert_no_children, open_fds};
-use helpers::{BOTH, LONG, METHOD, builder, died, gone, new_worker, pool, run_cases, sigkill};
+use helpers::{LONG, METHOD, builder, died, gone, new_worker, pool, sigkill};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -28,17 +28,14 @@ use std::time::{Duration, Instant, SystemTime};
 /// The pid of the worker whose initializer finished (0: it never ran).
 static INITIALIZED: AtomicU64 = AtomicU64::new(0);
 
-/// Where `slow_init` leaves a file named by its pid when it starts.
-const MARK_DIR: &str = "CONCUR_FAULTS_MARK_DIR";
-
 /// How long `slow_init` sleeps.
 const INIT_TIME: Duration = Duration::from_millis(300);
 
 concur_ipc::remote! {
     fn square(x: u64) -> u64 { x * x }
     fn worker_pid() -> u32 { std::process::id() }
-    fn slow_init() {
-        let dir = std::env::var_os(MARK_DIR).expect("set by main");
+    /// Leaves a file named by its pid in `dir` when it starts.
+    fn slow_init(dir: String) {
         std::fs::write(PathBuf::from(dir).join(std::process::id().to_string()), b"").unwrap();
         std::thread::sleep(INIT_TIME);
         INITIALIZED.store(u64::from(std::process::id()), Ordering::SeqCst);
@@ -51,11 +48,29 @@ concur_ipc::remote! {
 
 // ------------------------------------------------------------------ helpers
 
-static STRESS: AtomicBool = AtomicBool::new(false);
-static SEED: AtomicU64 = AtomicU64::new(0);
-
+/// Whether to run at full size (`CONCUR_STRESS=1`).
 fn stress() -> bool {
-    STRESS.load(Ordering::SeqCst)
+    std::env::var("CONCUR_STRESS").is_ok_and(|v| v == "1")
+}
+
+/// The seed of this run's random choices (`CONCUR_FAULTS_SEED`, or the
+/// clock), printed so that a failing case shows it.
+fn seed() -> u64 {
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let seed = *SEED.get_or_init(|| {
+        std::env::var("CONCUR_FAULTS_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            })
+    });
+    let size = if stress() { "stress" } else { "default" };
+    println!("    {size} size, seed {seed} (CONCUR_FAULTS_SEED={seed} repeats the choices)");
+    seed
 }
 
 /// xorshift64*: a reproducible schedule without a dependency.
@@ -166,7 +181,7 @@ fn random_kills_under_load() {
     let workers = 4;
     leak_checked(|| {
         let pool = pool(workers);
-        let seed = SEED.load(Ordering::SeqCst);
+        let seed = seed();
         let landed = AtomicU64::new(0);
         let killer_done = AtomicBool::new(false);
         let stop = AtomicBool::new(false);
@@ -304,13 +319,20 @@ fn replacement_killed_while_starting() {
 /// broken, and the task queued meanwhile runs in a worker whose
 /// initializer completed.
 fn killed_in_initializer() {
+    let marks = std::env::temp_dir().join(format!(
+        "concur-faults-{}-{}",
+        std::process::id(),
+        METHOD.load(Ordering::SeqCst)
+    ));
+    let _ = std::fs::remove_dir_all(&marks);
+    std::fs::create_dir_all(&marks).unwrap();
+    let dir = marks.to_str().expect("a UTF-8 temporary path").to_string();
     leak_checked(|| {
         let pool = builder()
             .max_workers(1)
-            .initializer(slow_init)
+            .initializer_with(slow_init, dir)
             .build()
             .unwrap();
-        let marks = PathBuf::from(std::env::var_os(MARK_DIR).unwrap());
         let first = pool.worker_pids()[0];
         assert!(marks.join(first.to_string()).exists());
         assert!(sigkill(first));
@@ -345,6 +367,7 @@ fn killed_in_initializer() {
         assert!(marks.join(pid.to_string()).exists());
         assert_eq!(INITIALIZED.load(Ordering::SeqCst), 0, "ran in the parent");
     });
+    let _ = std::fs::remove_dir_all(&marks);
 }
 
 /// Idle workers are killed (one, then all): they are replaced, tasks
@@ -559,7 +582,7 @@ fn emfile_while_respawning() {
 fn kill_storm_then_clean() {
     leak_checked(|| {
         let pool = pool(3);
-        let mut rng = Rng::new(SEED.load(Ordering::SeqCst) ^ 0x570);
+        let mut rng = Rng::new(seed() ^ 0x570);
         let mut landed = 0;
         for _ in 0..30 {
             for p in pool.worker_pids() {
@@ -573,53 +596,22 @@ fn kill_storm_then_clean() {
     });
 }
 
-// --------------------------------------------------------------------- main
+// -------------------------------------------------------------------- tests
 
-fn main() {
-    concur_process::init();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    STRESS.store(
-        args.iter().any(|a| a == "--stress")
-            || std::env::var("CONCUR_STRESS").is_ok_and(|v| v == "1"),
-        Ordering::SeqCst,
-    );
-    let seed = std::env::var("CONCUR_FAULTS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    SEED.store(seed, Ordering::SeqCst);
-    let marks = std::env::temp_dir().join(format!("concur-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&marks).unwrap();
-    // SAFETY: no other thread exists yet; workers inherit it.
-    unsafe { std::env::set_var(MARK_DIR, &marks) };
-    let baseline = open_fds();
-    let cases: &[helpers::Case] = &[
-        ("random_kills_under_load", random_kills_under_load, BOTH),
-        (
-            "replacement_killed_while_starting",
-            replacement_killed_while_starting,
-            BOTH,
-        ),
-        ("killed_in_initializer", killed_in_initializer, BOTH),
-        ("killed_idle", killed_idle, BOTH),
-        ("killed_while_retiring", killed_while_retiring, BOTH),
-        ("emfile_while_respawning", emfile_while_respawning, BOTH),
-        ("kill_storm_then_clean", kill_storm_then_clean, BOTH),
+/// Nothing to set up once: every case makes its own.
+fn setup() {}
+
+process_tests! {
+    setup: setup;
+    both: [
+        random_kills_under_load,
+        replacement_killed_while_starting,
+        killed_in_initializer,
+        killed_idle,
+        killed_while_retiring,
+        emfile_while_respawning,
+        kill_storm_then_clean,
     ];
-    let size = if stress() {
-        "stress size"
-    } else {
-        "default size"
-    };
-    run_cases(cases, &format!(" ({size}, seed {seed})"), || {
-        // After every case: nothing left behind.
-        assert_no_children();
-        assert_eq!(open_fds(), baseline, "descriptors leaked over the run");
-    });
-    let _ = std::fs::remove_dir_all(&marks);
+    spawn_only: [];
+    fork_server_only: [];
 }

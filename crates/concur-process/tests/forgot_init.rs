@@ -1,7 +1,10 @@
-//! A binary whose `main` forgets `concur_process::init()`: building a pool
-//! must fail with a clear error saying what to add, never spawn endlessly.
-//! `harness = false`; the re-executed copies of this binary run this same
-//! `main` (that is the point).
+//! A binary whose workers are not diverted before `main` (the automatic
+//! worker guard turned off with `CONCUR_PROCESS_NO_AUTO_GUARD`, as where
+//! the platform has no pre-`main` hook) and whose `main` has no
+//! `concur_process::init()`: building a pool must fail with a clear error
+//! saying what to add, never spawn endlessly. `harness = false`; the
+//! re-executed copies of this binary run this same `main` (that is the
+//! point).
 
 use concur_process::{ProcessPool, StartMethod};
 use concur_testkit::procfs;
@@ -25,6 +28,7 @@ fn impostor() -> ! {
 fn main() {
     // Deliberately no `concur_process::init()` here.
     if concur_process::is_worker_process() {
+        assert!(std::env::var_os("CONCUR_PROCESS_NO_AUTO_GUARD").is_some());
         let mode = std::env::var("FORGOT_INIT_MODE").unwrap_or_default();
         match mode.as_str() {
             "impostor" => impostor(),
@@ -37,14 +41,17 @@ fn main() {
         }
         // What a forgetful program does next: build its own pool, which is
         // refused in a worker process (and tells the pool that started it).
+        // (What it says is checked in `copy_is_told_what_to_do` below.)
         let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
         assert!(err.is_in_worker(), "{err}");
-        eprintln!("(re-executed copy) {err}");
         std::process::exit(3);
     }
+    // The copies inherit it: the pre-`main` hook leaves them alone.
+    // SAFETY: no other thread exists yet.
+    unsafe { std::env::set_var("CONCUR_PROCESS_NO_AUTO_GUARD", "1") };
     let mut passed = 0;
     let start = Instant::now();
-    println!("\nrunning 7 tests");
+    println!("\nrunning 8 tests");
     for method in [StartMethod::Spawn, StartMethod::ForkServer] {
         let name = format!("{method:?}").to_lowercase();
         let builder = || ProcessPool::builder().start_method(method);
@@ -62,6 +69,10 @@ fn main() {
         assert!(text.contains("concur_process::init()"), "{text}");
         assert!(text.contains("concur::process::init()"), "{text}");
         assert!(text.contains("does not call the worker guard"), "{text}");
+        assert!(
+            text.contains("automatic worker guard is turned off"),
+            "{text}"
+        );
         assert!(!text.contains("initializer"), "{text}");
         assert_eq!(
             err.start_error().unwrap().kind(),
@@ -102,7 +113,27 @@ fn main() {
         passed += 1;
     }
 
-    // 4. A worker from a different build is refused at handshake.
+    // 4. What an undiverted copy's own `build` says (checked here: the
+    // copy's pool kills it as soon as it reports): not "nested pools",
+    // which would be misleading, but what to do. This process plays the
+    // copy for a moment (a token whose descriptor is not open: the report
+    // to the pool fails, ignored).
+    // SAFETY: single-threaded here (the previous pool's dispatcher is joined).
+    unsafe { std::env::set_var("CONCUR_PROCESS_WORKER", "spawn:-1") };
+    let err = ProcessPool::builder().max_workers(1).build().unwrap_err();
+    // SAFETY: as above.
+    unsafe { std::env::remove_var("CONCUR_PROCESS_WORKER") };
+    let text = err.to_string();
+    assert!(err.is_in_worker(), "{text}");
+    assert!(text.contains("not diverted into the worker loop"), "{text}");
+    assert!(text.contains("turned off"), "{text}");
+    assert!(text.contains("concur_process::init()"), "{text}");
+    assert!(!text.contains("nested"), "{text}");
+    assert_eq!(procfs::children().len(), 0, "children left behind");
+    println!("test copy_is_told_what_to_do ... ok");
+    passed += 1;
+
+    // 5. A worker from a different build is refused at handshake.
     // SAFETY: single-threaded here (the previous pool's dispatcher is joined).
     unsafe { std::env::set_var("FORGOT_INIT_MODE", "impostor") };
     let err = ProcessPool::builder().max_workers(1).build().unwrap_err();

@@ -1,15 +1,18 @@
-//! Process-pool integration tests. `harness = false`: this binary is its
-//! own worker, so `main` calls `concur_process::init()` first and then runs
-//! the cases one after another (pools must not overlap: the zombie and fd
-//! checks look at the whole process). Pass a substring to run some cases.
+//! Process-pool integration tests: plain libtest `#[test]`s, one per case
+//! and start method (`spawn::<case>`, `forkserver::<case>`), with no
+//! `init()` (the pre-`main` hook diverts the workers, which are copies of
+//! this test binary). The cases run one at a time, each checked for
+//! leftover children and descriptors (`helpers::run_case`): the zombie and
+//! descriptor checks look at the whole process.
 
+#[macro_use]
 mod helpers;
 
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
 use concur_process::{Builder, ExitCause, ProcessPool};
 use concur_testkit::procfs::{assert_no_children, children, open_fds};
-use helpers::{BOTH, FORK_SERVER_ONLY, LONG, METHOD, SPAWN_ONLY, builder, died, pool, run_cases};
+use helpers::{LONG, METHOD, builder, died, pool};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -57,6 +60,10 @@ concur_ipc::remote! {
     fn exit_99() { std::process::exit(99) }
     fn set_init_value() { INIT_VALUE.store(41, Ordering::SeqCst) }
     fn failing_init() -> Result<(), String> { Err("no database".to_string()) }
+    fn enable_backtraces() {
+        // SAFETY: a worker runs its initializer on its only thread.
+        unsafe { std::env::set_var("RUST_BACKTRACE", "1") };
+    }
     fn read_init_value() -> u64 { INIT_VALUE.load(Ordering::SeqCst) + 1 }
     fn store_init_args(name: String, n: u32) {
         *INIT_ARGS.lock().unwrap() = Some((name, n));
@@ -82,16 +89,14 @@ concur_ipc::remote! {
     fn len_of(v: Vec<u8>) -> usize { v.len() }
     fn echo(p: Probe) -> Probe { p }
     fn make(mode: u8) -> Probe { Probe(mode) }
-    fn first_starts_others_hang() {
+    fn first_starts_others_hang(path: String) {
         // The first worker to get here starts; every later one hangs in
         // its initializer (its start times out and it is replaced).
-        let path = std::env::var("CONCUR_TEST_FIRST_MARK").unwrap();
         if std::fs::OpenOptions::new().write(true).create_new(true).open(path).is_err() {
             std::thread::sleep(Duration::from_secs(30));
         }
     }
-    fn fails_once_marked() -> Result<(), String> {
-        let path = std::env::var("CONCUR_TEST_INIT_MARK").unwrap();
+    fn fails_once_marked(path: String) -> Result<(), String> {
         if std::path::Path::new(&path).exists() {
             return Err("the database moved".to_string());
         }
@@ -432,7 +437,11 @@ fn generic_task_executor() {
 }
 
 fn task_error_and_panic() {
-    let pool = pool(1);
+    let pool = builder()
+        .max_workers(1)
+        .initializer(enable_backtraces)
+        .build()
+        .unwrap();
     let err = pool
         .submit_task(parse, "12x".into())
         .unwrap()
@@ -454,7 +463,7 @@ fn task_error_and_panic() {
     assert_eq!(r.kind(), RemoteErrorKind::Panic);
     assert_eq!(r.type_name(), "String");
     assert_eq!(r.message(), "kaboom");
-    // RUST_BACKTRACE=1 is set in main, so the worker captured one.
+    // RUST_BACKTRACE=1 is set in the worker, so it captured one.
     let bt = r.backtrace().expect("backtrace text");
     assert!(bt.contains("panicked at") && bt.contains("pool.rs"), "{bt}");
     // The worker survived its panic.
@@ -827,6 +836,8 @@ fn nested_pool_is_refused() {
         msg.starts_with("refused: cannot create a process pool inside a pool worker"),
         "{msg}"
     );
+    // A diverted worker: no advice about `init()`, which is not missing.
+    assert!(!msg.contains("init()"), "{msg}");
 }
 
 fn shutdown_in_every_state() {
@@ -1161,7 +1172,12 @@ fn timeout_extremes() {
 /// Infrastructure failures have their own error kinds, distinct from the
 /// task's own error.
 fn error_kinds() {
-    let pool = builder().max_workers(1).max_frame(4096).build().unwrap();
+    let pool = builder()
+        .max_workers(1)
+        .max_frame(4096)
+        .initializer(enable_backtraces)
+        .build()
+        .unwrap();
     let kind = |r: Result<u64, concur_core::Error>| r.unwrap_err().kind();
     let e = pool
         .submit_task(bytes_of, 10_000)
@@ -1214,30 +1230,31 @@ fn error_kinds() {
     assert_eq!(e.kind(), ErrorKind::WorkerDied);
 }
 
-/// A marker file path, not existing yet, named for this process and start
-/// method and passed to the workers in the environment variable `var`.
-fn fresh_mark(var: &str) -> std::path::PathBuf {
+/// A marker file path, not existing yet, named for `what`, this process
+/// and the start method (the workers get it as an initializer argument).
+fn fresh_mark(what: &str) -> std::path::PathBuf {
     let mark = std::env::temp_dir().join(format!(
-        "concur-{}-{}-{}",
-        var.to_lowercase(),
+        "concur-{what}-{}-{}",
         std::process::id(),
         METHOD.load(Ordering::SeqCst)
     ));
     let _ = std::fs::remove_file(&mark);
-    // SAFETY: cases run one at a time and every earlier pool is dropped, so
-    // no other thread reads the environment now.
-    unsafe { std::env::set_var(var, &mark) };
     mark
+}
+
+/// `path` as an initializer argument.
+fn arg(path: &std::path::Path) -> String {
+    path.to_str().expect("a UTF-8 temporary path").to_string()
 }
 
 /// A replacement whose initializer fails breaks a running pool (CPython's
 /// `BrokenProcessPool`): the task running on the other worker fails with
 /// that cause (not a bare SIGKILL), new work is refused, nothing is left.
 fn initializer_failing_in_a_replacement_breaks_with_its_cause() {
-    let mark = fresh_mark("CONCUR_TEST_INIT_MARK");
+    let mark = fresh_mark("init-mark");
     let pool = builder()
         .max_workers(2)
-        .initializer(fails_once_marked)
+        .initializer_with(fails_once_marked, arg(&mark))
         .build()
         .unwrap();
     let running = pool.submit_task(sleep_ms, 60_000).unwrap();
@@ -1261,11 +1278,11 @@ fn initializer_failing_in_a_replacement_breaks_with_its_cause() {
 /// returns the working pool after `start_timeout` instead of waiting for
 /// the failing slot, which is retried in the background.
 fn build_returns_when_one_slot_keeps_failing() {
-    let mark = fresh_mark("CONCUR_TEST_FIRST_MARK");
+    let mark = fresh_mark("first-mark");
     let t = Instant::now();
     let pool = builder()
         .max_workers(2)
-        .initializer(first_starts_others_hang)
+        .initializer_with(first_starts_others_hang, arg(&mark))
         .start_timeout(Duration::from_millis(400))
         .build()
         .unwrap();
@@ -1583,10 +1600,10 @@ fn debug_shows_bound_live_workers_and_lifecycle() {
     );
     drop(pool);
     // Broken: a replacement's initializer fails.
-    let mark = fresh_mark("CONCUR_TEST_INIT_MARK");
+    let mark = fresh_mark("init-mark");
     let pool = builder()
         .max_workers(1)
-        .initializer(fails_once_marked)
+        .initializer_with(fails_once_marked, arg(&mark))
         .build()
         .unwrap();
     let pid = pool
@@ -1609,14 +1626,13 @@ fn debug_shows_bound_live_workers_and_lifecycle() {
     assert_no_children();
 }
 
-// --------------------------------------------------------------------- main
+// -------------------------------------------------------------------- tests
 
-fn main() {
-    concur_process::init();
-    // SAFETY: no other thread exists yet.
-    unsafe { std::env::set_var("RUST_BACKTRACE", "1") };
-    // The deadlock matrix panics on purpose in this process's (de)serializers
-    // (caught, turned into errors): keep those out of the output.
+/// Once per binary, before the first case.
+fn setup() {
+    // The deadlock matrix panics on purpose in this process's
+    // (de)serializers (caught, turned into errors): keep those out of the
+    // output.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let msg = info
@@ -1628,138 +1644,52 @@ fn main() {
             default_hook(info);
         }
     }));
-    let baseline = open_fds();
-    let cases: &[helpers::Case] = &[
-        ("round_trip_and_batch", round_trip_and_batch, BOTH),
-        (
-            "borrowed_args_and_result_aliases_in_a_worker",
-            borrowed_args_and_result_aliases_in_a_worker,
-            BOTH,
-        ),
-        ("generic_task_executor", generic_task_executor, BOTH),
-        ("map_task_with_chunksize", map_task_with_chunksize, BOTH),
-        (
-            "submit_chunk_keeps_order_and_item_failures",
-            submit_chunk_keeps_order_and_item_failures,
-            BOTH,
-        ),
-        ("task_error_and_panic", task_error_and_panic, BOTH),
-        (
-            "killed_by_sigkill_from_the_test",
-            killed_by_sigkill_from_the_test,
-            BOTH,
-        ),
-        ("abort_fails_only_its_task", abort_fails_only_its_task, BOTH),
-        (
-            "segfault_fails_only_its_task",
-            segfault_fails_only_its_task,
-            BOTH,
-        ),
-        (
-            "exit_99_fails_only_its_task",
-            exit_99_fails_only_its_task,
-            BOTH,
-        ),
-        ("deadlock_matrix", deadlock_matrix, BOTH),
-        (
-            "task_timeout_kills_and_replaces",
-            task_timeout_kills_and_replaces,
-            BOTH,
-        ),
-        ("kill_running_future", kill_running_future, BOTH),
-        (
-            "terminate_and_kill_workers",
-            terminate_and_kill_workers,
-            BOTH,
-        ),
-        ("max_tasks_per_child", max_tasks_per_child, BOTH),
-        (
-            "initializer_runs_in_each_worker",
-            initializer_runs_in_each_worker,
-            BOTH,
-        ),
-        (
-            "failing_initializer_breaks_the_pool",
-            failing_initializer_breaks_the_pool,
-            BOTH,
-        ),
-        ("nested_pool_is_refused", nested_pool_is_refused, BOTH),
-        (
-            "unregistered_initializer_is_a_clear_error",
-            unregistered_initializer_is_a_clear_error,
-            BOTH,
-        ),
-        ("shutdown_in_every_state", shutdown_in_every_state, BOTH),
-        ("frame_limits", frame_limits, BOTH),
-        (
-            "unknown_function_and_signature_mismatch",
-            unknown_function_and_signature_mismatch,
-            BOTH,
-        ),
-        ("cancel_pending_future", cancel_pending_future, BOTH),
-        ("no_fd_leak_and_no_zombies", no_fd_leak_and_no_zombies, BOTH),
-        (
-            "fork_server_death_restarts_it",
-            fork_server_death_restarts_it,
-            FORK_SERVER_ONLY,
-        ),
-        (
-            "stray_frames_retire_only_the_violator",
-            stray_frames_retire_only_the_violator,
-            BOTH,
-        ),
-        (
-            "slow_callback_delays_nobody",
-            slow_callback_delays_nobody,
-            BOTH,
-        ),
-        ("timeout_extremes", timeout_extremes, BOTH),
-        ("error_kinds", error_kinds, BOTH),
-        ("same_name_in_two_bodies", same_name_in_two_bodies, BOTH),
-        (
-            "initializer_failing_in_a_replacement_breaks_with_its_cause",
-            initializer_failing_in_a_replacement_breaks_with_its_cause,
-            BOTH,
-        ),
-        (
-            "initializer_with_arguments_reaches_every_worker",
-            initializer_with_arguments_reaches_every_worker,
-            BOTH,
-        ),
-        (
-            "initializer_with_arguments_failing_breaks_the_pool",
-            initializer_with_arguments_failing_breaks_the_pool,
-            BOTH,
-        ),
-        (
-            "initializer_arguments_that_cannot_be_sent_are_a_build_error",
-            initializer_arguments_that_cannot_be_sent_are_a_build_error,
-            BOTH,
-        ),
-        (
-            "debug_shows_bound_live_workers_and_lifecycle",
-            debug_shows_bound_live_workers_and_lifecycle,
-            BOTH,
-        ),
-        (
-            "constructors_are_equivalent",
-            constructors_are_equivalent,
-            SPAWN_ONLY,
-        ),
-        (
-            "every_refusal_names_the_setting",
-            every_refusal_names_the_setting,
-            BOTH,
-        ),
-        (
-            "build_returns_when_one_slot_keeps_failing",
-            build_returns_when_one_slot_keeps_failing,
-            BOTH,
-        ),
+}
+
+process_tests! {
+    setup: setup;
+    both: [
+        round_trip_and_batch,
+        borrowed_args_and_result_aliases_in_a_worker,
+        generic_task_executor,
+        map_task_with_chunksize,
+        submit_chunk_keeps_order_and_item_failures,
+        task_error_and_panic,
+        killed_by_sigkill_from_the_test,
+        abort_fails_only_its_task,
+        segfault_fails_only_its_task,
+        exit_99_fails_only_its_task,
+        deadlock_matrix,
+        task_timeout_kills_and_replaces,
+        kill_running_future,
+        terminate_and_kill_workers,
+        max_tasks_per_child,
+        initializer_runs_in_each_worker,
+        failing_initializer_breaks_the_pool,
+        nested_pool_is_refused,
+        unregistered_initializer_is_a_clear_error,
+        shutdown_in_every_state,
+        frame_limits,
+        unknown_function_and_signature_mismatch,
+        cancel_pending_future,
+        no_fd_leak_and_no_zombies,
+        stray_frames_retire_only_the_violator,
+        slow_callback_delays_nobody,
+        timeout_extremes,
+        error_kinds,
+        same_name_in_two_bodies,
+        initializer_failing_in_a_replacement_breaks_with_its_cause,
+        initializer_with_arguments_reaches_every_worker,
+        initializer_with_arguments_failing_breaks_the_pool,
+        initializer_arguments_that_cannot_be_sent_are_a_build_error,
+        debug_shows_bound_live_workers_and_lifecycle,
+        every_refusal_names_the_setting,
+        build_returns_when_one_slot_keeps_failing,
     ];
-    run_cases(cases, "", || {
-        // After every case: no child left, no descriptor leaked.
-        assert_no_children();
-        assert_eq!(open_fds(), baseline, "descriptors leaked over the run");
-    });
+    spawn_only: [
+        constructors_are_equivalent,
+    ];
+    fork_server_only: [
+        fork_server_death_restarts_it,
+    ];
 }

@@ -45,6 +45,8 @@
 //! for deferred in reply.task.unwrap().complete(results) { deferred.run() }
 //! assert_eq!(fut.into_result().unwrap(), 42);
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod book;
 mod callbacks;
@@ -57,3 +59,8 @@ pub use callbacks::CallbackRunner;
 pub use completer::{ChunkPromise, Completer, Promises, remote_failure};
 pub use policy::{MAX_START_ATTEMPTS, Verdict, backoff};
 pub use remote_call::RemoteCall;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 /// Consecutive failed starts, with no worker ever ready, after which the
-/// pool is broken (the binary cannot start workers at all: a missing
-/// `init()`, an exec that fails, a descriptor limit reached at once).
+/// pool is broken (the binary cannot start workers at all: copies that
+/// no worker guard diverts, an exec that fails, a descriptor limit reached at once).
 ///
 /// # Examples
 ///

@@ -44,7 +44,8 @@
 //! ```
 //!
 //! [loom]: https://docs.rs/loom
-
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(concur_loom, allow(clippy::new_without_default))]
 
 pub mod backoff;
@@ -70,3 +71,8 @@ pub use std::thread_local;
 
 #[cfg(concur_loom)]
 pub use loom::thread_local;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -31,6 +31,8 @@
 //! assert_eq!(refused.error().kind(), ErrorKind::Shutdown);
 //! assert_eq!((refused.into_task())(), 1);
 //! ```
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod config;
@@ -50,3 +52,8 @@ pub use pool::ThreadPool;
 #[cfg(feature = "rayon")]
 pub use rayon::RayonExecutor;
 pub use scope::Scope;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

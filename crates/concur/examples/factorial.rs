@@ -28,7 +28,6 @@ concur::remote! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    concur::process::init();
     let n: u64 = std::env::args()
         .nth(1)
         .map(|a| a.parse())

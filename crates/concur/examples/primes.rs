@@ -32,7 +32,6 @@ concur::remote! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    concur::process::init();
     let pool = ProcessPool::with_default_workers()?;
     let results = pool.map_task(is_prime, PRIMES).run()?;
     for (number, prime) in PRIMES.iter().zip(results) {

@@ -57,7 +57,6 @@ fn report(pool: &str, mode: &str, (sum, elapsed): (u64, Duration)) {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    concur::process::init();
     let threads = ThreadPool::new(2)?;
     let processes = ProcessPool::new(2)?;
     println!("{N} tiny tasks (x * x) on 2 threads vs 2 processes");

@@ -33,9 +33,10 @@ concur::remote! {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // The `if __name__ == "__main__"` guard: worker processes of the
-    // process pool start here and never return from this call.
-    concur::process::init();
+    // No `if __name__ == "__main__"` guard to write: the process pool's
+    // workers are copies of this program, diverted into the worker loop
+    // before `main` runs (`concur::process::init()` exists for platforms
+    // without that hook, and is harmless here).
     let tour_start = Instant::now();
     let pool = ThreadPool::builder()
         .max_workers(8)

@@ -7,6 +7,8 @@
 //! * the core, always: [`Future`], [`Promise`], [`State`], [`Error`],
 //!   [`ErrorKind`], [`AnyFuture`], [`Watcher`], [`Executor`], [`TaskExecutor`],
 //!   [`RemoteFn`], [`Job`], [`SubmitError`], [`ChunkOutcome`];
+// docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(
     feature = "thread",
     doc = "* [`thread`] (feature `thread`, default): the thread-pool executor;"
@@ -125,3 +127,8 @@ pub mod prelude {
     #[doc(no_inline)]
     pub use concur_async::{run_in_executor, wrap_future};
 }
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -81,9 +81,8 @@ concur::ipc::remote! {
     fn cube(x: u64) -> u64 { x * x * x }
 }
 
-/// The process-pool twin of `run`: type-checked only (a process pool needs
-/// `concur::process::init()` in `main`, which a test binary has not).
-#[allow(dead_code)]
+/// The process-pool twin of `run` (its workers are copies of this test
+/// binary, diverted before `main`: no `init()` needed).
 fn run_processes() -> Result<u64, concur::Error> {
     let p = concur::process::ProcessPool::new(2)?;
     let mut total = 0;
@@ -91,6 +90,11 @@ fn run_processes() -> Result<u64, concur::Error> {
         total += c?;
     }
     Ok(total)
+}
+
+#[test]
+fn process_pool_errors_are_concur_errors_too() {
+    assert_eq!(run_processes().unwrap(), 1 + 8 + 27 + 64);
 }
 
 #[test]

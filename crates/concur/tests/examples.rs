@@ -288,3 +288,110 @@ fn hybrid_serves_every_request_and_reports_tick_latency() {
     assert_eq!(row("offloaded")[2], "2000", "{out}");
     assert!(out.contains("offloading cut the tick latency"), "{out}");
 }
+
+#[test]
+fn wait_sets_prints_done_and_not_done_for_each_condition() {
+    let out = run_example("wait_sets", Duration::from_secs(60));
+    // The two lines after a call's heading: its done and not-done sets.
+    let sets = |call: &str| -> (String, String) {
+        let mut lines = out.lines().skip_while(|l| !l.starts_with(call)).skip(1);
+        let mut next = |prefix: &str| {
+            lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix(prefix))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|| panic!("no {prefix} line after {call}:\n{out}"))
+        };
+        (next("done:"), next("not done:"))
+    };
+    let pair = |done: &str, not_done: &str| (done.to_string(), not_done.to_string());
+    assert_eq!(
+        sets("wait(FIRST_COMPLETED"),
+        pair(r#"["quick"]"#, r#"["a", "b"]"#)
+    );
+    assert_eq!(
+        sets("wait(ALL_COMPLETED, timeout 200 ms)"),
+        pair(r#"["quick"]"#, r#"["a", "b"]"#)
+    );
+    assert!(out.contains("returned after the timeout: true"), "{out}");
+    assert_eq!(
+        sets("wait(FIRST_EXCEPTION"),
+        pair(r#"["quick", "b"]"#, r#"["a"]"#)
+    );
+    assert_eq!(
+        sets("wait(ALL_COMPLETED, no timeout)"),
+        pair(r#"["quick", "a", "b"]"#, "[]")
+    );
+    assert!(out.contains("a: a's result"), "{out}");
+    assert!(
+        out.contains("b: error: task failed: b failed on purpose"),
+        "{out}"
+    );
+}
+
+#[test]
+fn map_timeout_yields_what_was_ready_then_one_timeout_and_cancels_the_queue() {
+    let out = run_example("map_timeout", Duration::from_secs(60));
+    let items: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("result: ") || l.starts_with("error: "))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            "result: 0",
+            "result: 10",
+            "error: timed out: 6 (of 8) map results unfinished (kind Timeout)",
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("the iterator ended after 3 items (of 8 inputs)"),
+        "{out}"
+    );
+    assert!(out.contains("inputs that ran: [0, 1, 2, 3]"), "{out}");
+    assert!(
+        out.contains("inputs cancelled, never run: [4, 5, 6, 7]"),
+        "{out}"
+    );
+}
+
+#[test]
+fn shutdown_cancel_keeps_finished_and_running_work_and_cancels_the_queue() {
+    let out = run_example("shutdown_cancel", Duration::from_secs(60));
+    let states = |prefix: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line:\n{out}"))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        states("before shutdown:"),
+        "[Finished, Finished, Running, Running, Pending, Pending, Pending, Pending]"
+    );
+    assert_eq!(
+        states("after shutdown:"),
+        "[Finished, Finished, Running, Running, Cancelled, Cancelled, Cancelled, Cancelled]"
+    );
+    assert!(
+        out.contains("a new task is refused: executor has been shut down"),
+        "{out}"
+    );
+    assert_eq!(
+        states("after the workers stopped:"),
+        "[Finished, Finished, Finished, Finished, Cancelled, Cancelled, Cancelled, Cancelled]"
+    );
+    for i in 0..4 {
+        assert!(
+            out.contains(&format!("task {i}: Finished, result {}", i * 10)),
+            "{out}"
+        );
+    }
+    for i in 4..8 {
+        assert!(
+            out.contains(&format!("task {i}: Cancelled, future was cancelled")),
+            "{out}"
+        );
+    }
+}

@@ -73,9 +73,18 @@ fn prelude_brings_what_programs_need() {
 #[cfg(feature = "process")]
 #[test]
 fn process_and_ipc_modules() {
-    // Building a pool needs `init()` at the top of `main` (the test harness
-    // has its own main), so check the items exist and the guard is off here.
+    use concur::TaskExecutor;
+    concur::ipc::remote! {
+        fn double(x: u32) -> u32 { 2 * x }
+    }
+    // A pool through the facade, in a libtest test with no `init()`: the
+    // automatic worker guard diverts the workers before the harness.
     assert!(!concur::process::is_worker_process());
+    let pool = concur::process::ProcessPool::new(1).unwrap();
+    assert_eq!(
+        pool.submit_task(double, 21).unwrap().into_result().unwrap(),
+        42
+    );
     let _method = concur::process::StartMethod::Spawn;
     assert_ne!(concur::ipc::fingerprint("a"), concur::ipc::fingerprint("b"));
     let bytes = concur::ipc::encode(&(7u32, "seven")).unwrap();

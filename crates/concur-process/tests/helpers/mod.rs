@@ -1,12 +1,17 @@
-//! Helpers for the process-pool test binaries: the start method of the
-//! case being run, killing a worker and waiting for its replacement (the
-//! process and descriptor checks come from `concur-testkit`).
+//! Helpers for the process-pool test binaries: one libtest `#[test]` per
+//! case and start method ([`process_tests!`], [`run_case`]: the cases of
+//! a binary run one at a time, each checked for leftover children and
+//! descriptors), the start method of the case being run, killing a worker
+//! and waiting for its replacement (the process and descriptor checks come
+//! from `concur-testkit`).
 
 // Each test binary uses a part of these.
 #![allow(dead_code)]
 
 use concur_process::{ProcessPool, StartMethod, WorkerDied};
+use concur_testkit::procfs::{assert_no_children, open_fds};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The longest any single wait may take: a bug shows as a failure, not a
@@ -71,78 +76,72 @@ pub(crate) fn gone(pool: &ProcessPool, pid: u32) {
     }
 }
 
-/// One case for [`run_cases`]: its name, the case, the start methods it
-/// applies to.
-pub(crate) type Case = (&'static str, fn(), &'static [u64]);
+/// Serialises the cases of one test binary: pools must not overlap, since
+/// the child-process and descriptor checks look at the whole process.
+static SERIAL: Mutex<()> = Mutex::new(());
 
-/// Both start methods (`METHOD` 0 and 1), for [`run_cases`].
-pub(crate) const BOTH: &[u64] = &[0, 1];
+/// Runs `case` under the start method `method` (0: Spawn, 1: ForkServer),
+/// alone in this process (other cases wait), after `setup` (once per
+/// binary); then checks that it left no child process, zombie or not, and
+/// no descriptor open. A case that failed before does not stop the next
+/// one (the lock is not poisoned for it).
+pub(crate) fn run_case(method: u64, case: fn(), setup: fn()) {
+    static SETUP: Once = Once::new();
+    let _alone = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+    SETUP.call_once(setup);
+    METHOD.store(method, Ordering::SeqCst);
+    let fds = open_fds();
+    case();
+    assert_no_children();
+    assert_eq!(open_fds(), fds, "descriptors leaked");
+}
 
-/// The spawn start method only (the default one), for [`run_cases`].
-pub(crate) const SPAWN_ONLY: &[u64] = &[0];
-
-/// The fork-server start method only, for [`run_cases`].
-pub(crate) const FORK_SERVER_ONLY: &[u64] = &[1];
-
-/// Runs `cases` (name, case, the start methods it applies to: [`BOTH`] or
-/// [`FORK_SERVER_ONLY`]) under each start method, libtest-style: names are `spawn::case` and
-/// `forkserver::case`, CLI arguments not starting with `-` filter by
-/// substring, a summary line is printed, and the process exits with 101 if
-/// a case failed. `after` runs once every case passed (a final leak
-/// check); `note` is added to the header and to a failure summary.
-pub(crate) fn run_cases(cases: &[Case], note: &str, after: impl FnOnce()) {
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let all: Vec<(String, u64, fn())> = ["spawn", "forkserver"]
-        .iter()
-        .enumerate()
-        .flat_map(|(m, prefix)| {
-            cases
-                .iter()
-                .filter(move |(_, _, methods)| methods.contains(&(m as u64)))
-                .map(move |(name, f, _)| (format!("{prefix}::{name}"), m as u64, *f))
-        })
-        .collect();
-    let selected: Vec<_> = all
-        .iter()
-        .filter(|(name, _, _)| {
-            filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()))
-        })
-        .collect();
-    println!("\nrunning {} tests{note}", selected.len());
-    let start = Instant::now();
-    let mut failed = Vec::new();
-    for (name, method, case) in &selected {
-        METHOD.store(*method, Ordering::SeqCst);
-        let t = Instant::now();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(case)) {
-            Ok(()) => println!("test {name} ... ok ({:.2?})", t.elapsed()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(name.as_str());
-            }
+/// Declares one libtest `#[test]` per case and start method, named
+/// `spawn::<case>` and `forkserver::<case>`, each run by [`run_case`] with
+/// the binary's `setup` function:
+///
+/// ```ignore
+/// process_tests! {
+///     setup: setup;
+///     both: [round_trip, crash];
+///     spawn_only: [constructors_are_equivalent];
+///     fork_server_only: [fork_server_death_restarts_it];
+/// }
+/// ```
+macro_rules! process_tests {
+    (
+        setup: $setup:ident;
+        both: [$($both:ident),* $(,)?];
+        spawn_only: [$($spawn:ident),* $(,)?];
+        fork_server_only: [$($fork:ident),* $(,)?];
+    ) => {
+        mod spawn {
+            $(
+                #[test]
+                fn $both() {
+                    crate::helpers::run_case(0, super::$both, super::$setup);
+                }
+            )*
+            $(
+                #[test]
+                fn $spawn() {
+                    crate::helpers::run_case(0, super::$spawn, super::$setup);
+                }
+            )*
         }
-    }
-    if failed.is_empty() {
-        after();
-    }
-    let passed = selected.len() - failed.len();
-    let filtered = all.len() - selected.len();
-    let secs = start.elapsed().as_secs_f64();
-    if failed.is_empty() {
-        println!(
-            "\ntest result: ok. {passed} passed; 0 failed; 0 ignored; 0 measured; {filtered} \
-             filtered out; finished in {secs:.2}s\n"
-        );
-    } else {
-        println!("\nfailures:\n    {}", failed.join("\n    "));
-        println!(
-            "\ntest result: FAILED. {passed} passed; {} failed; 0 ignored; 0 measured; \
-             {filtered} filtered out; finished in {secs:.2}s{note}\n",
-            failed.len()
-        );
-        std::process::exit(101);
-    }
+        mod forkserver {
+            $(
+                #[test]
+                fn $both() {
+                    crate::helpers::run_case(1, super::$both, super::$setup);
+                }
+            )*
+            $(
+                #[test]
+                fn $fork() {
+                    crate::helpers::run_case(1, super::$fork, super::$setup);
+                }
+            )*
+        }
+    };
 }
