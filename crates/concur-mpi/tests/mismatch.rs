@@ -72,6 +72,15 @@ fn driver() {
         .output()
         .expect("start mpirun");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let left = [&me, &world]
+        .iter()
+        .flat_map(|exe| strays(exe))
+        .collect::<Vec<_>>();
+    if !left.is_empty() {
+        println!("registry mismatch refused ... FAILED: ranks left behind: {left:?}");
+        println!("0 passed, 1 failed");
+        std::process::exit(1);
+    }
     if out.status.code() == Some(0) && stdout.contains("mismatch ok") {
         if let Some(line) = stdout.lines().find(|l| l.starts_with("refused:")) {
             println!("  {line}");
@@ -88,4 +97,19 @@ fn driver() {
         println!("0 passed, 1 failed");
         std::process::exit(1);
     }
+}
+
+/// Processes other than this one running `exe` (ranks left behind).
+fn strays(exe: &Path) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let ran = std::fs::read_link(e.path().join("exe")).ok()?;
+            (pid != me && ran == exe).then_some(pid)
+        })
+        .collect()
 }
