@@ -22,6 +22,10 @@
     doc = "* [`process`] and [`ipc`] (feature `process`): the process-pool executor;"
 )]
 #![cfg_attr(
+    feature = "mpi",
+    doc = "* [`mpi`] (feature `mpi`, off by default): the executor on MPI ranks;"
+)]
+#![cfg_attr(
     feature = "async",
     doc = "* [`asyncio`] (feature `async`): the bridge to async runtimes."
 )]
@@ -76,6 +80,11 @@ pub use concur_ipc::remote;
 #[cfg(feature = "async")]
 #[doc(inline)]
 pub use concur_async as asyncio;
+
+/// The executor on MPI ranks (needs an MPI library at build time).
+#[cfg(feature = "mpi")]
+#[doc(inline)]
+pub use concur_mpi as mpi;
 
 /// The concur guide (`docs/guide.md`): the lecture's model taught in Rust.
 /// Every snippet in it is compiled and run as a doctest of this crate.

@@ -156,3 +156,11 @@ fn the_tracing_feature_reaches_the_pools() {
         "{text}"
     );
 }
+
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi_module() {
+    // Without `concur::mpi::init()` there is no MPI world: a typed error.
+    let err = concur::mpi::MpiPool::builder().build().unwrap_err();
+    assert!(err.to_string().contains("concur_mpi::init()"), "{err}");
+}

@@ -1,0 +1,283 @@
+//! The manager thread: after `init`, the only thread of rank 0 that
+//! receives or sends tasks (submitters only wake it). It blocks in a
+//! matched probe (`MPI_Mprobe` on any source and tag), and handles what
+//! arrives: a wake-up (send what the outbox holds, see whether shutdown
+//! can progress), or a worker's reply (handshake, ready, results).
+//! Results are decoded here; done-callbacks run on the pool's
+//! [`CallbackRunner`](concur_remote::CallbackRunner).
+
+use crate::shared::{PoolShared, Rank};
+use crate::tags;
+use concur_core::{DeferredCallbacks, Error, ErrorKind};
+use concur_ipc::{Reply, Request};
+use concur_remote::Assignment;
+use concur_sync::sync::Arc;
+use concur_sync::sync::atomic::Ordering;
+
+/// Where each worker is in its life, as the manager sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Its `Hello` has not arrived.
+    Hello,
+    /// `Init` was sent; waiting for `Ready`.
+    Init,
+    /// Serving.
+    Ready,
+    /// Sent `Exit`, or refused: nothing more is exchanged.
+    Gone,
+}
+
+pub(crate) struct Manager {
+    inner: Arc<PoolShared>,
+    phases: Vec<Phase>,
+    buf: Vec<u8>,
+}
+
+impl Manager {
+    pub(crate) fn new(inner: Arc<PoolShared>) -> Self {
+        let n = inner.book.lock().slots();
+        {
+            let mut book = inner.book.lock();
+            for slot in 0..n {
+                book.starting(slot);
+            }
+        }
+        Self {
+            inner,
+            phases: vec![Phase::Hello; n],
+            buf: Vec::new(),
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        if let Err(e) = self.serve() {
+            // An MPI call failed: nothing more can be exchanged. Fail the
+            // queued and the running tasks (no future may wait forever),
+            // and tell the workers to exit, best effort, so the job ends.
+            let error = Error::from(e);
+            self.break_pool(error.clone());
+            for slot in 0..self.phases.len() {
+                let death = self.inner.book.lock().died(slot);
+                if let Some(task) = death.task {
+                    let cbs = task.fail(error.clone());
+                    self.defer(cbs);
+                }
+                if self.phases[slot] != Phase::Gone {
+                    self.phases[slot] = Phase::Gone;
+                    let _ = self.request(slot, &Request::Exit);
+                }
+            }
+            self.inner.status.lock().mpi_failure = Some(error);
+        }
+        self.inner.status.lock().finished = true;
+        self.inner.cond.notify_all();
+    }
+
+    fn serve(&mut self) -> Result<(), crate::MpiError> {
+        loop {
+            self.flush()?;
+            self.progress_shutdown()?;
+            if self.phases.iter().all(|p| *p == Phase::Gone) {
+                return Ok(());
+            }
+            let probed = self.inner.comm.mprobe_any()?;
+            let (source, tag) = (probed.source, probed.tag);
+            probed.recv(&mut self.buf)?;
+            if tag == tags::WAKE && source == 0 {
+                continue;
+            }
+            let slot = usize::try_from(source - 1)
+                .ok()
+                .filter(|s| *s < self.phases.len());
+            // A message on another tag (none is sent on this private
+            // communicator) or from no worker's rank is ignored.
+            if let (Some(slot), tags::REPLY) = (slot, tag) {
+                match crate::frame::decode::<Reply>(&self.buf) {
+                    Some(reply) => self.handle(slot, reply)?,
+                    None => self.violation(slot, "a frame that is not a reply".into()),
+                }
+            }
+        }
+    }
+
+    /// Sends the assignments submitters left in the outbox.
+    fn flush(&mut self) -> Result<(), crate::MpiError> {
+        // Cleared before the outbox is taken: a submitter that posts after
+        // the take sees `false` and wakes us again.
+        self.inner.wake_pending.store(false, Ordering::SeqCst);
+        let outbox = std::mem::take(&mut *self.inner.outbox.lock());
+        for a in outbox {
+            self.send(a)?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, a: Assignment<Rank>) -> Result<(), crate::MpiError> {
+        self.inner.comm.send(&a.frame, a.conn, tags::REQUEST)
+    }
+
+    fn request(&self, slot: usize, request: &Request) -> Result<(), crate::MpiError> {
+        let mut frame = Vec::new();
+        concur_ipc::encode_frame(request, self.inner.max_frame, &mut frame)
+            .map_err(|e| crate::MpiError::new("encode", -1, e.to_string()))?;
+        self.inner.comm.send(&frame, rank_of(slot), tags::REQUEST)
+    }
+
+    /// Once shut down with nothing left to run, tells every ready worker
+    /// to exit (workers still starting are told once they are ready).
+    fn progress_shutdown(&mut self) -> Result<(), crate::MpiError> {
+        let (closed, idle) = {
+            let book = self.inner.book.lock();
+            (book.is_closed(), book.is_idle() || book.broken().is_some())
+        };
+        if !(closed && idle) {
+            return Ok(());
+        }
+        for slot in 0..self.phases.len() {
+            if self.phases[slot] == Phase::Ready {
+                self.inner.book.lock().exiting(slot);
+                self.phases[slot] = Phase::Gone;
+                self.request(slot, &Request::Exit)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn defer(&self, callbacks: Vec<DeferredCallbacks>) {
+        self.inner.callbacks.run(callbacks);
+    }
+
+    fn break_pool(&self, error: Error) {
+        let tasks = self.inner.book.lock().break_pool(error.clone());
+        for t in tasks {
+            let cbs = t.fail(error.clone());
+            self.defer(cbs);
+        }
+        self.inner.cond.notify_all();
+    }
+
+    /// The worker of `slot` broke the protocol: retired (never given work
+    /// again), its task failed with a `Protocol` error.
+    fn violation(&mut self, slot: usize, what: String) {
+        let rank = rank_of(slot);
+        if let Some(task) = self.inner.book.lock().retire(slot) {
+            let error = Error::infrastructure(
+                ErrorKind::Protocol,
+                format!(
+                    "protocol violation by worker rank {rank}: it sent {what}; the rank was retired"
+                ),
+            );
+            let cbs = task.fail(error);
+            self.defer(cbs);
+        }
+        if matches!(self.phases[slot], Phase::Hello | Phase::Init) {
+            let lost = {
+                let mut status = self.inner.status.lock();
+                status.lost += 1;
+                status.lost
+            };
+            if lost == self.phases.len() {
+                self.break_pool(Error::broken("no worker rank could start", None));
+            }
+            self.inner.cond.notify_all();
+        }
+        // It may still wait for requests: tell it to go, best effort.
+        if self.phases[slot] != Phase::Gone {
+            self.phases[slot] = Phase::Gone;
+            let _ = self.request(slot, &Request::Exit);
+        }
+    }
+
+    fn handle(&mut self, slot: usize, reply: Reply) -> Result<(), crate::MpiError> {
+        match (self.phases[slot], reply) {
+            (Phase::Hello, Reply::Hello(hello)) => {
+                if let Err(why) = hello.check() {
+                    self.phases[slot] = Phase::Gone;
+                    self.request(slot, &Request::Exit)?;
+                    let rank = rank_of(slot);
+                    self.break_pool(Error::broken(
+                        format!("worker rank {rank} refused at handshake: {why}"),
+                        None,
+                    ));
+                    return Ok(());
+                }
+                self.phases[slot] = Phase::Init;
+                self.request(
+                    slot,
+                    &Request::Init {
+                        initializer: self
+                            .inner
+                            .initializer
+                            .as_ref()
+                            .map(|(f, _, args)| (*f, args.clone())),
+                        max_frame: self.inner.max_frame as u64,
+                    },
+                )
+            }
+            (Phase::Init, Reply::Ready) => {
+                self.phases[slot] = Phase::Ready;
+                self.inner.status.lock().ready += 1;
+                self.inner.cond.notify_all();
+                let next = self.inner.book.lock().ready(slot, rank_of(slot));
+                match next {
+                    Some(a) => self.send(a),
+                    None => Ok(()),
+                }
+            }
+            (Phase::Init, Reply::InitFailed(e)) => {
+                // The worker exits on its own after InitFailed.
+                self.phases[slot] = Phase::Gone;
+                let name = self.inner.initializer.as_ref().map_or("?", |i| i.1);
+                let rank = rank_of(slot);
+                self.break_pool(Error::broken(
+                    format!("the initializer `{name}` failed in worker rank {rank}"),
+                    Some(Box::new(e)),
+                ));
+                Ok(())
+            }
+            (
+                Phase::Ready,
+                Reply::Done {
+                    generation,
+                    results,
+                },
+            ) => {
+                let done = self.inner.book.lock().done(slot, generation);
+                if let Some(a) = done.next {
+                    self.send(a)?;
+                }
+                match done.task {
+                    Some(task) => {
+                        let cbs = task.complete(results);
+                        self.defer(cbs);
+                    }
+                    None => self.violation(
+                        slot,
+                        format!("a reply to task {generation}, which it was not running"),
+                    ),
+                }
+                Ok(())
+            }
+            (phase, other) => {
+                let what = format!("{} while in phase {phase:?}", describe(&other));
+                self.violation(slot, what);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The rank serving `slot` (rank 0 is the pool's own).
+fn rank_of(slot: usize) -> Rank {
+    Rank::try_from(slot + 1).unwrap_or(Rank::MAX)
+}
+
+fn describe(reply: &Reply) -> String {
+    match reply {
+        Reply::Hello(h) => format!("a Hello frame (pid {})", h.pid),
+        Reply::Ready => "a Ready frame".into(),
+        Reply::InitFailed(_) => "an InitFailed frame".into(),
+        Reply::Done { generation, .. } => format!("a Done frame for task {generation}"),
+        Reply::MissingInit { pid } => format!("a MissingInit frame (pid {pid})"),
+    }
+}

@@ -1,0 +1,244 @@
+//! The MPI calls this crate makes, through `mpi::ffi`, each checked: rsmpi's
+//! safe API ignores return codes (it assumes `MPI_ERRORS_ARE_FATAL`), so
+//! the crate sets `MPI_ERRORS_RETURN` on its communicator and turns every
+//! non-success code into an [`MpiError`] here. This file holds every
+//! `unsafe` block of the crate.
+
+use crate::error::MpiError;
+use mpi::ffi;
+use std::os::raw::c_int;
+
+/// Turns the return code of `call` into a result.
+pub(crate) fn check(call: &'static str, code: c_int) -> Result<(), MpiError> {
+    if code == ffi::MPI_SUCCESS as c_int {
+        return Ok(());
+    }
+    Err(MpiError::new(call, code, error_string(code)))
+}
+
+/// The library's text for an error code (empty if it has none).
+fn error_string(code: c_int) -> String {
+    // MPI_MAX_ERROR_STRING is 256 in Open MPI and MPICH; 1024 is ample.
+    let mut buf = vec![0u8; 1024];
+    let mut len: c_int = 0;
+    // SAFETY: `buf` has room for MPI_MAX_ERROR_STRING bytes and `len` is a
+    // valid out-pointer; MPI_Error_string may be called at any time.
+    let rc = unsafe { ffi::MPI_Error_string(code, buf.as_mut_ptr().cast(), &mut len) };
+    if rc != 0 || len <= 0 {
+        return String::new();
+    }
+    buf.truncate(usize::try_from(len).unwrap_or(0).min(1024));
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// `MPI_Init_thread` asking for `MPI_THREAD_MULTIPLE`; returns the level
+/// granted.
+pub(crate) fn init_thread_multiple() -> Result<c_int, MpiError> {
+    let mut initialized: c_int = 0;
+    // SAFETY: `MPI_Initialized` may be called before `MPI_Init`.
+    check("MPI_Initialized", unsafe {
+        ffi::MPI_Initialized(&mut initialized)
+    })?;
+    if initialized != 0 {
+        return Err(MpiError::new(
+            "MPI_Init_thread",
+            -1,
+            "MPI was already initialised in this process (call concur_mpi::init() once, \
+             before anything else initialises MPI)"
+                .into(),
+        ));
+    }
+    let mut provided: c_int = 0;
+    // SAFETY: null argc/argv are allowed by the standard; `provided` is a
+    // valid out-pointer; MPI is not initialised yet (checked above).
+    let rc = unsafe {
+        ffi::MPI_Init_thread(
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            ffi::RSMPI_THREAD_MULTIPLE,
+            &mut provided,
+        )
+    };
+    check("MPI_Init_thread", rc)?;
+    Ok(provided)
+}
+
+/// The `MPI_THREAD_MULTIPLE` level constant.
+pub(crate) fn thread_multiple() -> c_int {
+    // SAFETY: reading an immutable extern constant.
+    unsafe { ffi::RSMPI_THREAD_MULTIPLE }
+}
+
+/// `MPI_Finalize`.
+pub(crate) fn finalize() -> Result<(), MpiError> {
+    // SAFETY: called once, by the thread that initialised MPI, after the
+    // crate's manager threads stopped (see `World`'s `Drop`).
+    check("MPI_Finalize", unsafe { ffi::MPI_Finalize() })
+}
+
+/// A communicator handle.
+///
+/// `MPI_Comm` is a raw pointer in Open MPI, hence not `Send`; this crate
+/// uses the handle from several threads only after `MPI_THREAD_MULTIPLE`
+/// was granted (checked in [`Comm::world_dup`]'s callers and by the pool's
+/// `build`), under which the standard allows any thread to use it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Comm(ffi::MPI_Comm);
+
+// SAFETY: under MPI_THREAD_MULTIPLE (required before a `Comm` is shared,
+// see the type's docs) MPI handles may be used from any thread; the handle
+// is an immutable pointer-sized value, freed only by `MPI_Finalize`.
+unsafe impl Send for Comm {}
+// SAFETY: as for `Send`: concurrent calls on one communicator are allowed
+// under MPI_THREAD_MULTIPLE.
+unsafe impl Sync for Comm {}
+
+/// A message taken off the queue by a matched probe.
+pub(crate) struct Probed {
+    message: ffi::MPI_Message,
+    /// The sender's rank.
+    pub(crate) source: c_int,
+    /// The message's tag.
+    pub(crate) tag: c_int,
+    /// Its length in bytes.
+    pub(crate) len: usize,
+}
+
+impl Comm {
+    /// A private duplicate of `MPI_COMM_WORLD` with `MPI_ERRORS_RETURN`
+    /// set. Collective: every rank calls it at the same point.
+    pub(crate) fn world_dup() -> Result<Self, MpiError> {
+        // SAFETY: the uninitialised handle is an out-parameter only.
+        let mut comm: ffi::MPI_Comm = unsafe { std::mem::zeroed() };
+        // SAFETY: MPI is initialised; `RSMPI_COMM_WORLD` is a valid
+        // communicator; `comm` is a valid out-pointer.
+        check("MPI_Comm_dup", unsafe {
+            ffi::MPI_Comm_dup(ffi::RSMPI_COMM_WORLD, &mut comm)
+        })?;
+        // SAFETY: `comm` was just created; `RSMPI_ERRORS_RETURN` is a
+        // predefined error handler.
+        check("MPI_Comm_set_errhandler", unsafe {
+            ffi::MPI_Comm_set_errhandler(comm, ffi::RSMPI_ERRORS_RETURN)
+        })?;
+        Ok(Self(comm))
+    }
+
+    /// This process's rank.
+    pub(crate) fn rank(self) -> Result<c_int, MpiError> {
+        let mut rank = 0;
+        // SAFETY: valid communicator, valid out-pointer.
+        check("MPI_Comm_rank", unsafe {
+            ffi::MPI_Comm_rank(self.0, &mut rank)
+        })?;
+        Ok(rank)
+    }
+
+    /// The number of ranks.
+    pub(crate) fn size(self) -> Result<c_int, MpiError> {
+        let mut size = 0;
+        // SAFETY: valid communicator, valid out-pointer.
+        check("MPI_Comm_size", unsafe {
+            ffi::MPI_Comm_size(self.0, &mut size)
+        })?;
+        Ok(size)
+    }
+
+    /// `MPI_Send` of `bytes` to `dest` with `tag`.
+    pub(crate) fn send(self, bytes: &[u8], dest: c_int, tag: c_int) -> Result<(), MpiError> {
+        let count = c_int::try_from(bytes.len()).map_err(|_| {
+            MpiError::new(
+                "MPI_Send",
+                -1,
+                format!("{} bytes do not fit an MPI count", bytes.len()),
+            )
+        })?;
+        // SAFETY: `bytes` is valid for `count` bytes for the call's
+        // duration (a blocking send); the datatype is the predefined
+        // uint8; the communicator is valid.
+        check("MPI_Send", unsafe {
+            ffi::MPI_Send(
+                bytes.as_ptr().cast(),
+                count,
+                ffi::RSMPI_UINT8_T,
+                dest,
+                tag,
+                self.0,
+            )
+        })
+    }
+
+    fn probed(message: ffi::MPI_Message, status: &ffi::MPI_Status) -> Result<Probed, MpiError> {
+        let mut count: c_int = 0;
+        // SAFETY: `status` was filled by a successful probe; the datatype is
+        // predefined; `count` is a valid out-pointer.
+        check("MPI_Get_count", unsafe {
+            ffi::MPI_Get_count(status, ffi::RSMPI_UINT8_T, &mut count)
+        })?;
+        Ok(Probed {
+            message,
+            source: status.MPI_SOURCE,
+            tag: status.MPI_TAG,
+            len: usize::try_from(count).unwrap_or(0),
+        })
+    }
+
+    /// Blocks in `MPI_Mprobe` for a message from anyone, any tag.
+    pub(crate) fn mprobe_any(self) -> Result<Probed, MpiError> {
+        // SAFETY: out-parameters only, written by the call.
+        let mut message: ffi::MPI_Message = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut status: ffi::MPI_Status = unsafe { std::mem::zeroed() };
+        // SAFETY: valid communicator; the wildcards are the predefined
+        // constants; the out-pointers are valid.
+        check("MPI_Mprobe", unsafe {
+            ffi::MPI_Mprobe(
+                ffi::RSMPI_ANY_SOURCE,
+                ffi::RSMPI_ANY_TAG,
+                self.0,
+                &mut message,
+                &mut status,
+            )
+        })?;
+        Self::probed(message, &status)
+    }
+
+    /// `MPI_Improbe` for a message from `source` with `tag`: `None` if
+    /// none is waiting.
+    pub(crate) fn improbe(self, source: c_int, tag: c_int) -> Result<Option<Probed>, MpiError> {
+        let mut flag: c_int = 0;
+        // SAFETY: out-parameters only, written by the call.
+        let mut message: ffi::MPI_Message = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        let mut status: ffi::MPI_Status = unsafe { std::mem::zeroed() };
+        // SAFETY: valid communicator and out-pointers.
+        check("MPI_Improbe", unsafe {
+            ffi::MPI_Improbe(source, tag, self.0, &mut flag, &mut message, &mut status)
+        })?;
+        if flag == 0 {
+            return Ok(None);
+        }
+        Self::probed(message, &status).map(Some)
+    }
+}
+
+impl Probed {
+    /// `MPI_Mrecv` of the probed message into `buf` (resized to fit).
+    pub(crate) fn recv(mut self, buf: &mut Vec<u8>) -> Result<(), MpiError> {
+        buf.clear();
+        buf.resize(self.len, 0);
+        let count = c_int::try_from(self.len).unwrap_or(c_int::MAX);
+        // SAFETY: out-parameter only.
+        let mut status: ffi::MPI_Status = unsafe { std::mem::zeroed() };
+        // SAFETY: `buf` holds `count` bytes; the message handle came from a
+        // matched probe and is received exactly once (`self` is consumed).
+        check("MPI_Mrecv", unsafe {
+            ffi::MPI_Mrecv(
+                buf.as_mut_ptr().cast(),
+                count,
+                ffi::RSMPI_UINT8_T,
+                &mut self.message,
+                &mut status,
+            )
+        })
+    }
+}

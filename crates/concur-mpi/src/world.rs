@@ -1,0 +1,188 @@
+//! World mode: [`init`] initialises MPI, diverts ranks other than 0 into
+//! the worker loop, and hands rank 0 a [`World`] whose drop finalizes MPI.
+
+use crate::error::MpiError;
+use crate::raw::{self, Comm};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// What `init` set up, for the pool and the worker loop. A process-wide
+/// fact (MPI initialises once per process), hence a `std` static.
+#[derive(Debug)]
+pub(crate) struct Runtime {
+    pub(crate) comm: Comm,
+    pub(crate) rank: i32,
+    pub(crate) size: i32,
+    pub(crate) thread_level: i32,
+}
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+/// Pools alive on this rank (finalize must wait for them).
+pub(crate) static LIVE_POOLS: AtomicUsize = AtomicUsize::new(0);
+/// Whether a pool was ever built over the world's workers (a world
+/// serves one pool: its workers exit when that pool shuts down).
+pub(crate) static BUILT: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn runtime() -> Option<&'static Runtime> {
+    RUNTIME.get()
+}
+
+/// Rank 0's handle on the MPI world: drop it (after every pool) at the end
+/// of `main` to finalize MPI. If no pool was ever built, dropping it also
+/// tells the worker ranks to exit, so the job ends.
+///
+/// # Examples
+///
+/// ```
+/// // Without mpirun this is a one-rank singleton world.
+/// let world = concur_mpi::init().unwrap();
+/// assert_eq!(world.rank(), 0);
+/// println!("{} worker ranks", world.size() - 1);
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping the World finalizes MPI"]
+pub struct World {
+    _private: (),
+}
+
+impl World {
+    /// This process's rank (always 0: other ranks never get a `World`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Without mpirun this is a one-rank singleton world.
+    /// assert_eq!(concur_mpi::init().unwrap().rank(), 0);
+    /// ```
+    #[must_use]
+    pub fn rank(&self) -> i32 {
+        runtime().map_or(0, |r| r.rank)
+    }
+
+    /// The number of ranks in the world (workers are `size() - 1`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Without mpirun this is a one-rank singleton world.
+    /// assert!(concur_mpi::init().unwrap().size() >= 1);
+    /// ```
+    #[must_use]
+    pub fn size(&self) -> i32 {
+        runtime().map_or(1, |r| r.size)
+    }
+
+    /// The thread support level the library granted (`MPI_THREAD_MULTIPLE`
+    /// was asked for; see [`World::thread_multiple`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Without mpirun this is a one-rank singleton world.
+    /// let world = concur_mpi::init().unwrap();
+    /// println!("thread level {}", world.thread_level());
+    /// ```
+    #[must_use]
+    pub fn thread_level(&self) -> i32 {
+        runtime().map_or(0, |r| r.thread_level)
+    }
+
+    /// Whether `MPI_THREAD_MULTIPLE` was granted (the pool needs it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Without mpirun this is a one-rank singleton world.
+    /// assert!(concur_mpi::init().unwrap().thread_multiple());
+    /// ```
+    #[must_use]
+    pub fn thread_multiple(&self) -> bool {
+        self.thread_level() >= raw::thread_multiple()
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if LIVE_POOLS.load(Ordering::SeqCst) > 0 {
+            // Finalizing under a live manager thread is undefined; leaving
+            // MPI unfinalized makes mpirun report the failure instead.
+            eprintln!(
+                "concur-mpi: the World was dropped while an MpiPool is alive; MPI is not \
+                 finalized (drop the pools first)"
+            );
+            return;
+        }
+        if !BUILT.load(Ordering::SeqCst) {
+            release_unused_workers();
+        }
+        if let Err(e) = raw::finalize() {
+            eprintln!("concur-mpi: {e}");
+        }
+    }
+}
+
+/// Rank 0 never built a pool: the worker ranks still wait for one (they
+/// sent their `Hello`), and would keep the job alive forever. Tell each to
+/// exit.
+fn release_unused_workers() {
+    let Some(rt) = runtime() else {
+        return;
+    };
+    let mut frame = Vec::new();
+    if concur_ipc::encode_frame(&concur_ipc::Request::Exit, 1 << 10, &mut frame).is_err() {
+        return;
+    }
+    for rank in 1..rt.size {
+        if let Err(e) = rt.comm.send(&frame, rank, crate::tags::REQUEST) {
+            eprintln!("concur-mpi: could not release worker rank {rank}: {e}");
+        }
+    }
+}
+
+/// Initialises MPI (asking for `MPI_THREAD_MULTIPLE`); on ranks other than
+/// 0, serves the pool that rank 0 builds and then exits the process
+/// without returning; on rank 0, returns the [`World`]. Call it as the
+/// first statement of `main`, before any thread is started.
+///
+/// Run the program as `mpirun -n N ./program` (as root add
+/// `--allow-run-as-root`; more ranks than cores need `--oversubscribe`).
+/// Run without `mpirun`, it is a world of one rank, on which
+/// [`MpiPool::builder`](crate::MpiPool::builder)`().build()` fails with a
+/// typed error.
+///
+/// # Errors
+///
+/// An [`MpiError`] if MPI was already initialised or could not be.
+///
+/// # Examples
+///
+/// ```no_run
+/// // no_run: a worker rank never returns from `init`; run under mpirun.
+/// let world = concur_mpi::init().expect("MPI");
+/// // ... build an MpiPool, submit work ...
+/// drop(world);
+/// ```
+pub fn init() -> Result<World, MpiError> {
+    let thread_level = raw::init_thread_multiple()?;
+    let comm = Comm::world_dup()?;
+    let rank = comm.rank()?;
+    let size = comm.size()?;
+    let _ = RUNTIME.set(Runtime {
+        comm,
+        rank,
+        size,
+        thread_level,
+    });
+    if rank != 0 {
+        let code = crate::worker::serve(comm);
+        let code = match raw::finalize() {
+            Ok(()) => code,
+            Err(e) => {
+                eprintln!("concur-mpi worker rank {rank}: {e}");
+                1
+            }
+        };
+        std::process::exit(code);
+    }
+    Ok(World { _private: () })
+}
