@@ -248,7 +248,7 @@ impl Manager {
                 }
                 match done.task {
                     Some(task) => {
-                        let cbs = task.complete(results);
+                        let cbs = task.complete(results).callbacks;
                         self.defer(cbs);
                     }
                     None => self.violation(
