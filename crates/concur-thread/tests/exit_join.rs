@@ -27,7 +27,9 @@ fn append(path: &Path, line: &str) {
         .append(true)
         .open(path)
         .unwrap();
-    writeln!(f, "{line}").unwrap();
+    // One write per line: O_APPEND makes each one atomic, so lines from
+    // concurrent tasks never interleave (writeln! may issue two writes).
+    f.write_all(format!("{line}\n").as_bytes()).unwrap();
 }
 
 fn lines(path: &Path) -> Vec<String> {
