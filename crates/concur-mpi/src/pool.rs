@@ -8,16 +8,14 @@ use crate::manager::Manager;
 use crate::shared::{PoolShared, Status};
 use crate::world::{self, BUILT, LIVE_POOLS};
 use concur_core::{
-    BatchResult, ChunkResult, Error, Future, Promise, RemoteFn, Shutdown, ShutdownOptions,
-    SubmitError, TaskExecutor,
+    BatchResult, ChunkResult, Future, RemoteFn, Shutdown, ShutdownOptions, SubmitError,
+    TaskExecutor,
 };
-use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
-use concur_remote::{Book, CallbackRunner, ChunkPromise, Promises, RemoteCall, remote_failure};
+use concur_remote::{Book, CallbackRunner, RemoteCall};
 use concur_sync::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 /// An executor running named [`RemoteFn`]s on MPI ranks: rank 0 submits,
@@ -248,43 +246,6 @@ impl MpiPool {
         self.inner.book.lock().broken().is_some()
     }
 
-    /// Encodes every argument set: the items to send, and the positions
-    /// (ascending) of those that failed to encode or would pass
-    /// `max_frame`.
-    fn encode_batch<F: RemoteFn>(&self, batch: &[F::Args]) -> (Packed, Vec<(usize, Error)>) {
-        let max = self.inner.max_frame;
-        let ty = std::any::type_name::<F::Args>();
-        let mut items = Packed::with_capacity(batch.len(), batch.len() * 8);
-        let mut unsent = Vec::new();
-        for (i, args) in batch.iter().enumerate() {
-            let before = items.byte_len();
-            let err = match catch_unwind(AssertUnwindSafe(|| items.push_encoded(args))) {
-                // Each item also costs a length prefix (up to 10 bytes).
-                Ok(Ok(())) if 64 + items.byte_len() + 10 * items.len() <= max => continue,
-                Ok(Ok(())) => {
-                    items.pop();
-                    RemoteError::new(
-                        RemoteErrorKind::FrameTooLarge,
-                        ty,
-                        format!("the arguments need more than max_frame ({max} bytes)"),
-                    )
-                }
-                Ok(Err(e)) => RemoteError::from_error(RemoteErrorKind::EncodeArgs, ty, &e),
-                Err(payload) => {
-                    items.truncate_bytes(before);
-                    let panic = Error::panicked(payload);
-                    RemoteError::new(
-                        RemoteErrorKind::EncodeArgs,
-                        ty,
-                        format!("panicked: {}", panic.panic_message().unwrap_or_default()),
-                    )
-                }
-            };
-            unsent.push((i, remote_failure(err)));
-        }
-        (items, unsent)
-    }
-
     fn generation(&self) -> u64 {
         // ORDERING: only uniqueness matters (a read-modify-write never
         // hands a value out twice); the task reaches the manager through
@@ -313,27 +274,9 @@ impl MpiPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        let (items, unsent) = self.encode_batch::<F>(&batch);
-        let mut futs = Vec::with_capacity(batch.len());
-        let mut promises = Vec::with_capacity(items.len());
-        let mut unsent = unsent.into_iter().peekable();
-        for i in 0..batch.len() {
-            if let Some((_, e)) = unsent.next_if(|(at, _)| *at == i) {
-                futs.push(Future::from_error(e));
-            } else {
-                let (p, f) = Promise::new();
-                promises.push(p);
-                futs.push(f);
-            }
-        }
-        if items.is_empty() {
-            return Ok(futs);
-        }
-        let completer = Box::new(Promises::<F>::new(promises));
-        match RemoteCall::call::<F>(self.generation(), items, self.inner.max_frame, completer) {
-            Ok(task) => self.submit_encoded(task, batch).map(|()| futs),
-            // The futures were failed with the error.
-            Err(_) => Ok(futs),
+        match concur_remote::batch_call::<F>(&batch, self.inner.max_frame, || self.generation()) {
+            (Some(task), futs) => self.submit_encoded(task, batch).map(|()| futs),
+            (None, futs) => Ok(futs),
         }
     }
 
@@ -341,16 +284,9 @@ impl MpiPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        let (items, unsent) = self.encode_batch::<F>(&batch);
-        let (promise, fut) = Promise::new();
-        if items.is_empty() {
-            let _ = promise.set_result(unsent.into_iter().map(|(_, e)| Err(e)).collect());
-            return Ok(fut);
-        }
-        let completer = Box::new(ChunkPromise::<F>::new(promise, unsent, batch.len()));
-        match RemoteCall::call::<F>(self.generation(), items, self.inner.max_frame, completer) {
-            Ok(task) => self.submit_encoded(task, batch).map(|()| fut),
-            Err(_) => Ok(fut),
+        match concur_remote::chunk_call::<F>(&batch, self.inner.max_frame, || self.generation()) {
+            (Some(task), fut) => self.submit_encoded(task, batch).map(|()| fut),
+            (None, fut) => Ok(fut),
         }
     }
 }

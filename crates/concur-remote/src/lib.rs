@@ -9,6 +9,9 @@
 //! * [`RemoteCall`] and the [`Completer`]s ([`Promises`], [`ChunkPromise`]): a
 //!   call encoded once on the submitting thread, and the side that decodes
 //!   the worker's results into the futures.
+//! * [`batch_call`] / [`chunk_call`]: a submitted batch encoded into the
+//!   call to send and the caller's futures (items that cannot be encoded
+//!   fail their own futures), the same for every transport.
 //! * [`CallbackRunner`]: runs done-callbacks off the transport's I/O
 //!   thread, so one slow callback never delays another future's result.
 //!
@@ -50,12 +53,14 @@
 // docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod batch;
 mod book;
 mod callbacks;
 mod completer;
 mod policy;
 mod remote_call;
 
+pub use batch::{batch_call, chunk_call};
 pub use book::{Assignment, Book, Death, Done, WorkerSlot};
 pub use callbacks::CallbackRunner;
 pub use completer::{ChunkPromise, Completer, Completion, Promises, remote_failure};
