@@ -877,8 +877,16 @@ fn shutdown_in_every_state() {
     let p = std::sync::Arc::new(pool(1));
     let p2 = p.clone();
     let f = p.submit_task(square, 2).unwrap();
-    f.add_done_callback(move |_| p2.shutdown());
+    let (released, wait_released) = std::sync::mpsc::channel();
+    f.add_done_callback(move |_| {
+        p2.shutdown();
+        // Drop this handle before saying so: whichever of the two handles
+        // goes last closes the pool's descriptors before the case's check.
+        drop(p2);
+        let _ = released.send(());
+    });
     assert_eq!(f.result_timeout(LONG).unwrap(), &4);
+    wait_released.recv_timeout(LONG).expect("the callback ran");
     drop(p);
     assert_no_children();
 }
