@@ -4,6 +4,7 @@ use crate::error::BuildError;
 use crate::pool::MpiPool;
 use concur_core::RemoteFn;
 use concur_ipc::FnRef;
+use std::time::Duration;
 
 /// The pool's initializer: the function, its name (for messages), and its
 /// arguments, encoded when it was set (or why they could not be).
@@ -29,6 +30,7 @@ pub(crate) struct Initializer {
 pub struct Builder {
     pub(crate) max_frame: usize,
     pub(crate) initializer: Option<Initializer>,
+    pub(crate) task_timeout: Option<Duration>,
 }
 
 impl Default for Builder {
@@ -36,6 +38,7 @@ impl Default for Builder {
         Self {
             max_frame: concur_ipc::DEFAULT_MAX_FRAME,
             initializer: None,
+            task_timeout: None,
         }
     }
 }
@@ -81,6 +84,32 @@ impl Builder {
         self
     }
 
+    /// Per-task time limit: a task running longer fails with an error of
+    /// kind [`Timeout`](concur_core::ErrorKind::Timeout), and its rank is
+    /// killed (it kills itself when rank 0 says so over its liveness link)
+    /// and retired: a rank cannot be replaced in world mode, so the pool
+    /// shrinks, and is broken once no rank is left. Overruns are noticed
+    /// within a quarter of the limit (at most 1 s) after it passes.
+    ///
+    /// Killing a rank ends the whole job unless it runs under
+    /// `mpirun --enable-recovery`, so [`build`](Self::build) refuses a
+    /// `task_timeout` without it (Open MPI tells its ranks through
+    /// `OMPI_MCA_orte_enable_recovery=1`; set `CONCUR_MPI_ASSUME_RECOVERY=1`
+    /// for an MPI that survives a rank's death another way).
+    /// `Duration::MAX` means no limit (the default); `Duration::ZERO` is
+    /// refused at `build`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_mpi::MpiPool::builder().task_timeout(std::time::Duration::from_secs(60));
+    /// # drop(b);
+    /// ```
+    pub fn task_timeout(mut self, limit: Duration) -> Self {
+        self.task_timeout = (limit != Duration::MAX).then_some(limit);
+        self
+    }
+
     /// Starts the manager thread and waits until every worker rank
     /// completed its handshake.
     ///
@@ -102,6 +131,18 @@ impl Builder {
         if !(64..=i32::MAX as usize).contains(&self.max_frame) {
             return Err(BuildError::config(
                 "max_frame must be between 64 bytes and i32::MAX",
+            ));
+        }
+        if self.task_timeout == Some(Duration::ZERO) {
+            return Err(BuildError::config(
+                "task_timeout must be more than zero (Duration::MAX means no limit)",
+            ));
+        }
+        if self.task_timeout.is_some() && !crate::recovery::enabled() {
+            return Err(BuildError::config(
+                "task_timeout kills the rank of a task that overruns, and killing a rank ends the \
+                 whole job unless it was started with `mpirun --enable-recovery` (set \
+                 CONCUR_MPI_ASSUME_RECOVERY=1 if your MPI survives a rank's death another way)",
             ));
         }
         if let Some(Initializer { args: Err(why), .. }) = &self.initializer {

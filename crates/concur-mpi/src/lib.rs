@@ -43,17 +43,22 @@
 
 mod backoff;
 mod builder;
+mod died;
 mod error;
 mod frame;
+mod liveness;
 mod manager;
 mod pool;
 mod raw;
+mod recovery;
 mod shared;
 mod tags;
+mod watch;
 mod worker;
 mod world;
 
 pub use builder::Builder;
+pub use died::RankDied;
 pub use error::{BuildError, MpiError};
 pub use pool::MpiPool;
 pub use world::{World, init};

@@ -6,13 +6,18 @@
 //! Results are decoded here; done-callbacks run on the pool's
 //! [`CallbackRunner`](concur_remote::CallbackRunner).
 
-use crate::shared::{PoolShared, Rank};
+use crate::shared::{PoolShared, Rank, rank_of, slot_of};
 use crate::tags;
+use crate::watch::Event;
 use concur_core::{DeferredCallbacks, Error, ErrorKind};
 use concur_ipc::{Reply, Request};
 use concur_remote::Assignment;
 use concur_sync::sync::Arc;
 use concur_sync::sync::atomic::Ordering;
+
+/// How long a pool's shutdown waits for its workers to exit under
+/// `--enable-recovery` (see `recovery`).
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where each worker is in its life, as the manager sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +55,11 @@ impl Manager {
     }
 
     pub(crate) fn run(mut self) {
-        if let Err(e) = self.serve() {
+        let served = self.serve();
+        if served.is_ok() && !crate::recovery::finalizes() {
+            self.await_exits(EXIT_WAIT);
+        }
+        if let Err(e) = served {
             // An MPI call failed: nothing more can be exchanged. Fail the
             // queued and the running tasks (no future may wait forever),
             // and tell the workers to exit, best effort, so the job ends.
@@ -69,13 +78,55 @@ impl Manager {
             }
             self.inner.status.lock().mpi_failure = Some(error);
         }
+        self.inner.stop_watcher();
         self.inner.status.lock().finished = true;
         self.inner.cond.notify_all();
+    }
+
+    /// Waits (at most `limit` in all) until every worker with a liveness
+    /// link has exited: its link reads EOF. Under `--enable-recovery` no
+    /// rank finalizes (see `recovery`), so this is how rank 0 knows its
+    /// workers received their `Exit` before it ends.
+    fn await_exits(&self, limit: std::time::Duration) {
+        let streams: Vec<(i32, std::net::TcpStream)> = {
+            let links = self.inner.links.lock();
+            links
+                .iter()
+                .enumerate()
+                .filter_map(|(slot, l)| Some((rank_of(slot), l.as_ref()?.stream.try_clone().ok()?)))
+                .collect()
+        };
+        let deadline = std::time::Instant::now() + limit;
+        let mut buf = [0u8; 64];
+        for (rank, mut stream) in streams {
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+                    eprintln!(
+                        "concur-mpi: worker rank {rank} had not exited {limit:?} after the pool shut down"
+                    );
+                    break;
+                }
+                match std::io::Read::read(&mut stream, &mut buf) {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    // A reset: the process is gone.
+                    Err(_) => break,
+                }
+            }
+        }
     }
 
     fn serve(&mut self) -> Result<(), crate::MpiError> {
         loop {
             self.flush()?;
+            self.reap()?;
             self.progress_shutdown()?;
             if self.phases.iter().all(|p| *p == Phase::Gone) {
                 return Ok(());
@@ -86,18 +137,157 @@ impl Manager {
             if tag == tags::WAKE && source == 0 {
                 continue;
             }
-            let slot = usize::try_from(source - 1)
-                .ok()
-                .filter(|s| *s < self.phases.len());
             // A message on another tag (none is sent on this private
             // communicator) or from no worker's rank is ignored.
-            if let (Some(slot), tags::REPLY) = (slot, tag) {
-                match crate::frame::decode::<Reply>(&self.buf) {
-                    Some(reply) => self.handle(slot, reply)?,
-                    None => self.violation(slot, "a frame that is not a reply".into()),
-                }
+            if let (Some(slot), tags::REPLY) = (slot_of(source, self.phases.len()), tag) {
+                self.received(slot)?;
             }
         }
+    }
+
+    /// Handles the reply of `slot`'s worker now in `buf`.
+    fn received(&mut self, slot: usize) -> Result<(), crate::MpiError> {
+        match crate::frame::decode::<Reply>(&self.buf) {
+            Some(reply) => self.handle(slot, reply),
+            None => {
+                self.violation(slot, "a frame that is not a reply".into());
+                Ok(())
+            }
+        }
+    }
+
+    /// Handles what the watcher noticed: dead ranks, overrun tasks.
+    fn reap(&mut self) -> Result<(), crate::MpiError> {
+        let events = std::mem::take(&mut *self.inner.events.lock());
+        for event in events {
+            match event {
+                Event::Died { slot } => self.died(slot)?,
+                Event::Overran { slot, generation } => self.overran(slot, generation),
+                Event::Unlinked { slot } => self.unlinked(slot)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The worker of `slot` died: its task (if any) fails with
+    /// [`RankDied`](crate::RankDied); the rank is never used again.
+    fn died(&mut self, slot: usize) -> Result<(), crate::MpiError> {
+        if self.phases[slot] == Phase::Gone {
+            // It had been told to exit, was retired, or refused: its end
+            // is expected.
+            return Ok(());
+        }
+        // A reply it sent before it died is still answered.
+        let rank = rank_of(slot);
+        while let Some(probed) = self.inner.comm.improbe(rank, tags::REPLY)? {
+            probed.recv(&mut self.buf)?;
+            self.received(slot)?;
+            if self.phases[slot] == Phase::Gone {
+                return Ok(());
+            }
+        }
+        let starting = matches!(self.phases[slot], Phase::Hello | Phase::Init);
+        self.phases[slot] = Phase::Gone;
+        self.inner.started.lock()[slot] = None;
+        let death = self.died_error(slot);
+        let task = self.inner.book.lock().died(slot).task;
+        let when = if starting {
+            "while starting"
+        } else if task.is_some() {
+            "while running a task"
+        } else {
+            "while idle"
+        };
+        if let Some(task) = task {
+            let cbs = task.fail(Error::from(death.clone()));
+            self.defer(cbs);
+        }
+        if starting {
+            self.inner.status.lock().lost += 1;
+            self.inner.cond.notify_all();
+        }
+        let what = format!("{} died {when}", death.who());
+        eprintln!("concur-mpi: {what}; the pool goes on with the other ranks");
+        self.check_remaining(&what);
+        Ok(())
+    }
+
+    /// The worker of `slot` opened no liveness link in time. If it said
+    /// `Hello` over MPI it is alive and serves on, unwatched; otherwise it
+    /// died while starting (a `Hello` it sends later is answered with
+    /// `Exit`).
+    fn unlinked(&mut self, slot: usize) -> Result<(), crate::MpiError> {
+        if self.phases[slot] == Phase::Hello {
+            return self.died(slot);
+        }
+        if self.phases[slot] != Phase::Gone {
+            eprintln!(
+                "concur-mpi: worker rank {} opened no liveness link within {:?}: its death would not be noticed",
+                rank_of(slot),
+                crate::watch::LINK_DEADLINE
+            );
+        }
+        Ok(())
+    }
+
+    fn died_error(&self, slot: usize) -> crate::RankDied {
+        let links = self.inner.links.lock();
+        let link = links[slot].as_ref();
+        crate::RankDied {
+            rank: rank_of(slot),
+            pid: link.map(|l| l.pid),
+            host: link.map(|l| l.host.clone()),
+        }
+    }
+
+    /// Breaks the pool once no worker rank is left to serve it (a rank
+    /// cannot be replaced in world mode). `last` says what ended the last
+    /// one.
+    fn check_remaining(&self, last: &str) {
+        if self.phases.iter().any(|p| *p != Phase::Gone) {
+            return;
+        }
+        let (closed, idle) = {
+            let book = self.inner.book.lock();
+            (book.is_closed(), book.is_idle())
+        };
+        if closed && idle {
+            return;
+        }
+        self.break_pool(Error::broken(
+            format!("no worker rank is left (the last one: {last})"),
+            None,
+        ));
+    }
+
+    /// The task of `generation` ran past `task_timeout`: it fails with a
+    /// timeout error, and its rank is retired and told to kill itself.
+    fn overran(&mut self, slot: usize, generation: u64) {
+        if self.inner.book.lock().running(slot) != Some(generation) {
+            return;
+        }
+        let limit = self.inner.task_timeout.unwrap_or_default();
+        let rank = rank_of(slot);
+        let killed = {
+            let mut links = self.inner.links.lock();
+            links[slot].as_mut().is_some_and(|l| {
+                std::io::Write::write_all(&mut l.stream, &[crate::liveness::KILL]).is_ok()
+            })
+        };
+        let what = if killed {
+            format!("its worker rank {rank} was killed")
+        } else {
+            format!("its worker rank {rank} could not be killed (no liveness link) and was retired")
+        };
+        if let Some(task) = self.inner.book.lock().retire(slot) {
+            let error = Error::timeout(format!(
+                "the task ran longer than the pool's task_timeout of {limit:?}; {what}"
+            ));
+            let cbs = task.fail(error);
+            self.defer(cbs);
+        }
+        self.phases[slot] = Phase::Gone;
+        self.check_remaining(&format!("rank {rank}, retired after a task_timeout"));
     }
 
     /// Sends the assignments submitters left in the outbox.
@@ -113,6 +303,9 @@ impl Manager {
     }
 
     fn send(&self, a: Assignment<Rank>) -> Result<(), crate::MpiError> {
+        if self.inner.task_timeout.is_some() {
+            self.inner.started.lock()[a.slot] = Some((a.generation, std::time::Instant::now()));
+        }
         self.inner.comm.send(&a.frame, a.conn, tags::REQUEST)
     }
 
@@ -243,6 +436,9 @@ impl Manager {
                 },
             ) => {
                 let done = self.inner.book.lock().done(slot, generation);
+                if self.inner.task_timeout.is_some() && done.task.is_some() {
+                    self.inner.started.lock()[slot] = None;
+                }
                 if let Some(a) = done.next {
                     self.send(a)?;
                 }
@@ -265,11 +461,6 @@ impl Manager {
             }
         }
     }
-}
-
-/// The rank serving `slot` (rank 0 is the pool's own).
-fn rank_of(slot: usize) -> Rank {
-    Rank::try_from(slot + 1).unwrap_or(Rank::MAX)
 }
 
 fn describe(reply: &Reply) -> String {

@@ -6,6 +6,7 @@ use crate::builder::Builder;
 use crate::error::BuildError;
 use crate::manager::Manager;
 use crate::shared::{PoolShared, Status};
+use crate::watch::Watcher;
 use crate::world::{self, BUILT, LIVE_POOLS};
 use concur_core::{
     BatchResult, ChunkResult, Future, RemoteFn, Shutdown, ShutdownOptions, SubmitError,
@@ -16,6 +17,7 @@ use concur_sync::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread;
 use std::fmt;
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 /// An executor running named [`RemoteFn`]s on MPI ranks: rank 0 submits,
@@ -112,7 +114,17 @@ impl MpiPool {
             callbacks: CallbackRunner::new("concur-mpi-callbacks"),
             next_generation: AtomicU64::new(1),
             manager: Mutex::new(None),
+            events: Mutex::new(Vec::new()),
+            links: Mutex::new((0..workers).map(|_| None).collect()),
+            started: Mutex::new(vec![None; workers]),
+            task_timeout: builder.task_timeout,
+            watcher_stop: Mutex::new(None),
+            watcher: Mutex::new(None),
         });
+        let (stop_tx, stop_rx) = UnixStream::pair()
+            .map_err(|e| BuildError::mpi(crate::MpiError::new("socketpair", -1, e.to_string())))?;
+        *inner.watcher_stop.lock() = Some(stop_tx);
+        let watcher = Watcher::new(inner.clone(), world::take_listening(), stop_rx);
         let manager = Manager::new(inner.clone());
         LIVE_POOLS.fetch_add(1, Ordering::SeqCst);
         let pool = MpiPool {
@@ -132,6 +144,15 @@ impl MpiPool {
             }
         };
         *inner.manager.lock() = Some(handle);
+        let watching = thread::Builder::new()
+            .name("concur-mpi-watcher".into())
+            .spawn(move || watcher.run());
+        match watching {
+            Ok(h) => *inner.watcher.lock() = Some(h),
+            Err(e) => eprintln!(
+                "concur-mpi: no watcher thread ({e}): the death of a worker rank will not be noticed"
+            ),
+        }
         let mut status = inner.status.lock();
         loop {
             let broken = inner.book.lock().broken().cloned();

@@ -69,6 +69,27 @@ pub(crate) fn thread_multiple() -> c_int {
     unsafe { ffi::RSMPI_THREAD_MULTIPLE }
 }
 
+/// Ends the process at once with `code` (`_exit`: no atexit handlers, no
+/// MPI finalize, no flushing of Rust's buffers).
+pub(crate) fn exit_now(code: c_int) -> ! {
+    // SAFETY: `_exit` may be called at any time from any thread.
+    unsafe { libc::_exit(code) }
+}
+
+/// `MPI_Get_processor_name`: the host this rank runs on, as MPI names it.
+pub(crate) fn processor_name() -> Result<String, MpiError> {
+    // MPI_MAX_PROCESSOR_NAME is 256 in Open MPI and MPICH; 1024 is ample.
+    let mut buf = vec![0u8; 1024];
+    let mut len: c_int = 0;
+    // SAFETY: `buf` has room for MPI_MAX_PROCESSOR_NAME bytes and `len` is
+    // a valid out-pointer; MPI is initialised.
+    check("MPI_Get_processor_name", unsafe {
+        ffi::MPI_Get_processor_name(buf.as_mut_ptr().cast(), &mut len)
+    })?;
+    buf.truncate(usize::try_from(len).unwrap_or(0).min(1024));
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// `MPI_Finalize`.
 pub(crate) fn finalize() -> Result<(), MpiError> {
     // SAFETY: called once, by the thread that initialised MPI, after the
@@ -141,6 +162,30 @@ impl Comm {
             ffi::MPI_Comm_size(self.0, &mut size)
         })?;
         Ok(size)
+    }
+
+    /// `MPI_Bcast` of `buf` (the same length on every rank) from `root`.
+    /// Collective: every rank calls it at the same point.
+    pub(crate) fn bcast(self, buf: &mut [u8], root: c_int) -> Result<(), MpiError> {
+        let count = c_int::try_from(buf.len()).map_err(|_| {
+            MpiError::new(
+                "MPI_Bcast",
+                -1,
+                format!("{} bytes do not fit an MPI count", buf.len()),
+            )
+        })?;
+        // SAFETY: `buf` is valid for `count` writable bytes for the call's
+        // duration (a blocking collective); the datatype is the predefined
+        // uint8; the communicator is valid.
+        check("MPI_Bcast", unsafe {
+            ffi::MPI_Bcast(
+                buf.as_mut_ptr().cast(),
+                count,
+                ffi::RSMPI_UINT8_T,
+                root,
+                self.0,
+            )
+        })
     }
 
     /// `MPI_Send` of `bytes` to `dest` with `tag`.

@@ -4,15 +4,31 @@
 
 use crate::raw::Comm;
 use crate::tags;
+use crate::watch::{Event, Link};
 use concur_core::{Error, ShutdownOptions};
 use concur_remote::{Assignment, Book, CallbackRunner};
 use concur_sync::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use concur_sync::sync::{Condvar, Mutex};
 use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
 
 /// A worker's connection in the book: its rank.
 pub(crate) type Rank = i32;
+
+/// The rank serving `slot` (rank 0 is the pool's own).
+pub(crate) fn rank_of(slot: usize) -> Rank {
+    Rank::try_from(slot + 1).unwrap_or(Rank::MAX)
+}
+
+/// The slot `rank` serves, if it is one of the `slots` workers.
+pub(crate) fn slot_of(rank: Rank, slots: usize) -> Option<usize> {
+    usize::try_from(rank)
+        .ok()
+        .and_then(|r| r.checked_sub(1))
+        .filter(|s| *s < slots)
+}
 
 /// Start-up progress, for `build` to wait on.
 #[derive(Debug, Default)]
@@ -44,6 +60,17 @@ pub(crate) struct PoolShared {
     pub(crate) callbacks: CallbackRunner,
     pub(crate) next_generation: AtomicU64,
     pub(crate) manager: Mutex<Option<JoinHandle<()>>>,
+    /// What the watcher noticed, for the manager.
+    pub(crate) events: Mutex<Vec<Event>>,
+    /// Each slot's liveness link, once its worker connected.
+    pub(crate) links: Mutex<Vec<Option<Link>>>,
+    /// Each slot's running task (generation, when it was sent), kept
+    /// only with a `task_timeout`, for the watcher's deadlines.
+    pub(crate) started: Mutex<Vec<Option<(u64, Instant)>>>,
+    pub(crate) task_timeout: Option<Duration>,
+    /// Dropped to stop the watcher (its end of the pair reads EOF).
+    pub(crate) watcher_stop: Mutex<Option<UnixStream>>,
+    pub(crate) watcher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl PoolShared {
@@ -79,13 +106,20 @@ impl PoolShared {
     }
 
     pub(crate) fn join_manager(&self) {
-        let mut slot = self.manager.lock();
-        if slot.as_ref().is_some_and(thread::is_current) {
-            return;
+        for handle in [&self.manager, &self.watcher] {
+            let mut slot = handle.lock();
+            if slot.as_ref().is_some_and(thread::is_current) {
+                return;
+            }
+            if let Some(h) = slot.take() {
+                let _ = h.join();
+            }
         }
-        if let Some(h) = slot.take() {
-            let _ = h.join();
-        }
+    }
+
+    /// Ends the watcher thread (called by the manager as it exits).
+    pub(crate) fn stop_watcher(&self) {
+        drop(self.watcher_stop.lock().take());
     }
 }
 

@@ -2,9 +2,10 @@
 //! the worker loop, and hands rank 0 a [`World`] whose drop finalizes MPI.
 
 use crate::error::MpiError;
+use crate::liveness::{self, Listening};
 use crate::raw::{self, Comm};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// What `init` set up, for the pool and the worker loop. A process-wide
 /// fact (MPI initialises once per process), hence a `std` static.
@@ -17,6 +18,8 @@ pub(crate) struct Runtime {
 }
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+/// Rank 0's liveness listener, taken by the world's one pool.
+static LISTENING: Mutex<Option<Listening>> = Mutex::new(None);
 /// Pools alive on this rank (finalize must wait for them).
 pub(crate) static LIVE_POOLS: AtomicUsize = AtomicUsize::new(0);
 /// Whether a pool was ever built over the world's workers (a world
@@ -25,6 +28,14 @@ pub(crate) static BUILT: AtomicBool = AtomicBool::new(false);
 
 pub(crate) fn runtime() -> Option<&'static Runtime> {
     RUNTIME.get()
+}
+
+/// Rank 0's liveness listener (once: a world serves one pool).
+pub(crate) fn take_listening() -> Option<Listening> {
+    LISTENING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
 }
 
 /// Rank 0's handle on the MPI world: drop it (after every pool) at the end
@@ -115,6 +126,12 @@ impl Drop for World {
         if !BUILT.load(Ordering::SeqCst) {
             release_unused_workers();
         }
+        if !crate::recovery::finalizes() {
+            // Under `--enable-recovery` the finalize fence could wait for
+            // a dead rank forever; the workers have exited (see
+            // `recovery`).
+            return;
+        }
         if let Err(e) = raw::finalize() {
             eprintln!("concur-mpi: {e}");
         }
@@ -173,14 +190,42 @@ pub fn init() -> Result<World, MpiError> {
         size,
         thread_level,
     });
+    let host = raw::processor_name()?;
+    let listening = if rank == 0 && size > 1 {
+        liveness::listen(&host)
+    } else {
+        None
+    };
+    let offer = liveness::exchange(comm, listening.as_ref().map(|l| &l.offer))?;
+    if rank == 0 {
+        *LISTENING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = listening;
+    }
     if rank != 0 {
-        let code = crate::worker::serve(comm);
-        let code = match raw::finalize() {
-            Ok(()) => code,
-            Err(e) => {
-                eprintln!("concur-mpi worker rank {rank}: {e}");
-                1
+        if let Some(link) = offer.and_then(|o| liveness::connect(&o, rank, &host)) {
+            let spawned = std::thread::Builder::new()
+                .name("concur-mpi-watchdog".into())
+                .spawn(move || liveness::watch_rank0(link, rank));
+            if let Err(e) = spawned {
+                eprintln!("concur-mpi worker rank {rank}: no watchdog thread ({e})");
             }
+        }
+        let code = crate::worker::serve(comm);
+        liveness::RELEASED.store(true, Ordering::SeqCst);
+        let code = if crate::recovery::finalizes() {
+            match raw::finalize() {
+                Ok(()) => code,
+                Err(e) => {
+                    eprintln!("concur-mpi worker rank {rank}: {e}");
+                    1
+                }
+            }
+        } else {
+            // Under `--enable-recovery` the finalize fence could wait for
+            // a dead rank forever (see `recovery`); rank 0 waits for this
+            // exit instead.
+            code
         };
         std::process::exit(code);
     }
