@@ -5,8 +5,10 @@
 //! binary's, so `build` must fail with the fingerprint message, and every
 //! rank must still exit cleanly.
 
+mod helpers;
+
+use helpers::{Tally, mpirun, run, strays};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 concur_ipc::remote! {
     /// Only in this binary: its registry fingerprint differs from `world`'s.
@@ -51,65 +53,23 @@ fn world_binary(me: &Path) -> Option<PathBuf> {
 
 fn driver() {
     let me = std::env::current_exe().unwrap();
+    let mut tally = Tally::new();
     let Some(world) = world_binary(&me) else {
-        println!("registry mismatch refused ... FAILED: the `world` test binary is not built");
-        println!("0 passed, 1 failed");
-        std::process::exit(1);
+        tally.check("registry mismatch refused", false, || {
+            "the `world` test binary is not built".into()
+        });
+        return tally.finish();
     };
-    let out = Command::new("timeout")
-        .args([
-            "-k",
-            "5",
-            "120",
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-        ])
-        .args(["-n", "1"])
-        .arg(&me)
-        .args([":", "-n", "2"])
-        .arg(&world)
-        .output()
-        .expect("start mpirun");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let left = [&me, &world]
-        .iter()
-        .flat_map(|exe| strays(exe))
-        .collect::<Vec<_>>();
-    if !left.is_empty() {
-        println!("registry mismatch refused ... FAILED: ranks left behind: {left:?}");
-        println!("0 passed, 1 failed");
-        std::process::exit(1);
+    // mpirun's `-n` comes from `mpirun(.., 1)`; the second app follows `:`.
+    let job = run(mpirun(120, 1).arg(&me).args([":", "-n", "2"]).arg(&world));
+    if let Some(line) = job.stdout.lines().find(|l| l.starts_with("refused:")) {
+        println!("  {line}");
     }
-    if out.status.code() == Some(0) && stdout.contains("mismatch ok") {
-        if let Some(line) = stdout.lines().find(|l| l.starts_with("refused:")) {
-            println!("  {line}");
-        }
-        println!("registry mismatch refused ... ok");
-        println!("1 passed, 0 failed");
-    } else {
-        println!("registry mismatch refused ... FAILED");
-        eprintln!(
-            "exit {:?}\n--- stdout\n{stdout}\n--- stderr\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        println!("0 passed, 1 failed");
-        std::process::exit(1);
-    }
-}
-
-/// Processes other than this one running `exe` (ranks left behind).
-fn strays(exe: &Path) -> Vec<u32> {
-    let me = std::process::id();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| {
-            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
-            let ran = std::fs::read_link(e.path().join("exe")).ok()?;
-            (pid != me && ran == exe).then_some(pid)
-        })
-        .collect()
+    let refused = job.code == Some(0) && job.stdout.contains("mismatch ok");
+    tally.check("registry mismatch refused", refused, || job.dump());
+    let left: Vec<u32> = [&me, &world].iter().flat_map(|exe| strays(exe)).collect();
+    tally.check("no stray ranks after the mismatch", left.is_empty(), || {
+        format!("{left:?}")
+    });
+    tally.finish();
 }

@@ -6,10 +6,11 @@
 //! runs every case and prints `case <name> ok` for each; ranks 1 and 2
 //! are workers.
 
+mod helpers;
+
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
 use concur_mpi::MpiPool;
-use std::path::Path;
-use std::process::Command;
+use helpers::{Tally, mpirun, run, strays, timed};
 use std::time::{Duration, Instant};
 
 concur_ipc::remote! {
@@ -323,6 +324,23 @@ fn singleton() {
     assert_eq!(world.size(), 1);
     let err = MpiPool::builder().build().unwrap_err();
     assert!(err.to_string().contains("no worker ranks"), "{err}");
+    // task_timeout kills ranks: refused unless the job survives that.
+    let err = MpiPool::builder()
+        .task_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("--enable-recovery"), "{err}");
+    let err = MpiPool::builder()
+        .task_timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("more than zero"), "{err}");
+    // Duration::MAX is no limit: the build fails only for want of ranks.
+    let err = MpiPool::builder()
+        .task_timeout(Duration::MAX)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("no worker ranks"), "{err}");
     // MPI initialises once per process.
     let again = concur_mpi::init().unwrap_err();
     assert!(again.to_string().contains("already initialised"), "{again}");
@@ -330,169 +348,52 @@ fn singleton() {
     println!("singleton ok");
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("start the job");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// `timeout` ends a hung job (TERM, then KILL 5 s later): a test that
-/// hangs fails instead of holding up CI.
-fn timed(limit_s: u32) -> Command {
-    let mut c = Command::new("timeout");
-    c.args(["-k", "5", &limit_s.to_string()]);
-    c
-}
-
 fn driver() {
     let exe = std::env::current_exe().unwrap();
-    let mut failures = 0;
-    let mut passed = 0;
+    let mut tally = Tally::new();
 
-    let job = run(timed(120)
-        .args([
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-n",
-            "3",
-        ])
-        .arg(&exe));
-    let mut fine = job.code == Some(0) && job.stdout.contains("all cases ok");
+    let job = run(mpirun(120, 3).arg(&exe));
     for case in CASES {
         let seen = job.stdout.contains(&format!("case {case} ok"));
-        println!(
-            "mpi world case {case} ... {}",
-            if seen { "ok" } else { "FAILED" }
-        );
-        fine &= seen;
+        tally.check(&format!("mpi world case {case}"), seen, || job.dump());
     }
     if let Some(line) = job.stdout.lines().find(|l| l.starts_with("round trip:")) {
         println!("  {line}");
     }
-    if fine {
-        passed += 1;
-    } else {
-        failures += 1;
-        eprintln!(
-            "mpirun -n 3 exited with {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            job.code, job.stdout, job.stderr
-        );
-    }
+    let fine = job.code == Some(0) && job.stdout.contains("all cases ok");
+    tally.check("mpi world job ends cleanly", fine, || job.dump());
 
-    let fail = run(timed(120)
-        .args([
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-n",
-            "3",
-        ])
+    let fail = run(mpirun(120, 3)
         .args(["-x", "CONCUR_MPI_TEST_FAIL=1"])
         .arg(&exe));
-    let reported = !matches!(fail.code, Some(0) | Some(124) | Some(137) | None)
+    let reported = !matches!(fail.code, Some(0 | 124 | 137) | None)
         && fail.stdout.contains("drop waited for queued work")
         && fail.stderr.contains("deliberate failure of rank 0");
-    if reported {
-        println!("mpi drop waits, rank 0 failure in exit status ... ok");
-        passed += 1;
-    } else {
-        println!("mpi drop waits, rank 0 failure in exit status ... FAILED");
-        eprintln!("{:?}\n{}\n{}", fail.code, fail.stdout, fail.stderr);
-        failures += 1;
-    }
+    tally.check(
+        "mpi drop waits, rank 0 failure in exit status",
+        reported,
+        || fail.dump(),
+    );
 
-    let bad = run(timed(60)
-        .args([
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-n",
-            "3",
-        ])
+    let bad = run(mpirun(60, 3)
         .args(["-x", "CONCUR_MPI_TEST_BAD_INIT=1"])
         .arg(&exe));
-    if bad.code == Some(0) && bad.stdout.contains("bad initializer refused") {
-        println!("mpi failing initializer fails build ... ok");
-        passed += 1;
-    } else {
-        println!("mpi failing initializer fails build ... FAILED");
-        eprintln!("{:?}\n{}\n{}", bad.code, bad.stdout, bad.stderr);
-        failures += 1;
-    }
+    let refused = bad.code == Some(0) && bad.stdout.contains("bad initializer refused");
+    tally.check("mpi failing initializer fails build", refused, || {
+        bad.dump()
+    });
 
-    let idle = run(timed(60)
-        .args([
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-n",
-            "3",
-        ])
+    let idle = run(mpirun(60, 3)
         .args(["-x", "CONCUR_MPI_TEST_NO_POOL=1"])
         .arg(&exe));
-    if idle.code == Some(0) && idle.stdout.contains("no pool, job ended") {
-        println!("mpi world without a pool ends ... ok");
-        passed += 1;
-    } else {
-        println!("mpi world without a pool ends ... FAILED");
-        eprintln!("{:?}\n{}\n{}", idle.code, idle.stdout, idle.stderr);
-        failures += 1;
-    }
+    let ended = idle.code == Some(0) && idle.stdout.contains("no pool, job ended");
+    tally.check("mpi world without a pool ends", ended, || idle.dump());
 
     let single = run(timed(60).arg(&exe).env("CONCUR_MPI_TEST_SINGLETON", "1"));
-    if single.code == Some(0) && single.stdout.contains("singleton ok") {
-        println!("mpi singleton build refused ... ok");
-        passed += 1;
-    } else {
-        println!("mpi singleton build refused ... FAILED");
-        eprintln!("{:?}\n{}\n{}", single.code, single.stdout, single.stderr);
-        failures += 1;
-    }
+    let refused = single.code == Some(0) && single.stdout.contains("singleton ok");
+    tally.check("mpi singleton build refused", refused, || single.dump());
 
-    match strays(&exe) {
-        s if s.is_empty() => {
-            println!("no stray ranks ... ok");
-            passed += 1;
-        }
-        s => {
-            println!("no stray ranks ... FAILED: {s:?}");
-            failures += 1;
-        }
-    }
-    println!("{passed} passed, {failures} failed");
-    if failures > 0 {
-        std::process::exit(1);
-    }
-}
-
-/// Processes other than this one running this binary (ranks left behind).
-fn strays(exe: &Path) -> Vec<u32> {
-    let me = std::process::id();
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != me && std::fs::read_link(entry.path().join("exe")).is_ok_and(|p| p == exe) {
-            out.push(pid);
-        }
-    }
-    out
+    let left = strays(&exe);
+    tally.check("no stray ranks", left.is_empty(), || format!("{left:?}"));
+    tally.finish();
 }
