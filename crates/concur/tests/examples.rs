@@ -251,6 +251,46 @@ fn primes_checks_the_lectures_numbers_on_the_process_pool() {
     }
 }
 
+/// `mpi_primes` under `mpirun -n 3` (built only with the `mpi` feature:
+/// `cargo xtask ci` runs the facade's tests with `--all-features`).
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi_primes_checks_the_lectures_numbers_on_two_worker_ranks() {
+    let path = example_path("mpi_primes");
+    assert!(path.is_file(), "example binary {} missing", path.display());
+    let out = Command::new("timeout")
+        .args([
+            "-k",
+            "5",
+            "120",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            "3",
+        ])
+        .arg(&path)
+        .output()
+        .expect("run mpirun");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("rank 0 of 3: 2 worker ranks"), "{stdout}");
+    assert!(
+        stdout.contains("tasks ran on 2 worker processes"),
+        "{stdout}"
+    );
+    for (n, prime) in [
+        (112_272_535_095_293u64, true),
+        (1_099_726_899_285_419, false),
+    ] {
+        assert!(
+            stdout.contains(&format!("{n} is prime: {prime}")),
+            "{stdout}"
+        );
+    }
+}
+
 #[test]
 fn factorial_computes_exactly_and_reports_overflow_as_an_error() {
     let out = run_example("factorial", Duration::from_secs(120));
