@@ -161,7 +161,14 @@ fn ci() -> Result<(), String> {
     run("cargo doc --workspace --no-deps", doc)?;
 
     let mut bench = cargo();
-    bench.args(["bench", "--workspace", "--no-run"]);
+    // The MPI rows too: the workspace build above already needed MPI.
+    bench.args([
+        "bench",
+        "--workspace",
+        "--no-run",
+        "--features",
+        "concur-benches/mpi",
+    ]);
     run("cargo bench --workspace --no-run", bench)?;
 
     package()?;
@@ -328,6 +335,14 @@ fn stress(args: &[String]) -> Result<(), String> {
     run("process-pool fault tests, full size", cmd)
 }
 
+/// Whether an MPI library to build against is installed (`mpicc` runs).
+fn mpi_available() -> bool {
+    Command::new("mpicc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 fn bench(args: &[String]) -> Result<(), String> {
     let quick = match args {
         [] => false,
@@ -341,7 +356,16 @@ fn bench(args: &[String]) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&out_dir);
     let _ = std::fs::remove_dir_all(target.join("criterion"));
     let mut cmd = cargo();
-    cmd.args(["bench", "-p", "concur-benches", "--"]);
+    cmd.args(["bench", "-p", "concur-benches"]);
+    if mpi_available() {
+        // The MPI pool's rows, next to the process pool's.
+        cmd.args(["--features", "mpi"]);
+    } else {
+        eprintln!(
+            "xtask bench: no `mpicc`, so no MPI rows (apt-get install libopenmpi-dev openmpi-bin)"
+        );
+    }
+    cmd.arg("--");
     // Criterion's own plots are not used: the report draws one chart.
     cmd.arg("--noplot");
     if quick {

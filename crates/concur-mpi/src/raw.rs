@@ -31,6 +31,20 @@ fn error_string(code: c_int) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// Sets the environment variable `name` to `value` unless it is set: for
+/// the MPI library's settings, read at `MPI_Init`.
+///
+/// # Safety (the caller's contract, kept by `init`)
+///
+/// No other thread may read or write the environment meanwhile: `init` is
+/// documented as the first statement of `main`, before any thread starts.
+pub(crate) fn env_default(name: &str, value: &str) {
+    if std::env::var_os(name).is_none() {
+        // SAFETY: see above: `init` runs before the process has threads.
+        unsafe { std::env::set_var(name, value) };
+    }
+}
+
 /// `MPI_Init_thread` asking for `MPI_THREAD_MULTIPLE`; returns the level
 /// granted.
 pub(crate) fn init_thread_multiple() -> Result<c_int, MpiError> {
