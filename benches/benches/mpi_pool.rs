@@ -14,29 +14,16 @@
 
 #![allow(missing_docs)]
 
+use concur_benches::median_ns;
 use concur_combinators::TaskExecutorExt;
 use concur_core::TaskExecutor;
 use std::process::Command;
-use std::time::Instant;
 
 concur_ipc::remote! {
     fn square(x: u64) -> u64 { x.wrapping_mul(x) }
 }
 
 const MAP_N: u64 = 100_000;
-
-/// The median of `samples` runs of `f`, in ns per `ops`.
-fn median_ns(samples: usize, ops: u64, mut f: impl FnMut()) -> f64 {
-    let mut per_op: Vec<f64> = (0..samples)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_nanos() as f64 / ops as f64
-        })
-        .collect();
-    per_op.sort_by(f64::total_cmp);
-    per_op[per_op.len() / 2]
-}
 
 fn samples() -> usize {
     if concur_benches::quick() { 3 } else { 9 }

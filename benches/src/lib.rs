@@ -8,6 +8,33 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+/// The median of `samples` runs of `f`, in nanoseconds per operation,
+/// where one call of `f` performs `ops` operations.
+///
+/// # Examples
+///
+/// ```
+/// let ns = concur_benches::median_ns(3, 1000, || {
+///     for i in 0..1000u64 {
+///         std::hint::black_box(i);
+///     }
+/// });
+/// assert!(ns >= 0.0);
+/// ```
+#[must_use]
+#[allow(clippy::cast_precision_loss)] // nanoseconds and counts far below 2^52
+pub fn median_ns(samples: usize, ops: u64, mut f: impl FnMut()) -> f64 {
+    let mut per_op: Vec<f64> = (0..samples.max(1))
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_nanos() as f64 / ops.max(1) as f64
+        })
+        .collect();
+    per_op.sort_by(f64::total_cmp);
+    per_op[per_op.len() / 2]
+}
+
 /// Whether `cargo xtask bench --quick` runs this bench (it sets
 /// `CONCUR_BENCH_QUICK`): benches with fixed durations shorten them.
 ///

@@ -6,7 +6,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::time::Instant;
 
 concur_ipc::remote! {
     pub fn square(x: u64) -> u64 { x.wrapping_mul(x) }
@@ -35,18 +34,8 @@ concur_ipc::remote! {
     }
 }
 
-/// Median of `samples` runs of `f`, per operation (`ops` per run).
-pub fn median_ns(samples: usize, ops: u64, mut f: impl FnMut()) -> f64 {
-    let mut per_op: Vec<f64> = (0..samples)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_nanos() as f64 / ops as f64
-        })
-        .collect();
-    per_op.sort_by(f64::total_cmp);
-    per_op[per_op.len() / 2]
-}
+/// Median of `samples` runs of `f`, per operation (one home for all benches).
+pub use concur_benches::median_ns;
 
 fn pipe() -> (OwnedFd, OwnedFd) {
     let mut fds = [0; 2];

@@ -4,7 +4,7 @@
 
 use criterion::BenchmarkGroup;
 use criterion::measurement::WallTime;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// 10 samples of a long-running case: 0.5 s of warm-up and 3 s of
 /// measurement (0.1 s and 1 s under `cargo xtask bench --quick`).
@@ -49,19 +49,8 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Median over `samples` runs of `f`, in nanoseconds per operation, where
-/// one call of `f` performs `ops` operations.
-pub fn median_ns(samples: usize, ops: u64, mut f: impl FnMut()) -> f64 {
-    let mut per_op: Vec<f64> = (0..samples)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_nanos() as f64 / ops as f64
-        })
-        .collect();
-    per_op.sort_by(f64::total_cmp);
-    per_op[per_op.len() / 2]
-}
+/// Median of `samples` runs of `f`, per operation (one home for all benches).
+pub use concur_benches::median_ns;
 
 /// Reads a number from the flat JSON object the CPython script prints.
 pub fn json_number(json: &str, key: &str) -> Option<f64> {
