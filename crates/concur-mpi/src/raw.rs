@@ -31,18 +31,23 @@ fn error_string(code: c_int) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// Sets the environment variable `name` to `value` unless it is set: for
-/// the MPI library's settings, read at `MPI_Init`.
-///
-/// # Safety (the caller's contract, kept by `init`)
-///
-/// No other thread may read or write the environment meanwhile: `init` is
-/// documented as the first statement of `main`, before any thread starts.
-pub(crate) fn env_default(name: &str, value: &str) {
-    if std::env::var_os(name).is_none() {
-        // SAFETY: see above: `init` runs before the process has threads.
-        unsafe { std::env::set_var(name, value) };
+/// Sets the environment variable `name` to `value` unless it is set (for
+/// the MPI library's settings, read at `MPI_Init`), but only while this
+/// process has one thread: setting the environment races any other
+/// thread's read of it. Returns whether `name` now holds a value.
+pub(crate) fn env_default(name: &str, value: &str) -> bool {
+    if std::env::var_os(name).is_some() {
+        return true;
     }
+    // Only this thread could start another, and it is here.
+    let single = std::fs::read_dir("/proc/self/task").is_ok_and(|d| d.count() == 1);
+    if !single {
+        return false;
+    }
+    // SAFETY: the process has exactly one thread (checked just above), so
+    // nothing reads or writes the environment concurrently.
+    unsafe { std::env::set_var(name, value) };
+    true
 }
 
 /// `MPI_Init_thread` asking for `MPI_THREAD_MULTIPLE`; returns the level

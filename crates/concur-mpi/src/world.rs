@@ -188,7 +188,13 @@ pub fn init() -> Result<World, MpiError> {
     // spin starved rank 0's other threads and the workers: a round trip
     // took 4 ms on 2 ranks on 2 cores, 3.5 µs with yielding. A user's own
     // setting wins.
-    raw::env_default("OMPI_MCA_mpi_yield_when_idle", "1");
+    if !raw::env_default("OMPI_MCA_mpi_yield_when_idle", "1") {
+        eprintln!(
+            "concur-mpi: init ran after other threads started, so it could not set \
+             OMPI_MCA_mpi_yield_when_idle=1 (set it yourself, or call init first): without it \
+             the manager's probe may spin a core"
+        );
+    }
     let thread_level = raw::init_thread_multiple()?;
     let comm = Comm::world_dup()?;
     let rank = comm.rank()?;

@@ -12,19 +12,7 @@ use concur_mpi::MpiPool;
 use helpers::{Tally, mpirun, run, strays};
 use std::time::{Duration, Instant};
 
-/// SIGKILLs this process.
-fn kill_self() {
-    // SAFETY: raise(3) has no memory-safety preconditions.
-    unsafe {
-        libc::raise(libc::SIGKILL);
-    }
-}
-
-/// Writes through a null pointer: a real SIGSEGV.
-fn segfault() {
-    // SAFETY: none — the point is the fault; the process dies of it.
-    unsafe { std::ptr::null_mut::<u8>().write_volatile(1) }
-}
+use concur_testkit::fault::{kill_self, segfault};
 
 concur_ipc::remote! {
     /// Ends this worker rank: 0 SIGKILL, 1 abort, 2 exit(3), 3 SIGSEGV.
@@ -284,6 +272,7 @@ fn main() {
     }
     let exe = std::env::current_exe().unwrap();
     let mut tally = Tally::new();
+    let fds = concur_testkit::procfs::open_fds();
     let only = std::env::var("CONCUR_MPI_RECOVERY_ONLY").ok();
     for (case, n) in CASES {
         if only.as_deref().is_some_and(|o| o != *case) {
@@ -317,6 +306,14 @@ fn main() {
             left.is_empty(),
             || format!("{left:?}"),
         );
+        let kids = concur_testkit::procfs::children();
+        tally.check(&format!("no zombie after {case}"), kids.is_empty(), || {
+            format!("{kids:?}")
+        });
     }
+    let now = concur_testkit::procfs::open_fds();
+    tally.check("no descriptor leaked by the driver", now == fds, || {
+        format!("{fds} open before, {now} after")
+    });
     tally.finish();
 }

@@ -43,20 +43,7 @@ concur_ipc::remote! {
     }
     fn panics(msg: String) -> u8 { panic!("{}", msg) }
     fn abort_now() { std::process::abort() }
-    fn segfault() {
-        // A real invalid access: read a page mapped without any permission.
-        // SAFETY: mmap with valid arguments; the volatile read faults on
-        // purpose and kills this worker with SIGSEGV (std's handler only
-        // handles stack-guard faults and re-raises others).
-        unsafe {
-            let page = libc::mmap(
-                std::ptr::null_mut(), 4096, libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0,
-            );
-            assert_ne!(page, libc::MAP_FAILED);
-            std::ptr::read_volatile(page.cast::<u8>());
-        }
-    }
+    fn segfault() { concur_testkit::fault::segfault() }
     fn exit_99() { std::process::exit(99) }
     fn set_init_value() { INIT_VALUE.store(41, Ordering::SeqCst) }
     fn failing_init() -> Result<(), String> { Err("no database".to_string()) }

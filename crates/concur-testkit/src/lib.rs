@@ -7,6 +7,7 @@
 //! * [`TestPool`]: a small fixed pool of std threads, for crates that may
 //!   not depend on `concur-thread`.
 //! * [`Event`]: a one-shot event that tasks wait on.
+//! * [`fault`]: faults provoked for real (a true SIGSEGV, SIGKILL of self).
 //! * [`procfs`]: what this process holds, from `/proc` (threads,
 //!   descriptors, child processes), and [`leak_checked`].
 //! * [`run_child`]: runs one ignored test of this executable in a child
@@ -28,6 +29,7 @@
 
 mod child;
 mod event;
+pub mod fault;
 pub mod procfs;
 pub mod remote_fns;
 mod test_pool;
