@@ -1,7 +1,8 @@
-//! [`Builder`]: the settings of an [`MpiPool`] (world mode).
+//! [`Builder`]: the settings of an [`MpiPool`].
 
 use crate::error::BuildError;
 use crate::pool::MpiPool;
+use crate::start_method::StartMethod;
 use concur_core::RemoteFn;
 use concur_ipc::FnRef;
 use std::time::Duration;
@@ -15,7 +16,8 @@ pub(crate) struct Initializer {
     pub(crate) args: Result<Vec<u8>, String>,
 }
 
-/// Builds an [`MpiPool`] over the world's ranks 1..N.
+/// Builds an [`MpiPool`]: over the world's ranks 1..N, or over workers it
+/// spawns (see [`StartMethod`]).
 ///
 /// # Examples
 ///
@@ -31,6 +33,9 @@ pub struct Builder {
     pub(crate) max_frame: usize,
     pub(crate) initializer: Option<Initializer>,
     pub(crate) task_timeout: Option<Duration>,
+    pub(crate) start_method: StartMethod,
+    pub(crate) max_workers: Option<usize>,
+    pub(crate) spawn_info: Vec<(String, String)>,
 }
 
 impl Default for Builder {
@@ -39,11 +44,67 @@ impl Default for Builder {
             max_frame: concur_ipc::DEFAULT_MAX_FRAME,
             initializer: None,
             task_timeout: None,
+            start_method: StartMethod::Auto,
+            max_workers: None,
+            spawn_info: Vec::new(),
         }
     }
 }
 
+/// The most workers one pool spawns (a sanity bound: each is a process).
+pub(crate) const MAX_SPAWN: usize = 4096;
+
 impl Builder {
+    /// Where the worker ranks come from (default [`StartMethod::Auto`]:
+    /// the world's ranks under `mpirun -n N` with N > 1, else spawned).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_mpi::{MpiPool, StartMethod};
+    /// let b = MpiPool::builder().start_method(StartMethod::Spawn).max_workers(2);
+    /// # drop(b);
+    /// ```
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.start_method = method;
+        self
+    }
+
+    /// How many workers to spawn (default: the machine's available
+    /// parallelism, as the process pool). In world mode the workers are
+    /// the world's ranks 1..N: a `max_workers` other than N - 1 is
+    /// refused at [`build`](Self::build) rather than silently ignored.
+    /// 0, and more than 4096, are refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = concur_mpi::MpiPool::builder().max_workers(0).build().unwrap_err();
+    /// assert_eq!(err.to_string(), "max_workers must be at least 1");
+    /// ```
+    pub fn max_workers(mut self, n: usize) -> Self {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// An `MPI_Info` key for the spawn (`MPI_Comm_spawn`'s `info`, which
+    /// rsmpi cannot pass): Open MPI reads `host`, `hostfile`, `add-host`,
+    /// `wdir`, `map_by`, `bind_to` and more. Unless `map_by` is given the
+    /// pool passes `map_by = slot:OVERSUBSCRIBE`, so that a pool may have
+    /// more workers than the machine has free cores, as a process pool
+    /// may. Ignored in world mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_mpi::MpiPool::builder().spawn_info("host", "node1,node2");
+    /// # drop(b);
+    /// ```
+    pub fn spawn_info(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.spawn_info.push((key.into(), value.into()));
+        self
+    }
+
     /// The largest frame (a call's arguments, a reply's results) either
     /// side accepts, in bytes; default [`concur_ipc::DEFAULT_MAX_FRAME`]
     /// (64 MiB). At least 64 bytes and at most `i32::MAX` (an MPI count).
@@ -110,14 +171,14 @@ impl Builder {
         self
     }
 
-    /// Starts the manager thread and waits until every worker rank
-    /// completed its handshake.
+    /// Spawns the workers (in spawn mode), starts the manager thread and
+    /// waits until every worker rank completed its handshake.
     ///
     /// # Errors
     ///
     /// A [`BuildError`]: MPI not initialised by [`init`](crate::init), not
-    /// rank 0, a world without worker ranks, a second pool over the same
-    /// world, `MPI_THREAD_MULTIPLE` not granted, a refused setting, or
+    /// rank 0, a world without worker ranks (world mode), a second pool
+    /// over the same world, a spawn that failed, `MPI_THREAD_MULTIPLE` not granted, a refused setting, or
     /// workers that could not start (a worker from a different build is
     /// refused at the handshake: [`BuildError::start_error`]).
     ///
@@ -128,6 +189,13 @@ impl Builder {
     /// assert!(concur_mpi::MpiPool::builder().build().is_err());
     /// ```
     pub fn build(self) -> Result<MpiPool, BuildError> {
+        match self.max_workers {
+            Some(0) => return Err(BuildError::config("max_workers must be at least 1")),
+            Some(n) if n > MAX_SPAWN => {
+                return Err(BuildError::config("max_workers must be at most 4096"));
+            }
+            _ => {}
+        }
         if !(64..=i32::MAX as usize).contains(&self.max_frame) {
             return Err(BuildError::config(
                 "max_frame must be between 64 bytes and i32::MAX",

@@ -120,7 +120,7 @@ enum BuildErrorKind {
     NoWorkers,
     AlreadyBuilt,
     ThreadLevel(i32),
-    Config(&'static str),
+    Config(std::borrow::Cow<'static, str>),
     InitArgs(String),
     Mpi(MpiError),
     Start(Error),
@@ -152,9 +152,9 @@ impl BuildError {
             kind: BuildErrorKind::ThreadLevel(level),
         }
     }
-    pub(crate) fn config(why: &'static str) -> Self {
+    pub(crate) fn config(why: impl Into<std::borrow::Cow<'static, str>>) -> Self {
         Self {
-            kind: BuildErrorKind::Config(why),
+            kind: BuildErrorKind::Config(why.into()),
         }
     }
     pub(crate) fn init_args(why: String) -> Self {
@@ -205,8 +205,9 @@ impl fmt::Display for BuildError {
                 )
             }
             BuildErrorKind::NoWorkers => f.write_str(
-                "the MPI world has no worker ranks: run the program under `mpirun -n N` with \
-                 N >= 2 (rank 0 submits, ranks 1..N work)",
+                "the MPI world has no worker ranks for StartMethod::World: run the program under \
+                 `mpirun -n N` with N >= 2 (rank 0 submits, ranks 1..N work), or let the pool \
+                 spawn its workers (StartMethod::Spawn, or Auto)",
             ),
             BuildErrorKind::AlreadyBuilt => {
                 f.write_str("the world's worker ranks already serve another MPI pool")

@@ -7,14 +7,17 @@
 //!   `MPI_THREAD_MULTIPLE`), diverts ranks other than 0 into the worker
 //!   loop, and gives rank 0 the [`World`] (dropping it finalizes MPI).
 //! * [`MpiPool`] (built with [`MpiPool::builder`], a [`Builder`]): rank 0's
-//!   executor over ranks 1..N, built on the `concur-remote` engine (book,
+//!   executor over ranks 1..N, or over workers it spawns
+//!   ([`StartMethod`]), built on the `concur-remote` engine (book,
 //!   completers, callback runner) with one manager thread making every
 //!   MPI call. Implements `TaskExecutor`, so every combinator works.
 //! * [`MpiError`]: an MPI call that returned an error code (the crate's
 //!   communicator uses `MPI_ERRORS_RETURN`); [`BuildError`].
 //!
 //! Run as `mpirun -n N ./program`; as root add `--allow-run-as-root`,
-//! and `--oversubscribe` when N exceeds the cores.
+//! and `--oversubscribe` when N exceeds the cores. Run as `./program`, a
+//! pool spawns its workers (`MPI_Comm_spawn`; they run this program, and
+//! `init` diverts them).
 //!
 //! # Examples
 //!
@@ -52,6 +55,8 @@ mod pool;
 mod raw;
 mod recovery;
 mod shared;
+mod spawn;
+mod start_method;
 mod tags;
 mod watch;
 mod worker;
@@ -61,6 +66,7 @@ pub use builder::Builder;
 pub use died::RankDied;
 pub use error::{BuildError, MpiError};
 pub use pool::MpiPool;
+pub use start_method::StartMethod;
 pub use world::{World, init};
 
 /// The README's examples, compiled (and, unless `no_run`, run) as doctests.

@@ -56,7 +56,8 @@ impl Manager {
 
     pub(crate) fn run(mut self) {
         let served = self.serve();
-        if served.is_ok() && !crate::recovery::finalizes() {
+        let served_ok = served.is_ok();
+        if served_ok && self.inner.spawned.is_none() && !crate::recovery::finalizes() {
             self.await_exits(EXIT_WAIT);
         }
         if let Err(e) = served {
@@ -78,9 +79,31 @@ impl Manager {
             }
             self.inner.status.lock().mpi_failure = Some(error);
         }
+        *self.inner.comm_open.lock() = false;
+        if let Some(inter) = self.inner.spawned {
+            if served_ok {
+                if let Err(e) = self.release_spawned(inter) {
+                    eprintln!("concur-mpi: could not disconnect the spawned workers: {e}");
+                }
+            }
+        }
         self.inner.stop_watcher();
         self.inner.status.lock().finished = true;
         self.inner.cond.notify_all();
+    }
+
+    /// Spawn mode, after every worker was told to exit: receives the
+    /// wake-ups still queued (no submitter sends another: `comm_open` is
+    /// clear), frees the merged communicator and disconnects from the
+    /// spawned group, which disconnects as it leaves its loop. Both sides
+    /// must disconnect before either may finalize.
+    fn release_spawned(&mut self, inter: crate::raw::Comm) -> Result<(), crate::MpiError> {
+        let comm = self.inner.comm;
+        while let Some(p) = comm.improbe(0, tags::WAKE)? {
+            p.recv(&mut self.buf)?;
+        }
+        comm.free()?;
+        inter.disconnect()
     }
 
     /// Waits (at most `limit` in all) until every worker with a liveness

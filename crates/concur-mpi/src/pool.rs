@@ -6,6 +6,7 @@ use crate::builder::Builder;
 use crate::error::BuildError;
 use crate::manager::Manager;
 use crate::shared::{PoolShared, Status};
+use crate::start_method::StartMethod;
 use crate::watch::Watcher;
 use crate::world::{self, BUILT, LIVE_POOLS};
 use concur_core::{
@@ -22,7 +23,9 @@ use std::time::Duration;
 
 /// An executor running named [`RemoteFn`]s on MPI ranks: rank 0 submits,
 /// ranks 1..N (diverted into the worker loop by [`init`](crate::init))
-/// run the calls. mpi4py's `MPIPoolExecutor` in world mode.
+/// run the calls; they are the world's other ranks, or processes the
+/// pool spawned ([`StartMethod`](crate::StartMethod)). mpi4py's
+/// `MPIPoolExecutor`.
 ///
 /// * The same `remote!` functions and [`TaskExecutor`] calls as the
 ///   process pool, so `map_task`, `as_completed`, `wait` work unchanged.
@@ -33,7 +36,8 @@ use std::time::Duration;
 ///   registry fingerprint), and `build` fails with the reason.
 /// * Dropping the pool is `shutdown(wait = true)`: accepted work finishes,
 ///   then every worker rank leaves its loop and finalizes MPI. A world
-///   serves one pool: its ranks exit with it.
+///   serves one pool: its ranks exit with it; spawned workers belong to
+///   their pool.
 ///
 /// # Examples
 ///
@@ -93,20 +97,42 @@ impl MpiPool {
         if rt.thread_level < crate::raw::thread_multiple() {
             return Err(BuildError::thread_level(rt.thread_level));
         }
-        let workers = usize::try_from(rt.size - 1).unwrap_or(0);
-        if workers == 0 {
-            return Err(BuildError::no_workers());
-        }
-        if BUILT.swap(true, Ordering::SeqCst) {
-            return Err(BuildError::already_built());
-        }
+        let spawn = match builder.start_method {
+            StartMethod::World => false,
+            StartMethod::Spawn => true,
+            StartMethod::Auto => rt.size <= 1,
+        };
+        let (comm, workers, listening, spawned) = if spawn {
+            let n = builder.max_workers.unwrap_or_else(default_max_workers);
+            let s = crate::spawn::start(n, &builder.spawn_info)?;
+            (s.comm, n, s.listening, Some(s.inter))
+        } else {
+            let workers = usize::try_from(rt.size - 1).unwrap_or(0);
+            if workers == 0 {
+                return Err(BuildError::no_workers());
+            }
+            if let Some(n) = builder.max_workers.filter(|n| *n != workers) {
+                return Err(BuildError::config(format!(
+                    "max_workers({n}) in world mode: the workers are the world's ranks 1..N, \
+                     {workers} here (start the job with `mpirun -n {}`, or spawn the workers \
+                     with StartMethod::Spawn)",
+                    n + 1
+                )));
+            }
+            if BUILT.swap(true, Ordering::SeqCst) {
+                return Err(BuildError::already_built());
+            }
+            (rt.comm, workers, world::take_listening(), None)
+        };
         let inner = Arc::new(PoolShared {
             book: Mutex::new(Book::new(workers, None)),
             outbox: Mutex::new(Vec::new()),
             wake_pending: AtomicBool::new(false),
             status: Mutex::new(Status::default()),
             cond: Condvar::new(),
-            comm: rt.comm,
+            comm,
+            spawned,
+            comm_open: Mutex::new(true),
             max_frame: builder.max_frame,
             initializer: builder
                 .initializer
@@ -124,7 +150,7 @@ impl MpiPool {
         let (stop_tx, stop_rx) = UnixStream::pair()
             .map_err(|e| BuildError::mpi(crate::MpiError::new("socketpair", -1, e.to_string())))?;
         *inner.watcher_stop.lock() = Some(stop_tx);
-        let watcher = Watcher::new(inner.clone(), world::take_listening(), stop_rx);
+        let watcher = Watcher::new(inner.clone(), listening, stop_rx);
         let manager = Manager::new(inner.clone());
         LIVE_POOLS.fetch_add(1, Ordering::SeqCst);
         let pool = MpiPool {
@@ -310,6 +336,12 @@ impl MpiPool {
             (None, fut) => Ok(fut),
         }
     }
+}
+
+/// The default number of spawned workers: the machine's available
+/// parallelism (the process pool's default).
+fn default_max_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 impl Drop for MpiPool {

@@ -285,6 +285,154 @@ impl Comm {
     }
 }
 
+/// `MPI_ERRORS_RETURN` on `MPI_COMM_SELF`, the communicator a spawn goes
+/// through (its default handler aborts the process when a spawn fails).
+pub(crate) fn self_errors_return() -> Result<(), MpiError> {
+    // SAFETY: MPI is initialised; both handles are predefined.
+    check("MPI_Comm_set_errhandler", unsafe {
+        ffi::MPI_Comm_set_errhandler(ffi::RSMPI_COMM_SELF, ffi::RSMPI_ERRORS_RETURN)
+    })
+}
+
+/// `MPI_Comm_get_parent`: the inter-communicator to the process that
+/// spawned this one, or `None` if nobody did.
+pub(crate) fn parent() -> Result<Option<Comm>, MpiError> {
+    // SAFETY: out-parameter only.
+    let mut comm: ffi::MPI_Comm = unsafe { std::mem::zeroed() };
+    // SAFETY: MPI is initialised; `comm` is a valid out-pointer.
+    check("MPI_Comm_get_parent", unsafe {
+        ffi::MPI_Comm_get_parent(&mut comm)
+    })?;
+    // SAFETY: reading an immutable extern constant.
+    if comm == unsafe { ffi::RSMPI_COMM_NULL } {
+        return Ok(None);
+    }
+    Ok(Some(Comm(comm)))
+}
+
+/// An `MPI_Info` built from `(key, value)` pairs, freed on drop.
+struct Info(ffi::MPI_Info);
+
+impl Info {
+    fn new(pairs: &[(&str, &str)]) -> Result<Self, MpiError> {
+        // SAFETY: out-parameter only.
+        let mut info: ffi::MPI_Info = unsafe { std::mem::zeroed() };
+        // SAFETY: MPI is initialised; valid out-pointer.
+        check("MPI_Info_create", unsafe {
+            ffi::MPI_Info_create(&mut info)
+        })?;
+        let info = Self(info);
+        for (key, value) in pairs {
+            let (key, value) = (cstring(key)?, cstring(value)?);
+            // SAFETY: `info` is a valid info object; both strings are
+            // NUL-terminated and outlive the call (which copies them).
+            check("MPI_Info_set", unsafe {
+                ffi::MPI_Info_set(info.0, key.as_ptr(), value.as_ptr())
+            })?;
+        }
+        Ok(info)
+    }
+}
+
+impl Drop for Info {
+    fn drop(&mut self) {
+        // SAFETY: created by `MPI_Info_create`, freed once.
+        let _ = unsafe { ffi::MPI_Info_free(&mut self.0) };
+    }
+}
+
+fn cstring(s: &str) -> Result<std::ffi::CString, MpiError> {
+    std::ffi::CString::new(s).map_err(|_| {
+        MpiError::new(
+            "MPI_Comm_spawn",
+            -1,
+            format!("{s:?} contains a NUL byte, which MPI cannot pass"),
+        )
+    })
+}
+
+/// `MPI_Comm_spawn` of `n` processes running `program` with `args` (the
+/// info keys as given), from this process alone (`MPI_COMM_SELF`).
+/// Returns the inter-communicator to the children, with
+/// `MPI_ERRORS_RETURN` set.
+pub(crate) fn spawn(
+    program: &str,
+    args: &[String],
+    n: c_int,
+    info: &[(&str, &str)],
+) -> Result<Comm, MpiError> {
+    let command = cstring(program)?;
+    let args: Vec<std::ffi::CString> = args.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+    let mut argv: Vec<*mut std::os::raw::c_char> =
+        args.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    argv.push(std::ptr::null_mut());
+    let info = Info::new(info)?;
+    let mut errcodes = vec![0 as c_int; usize::try_from(n).unwrap_or(0)];
+    // SAFETY: out-parameter only.
+    let mut inter: ffi::MPI_Comm = unsafe { std::mem::zeroed() };
+    // SAFETY: `command` and every `argv` entry are NUL-terminated and
+    // live across the call, and `argv` ends with a null pointer (MPI
+    // reads, never writes, them); `errcodes` has room for `n` codes;
+    // COMM_SELF's handler returns errors (`self_errors_return`).
+    let rc = unsafe {
+        ffi::MPI_Comm_spawn(
+            command.as_ptr(),
+            argv.as_mut_ptr(),
+            n,
+            info.0,
+            0,
+            ffi::RSMPI_COMM_SELF,
+            &mut inter,
+            errcodes.as_mut_ptr(),
+        )
+    };
+    check("MPI_Comm_spawn", rc)?;
+    if let Some(code) = errcodes.iter().find(|c| **c != ffi::MPI_SUCCESS as c_int) {
+        return Err(MpiError::new("MPI_Comm_spawn", *code, error_string(*code)));
+    }
+    // SAFETY: `inter` was just created by the spawn.
+    check("MPI_Comm_set_errhandler", unsafe {
+        ffi::MPI_Comm_set_errhandler(inter, ffi::RSMPI_ERRORS_RETURN)
+    })?;
+    Ok(Comm(inter))
+}
+
+impl Comm {
+    /// `MPI_Intercomm_merge` of this inter-communicator: the group passing
+    /// `high = false` (the parent) takes the low ranks. The result has
+    /// `MPI_ERRORS_RETURN` set. Collective over both groups.
+    pub(crate) fn merge(self, high: bool) -> Result<Comm, MpiError> {
+        // SAFETY: out-parameter only.
+        let mut merged: ffi::MPI_Comm = unsafe { std::mem::zeroed() };
+        // SAFETY: `self` is an inter-communicator; valid out-pointer.
+        check("MPI_Intercomm_merge", unsafe {
+            ffi::MPI_Intercomm_merge(self.0, c_int::from(high), &mut merged)
+        })?;
+        // SAFETY: `merged` was just created.
+        check("MPI_Comm_set_errhandler", unsafe {
+            ffi::MPI_Comm_set_errhandler(merged, ffi::RSMPI_ERRORS_RETURN)
+        })?;
+        Ok(Comm(merged))
+    }
+
+    /// `MPI_Comm_free`: the handle must not be used afterwards (every
+    /// thread that used it has stopped).
+    pub(crate) fn free(mut self) -> Result<(), MpiError> {
+        // SAFETY: a communicator this crate created, freed once (`self`
+        // is consumed; the callers hold no other copy in use).
+        check("MPI_Comm_free", unsafe { ffi::MPI_Comm_free(&mut self.0) })
+    }
+
+    /// `MPI_Comm_disconnect` of the inter-communicator to a spawned group
+    /// (or to the parent): waits until the other side disconnects too.
+    pub(crate) fn disconnect(mut self) -> Result<(), MpiError> {
+        // SAFETY: as for `free`.
+        check("MPI_Comm_disconnect", unsafe {
+            ffi::MPI_Comm_disconnect(&mut self.0)
+        })
+    }
+}
+
 impl Probed {
     /// `MPI_Mrecv` of the probed message into `buf` (resized to fit).
     pub(crate) fn recv(mut self, buf: &mut Vec<u8>) -> Result<(), MpiError> {

@@ -53,7 +53,16 @@ pub(crate) struct PoolShared {
     pub(crate) wake_pending: AtomicBool,
     pub(crate) status: Mutex<Status>,
     pub(crate) cond: Condvar,
+    /// The communicator the workers are on: the world's, or the one
+    /// merged with a spawned group.
     pub(crate) comm: Comm,
+    /// A spawned group's inter-communicator (spawn mode), which the
+    /// manager disconnects as it exits.
+    pub(crate) spawned: Option<Comm>,
+    /// Whether `comm` may still be used to wake the manager: cleared by
+    /// the manager (under this lock, so no wake-up is mid-send) before it
+    /// frees a spawned group's communicator.
+    pub(crate) comm_open: Mutex<bool>,
     pub(crate) max_frame: usize,
     /// The initializer (function, name, encoded arguments), if any.
     pub(crate) initializer: Option<(concur_ipc::FnRef, &'static str, Vec<u8>)>,
@@ -78,6 +87,11 @@ impl PoolShared {
     /// Only the first caller since the manager last looked sends.
     pub(crate) fn wake(&self) {
         if self.wake_pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let open = self.comm_open.lock();
+        if !*open {
+            // The manager has exited: nobody is left to wake.
             return;
         }
         if let Err(e) = self.comm.send(&[], 0, tags::WAKE) {

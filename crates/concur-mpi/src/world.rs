@@ -126,10 +126,12 @@ impl Drop for World {
         if !BUILT.load(Ordering::SeqCst) {
             release_unused_workers();
         }
-        if !crate::recovery::finalizes() {
+        let alone = runtime().is_some_and(|r| r.size == 1);
+        if !crate::recovery::finalizes() && !alone {
             // Under `--enable-recovery` the finalize fence could wait for
             // a dead rank forever; the workers have exited (see
-            // `recovery`).
+            // `recovery`). A singleton's fence is over itself alone (its
+            // spawned workers were disconnected), so it finalizes.
             return;
         }
         if let Err(e) = raw::finalize() {
@@ -166,9 +168,9 @@ fn release_unused_workers() {
 /// Unless the environment sets it, `init` sets Open MPI's
 /// `mpi_yield_when_idle` (`OMPI_MCA_mpi_yield_when_idle=1`), so that the
 /// manager thread's blocking probe yields its core instead of spinning.
-/// Run without `mpirun`, it is a world of one rank, on which
-/// [`MpiPool::builder`](crate::MpiPool::builder)`().build()` fails with a
-/// typed error.
+/// Run without `mpirun`, it is a world of one rank, whose pools spawn
+/// their workers ([`StartMethod`](crate::StartMethod)); in a process a
+/// pool spawned, `init` serves that pool and exits the process.
 ///
 /// # Errors
 ///
@@ -196,6 +198,22 @@ pub fn init() -> Result<World, MpiError> {
         );
     }
     let thread_level = raw::init_thread_multiple()?;
+    raw::self_errors_return()?;
+    let host = raw::processor_name()?;
+    if let Some(parent) = raw::parent()? {
+        // Spawned by a pool: its rank 0 is the parent (it merges low).
+        let comm = parent.merge(true)?;
+        let rank = comm.rank()?;
+        let size = comm.size()?;
+        let _ = RUNTIME.set(Runtime {
+            comm,
+            rank,
+            size,
+            thread_level,
+        });
+        let offer = liveness::exchange(comm, None)?;
+        serve_and_exit(comm, rank, &host, offer, Some(parent));
+    }
     let comm = Comm::world_dup()?;
     let rank = comm.rank()?;
     let size = comm.size()?;
@@ -205,7 +223,6 @@ pub fn init() -> Result<World, MpiError> {
         size,
         thread_level,
     });
-    let host = raw::processor_name()?;
     let listening = if rank == 0 && size > 1 {
         liveness::listen(&host)
     } else {
@@ -216,33 +233,48 @@ pub fn init() -> Result<World, MpiError> {
         *LISTENING
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = listening;
-    }
-    if rank != 0 {
-        if let Some(link) = offer.and_then(|o| liveness::connect(&o, rank, &host)) {
-            let spawned = std::thread::Builder::new()
-                .name("concur-mpi-watchdog".into())
-                .spawn(move || liveness::watch_rank0(link, rank));
-            if let Err(e) = spawned {
-                eprintln!("concur-mpi worker rank {rank}: no watchdog thread ({e})");
-            }
-        }
-        let code = crate::worker::serve(comm);
-        liveness::RELEASED.store(true, Ordering::SeqCst);
-        let code = if crate::recovery::finalizes() {
-            match raw::finalize() {
-                Ok(()) => code,
-                Err(e) => {
-                    eprintln!("concur-mpi worker rank {rank}: {e}");
-                    1
-                }
-            }
-        } else {
-            // Under `--enable-recovery` the finalize fence could wait for
-            // a dead rank forever (see `recovery`); rank 0 waits for this
-            // exit instead.
-            code
-        };
-        std::process::exit(code);
+    } else {
+        serve_and_exit(comm, rank, &host, offer, None);
     }
     Ok(World { _private: () })
+}
+
+/// A worker rank's life after `init`: connect its liveness link, serve
+/// rank 0 until told to exit, disconnect from the pool that spawned it
+/// (if one did), finalize unless recovery forbids it, and exit.
+fn serve_and_exit(
+    comm: Comm,
+    rank: i32,
+    host: &str,
+    offer: Option<liveness::Offer>,
+    parent: Option<Comm>,
+) -> ! {
+    if let Some(link) = offer.and_then(|o| liveness::connect(&o, rank, host)) {
+        let spawned = std::thread::Builder::new()
+            .name("concur-mpi-watchdog".into())
+            .spawn(move || liveness::watch_rank0(link, rank));
+        if let Err(e) = spawned {
+            eprintln!("concur-mpi worker rank {rank}: no watchdog thread ({e})");
+        }
+    }
+    let mut code = crate::worker::serve(comm);
+    liveness::RELEASED.store(true, Ordering::SeqCst);
+    if let Some(parent) = parent {
+        // The pool disconnects once every worker was told to exit; both
+        // sides must, before either may finalize.
+        let freed = comm.free().and_then(|()| parent.disconnect());
+        if let Err(e) = freed {
+            eprintln!("concur-mpi worker rank {rank}: {e}");
+            code = 1;
+        }
+    }
+    if crate::recovery::finalizes() {
+        if let Err(e) = raw::finalize() {
+            eprintln!("concur-mpi worker rank {rank}: {e}");
+            code = 1;
+        }
+    }
+    // Under `--enable-recovery` the finalize fence could wait for a dead
+    // rank forever (see `recovery`); rank 0 waits for this exit instead.
+    std::process::exit(code);
 }

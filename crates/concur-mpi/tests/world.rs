@@ -9,7 +9,7 @@
 mod helpers;
 
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
-use concur_mpi::MpiPool;
+use concur_mpi::{MpiPool, StartMethod};
 use helpers::{Tally, mpirun, run, strays, timed};
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,13 @@ fn ranks() {
         world.thread_multiple(),
         "thread level {}",
         world.thread_level()
+    );
+    // World mode's workers are ranks 1..N: another count is refused, and
+    // the refusal leaves the world free for the pool below.
+    let err = MpiPool::builder().max_workers(5).build().unwrap_err();
+    assert!(
+        err.to_string().contains("max_workers(5) in world mode"),
+        "{err}"
     );
     let pool = MpiPool::builder()
         .max_frame(MAX_FRAME)
@@ -322,7 +329,8 @@ fn ok(case: &str) {
 fn singleton() {
     let world = concur_mpi::init().expect("singleton MPI init");
     assert_eq!(world.size(), 1);
-    let err = MpiPool::builder().build().unwrap_err();
+    let world_mode = || MpiPool::builder().start_method(StartMethod::World);
+    let err = world_mode().build().unwrap_err();
     assert!(err.to_string().contains("no worker ranks"), "{err}");
     // task_timeout kills ranks: refused unless the job survives that.
     let err = MpiPool::builder()
@@ -336,7 +344,7 @@ fn singleton() {
         .unwrap_err();
     assert!(err.to_string().contains("more than zero"), "{err}");
     // Duration::MAX is no limit: the build fails only for want of ranks.
-    let err = MpiPool::builder()
+    let err = world_mode()
         .task_timeout(Duration::MAX)
         .build()
         .unwrap_err();

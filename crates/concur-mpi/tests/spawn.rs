@@ -1,0 +1,241 @@
+//! Spawn mode: no `mpirun`. `harness = false`: run by `cargo test`, this
+//! binary is the driver, which runs itself (under `timeout`) with
+//! `CONCUR_MPI_TEST_SPAWN=1` as a one-rank singleton whose pools spawn
+//! their workers with `MPI_Comm_spawn`. The workers run this binary too
+//! (with the same environment), and `init` diverts them. The singleton
+//! prints `case <name> ok` for each case; the driver asserts on that, on
+//! the exit code, and that no worker, zombie or descriptor is left.
+
+mod helpers;
+
+use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
+use concur_mpi::{MpiPool, StartMethod};
+use concur_testkit::fault::kill_self;
+use helpers::{Tally, run, strays, timed};
+use std::time::{Duration, Instant};
+
+concur_ipc::remote! {
+    fn square(x: u64) -> u64 { x * x }
+
+    fn checked_div(a: u32, b: u32) -> Result<u32, String> {
+        a.checked_div(b).ok_or_else(|| format!("cannot divide {a} by zero"))
+    }
+
+    /// Which process ran it.
+    fn pid() -> u32 { std::process::id() }
+
+    /// Sleeps, then says which process ran it.
+    fn nap_pid(ms: u64) -> u32 {
+        std::thread::sleep(Duration::from_millis(ms));
+        std::process::id()
+    }
+
+    /// SIGKILLs the worker running it.
+    fn die() -> u8 { kill_self(); 0 }
+}
+
+fn main() {
+    if std::env::var_os("CONCUR_MPI_TEST_SPAWN").is_some() {
+        return singleton();
+    }
+    driver();
+}
+
+fn ok(case: &str) {
+    println!("case {case} ok");
+}
+
+fn singleton() {
+    let world = concur_mpi::init().expect("MPI init");
+    assert_eq!(world.size(), 1);
+    let me = std::process::id();
+
+    // One spawned worker: the whole protocol over it.
+    let start = Instant::now();
+    let pool = MpiPool::builder()
+        .start_method(StartMethod::Spawn)
+        .max_workers(1)
+        .build()
+        .expect("spawn one worker");
+    println!("spawn of 1 worker: {:?}", start.elapsed());
+    assert_eq!(pool.max_workers(), 1);
+    let worker = pool.submit_task(pid, ()).unwrap().into_result().unwrap();
+    assert_ne!(worker, me, "the task ran in a spawned process");
+    let n = 300u64;
+    let start = Instant::now();
+    for i in 0..n {
+        assert_eq!(
+            pool.submit_task(square, i).unwrap().into_result().unwrap(),
+            i * i
+        );
+    }
+    println!(
+        "round trip: {:?}",
+        start.elapsed() / u32::try_from(n).unwrap()
+    );
+    let futs = pool.submit_batch(square, (0..100).collect()).unwrap();
+    let got: Vec<u64> = futs.into_iter().map(|f| f.into_result().unwrap()).collect();
+    assert_eq!(got, (0..100u64).map(|x| x * x).collect::<Vec<_>>());
+    {
+        use concur_combinators::TaskExecutorExt;
+        let out: Vec<u64> = pool
+            .map_task(square, 0..300u64)
+            .chunksize(7)
+            .run()
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(out, (0..300u64).map(|x| x * x).collect::<Vec<_>>());
+    }
+    let err = pool
+        .submit_task(checked_div, (1, 0))
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Task, "{err}");
+    assert!(err.to_string().contains("cannot divide 1 by zero"), "{err}");
+    drop(pool);
+    ok("one_worker");
+
+    // Auto in a singleton spawns; two pools side by side.
+    let a = MpiPool::builder()
+        .max_workers(2)
+        .build()
+        .expect("auto spawns");
+    let b = MpiPool::builder()
+        .max_workers(1)
+        .build()
+        .expect("a second pool");
+    let pa: Vec<u32> = a
+        .submit_batch(nap_pid, vec![50, 50])
+        .unwrap()
+        .into_iter()
+        .map(|f| f.into_result().unwrap())
+        .collect();
+    let pb = b.submit_task(pid, ()).unwrap().into_result().unwrap();
+    assert!(!pa.contains(&pb) && pb != me, "{pa:?} {pb}");
+    b.shutdown();
+    assert_eq!(a.submit_task(square, 3).unwrap().into_result().unwrap(), 9);
+    drop(a);
+    drop(b);
+    ok("side_by_side");
+
+    // A spawned worker killed mid-task fails its task. Open MPI ends the
+    // rest of that spawn's workers with it (they are one job, and the
+    // job is aborted unless recovery is on, which makes spawns hang
+    // here), so the pool is broken: later work is refused, not lost.
+    let pool = MpiPool::builder()
+        .start_method(StartMethod::Spawn)
+        .max_workers(2)
+        .build()
+        .expect("spawn two workers");
+    let start = Instant::now();
+    let err = pool
+        .submit_task(die, ())
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    println!("death noticed in {:?}", start.elapsed());
+    assert_eq!(err.kind(), ErrorKind::WorkerDied, "{err}");
+    assert!(err.to_string().contains("rank"), "{err}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !pool.is_broken() {
+        assert!(Instant::now() < deadline, "the sibling worker lived on");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let refused = pool.submit_task(square, 1).map(|f| f.into_result());
+    assert!(
+        matches!(&refused, Err(e) if e.error().kind() == ErrorKind::Broken),
+        "{refused:?}"
+    );
+    // task_timeout kills ranks: refused without recovery.
+    let err = MpiPool::builder()
+        .max_workers(1)
+        .task_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("--enable-recovery"), "{err}");
+    drop(pool);
+    ok("death");
+
+    // Shutdown while work is queued, with cancel_futures; then spawn
+    // again after all that.
+    let pool = MpiPool::builder()
+        .max_workers(1)
+        .build()
+        .expect("spawn after a death");
+    let futs: Vec<_> = (0..10)
+        .map(|_| pool.submit_task(nap_pid, 100).unwrap())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !futs[0].running() {
+        assert!(Instant::now() < deadline, "the first task never started");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    pool.shutdown_with(ShutdownOptions::new().cancel_futures(true));
+    assert!(futs[0].result().is_ok(), "{:?}", futs[0].result());
+    assert!(futs[9].cancelled());
+    ok("shutdown_cancels_queued");
+
+    // Refused settings: a typed error, nothing spawned.
+    let err = MpiPool::builder().max_workers(5000).build().unwrap_err();
+    assert!(err.to_string().contains("at most 4096"), "{err}");
+    let err = MpiPool::builder()
+        .start_method(StartMethod::World)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("no worker ranks"), "{err}");
+    ok("refused");
+
+    drop(world);
+    println!("all cases ok");
+}
+
+fn driver() {
+    let exe = std::env::current_exe().unwrap();
+    let mut tally = Tally::new();
+    let fds = concur_testkit::procfs::open_fds();
+    let start = Instant::now();
+    let job = run(timed(120).env("CONCUR_MPI_TEST_SPAWN", "1").arg(&exe));
+    let took = start.elapsed();
+    for case in [
+        "one_worker",
+        "side_by_side",
+        "death",
+        "shutdown_cancels_queued",
+        "refused",
+    ] {
+        let seen = job.stdout.contains(&format!("case {case} ok"));
+        tally.check(&format!("mpi spawn case {case}"), seen, || job.dump());
+    }
+    for line in job.stdout.lines().filter(|l| !l.starts_with("case ")) {
+        println!("  {line}");
+    }
+    let fine = job.code == Some(0) && job.stdout.contains("all cases ok");
+    tally.check(
+        &format!("mpi spawn job ends cleanly ({took:.1?})"),
+        fine,
+        || job.dump(),
+    );
+    // The workers exit with the pool; give a straggler a moment.
+    let mut left = strays(&exe);
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        left = strays(&exe);
+    }
+    tally.check("no stray workers after spawn mode", left.is_empty(), || {
+        format!("{left:?}")
+    });
+    let kids = concur_testkit::procfs::children();
+    tally.check("no zombie after spawn mode", kids.is_empty(), || {
+        format!("{kids:?}")
+    });
+    let now = concur_testkit::procfs::open_fds();
+    tally.check("no descriptor leaked by the driver", now == fds, || {
+        format!("{fds} open before, {now} after")
+    });
+    tally.finish();
+}
