@@ -53,6 +53,7 @@
 // docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod build_id;
 mod codec;
 mod error;
 mod execute;
@@ -70,6 +71,7 @@ mod registry;
 mod remote_macro;
 mod wire;
 
+pub use build_id::build_id;
 pub use codec::CodecError;
 pub use error::{RemoteError, RemoteErrorKind};
 pub use fingerprint::fingerprint;
@@ -94,7 +96,7 @@ pub use wire::{Call, Hello, Reply, Request};
 /// ```
 /// assert!(concur_ipc::PROTOCOL >= 1);
 /// ```
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 #[doc(hidden)]
 pub mod __private {

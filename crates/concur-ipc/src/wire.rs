@@ -68,6 +68,8 @@ pub struct Hello {
     pub pid: u32,
     /// The worker's [`Registry::fingerprint`](crate::Registry::fingerprint).
     pub registry: u64,
+    /// The worker's [`build_id`](crate::build_id) (`0`: unknown).
+    pub build: u64,
 }
 
 impl Hello {
@@ -84,10 +86,47 @@ impl Hello {
             protocol: crate::PROTOCOL,
             pid,
             registry: crate::Registry::global().fingerprint(),
+            build: crate::build_id(),
         }
     }
 
-    /// Checks a peer's hello against this process.
+    /// Checks a peer's hello against this process: the protocol, the
+    /// registry fingerprint, and the build identity (unless either side's
+    /// is unknown).
+    ///
+    /// # Errors
+    ///
+    /// A message saying what differs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut hello = concur_ipc::Hello::current(1);
+    /// assert!(hello.check().is_ok());
+    /// hello.build ^= 1; // the same functions, another build
+    /// assert!(hello.check().unwrap_err().contains("another build"));
+    /// assert!(hello.check_except_build().is_ok());
+    /// hello.registry ^= 1;
+    /// assert!(hello.check().unwrap_err().contains("different build"));
+    /// ```
+    pub fn check(&self) -> Result<(), String> {
+        self.check_except_build()?;
+        let me = crate::build_id();
+        if self.build != 0 && me != 0 && self.build != me {
+            return Err(format!(
+                "worker {} runs another build of the program (build identity {:#018x}, this \
+                 process {:#018x}): its remote functions have the same names and signatures \
+                 but may differ in their bodies (rebuild and deploy one binary everywhere, or \
+                 switch the build check off for a heterogeneous cluster)",
+                self.pid, self.build, me
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`check`](Self::check) without the build identity: for workers
+    /// built separately on purpose (another architecture in one cluster),
+    /// whose remote functions match by name and signature.
     ///
     /// # Errors
     ///
@@ -97,11 +136,10 @@ impl Hello {
     ///
     /// ```
     /// let mut hello = concur_ipc::Hello::current(1);
-    /// assert!(hello.check().is_ok());
-    /// hello.registry ^= 1;
-    /// assert!(hello.check().unwrap_err().contains("different build"));
+    /// hello.build ^= 1;
+    /// assert!(hello.check_except_build().is_ok());
     /// ```
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check_except_build(&self) -> Result<(), String> {
         let me = Self::current(self.pid);
         if self.protocol != me.protocol {
             return Err(format!(

@@ -36,6 +36,7 @@ pub struct Builder {
     pub(crate) start_method: StartMethod,
     pub(crate) max_workers: Option<usize>,
     pub(crate) spawn_info: Vec<(String, String)>,
+    pub(crate) check_build: bool,
 }
 
 impl Default for Builder {
@@ -47,6 +48,7 @@ impl Default for Builder {
             start_method: StartMethod::Auto,
             max_workers: None,
             spawn_info: Vec::new(),
+            check_build: true,
         }
     }
 }
@@ -55,6 +57,25 @@ impl Default for Builder {
 pub(crate) const MAX_SPAWN: usize = 4096;
 
 impl Builder {
+    /// Whether the handshake refuses a worker from another build of the
+    /// program (default `true`): the registry fingerprint catches changed
+    /// function names and signatures, the build identity
+    /// ([`concur_ipc::build_id`]: the executable's GNU build-id) a changed
+    /// body too. Switch it off for a cluster whose nodes run binaries
+    /// built separately (another architecture, another toolchain) from the
+    /// same source; the registry check stays.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = concur_mpi::MpiPool::builder().check_build(false);
+    /// # drop(b);
+    /// ```
+    pub fn check_build(mut self, on: bool) -> Self {
+        self.check_build = on;
+        self
+    }
+
     /// Where the worker ranks come from (default [`StartMethod::Auto`]:
     /// the world's ranks under `mpirun -n N` with N > 1, else spawned).
     ///

@@ -407,7 +407,12 @@ impl Manager {
     fn handle(&mut self, slot: usize, reply: Reply) -> Result<(), crate::MpiError> {
         match (self.phases[slot], reply) {
             (Phase::Hello, Reply::Hello(hello)) => {
-                if let Err(why) = hello.check() {
+                let checked = if self.inner.check_build {
+                    hello.check()
+                } else {
+                    hello.check_except_build()
+                };
+                if let Err(why) = checked {
                     self.phases[slot] = Phase::Gone;
                     self.request(slot, &Request::Exit)?;
                     let rank = rank_of(slot);

@@ -134,6 +134,7 @@ impl MpiPool {
             spawned,
             comm_open: Mutex::new(true),
             max_frame: builder.max_frame,
+            check_build: builder.check_build,
             initializer: builder
                 .initializer
                 .and_then(|i| i.args.ok().map(|a| (i.func, i.name, a))),

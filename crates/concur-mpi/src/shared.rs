@@ -64,6 +64,8 @@ pub(crate) struct PoolShared {
     /// frees a spawned group's communicator.
     pub(crate) comm_open: Mutex<bool>,
     pub(crate) max_frame: usize,
+    /// Whether the handshake checks the build identity.
+    pub(crate) check_build: bool,
     /// The initializer (function, name, encoded arguments), if any.
     pub(crate) initializer: Option<(concur_ipc::FnRef, &'static str, Vec<u8>)>,
     pub(crate) callbacks: CallbackRunner,

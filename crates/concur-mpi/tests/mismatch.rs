@@ -4,6 +4,11 @@
 //! rank 0 is this binary, whose registry differs from the `world`
 //! binary's, so `build` must fail with the fingerprint message, and every
 //! rank must still exit cleanly.
+//!
+//! The build identity: the job `mpirun -n 1 <this> : -n 1 <copy>`, where
+//! the copy is this binary with one byte of its GNU build-id changed (the
+//! same remote functions and signatures, "another build"): refused by
+//! default, accepted with `check_build(false)`.
 
 mod helpers;
 
@@ -24,6 +29,31 @@ fn main() {
 
 fn rank0() {
     let world = concur_mpi::init().expect("MPI init");
+    match std::env::var("CONCUR_MPI_MISMATCH").as_deref() {
+        Ok("build") => {
+            let err = concur_mpi::MpiPool::builder().build().unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("another build"), "{text}");
+            println!("refused: {text}");
+            drop(world);
+            println!("build mismatch ok");
+            return;
+        }
+        Ok("build_off") => {
+            use concur_core::TaskExecutor;
+            let pool = concur_mpi::MpiPool::builder()
+                .check_build(false)
+                .build()
+                .expect("the build check is off");
+            let f = pool.submit_task(only_here, 7).unwrap();
+            assert_eq!(f.into_result().unwrap(), 7);
+            drop(pool);
+            drop(world);
+            println!("build check off ok");
+            return;
+        }
+        _ => {}
+    }
     let err = concur_mpi::MpiPool::builder().build().unwrap_err();
     let start = err.start_error().expect("a start error");
     assert_eq!(start.kind(), concur_core::ErrorKind::Broken);
@@ -71,5 +101,57 @@ fn driver() {
     tally.check("no stray ranks after the mismatch", left.is_empty(), || {
         format!("{left:?}")
     });
+
+    let dir = std::env::temp_dir().join(format!("concur-mpi-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("other-build");
+    let patched = patch_build_id(&me, &copy);
+    tally.check("a copy with another build-id", patched, || {
+        "no GNU build-id note found in this binary".into()
+    });
+    if patched {
+        for (case, expect) in [
+            ("build", "build mismatch ok"),
+            ("build_off", "build check off ok"),
+        ] {
+            let job = run(mpirun(120, 1)
+                .args(["-x", &format!("CONCUR_MPI_MISMATCH={case}")])
+                .arg(&me)
+                .args([":", "-n", "1"])
+                .arg(&copy));
+            if let Some(line) = job.stdout.lines().find(|l| l.starts_with("refused:")) {
+                println!("  {line}");
+            }
+            let fine = job.code == Some(0) && job.stdout.contains(expect);
+            tally.check(&format!("build identity: {case}"), fine, || job.dump());
+            let left: Vec<u32> = [&me, &copy].iter().flat_map(|exe| strays(exe)).collect();
+            tally.check(
+                &format!("no stray ranks after {case}"),
+                left.is_empty(),
+                || format!("{left:?}"),
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     tally.finish();
+}
+
+/// Copies `from` to `to` with the last byte of its GNU build-id note
+/// flipped: the note's header (name size 4, descriptor size 20, type 3,
+/// "GNU\0") is found in the file's bytes. Whether one was found.
+fn patch_build_id(from: &Path, to: &Path) -> bool {
+    let mut bytes = std::fs::read(from).unwrap();
+    let header: Vec<u8> = [4u32, 20, 3]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .chain(*b"GNU\0")
+        .collect();
+    let Some(at) = bytes.windows(header.len()).position(|w| w == header) else {
+        return false;
+    };
+    bytes[at + header.len() + 19] ^= 0xff;
+    std::fs::write(to, &bytes).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+    true
 }
