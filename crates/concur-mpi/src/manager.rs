@@ -36,6 +36,8 @@ pub(crate) struct Manager {
     inner: Arc<PoolShared>,
     phases: Vec<Phase>,
     buf: Vec<u8>,
+    /// The length of the last message `take` refused.
+    oversize: usize,
 }
 
 impl Manager {
@@ -51,6 +53,7 @@ impl Manager {
             inner,
             phases: vec![Phase::Hello; n],
             buf: Vec::new(),
+            oversize: 0,
         }
     }
 
@@ -156,16 +159,48 @@ impl Manager {
             }
             let probed = self.inner.comm.mprobe_any()?;
             let (source, tag) = (probed.source, probed.tag);
-            probed.recv(&mut self.buf)?;
+            let slot = slot_of(source, self.phases.len());
+            if !self.take(probed)? {
+                if let (Some(slot), tags::REPLY) = (slot, tag) {
+                    self.oversized(slot);
+                }
+                continue;
+            }
             if tag == tags::WAKE && source == 0 {
                 continue;
             }
             // A message on another tag (none is sent on this private
             // communicator) or from no worker's rank is ignored.
-            if let (Some(slot), tags::REPLY) = (slot_of(source, self.phases.len()), tag) {
+            if let (Some(slot), tags::REPLY) = (slot, tag) {
                 self.received(slot)?;
             }
         }
+    }
+
+    /// Receives `probed` into `buf` if it fits the frame limit; else takes
+    /// it off the queue and drops it undecoded (see `Probed::discard`:
+    /// its bytes are held only for that moment, never in `buf`, which
+    /// stays at most `max_frame` long). Whether it was kept.
+    fn take(&mut self, probed: crate::raw::Probed) -> Result<bool, crate::MpiError> {
+        let limit = self.inner.max_frame.saturating_add(concur_ipc::PREFIX_LEN);
+        if probed.len > limit {
+            self.buf.clear();
+            self.oversize = probed.len;
+            probed.discard()?;
+            return Ok(false);
+        }
+        probed.recv(&mut self.buf)?;
+        Ok(true)
+    }
+
+    /// `slot`'s worker sent a reply over the frame limit (its own check
+    /// would have failed the items instead): it is not to be trusted.
+    fn oversized(&mut self, slot: usize) {
+        let what = format!(
+            "a reply of {} bytes, over max_frame ({} bytes)",
+            self.oversize, self.inner.max_frame
+        );
+        self.violation(slot, what);
     }
 
     /// Handles the reply of `slot`'s worker now in `buf`.
@@ -203,7 +238,10 @@ impl Manager {
         // A reply it sent before it died is still answered.
         let rank = rank_of(slot);
         while let Some(probed) = self.inner.comm.improbe(rank, tags::REPLY)? {
-            probed.recv(&mut self.buf)?;
+            if !self.take(probed)? {
+                self.oversized(slot);
+                return Ok(());
+            }
             self.received(slot)?;
             if self.phases[slot] == Phase::Gone {
                 return Ok(());
@@ -402,6 +440,8 @@ impl Manager {
             self.phases[slot] = Phase::Gone;
             let _ = self.request(slot, &Request::Exit);
         }
+        // Work queued behind it must not wait for a rank that never comes.
+        self.check_remaining(&format!("rank {rank}, retired for a protocol violation"));
     }
 
     fn handle(&mut self, slot: usize, reply: Reply) -> Result<(), crate::MpiError> {
