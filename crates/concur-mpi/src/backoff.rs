@@ -29,14 +29,24 @@ impl Backoff {
 
     /// Waits once; returns what it slept (zero for a yield).
     pub(crate) fn wait(&mut self) -> Duration {
-        if self.since.elapsed() < YIELD_FOR {
+        let d = self.step();
+        if d.is_zero() {
             std::thread::yield_now();
+        } else {
+            std::thread::sleep(d);
+        }
+        d
+    }
+
+    /// The next wait's length, for a caller that waits its own way (zero:
+    /// yield).
+    pub(crate) fn step(&mut self) -> Duration {
+        if self.since.elapsed() < YIELD_FOR {
             return Duration::ZERO;
         }
-        let slept = self.sleep;
-        std::thread::sleep(slept);
+        let d = self.sleep;
         self.sleep = (self.sleep * 2).min(MAX_SLEEP);
-        slept
+        d
     }
 }
 

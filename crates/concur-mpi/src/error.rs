@@ -214,8 +214,8 @@ impl fmt::Display for BuildError {
             }
             BuildErrorKind::ThreadLevel(level) => write!(
                 f,
-                "the MPI library granted thread level {level}, not MPI_THREAD_MULTIPLE, which \
-                 the pool needs"
+                "the MPI library granted thread level {level}: the pool needs \
+                 MPI_THREAD_SERIALIZED at least (MPI_THREAD_MULTIPLE preferred)"
             ),
             BuildErrorKind::Config(why) => f.write_str(why),
             BuildErrorKind::InitArgs(why) => {

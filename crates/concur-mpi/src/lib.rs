@@ -54,6 +54,7 @@ mod manager;
 mod pool;
 mod raw;
 mod recovery;
+mod serial;
 mod shared;
 mod spawn;
 mod start_method;

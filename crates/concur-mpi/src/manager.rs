@@ -60,6 +60,7 @@ impl Manager {
     pub(crate) fn run(mut self) {
         let served = self.serve();
         let served_ok = served.is_ok();
+        let _serial = crate::serial::lock();
         if served_ok && self.inner.spawned.is_none() && !crate::recovery::finalizes() {
             self.await_exits(EXIT_WAIT);
         }
@@ -150,14 +151,31 @@ impl Manager {
     }
 
     fn serve(&mut self) -> Result<(), crate::MpiError> {
+        let mut idle = crate::backoff::Backoff::new();
         loop {
+            // Under MPI_THREAD_SERIALIZED each turn holds the process's
+            // MPI calls (see `serial`); otherwise this takes nothing.
+            let serial = crate::serial::lock();
             self.flush()?;
             self.reap()?;
             self.progress_shutdown()?;
             if self.phases.iter().all(|p| *p == Phase::Gone) {
                 return Ok(());
             }
-            let probed = self.inner.comm.mprobe_any()?;
+            let probed = if self.inner.polling {
+                let Some(p) = self.inner.comm.improbe_any()? else {
+                    drop(serial);
+                    match idle.step() {
+                        d if d.is_zero() => std::thread::yield_now(),
+                        d => self.inner.wait_nudge(d),
+                    }
+                    continue;
+                };
+                idle = crate::backoff::Backoff::new();
+                p
+            } else {
+                self.inner.comm.mprobe_any()?
+            };
             let (source, tag) = (probed.source, probed.tag);
             let slot = slot_of(source, self.phases.len());
             if !self.take(probed)? {

@@ -94,7 +94,7 @@ impl MpiPool {
         if rt.rank != 0 {
             return Err(BuildError::not_root(rt.rank));
         }
-        if rt.thread_level < crate::raw::thread_multiple() {
+        if rt.thread_level < crate::raw::thread_serialized() {
             return Err(BuildError::thread_level(rt.thread_level));
         }
         let spawn = match builder.start_method {
@@ -104,7 +104,10 @@ impl MpiPool {
         };
         let (comm, workers, listening, spawned) = if spawn {
             let n = builder.max_workers.unwrap_or_else(default_max_workers);
-            let s = crate::spawn::start(n, &builder.spawn_info)?;
+            let s = {
+                let _serial = crate::serial::lock();
+                crate::spawn::start(n, &builder.spawn_info)?
+            };
             (s.comm, n, s.listening, Some(s.inter))
         } else {
             let workers = usize::try_from(rt.size - 1).unwrap_or(0);
@@ -128,6 +131,9 @@ impl MpiPool {
             book: Mutex::new(Book::new(workers, None)),
             outbox: Mutex::new(Vec::new()),
             wake_pending: AtomicBool::new(false),
+            polling: crate::serial::serialized(),
+            nudge: Mutex::new(false),
+            nudged: Condvar::new(),
             status: Mutex::new(Status::default()),
             cond: Condvar::new(),
             comm,

@@ -50,9 +50,9 @@ pub(crate) fn env_default(name: &str, value: &str) -> bool {
     true
 }
 
-/// `MPI_Init_thread` asking for `MPI_THREAD_MULTIPLE`; returns the level
+/// `MPI_Init_thread` asking for thread level `wanted`; returns the level
 /// granted.
-pub(crate) fn init_thread_multiple() -> Result<c_int, MpiError> {
+pub(crate) fn init_thread(wanted: c_int) -> Result<c_int, MpiError> {
     let mut initialized: c_int = 0;
     // SAFETY: `MPI_Initialized` may be called before `MPI_Init`.
     check("MPI_Initialized", unsafe {
@@ -74,7 +74,7 @@ pub(crate) fn init_thread_multiple() -> Result<c_int, MpiError> {
         ffi::MPI_Init_thread(
             std::ptr::null_mut(),
             std::ptr::null_mut(),
-            ffi::RSMPI_THREAD_MULTIPLE,
+            wanted,
             &mut provided,
         )
     };
@@ -86,6 +86,12 @@ pub(crate) fn init_thread_multiple() -> Result<c_int, MpiError> {
 pub(crate) fn thread_multiple() -> c_int {
     // SAFETY: reading an immutable extern constant.
     unsafe { ffi::RSMPI_THREAD_MULTIPLE }
+}
+
+/// The `MPI_THREAD_SERIALIZED` level constant.
+pub(crate) fn thread_serialized() -> c_int {
+    // SAFETY: reading an immutable extern constant.
+    unsafe { ffi::RSMPI_THREAD_SERIALIZED }
 }
 
 /// Ends the process at once with `code` (`_exit`: no atexit handlers, no
@@ -264,6 +270,14 @@ impl Comm {
             )
         })?;
         Self::probed(message, &status)
+    }
+
+    /// `MPI_Improbe` for a message from anyone, any tag: `None` if none is
+    /// waiting.
+    pub(crate) fn improbe_any(self) -> Result<Option<Probed>, MpiError> {
+        // SAFETY: reading immutable extern constants.
+        let (source, tag) = unsafe { (ffi::RSMPI_ANY_SOURCE, ffi::RSMPI_ANY_TAG) };
+        self.improbe(source, tag)
     }
 
     /// `MPI_Improbe` for a message from `source` with `tag`: `None` if

@@ -51,6 +51,11 @@ pub(crate) struct PoolShared {
     /// Set by the first wake-up since the manager last looked: later
     /// submitters skip the self-send.
     pub(crate) wake_pending: AtomicBool,
+    /// The manager polls (`MPI_THREAD_SERIALIZED`, see `serial`): a
+    /// wake-up sets `nudge` and signals `nudged` instead of a self-send.
+    pub(crate) polling: bool,
+    pub(crate) nudge: Mutex<bool>,
+    pub(crate) nudged: Condvar,
     pub(crate) status: Mutex<Status>,
     pub(crate) cond: Condvar,
     /// The communicator the workers are on: the world's, or the one
@@ -91,6 +96,11 @@ impl PoolShared {
         if self.wake_pending.swap(true, Ordering::SeqCst) {
             return;
         }
+        if self.polling {
+            *self.nudge.lock() = true;
+            self.nudged.notify_one();
+            return;
+        }
         let open = self.comm_open.lock();
         if !*open {
             // The manager has exited: nobody is left to wake.
@@ -100,6 +110,16 @@ impl PoolShared {
             // Nothing else can reach the manager; report and break.
             eprintln!("concur-mpi: could not wake the manager: {e}");
         }
+    }
+
+    /// The polling manager's wait between turns: until a wake-up, or
+    /// `limit`. Consumes the wake-up.
+    pub(crate) fn wait_nudge(&self, limit: Duration) {
+        let mut nudged = self.nudge.lock();
+        if !*nudged {
+            nudged = self.nudged.wait_timeout(nudged, limit).0;
+        }
+        *nudged = false;
     }
 
     /// Hands an assignment made on this thread to the manager.

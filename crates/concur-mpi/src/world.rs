@@ -98,7 +98,8 @@ impl World {
         runtime().map_or(0, |r| r.thread_level)
     }
 
-    /// Whether `MPI_THREAD_MULTIPLE` was granted (the pool needs it).
+    /// Whether `MPI_THREAD_MULTIPLE` was granted (without it, but with
+    /// `MPI_THREAD_SERIALIZED`, the pool's manager polls under a lock).
     ///
     /// # Examples
     ///
@@ -158,7 +159,8 @@ fn release_unused_workers() {
     }
 }
 
-/// Initialises MPI (asking for `MPI_THREAD_MULTIPLE`); on ranks other than
+/// Initialises MPI (asking for `MPI_THREAD_MULTIPLE`, or for
+/// `MPI_THREAD_SERIALIZED` if `CONCUR_MPI_THREAD_LEVEL=serialized`); on ranks other than
 /// 0, serves the pool that rank 0 builds and then exits the process
 /// without returning; on rank 0, returns the [`World`]. Call it as the
 /// first statement of `main`, before any thread is started.
@@ -197,7 +199,7 @@ pub fn init() -> Result<World, MpiError> {
              the manager's probe may spin a core"
         );
     }
-    let thread_level = raw::init_thread_multiple()?;
+    let thread_level = raw::init_thread(crate::serial::wanted())?;
     raw::self_errors_return()?;
     let host = raw::processor_name()?;
     if let Some(parent) = raw::parent()? {

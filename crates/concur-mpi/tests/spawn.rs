@@ -195,28 +195,35 @@ fn driver() {
     let exe = std::env::current_exe().unwrap();
     let mut tally = Tally::new();
     let fds = concur_testkit::procfs::open_fds();
-    let start = Instant::now();
-    let job = run(timed(120).env("CONCUR_MPI_TEST_SPAWN", "1").arg(&exe));
-    let took = start.elapsed();
-    for case in [
-        "one_worker",
-        "side_by_side",
-        "death",
-        "shutdown_cancels_queued",
-        "refused",
-    ] {
-        let seen = job.stdout.contains(&format!("case {case} ok"));
-        tally.check(&format!("mpi spawn case {case}"), seen, || job.dump());
+    for level in ["multiple", "serialized"] {
+        let start = Instant::now();
+        let job = run(timed(120)
+            .env("CONCUR_MPI_TEST_SPAWN", "1")
+            .env("CONCUR_MPI_THREAD_LEVEL", level)
+            .arg(&exe));
+        let took = start.elapsed();
+        for case in [
+            "one_worker",
+            "side_by_side",
+            "death",
+            "shutdown_cancels_queued",
+            "refused",
+        ] {
+            let seen = job.stdout.contains(&format!("case {case} ok"));
+            tally.check(&format!("mpi spawn ({level}) case {case}"), seen, || {
+                job.dump()
+            });
+        }
+        for line in job.stdout.lines().filter(|l| !l.starts_with("case ")) {
+            println!("  {level}: {line}");
+        }
+        let fine = job.code == Some(0) && job.stdout.contains("all cases ok");
+        tally.check(
+            &format!("mpi spawn ({level}) job ends cleanly ({took:.1?})"),
+            fine,
+            || job.dump(),
+        );
     }
-    for line in job.stdout.lines().filter(|l| !l.starts_with("case ")) {
-        println!("  {line}");
-    }
-    let fine = job.code == Some(0) && job.stdout.contains("all cases ok");
-    tally.check(
-        &format!("mpi spawn job ends cleanly ({took:.1?})"),
-        fine,
-        || job.dump(),
-    );
     // The workers exit with the pool; give a straggler a moment.
     let mut left = strays(&exe);
     for _ in 0..50 {
