@@ -47,6 +47,7 @@
 mod backoff;
 mod builder;
 mod died;
+mod doorbell;
 mod error;
 mod frame;
 mod liveness;

@@ -13,7 +13,6 @@ use concur_core::{DeferredCallbacks, Error, ErrorKind};
 use concur_ipc::{Reply, Request};
 use concur_remote::Assignment;
 use concur_sync::sync::Arc;
-use concur_sync::sync::atomic::Ordering;
 
 /// How long a pool's shutdown waits for its workers to exit under
 /// `--enable-recovery` (see `recovery`).
@@ -83,7 +82,7 @@ impl Manager {
             }
             self.inner.status.lock().mpi_failure = Some(error);
         }
-        *self.inner.comm_open.lock() = false;
+        self.inner.doorbell.close();
         if let Some(inter) = self.inner.spawned {
             if served_ok {
                 if let Err(e) = self.release_spawned(inter) {
@@ -97,8 +96,8 @@ impl Manager {
     }
 
     /// Spawn mode, after every worker was told to exit: receives the
-    /// wake-ups still queued (no submitter sends another: `comm_open` is
-    /// clear), frees the merged communicator and disconnects from the
+    /// wake-ups still queued (no submitter sends another: the doorbell is
+    /// closed), frees the merged communicator and disconnects from the
     /// spawned group, which disconnects as it leaves its loop. Both sides
     /// must disconnect before either may finalize.
     fn release_spawned(&mut self, inter: crate::raw::Comm) -> Result<(), crate::MpiError> {
@@ -162,12 +161,12 @@ impl Manager {
             if self.phases.iter().all(|p| *p == Phase::Gone) {
                 return Ok(());
             }
-            let probed = if self.inner.polling {
+            let probed = if self.inner.doorbell.polling() {
                 let Some(p) = self.inner.comm.improbe_any()? else {
                     drop(serial);
                     match idle.step() {
                         d if d.is_zero() => std::thread::yield_now(),
-                        d => self.inner.wait_nudge(d),
+                        d => self.inner.doorbell.wait(d),
                     }
                     continue;
                 };
@@ -371,11 +370,7 @@ impl Manager {
 
     /// Sends the assignments submitters left in the outbox.
     fn flush(&mut self) -> Result<(), crate::MpiError> {
-        // Cleared before the outbox is taken: a submitter that posts after
-        // the take sees `false` and wakes us again.
-        self.inner.wake_pending.store(false, Ordering::SeqCst);
-        let outbox = std::mem::take(&mut *self.inner.outbox.lock());
-        for a in outbox {
+        for a in self.inner.doorbell.take() {
             self.send(a)?;
         }
         Ok(())

@@ -129,16 +129,11 @@ impl MpiPool {
         };
         let inner = Arc::new(PoolShared {
             book: Mutex::new(Book::new(workers, None)),
-            outbox: Mutex::new(Vec::new()),
-            wake_pending: AtomicBool::new(false),
-            polling: crate::serial::serialized(),
-            nudge: Mutex::new(false),
-            nudged: Condvar::new(),
+            doorbell: crate::doorbell::Doorbell::new(crate::serial::serialized()),
             status: Mutex::new(Status::default()),
             cond: Condvar::new(),
             comm,
             spawned,
-            comm_open: Mutex::new(true),
             max_frame: builder.max_frame,
             check_build: builder.check_build,
             initializer: builder
@@ -303,7 +298,7 @@ impl MpiPool {
     fn generation(&self) -> u64 {
         // ORDERING: only uniqueness matters (a read-modify-write never
         // hands a value out twice); the task reaches the manager through
-        // the book's or the outbox's mutex.
+        // the book's or the doorbell's mutex.
         self.inner.next_generation.fetch_add(1, Ordering::Relaxed)
     }
 

@@ -2,12 +2,13 @@
 //! book (one mutex), the outbox of assignments made on submitting threads,
 //! the start status, the callback runner, and the wake-up.
 
+use crate::doorbell::Doorbell;
 use crate::raw::Comm;
 use crate::tags;
 use crate::watch::{Event, Link};
 use concur_core::{Error, ShutdownOptions};
 use concur_remote::{Assignment, Book, CallbackRunner};
-use concur_sync::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use concur_sync::sync::atomic::AtomicU64;
 use concur_sync::sync::{Condvar, Mutex};
 use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
@@ -46,16 +47,8 @@ pub(crate) struct Status {
 pub(crate) struct PoolShared {
     pub(crate) book: Mutex<Book<Rank>>,
     /// Assignments the book made on submitting threads, for the manager
-    /// (the one thread that sends) to send.
-    pub(crate) outbox: Mutex<Vec<Assignment<Rank>>>,
-    /// Set by the first wake-up since the manager last looked: later
-    /// submitters skip the self-send.
-    pub(crate) wake_pending: AtomicBool,
-    /// The manager polls (`MPI_THREAD_SERIALIZED`, see `serial`): a
-    /// wake-up sets `nudge` and signals `nudged` instead of a self-send.
-    pub(crate) polling: bool,
-    pub(crate) nudge: Mutex<bool>,
-    pub(crate) nudged: Condvar,
+    /// (the one thread that sends) to send, and its wake-up.
+    pub(crate) doorbell: Doorbell<Assignment<Rank>>,
     pub(crate) status: Mutex<Status>,
     pub(crate) cond: Condvar,
     /// The communicator the workers are on: the world's, or the one
@@ -64,10 +57,6 @@ pub(crate) struct PoolShared {
     /// A spawned group's inter-communicator (spawn mode), which the
     /// manager disconnects as it exits.
     pub(crate) spawned: Option<Comm>,
-    /// Whether `comm` may still be used to wake the manager: cleared by
-    /// the manager (under this lock, so no wake-up is mid-send) before it
-    /// frees a spawned group's communicator.
-    pub(crate) comm_open: Mutex<bool>,
     pub(crate) max_frame: usize,
     /// Whether the handshake checks the build identity.
     pub(crate) check_build: bool,
@@ -90,42 +79,22 @@ pub(crate) struct PoolShared {
 }
 
 impl PoolShared {
-    /// Wakes the manager from its probe: a zero-byte send to this rank.
-    /// Only the first caller since the manager last looked sends.
+    /// Wakes the manager from its probe: a zero-byte send to this rank
+    /// (see [`Doorbell`]).
     pub(crate) fn wake(&self) {
-        if self.wake_pending.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        if self.polling {
-            *self.nudge.lock() = true;
-            self.nudged.notify_one();
-            return;
-        }
-        let open = self.comm_open.lock();
-        if !*open {
-            // The manager has exited: nobody is left to wake.
-            return;
-        }
+        self.doorbell.ring(|| self.send_wake());
+    }
+
+    fn send_wake(&self) {
         if let Err(e) = self.comm.send(&[], 0, tags::WAKE) {
-            // Nothing else can reach the manager; report and break.
+            // Nothing else can reach the manager; report.
             eprintln!("concur-mpi: could not wake the manager: {e}");
         }
     }
 
-    /// The polling manager's wait between turns: until a wake-up, or
-    /// `limit`. Consumes the wake-up.
-    pub(crate) fn wait_nudge(&self, limit: Duration) {
-        let mut nudged = self.nudge.lock();
-        if !*nudged {
-            nudged = self.nudged.wait_timeout(nudged, limit).0;
-        }
-        *nudged = false;
-    }
-
     /// Hands an assignment made on this thread to the manager.
     pub(crate) fn post(&self, a: Assignment<Rank>) {
-        self.outbox.lock().push(a);
-        self.wake();
+        self.doorbell.post(a, || self.send_wake());
     }
 
     /// `MpiPool::shutdown_with`'s body.
