@@ -177,6 +177,48 @@ fn singleton() {
     assert!(futs[9].cancelled());
     ok("shutdown_cancels_queued");
 
+    // Shutdown in every state of a pool's life: idle (twice), with a task
+    // running and without waiting, from a done-callback of its own
+    // future (on the callback thread, which must not wait for itself),
+    // and a drop with work queued (drains it).
+    let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
+    pool.shutdown();
+    pool.shutdown();
+    assert!(pool.is_shutdown());
+    let refused = pool.submit_task(square, 2).unwrap_err();
+    assert_eq!(refused.error().kind(), ErrorKind::Shutdown);
+    drop(pool);
+
+    let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
+    let running = pool.submit_task(nap_pid, 300).unwrap();
+    while !running.running() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let start = Instant::now();
+    pool.shutdown_with(ShutdownOptions::new().wait(false));
+    assert!(start.elapsed() < Duration::from_millis(250), "{:?}", start.elapsed());
+    assert!(running.result().is_ok(), "the running task still finishes");
+    drop(pool);
+
+    let pool = std::sync::Arc::new(MpiPool::builder().max_workers(1).build().expect("spawn"));
+    let f = pool.submit_task(square, 5).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let inner = std::sync::Arc::clone(&pool);
+    f.add_done_callback(move |_| {
+        inner.shutdown();
+        tx.send(inner.is_shutdown()).unwrap();
+    });
+    assert!(rx.recv_timeout(Duration::from_secs(20)).unwrap());
+    assert_eq!(*f.result().unwrap(), 25);
+    drop(pool);
+
+    let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
+    let queued: Vec<_> = (0..5).map(|i| pool.submit_task(square, i).unwrap()).collect();
+    drop(pool);
+    let got: Vec<u64> = queued.iter().map(|f| *f.result().unwrap()).collect();
+    assert_eq!(got, [0, 1, 4, 9, 16]);
+    ok("shutdown_states");
+
     // Refused settings: a typed error, nothing spawned.
     let err = MpiPool::builder().max_workers(5000).build().unwrap_err();
     assert!(err.to_string().contains("at most 4096"), "{err}");
@@ -207,6 +249,7 @@ fn driver() {
             "side_by_side",
             "death",
             "shutdown_cancels_queued",
+            "shutdown_states",
             "refused",
         ] {
             let seen = job.stdout.contains(&format!("case {case} ok"));
