@@ -97,6 +97,10 @@ impl MpiPool {
         if rt.thread_level < crate::raw::thread_serialized() {
             return Err(BuildError::thread_level(rt.thread_level));
         }
+        // Local resources first: a failure after the workers started would
+        // leave them waiting.
+        let (stop_tx, stop_rx) = UnixStream::pair()
+            .map_err(|e| BuildError::mpi(crate::MpiError::new("socketpair", -1, e.to_string())))?;
         let spawn = match builder.start_method {
             StartMethod::World => false,
             StartMethod::Spawn => true,
@@ -149,8 +153,6 @@ impl MpiPool {
             watcher_stop: Mutex::new(None),
             watcher: Mutex::new(None),
         });
-        let (stop_tx, stop_rx) = UnixStream::pair()
-            .map_err(|e| BuildError::mpi(crate::MpiError::new("socketpair", -1, e.to_string())))?;
         *inner.watcher_stop.lock() = Some(stop_tx);
         let watcher = Watcher::new(inner.clone(), listening, stop_rx);
         let manager = Manager::new(inner.clone());
@@ -167,6 +169,14 @@ impl MpiPool {
         let handle = match handle {
             Ok(h) => h,
             Err(e) => {
+                // No manager will ever tell the workers to go: do it here.
+                world::release_workers(comm, workers);
+                if let Some(inter) = spawned {
+                    let freed = comm.free().and_then(|()| inter.disconnect());
+                    if let Err(e) = freed {
+                        eprintln!("concur-mpi: {e}");
+                    }
+                }
                 pool.release();
                 return Err(e);
             }

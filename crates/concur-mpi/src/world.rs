@@ -145,15 +145,21 @@ impl Drop for World {
 /// sent their `Hello`), and would keep the job alive forever. Tell each to
 /// exit.
 fn release_unused_workers() {
-    let Some(rt) = runtime() else {
-        return;
-    };
+    if let Some(rt) = runtime() {
+        release_workers(rt.comm, usize::try_from(rt.size - 1).unwrap_or(0));
+    }
+}
+
+/// Tells the workers on `comm` (ranks 1..=`workers`), which no manager
+/// serves, to exit. Best effort: a failure is reported.
+pub(crate) fn release_workers(comm: Comm, workers: usize) {
     let mut frame = Vec::new();
     if concur_ipc::encode_frame(&concur_ipc::Request::Exit, 1 << 10, &mut frame).is_err() {
         return;
     }
-    for rank in 1..rt.size {
-        if let Err(e) = rt.comm.send(&frame, rank, crate::tags::REQUEST) {
+    for slot in 0..workers {
+        let rank = crate::shared::rank_of(slot);
+        if let Err(e) = comm.send(&frame, rank, crate::tags::REQUEST) {
             eprintln!("concur-mpi: could not release worker rank {rank}: {e}");
         }
     }

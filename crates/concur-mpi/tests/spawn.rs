@@ -219,6 +219,45 @@ fn singleton() {
     assert_eq!(got, [0, 1, 4, 9, 16]);
     ok("shutdown_states");
 
+    // Out of descriptors (EMFILE) while building: a typed error or a
+    // pool, never a hang or a crash; with the limit restored, a pool
+    // builds and works.
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: a valid out-pointer.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        let open = concur_testkit::procfs::open_fds() as u64;
+        let mut refused = 0;
+        for spare in [0, 1, 2, 3, 4, 6] {
+            let low = libc::rlimit {
+                rlim_cur: open + spare,
+                rlim_max: lim.rlim_max,
+            };
+            // SAFETY: a valid limit, at most the hard one.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &low) }, 0);
+            let built = MpiPool::builder().max_workers(1).build();
+            // SAFETY: restoring the limit read above.
+            assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) }, 0);
+            match built {
+                Ok(pool) => {
+                    let r = pool.submit_task(square, 4).unwrap().into_result();
+                    println!("emfile +{spare}: built; task: {r:?}");
+                }
+                Err(e) => {
+                    refused += 1;
+                    println!("emfile +{spare}: {e}");
+                }
+            }
+        }
+        assert!(refused > 0, "the limit never bit");
+        let pool = MpiPool::builder().max_workers(1).build().expect("limit restored");
+        assert_eq!(pool.submit_task(square, 4).unwrap().into_result().unwrap(), 16);
+    }
+    ok("emfile");
+
     // Refused settings: a typed error, nothing spawned.
     let err = MpiPool::builder().max_workers(5000).build().unwrap_err();
     assert!(err.to_string().contains("at most 4096"), "{err}");
@@ -250,6 +289,7 @@ fn driver() {
             "death",
             "shutdown_cancels_queued",
             "shutdown_states",
+            "emfile",
             "refused",
         ] {
             let seen = job.stdout.contains(&format!("case {case} ok"));
