@@ -380,14 +380,40 @@ impl Manager {
         if self.inner.task_timeout.is_some() {
             self.inner.started.lock()[a.slot] = Some((a.generation, std::time::Instant::now()));
         }
-        self.inner.comm.send(&a.frame, a.conn, tags::REQUEST)
+        self.send_to(a.slot, a.frame)
     }
 
     fn request(&self, slot: usize, request: &Request) -> Result<(), crate::MpiError> {
         let mut frame = Vec::new();
         concur_ipc::encode_frame(request, self.inner.max_frame, &mut frame)
             .map_err(|e| crate::MpiError::new("encode", -1, e.to_string()))?;
-        self.inner.comm.send(&frame, rank_of(slot), tags::REQUEST)
+        self.send_to(slot, frame)
+    }
+
+    /// Sends `frame` to `slot`'s worker, watching for its death meanwhile:
+    /// a send to a dead rank never completes in Open MPI (a frame over the
+    /// eager limit waits for the receiver forever), and a blocking send
+    /// would stop the manager, and with it the pool. The send is abandoned
+    /// once the watcher reports the rank dead; `reap` then fails its task.
+    fn send_to(&self, slot: usize, frame: Vec<u8>) -> Result<(), crate::MpiError> {
+        let mut sending = self.inner.comm.isend(frame, rank_of(slot), tags::REQUEST)?;
+        let mut backoff = crate::backoff::Backoff::new();
+        loop {
+            if sending.test()? {
+                return Ok(());
+            }
+            let dead = self
+                .inner
+                .events
+                .lock()
+                .iter()
+                .any(|e| matches!(e, Event::Died { slot: s } if *s == slot));
+            if dead {
+                sending.abandon();
+                return Ok(());
+            }
+            backoff.wait();
+        }
     }
 
     /// Once shut down with nothing left to run, tells every ready worker

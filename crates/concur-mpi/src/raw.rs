@@ -237,6 +237,46 @@ impl Comm {
         })
     }
 
+    /// `MPI_Isend` of `bytes` to `dest` with `tag`. The returned send owns
+    /// `bytes` until it completes ([`Sending::test`]) or is abandoned
+    /// ([`Sending::abandon`]).
+    pub(crate) fn isend(
+        self,
+        bytes: Vec<u8>,
+        dest: c_int,
+        tag: c_int,
+    ) -> Result<Sending, MpiError> {
+        let count = c_int::try_from(bytes.len()).map_err(|_| {
+            MpiError::new(
+                "MPI_Isend",
+                -1,
+                format!("{} bytes do not fit an MPI count", bytes.len()),
+            )
+        })?;
+        // SAFETY: out-parameter only.
+        let mut request: ffi::MPI_Request = unsafe { std::mem::zeroed() };
+        // SAFETY: `bytes` is moved into the returned `Sending`, which keeps
+        // it (never moving its heap buffer) until the request completed,
+        // or leaks it when the send is abandoned; the datatype is
+        // predefined; the communicator is valid.
+        check("MPI_Isend", unsafe {
+            ffi::MPI_Isend(
+                bytes.as_ptr().cast(),
+                count,
+                ffi::RSMPI_UINT8_T,
+                dest,
+                tag,
+                self.0,
+                &mut request,
+            )
+        })?;
+        Ok(Sending {
+            request,
+            bytes,
+            done: false,
+        })
+    }
+
     fn probed(message: ffi::MPI_Message, status: &ffi::MPI_Status) -> Result<Probed, MpiError> {
         let mut count: c_int = 0;
         // SAFETY: `status` was filled by a successful probe; the datatype is
@@ -444,6 +484,58 @@ impl Comm {
         check("MPI_Comm_disconnect", unsafe {
             ffi::MPI_Comm_disconnect(&mut self.0)
         })
+    }
+}
+
+/// A send in flight (`MPI_Isend`), owning its bytes.
+pub(crate) struct Sending {
+    request: ffi::MPI_Request,
+    bytes: Vec<u8>,
+    done: bool,
+}
+
+impl Sending {
+    /// `MPI_Test`: whether the send completed.
+    pub(crate) fn test(&mut self) -> Result<bool, MpiError> {
+        if self.done {
+            return Ok(true);
+        }
+        let mut flag: c_int = 0;
+        // SAFETY: out-parameter only.
+        let mut status: ffi::MPI_Status = unsafe { std::mem::zeroed() };
+        // SAFETY: `request` came from `MPI_Isend` and has not completed (a
+        // completed one is not tested again: `done`).
+        check("MPI_Test", unsafe {
+            ffi::MPI_Test(&mut self.request, &mut flag, &mut status)
+        })?;
+        self.done = flag != 0;
+        Ok(self.done)
+    }
+
+    /// Gives the send up (its receiver died): `MPI_Cancel`, then
+    /// `MPI_Request_free`. MPI may still read the bytes afterwards (a
+    /// cancel need not succeed, and a freed request completes in the
+    /// background, or never), so they are leaked: one frame per rank
+    /// that died with a send to it in flight.
+    pub(crate) fn abandon(mut self) {
+        if self.done {
+            return;
+        }
+        // SAFETY: `request` is an active send request of this process.
+        let _ = unsafe { ffi::MPI_Cancel(&mut self.request) };
+        // SAFETY: as above; freeing an active request is allowed.
+        let _ = unsafe { ffi::MPI_Request_free(&mut self.request) };
+        std::mem::forget(std::mem::take(&mut self.bytes));
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        if !self.done && !self.bytes.is_empty() {
+            // Dropped in flight (an error unwound past it): the bytes must
+            // outlive MPI's reads.
+            std::mem::forget(std::mem::take(&mut self.bytes));
+        }
     }
 }
 

@@ -45,6 +45,19 @@ concur_ipc::remote! {
         }
     }
 
+    /// Returns this worker's pid, and stops it (SIGSTOP) `ms` later: a
+    /// rank that hangs without dying, until someone kills it.
+    fn freeze_later(ms: u64) -> u32 {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            // SAFETY: raising a signal has no memory-safety preconditions.
+            unsafe { libc::raise(libc::SIGSTOP) };
+        });
+        std::process::id()
+    }
+
+    fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
+
     /// Sleeps, then says which worker process ran it.
     fn nap_pid(ms: u64) -> u32 {
         std::thread::sleep(Duration::from_millis(ms));
@@ -78,6 +91,48 @@ fn pids(pool: &MpiPool, n: usize) -> Vec<u32> {
 
 /// A task that kills its rank fails with `WorkerDied` naming the rank and
 /// host; the others serve on; the last death breaks the pool.
+/// A rank stops (SIGSTOP) while idle, so rank 0's next send to it, a
+/// frame too large for the eager protocol, cannot complete; then the rank
+/// is killed. The manager must not stay blocked in that send: the task
+/// fails with `WorkerDied`, and the other rank serves on.
+fn stopped() {
+    let world = concur_mpi::init().expect("MPI init");
+    let pool = MpiPool::builder().build().expect("build");
+    let pid = pool
+        .submit_task(freeze_later, 20)
+        .unwrap()
+        .into_result()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = libc::pid_t::try_from(pid).unwrap();
+        // SAFETY: signalling a process has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    // LIFO: the most recently freed rank, the stopped one, gets it.
+    let start = Instant::now();
+    let err = pool
+        .submit_task(len_of, vec![1u8; 1 << 20])
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    let took = start.elapsed();
+    killer.join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::WorkerDied, "{err}");
+    println!("send to a stopped rank: failed after {took:?} (killed at 300 ms): {err}");
+    assert_eq!(
+        pool.submit_task(len_of, vec![1u8; 1 << 20])
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        1 << 20
+    );
+    drop(pool);
+    drop(world);
+    println!("case stopped ok");
+}
+
 fn running() {
     let world = concur_mpi::init().expect("MPI init");
     let pool = MpiPool::builder().build().expect("build");
@@ -254,6 +309,7 @@ const CASES: &[(&str, u32)] = &[
     ("initializer", 3),
     ("handshake", 3),
     ("timeout", 3),
+    ("stopped", 3),
     ("rank0", 3),
 ];
 
@@ -266,6 +322,7 @@ fn main() {
             Ok("handshake") => handshake(),
             Ok("timeout") => timeout(),
             Ok("rank0") => rank0(),
+            Ok("stopped") => stopped(),
             other => panic!("unknown case {other:?}"),
         }
         return;

@@ -196,7 +196,11 @@ fn singleton() {
     }
     let start = Instant::now();
     pool.shutdown_with(ShutdownOptions::new().wait(false));
-    assert!(start.elapsed() < Duration::from_millis(250), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(running.result().is_ok(), "the running task still finishes");
     drop(pool);
 
@@ -213,7 +217,9 @@ fn singleton() {
     drop(pool);
 
     let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
-    let queued: Vec<_> = (0..5).map(|i| pool.submit_task(square, i).unwrap()).collect();
+    let queued: Vec<_> = (0..5)
+        .map(|i| pool.submit_task(square, i).unwrap())
+        .collect();
     drop(pool);
     let got: Vec<u64> = queued.iter().map(|f| *f.result().unwrap()).collect();
     assert_eq!(got, [0, 1, 4, 9, 16]);
@@ -253,8 +259,14 @@ fn singleton() {
             }
         }
         assert!(refused > 0, "the limit never bit");
-        let pool = MpiPool::builder().max_workers(1).build().expect("limit restored");
-        assert_eq!(pool.submit_task(square, 4).unwrap().into_result().unwrap(), 16);
+        let pool = MpiPool::builder()
+            .max_workers(1)
+            .build()
+            .expect("limit restored");
+        assert_eq!(
+            pool.submit_task(square, 4).unwrap().into_result().unwrap(),
+            16
+        );
     }
     ok("emfile");
 
