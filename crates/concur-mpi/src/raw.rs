@@ -16,6 +16,12 @@ pub(crate) fn check(call: &'static str, code: c_int) -> Result<(), MpiError> {
     Err(MpiError::new(call, code, error_string(code)))
 }
 
+/// `len` bytes as an MPI count (an `int`), for `call`.
+fn count_of(call: &'static str, len: usize) -> Result<c_int, MpiError> {
+    c_int::try_from(len)
+        .map_err(|_| MpiError::new(call, -1, format!("{len} bytes do not fit an MPI count")))
+}
+
 /// The library's text for an error code (empty if it has none).
 fn error_string(code: c_int) -> String {
     // MPI_MAX_ERROR_STRING is 256 in Open MPI and MPICH; 1024 is ample.
@@ -192,13 +198,7 @@ impl Comm {
     /// `MPI_Bcast` of `buf` (the same length on every rank) from `root`.
     /// Collective: every rank calls it at the same point.
     pub(crate) fn bcast(self, buf: &mut [u8], root: c_int) -> Result<(), MpiError> {
-        let count = c_int::try_from(buf.len()).map_err(|_| {
-            MpiError::new(
-                "MPI_Bcast",
-                -1,
-                format!("{} bytes do not fit an MPI count", buf.len()),
-            )
-        })?;
+        let count = count_of("MPI_Bcast", buf.len())?;
         // SAFETY: `buf` is valid for `count` writable bytes for the call's
         // duration (a blocking collective); the datatype is the predefined
         // uint8; the communicator is valid.
@@ -215,13 +215,7 @@ impl Comm {
 
     /// `MPI_Send` of `bytes` to `dest` with `tag`.
     pub(crate) fn send(self, bytes: &[u8], dest: c_int, tag: c_int) -> Result<(), MpiError> {
-        let count = c_int::try_from(bytes.len()).map_err(|_| {
-            MpiError::new(
-                "MPI_Send",
-                -1,
-                format!("{} bytes do not fit an MPI count", bytes.len()),
-            )
-        })?;
+        let count = count_of("MPI_Send", bytes.len())?;
         // SAFETY: `bytes` is valid for `count` bytes for the call's
         // duration (a blocking send); the datatype is the predefined
         // uint8; the communicator is valid.
@@ -246,13 +240,7 @@ impl Comm {
         dest: c_int,
         tag: c_int,
     ) -> Result<Sending, MpiError> {
-        let count = c_int::try_from(bytes.len()).map_err(|_| {
-            MpiError::new(
-                "MPI_Isend",
-                -1,
-                format!("{} bytes do not fit an MPI count", bytes.len()),
-            )
-        })?;
+        let count = count_of("MPI_Isend", bytes.len())?;
         // SAFETY: out-parameter only.
         let mut request: ffi::MPI_Request = unsafe { std::mem::zeroed() };
         // SAFETY: `bytes` is moved into the returned `Sending`, which keeps

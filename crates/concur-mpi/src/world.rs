@@ -211,26 +211,13 @@ pub fn init() -> Result<World, MpiError> {
     if let Some(parent) = raw::parent()? {
         // Spawned by a pool: its rank 0 is the parent (it merges low).
         let comm = parent.merge(true)?;
-        let rank = comm.rank()?;
-        let size = comm.size()?;
-        let _ = RUNTIME.set(Runtime {
-            comm,
-            rank,
-            size,
-            thread_level,
-        });
+        let rank = set_runtime(comm, thread_level)?;
         let offer = liveness::exchange(comm, None)?;
         serve_and_exit(comm, rank, &host, offer, Some(parent));
     }
     let comm = Comm::world_dup()?;
-    let rank = comm.rank()?;
+    let rank = set_runtime(comm, thread_level)?;
     let size = comm.size()?;
-    let _ = RUNTIME.set(Runtime {
-        comm,
-        rank,
-        size,
-        thread_level,
-    });
     let listening = if rank == 0 && size > 1 {
         liveness::listen(&host)
     } else {
@@ -245,6 +232,19 @@ pub fn init() -> Result<World, MpiError> {
         serve_and_exit(comm, rank, &host, offer, None);
     }
     Ok(World { _private: () })
+}
+
+/// Records what `init` set up on `comm`; returns this process's rank.
+fn set_runtime(comm: Comm, thread_level: i32) -> Result<i32, MpiError> {
+    let rank = comm.rank()?;
+    let size = comm.size()?;
+    let _ = RUNTIME.set(Runtime {
+        comm,
+        rank,
+        size,
+        thread_level,
+    });
+    Ok(rank)
 }
 
 /// A worker rank's life after `init`: connect its liveness link, serve

@@ -12,7 +12,7 @@ mod helpers;
 
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_ipc::{Hello, PREFIX_LEN, Reply, Request, encode_frame};
-use helpers::{Tally, mpirun, run, strays};
+use helpers::{Descriptors, Tally, check_leftovers, mpirun, run};
 use mpi::ffi;
 use std::time::{Duration, Instant};
 
@@ -215,7 +215,7 @@ fn hostile(case: &str) {
 fn driver() {
     let exe = std::env::current_exe().unwrap();
     let mut tally = Tally::new();
-    let fds = concur_testkit::procfs::open_fds();
+    let fds = Descriptors::now();
     for (case, _) in CASES {
         let job = run(mpirun(60, 2)
             .args(["-x", &format!("CONCUR_MPI_HOSTILE_CASE={case}")])
@@ -229,20 +229,8 @@ fn driver() {
         }
         let fine = job.code == Some(0) && job.stdout.contains(&format!("case {case} ok"));
         tally.check(&format!("mpi hostile rank: {case}"), fine, || job.dump());
-        let left = strays(&exe);
-        tally.check(
-            &format!("no stray ranks after {case}"),
-            left.is_empty(),
-            || format!("{left:?}"),
-        );
-        let kids = concur_testkit::procfs::children();
-        tally.check(&format!("no zombie after {case}"), kids.is_empty(), || {
-            format!("{kids:?}")
-        });
+        check_leftovers(&mut tally, case, &[&exe]);
     }
-    let now = concur_testkit::procfs::open_fds();
-    tally.check("no descriptor leaked by the driver", now == fds, || {
-        format!("{fds} open before, {now} after")
-    });
+    fds.check(&mut tally);
     tally.finish();
 }

@@ -9,7 +9,7 @@ mod helpers;
 
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_mpi::MpiPool;
-use helpers::{Tally, mpirun, run, strays};
+use helpers::{Descriptors, Tally, check_leftovers, mpirun, run, strays};
 use std::time::{Duration, Instant};
 
 use concur_testkit::fault::{kill_self, segfault};
@@ -329,7 +329,7 @@ fn main() {
     }
     let exe = std::env::current_exe().unwrap();
     let mut tally = Tally::new();
-    let fds = concur_testkit::procfs::open_fds();
+    let fds = Descriptors::now();
     let only = std::env::var("CONCUR_MPI_RECOVERY_ONLY").ok();
     for (case, n) in CASES {
         if only.as_deref().is_some_and(|o| o != *case) {
@@ -357,20 +357,8 @@ fn main() {
             fine,
             || job.dump(),
         );
-        let left = strays(&exe);
-        tally.check(
-            &format!("no stray ranks after {case}"),
-            left.is_empty(),
-            || format!("{left:?}"),
-        );
-        let kids = concur_testkit::procfs::children();
-        tally.check(&format!("no zombie after {case}"), kids.is_empty(), || {
-            format!("{kids:?}")
-        });
+        check_leftovers(&mut tally, case, &[&exe]);
     }
-    let now = concur_testkit::procfs::open_fds();
-    tally.check("no descriptor leaked by the driver", now == fds, || {
-        format!("{fds} open before, {now} after")
-    });
+    fds.check(&mut tally);
     tally.finish();
 }

@@ -105,3 +105,35 @@ impl Tally {
         }
     }
 }
+
+/// After a job: no process of `exes` is left, and no zombie child of the
+/// driver (two checks named after `case`).
+pub(crate) fn check_leftovers(tally: &mut Tally, case: &str, exes: &[&Path]) {
+    let left: Vec<u32> = exes.iter().flat_map(|exe| strays(exe)).collect();
+    tally.check(
+        &format!("no stray ranks after {case}"),
+        left.is_empty(),
+        || format!("{left:?}"),
+    );
+    let kids = concur_testkit::procfs::children();
+    tally.check(&format!("no zombie after {case}"), kids.is_empty(), || {
+        format!("{kids:?}")
+    });
+}
+
+/// The driver's open descriptors when it started, to compare at the end.
+pub(crate) struct Descriptors(usize);
+
+impl Descriptors {
+    pub(crate) fn now() -> Self {
+        Self(concur_testkit::procfs::open_fds())
+    }
+
+    /// Checks that as many descriptors are open as at `now`.
+    pub(crate) fn check(self, tally: &mut Tally) {
+        let (before, now) = (self.0, concur_testkit::procfs::open_fds());
+        tally.check("no descriptor leaked by the driver", now == before, || {
+            format!("{before} open before, {now} after")
+        });
+    }
+}
