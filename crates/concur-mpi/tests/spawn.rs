@@ -30,6 +30,18 @@ concur_ipc::remote! {
         std::process::id()
     }
 
+    /// Returns this worker's pid, and stops it (SIGSTOP) `ms` later.
+    fn freeze_later(ms: u64) -> u32 {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(ms));
+            // SAFETY: raising a signal has no memory-safety preconditions.
+            unsafe { libc::raise(libc::SIGSTOP) };
+        });
+        std::process::id()
+    }
+
+    fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
+
     /// SIGKILLs the worker running it.
     fn die() -> u8 { kill_self(); 0 }
 }
@@ -157,6 +169,37 @@ fn singleton() {
     assert!(err.to_string().contains("--enable-recovery"), "{err}");
     drop(pool);
     ok("death");
+
+    // A worker stopped (SIGSTOP) while idle gets a frame too large for the
+    // eager protocol, then is killed: the manager gives the send up, the
+    // task fails, and the send left behind does not hang the singleton's
+    // finalize at the end.
+    let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
+    let frozen = pool
+        .submit_task(freeze_later, 20)
+        .unwrap()
+        .into_result()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: signalling a process has no memory-safety preconditions.
+        unsafe { libc::kill(libc::pid_t::try_from(frozen).unwrap(), libc::SIGKILL) };
+    });
+    let start = Instant::now();
+    let err = pool
+        .submit_task(len_of, vec![1u8; 1 << 20])
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    killer.join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::WorkerDied, "{err}");
+    println!(
+        "send to a stopped worker: failed after {:?} (killed at 300 ms)",
+        start.elapsed()
+    );
+    drop(pool);
+    ok("stopped");
 
     // Shutdown while work is queued, with cancel_futures; then spawn
     // again after all that.
@@ -299,6 +342,7 @@ fn driver() {
             "one_worker",
             "side_by_side",
             "death",
+            "stopped",
             "shutdown_cancels_queued",
             "shutdown_states",
             "emfile",
