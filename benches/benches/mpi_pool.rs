@@ -7,7 +7,10 @@
 //! * `mpi/roundtrip`: submit → result of a no-op, one worker (goal ≤ 10 µs);
 //! * `mpi/100k_chunksize_1` and `mpi/100k_chunksize_100`: `map_task` of
 //!   100k tiny tasks on two workers (goal: within 1.5× of the process pool
-//!   on one machine).
+//!   on one machine);
+//! * `mpi/spawn_roundtrip`: the round trip in spawn mode (the binary runs
+//!   itself as a singleton whose pool spawns one worker), next to the
+//!   process pool's round trip.
 //!
 //! The `concur` row of each group is the MPI pool, `process_pool` the
 //! process pool measured by the same binary moments before.
@@ -61,16 +64,18 @@ fn measure<P: TaskExecutor>(pool: &P, roundtrip: bool, map: bool) -> [Option<f64
     out
 }
 
-const GROUPS: [&str; 3] = [
+const GROUPS: [&str; 4] = [
     "mpi/roundtrip",
     "mpi/100k_chunksize_1",
     "mpi/100k_chunksize_100",
+    "mpi/spawn_roundtrip",
 ];
 
 /// Rank 0 of the MPI job: prints `figure <i> <ns>` lines for the driver.
 fn rank0() {
     let world = concur_mpi::init().expect("MPI init");
     let pool = concur_mpi::MpiPool::builder()
+        .start_method(concur_mpi::StartMethod::World)
         .build()
         .expect("worker ranks");
     let one = pool.max_workers() == 1;
@@ -83,21 +88,36 @@ fn rank0() {
     drop(world);
 }
 
+/// Spawn mode: a singleton (run without mpirun) whose pool spawns one
+/// worker; its round trip is figure 3. The spawned worker runs this
+/// binary with the same environment, and `init` diverts it.
+fn spawn_singleton() {
+    let world = concur_mpi::init().expect("MPI init");
+    let pool = concur_mpi::MpiPool::builder()
+        .start_method(concur_mpi::StartMethod::Spawn)
+        .max_workers(1)
+        .build()
+        .expect("spawned worker");
+    if let Some(ns) = measure(&pool, true, false)[0] {
+        println!("figure 3 {ns}");
+    }
+    drop(pool);
+    drop(world);
+}
+
+/// Rank 0's figures from `mpirun -n ranks` (or, for `ranks` 0, from the
+/// spawn-mode singleton).
 fn mpi_figures(ranks: u32) -> Vec<(usize, f64)> {
     let exe = std::env::current_exe().unwrap();
-    let out = Command::new("timeout")
-        .args([
-            "-k",
-            "5",
-            "600",
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-n",
-        ])
-        .arg(ranks.to_string())
-        .arg(&exe)
-        .output();
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "5", "600"]);
+    if ranks == 0 {
+        cmd.env("CONCUR_BENCH_MPI_SPAWN", "1");
+    } else {
+        cmd.args(["mpirun", "--allow-run-as-root", "--oversubscribe", "-n"])
+            .arg(ranks.to_string());
+    }
+    let out = cmd.arg(&exe).output();
     let out = match out {
         Ok(o) if o.status.success() => o,
         Ok(o) => {
@@ -123,6 +143,9 @@ fn mpi_figures(ranks: u32) -> Vec<(usize, f64)> {
 }
 
 fn main() {
+    if std::env::var_os("CONCUR_BENCH_MPI_SPAWN").is_some() {
+        return spawn_singleton();
+    }
     if std::env::var_os("OMPI_COMM_WORLD_SIZE").is_some() {
         return rank0();
     }
@@ -143,16 +166,17 @@ fn main() {
             .build()
             .unwrap();
         let [_, c1, c100] = measure(&two, false, true);
-        [rt, c1, c100]
+        [rt, c1, c100, rt]
     };
-    let mut mpi = [None; 3];
-    for (i, ns) in mpi_figures(2).into_iter().chain(mpi_figures(3)) {
+    let mut mpi = [None; 4];
+    let jobs = [2, 3, 0].into_iter().flat_map(mpi_figures);
+    for (i, ns) in jobs {
         if let Some(slot) = mpi.get_mut(i) {
             *slot = Some(ns);
         }
     }
     for (i, group) in GROUPS.iter().enumerate() {
-        let per_item = i > 0;
+        let per_item = matches!(i, 1 | 2);
         for (name, ns) in [("concur", mpi[i]), ("process_pool", process[i])] {
             let Some(ns) = ns else { continue };
             if per_item {
