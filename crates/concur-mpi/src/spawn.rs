@@ -46,7 +46,8 @@ pub(crate) fn start(n: usize, info: &[(String, String)]) -> Result<Spawned, Buil
     if !keys.iter().any(|(k, _)| *k == "map_by") {
         keys.push(("map_by", "slot:OVERSUBSCRIBE"));
     }
-    let n = i32::try_from(n).map_err(|_| BuildError::config("max_workers must be at most 4096"))?;
+    // At most `MAX_SPAWN` (checked by `Builder::build`), so it fits.
+    let n = i32::try_from(n).unwrap_or(i32::MAX);
     let inter = raw::spawn(&program, &args, n, &keys).map_err(BuildError::mpi)?;
     let comm = inter.merge(false).map_err(BuildError::mpi)?;
     let host = raw::processor_name().map_err(BuildError::mpi)?;

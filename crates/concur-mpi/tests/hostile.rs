@@ -10,15 +10,15 @@
 
 mod helpers;
 
+use helpers::tasks::square;
+
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_ipc::{Hello, PREFIX_LEN, Reply, Request, encode_frame};
 use helpers::{Descriptors, Tally, check_leftovers, mpirun, run};
 use mpi::ffi;
 use std::time::{Duration, Instant};
 
-concur_ipc::remote! {
-    fn square(x: u64) -> u64 { x * x }
-}
+concur_ipc::remote! {}
 
 /// The cases, and the error kind rank 0 must see on the task.
 const CASES: &[(&str, ErrorKind)] = &[

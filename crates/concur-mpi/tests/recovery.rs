@@ -7,6 +7,8 @@
 
 mod helpers;
 
+use helpers::tasks::{len_of, nap_pid, send_to_stopped_worker};
+
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_mpi::MpiPool;
 use helpers::{Descriptors, Tally, check_leftovers, mpirun, run, strays};
@@ -45,24 +47,6 @@ concur_ipc::remote! {
         }
     }
 
-    /// Returns this worker's pid, and stops it (SIGSTOP) `ms` later: a
-    /// rank that hangs without dying, until someone kills it.
-    fn freeze_later(ms: u64) -> u32 {
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(ms));
-            // SAFETY: raising a signal has no memory-safety preconditions.
-            unsafe { libc::raise(libc::SIGSTOP) };
-        });
-        std::process::id()
-    }
-
-    fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
-
-    /// Sleeps, then says which worker process ran it.
-    fn nap_pid(ms: u64) -> u32 {
-        std::thread::sleep(Duration::from_millis(ms));
-        std::process::id()
-    }
 }
 
 /// This machine's name, as MPI reports it (Open MPI: `gethostname`).
@@ -98,27 +82,7 @@ fn pids(pool: &MpiPool, n: usize) -> Vec<u32> {
 fn stopped() {
     let world = concur_mpi::init().expect("MPI init");
     let pool = MpiPool::builder().build().expect("build");
-    let pid = pool
-        .submit_task(freeze_later, 20)
-        .unwrap()
-        .into_result()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        let pid = libc::pid_t::try_from(pid).unwrap();
-        // SAFETY: signalling a process has no memory-safety preconditions.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-    });
-    // LIFO: the most recently freed rank, the stopped one, gets it.
-    let start = Instant::now();
-    let err = pool
-        .submit_task(len_of, vec![1u8; 1 << 20])
-        .unwrap()
-        .into_result()
-        .unwrap_err();
-    let took = start.elapsed();
-    killer.join().unwrap();
+    let (err, took) = send_to_stopped_worker(&pool);
     assert_eq!(err.kind(), ErrorKind::WorkerDied, "{err}");
     println!("send to a stopped rank: failed after {took:?} (killed at 300 ms): {err}");
     assert_eq!(

@@ -11,36 +11,13 @@ mod helpers;
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
 use concur_mpi::{MpiPool, StartMethod};
 use concur_testkit::fault::kill_self;
+use helpers::tasks::{checked_div, nap_pid, send_to_stopped_worker, square};
 use helpers::{Descriptors, Tally, run, strays, timed};
 use std::time::{Duration, Instant};
 
 concur_ipc::remote! {
-    fn square(x: u64) -> u64 { x * x }
-
-    fn checked_div(a: u32, b: u32) -> Result<u32, String> {
-        a.checked_div(b).ok_or_else(|| format!("cannot divide {a} by zero"))
-    }
-
     /// Which process ran it.
     fn pid() -> u32 { std::process::id() }
-
-    /// Sleeps, then says which process ran it.
-    fn nap_pid(ms: u64) -> u32 {
-        std::thread::sleep(Duration::from_millis(ms));
-        std::process::id()
-    }
-
-    /// Returns this worker's pid, and stops it (SIGSTOP) `ms` later.
-    fn freeze_later(ms: u64) -> u32 {
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(ms));
-            // SAFETY: raising a signal has no memory-safety preconditions.
-            unsafe { libc::raise(libc::SIGSTOP) };
-        });
-        std::process::id()
-    }
-
-    fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
 
     /// SIGKILLs the worker running it.
     fn die() -> u8 { kill_self(); 0 }
@@ -175,29 +152,9 @@ fn singleton() {
     // task fails, and the send left behind does not hang the singleton's
     // finalize at the end.
     let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
-    let frozen = pool
-        .submit_task(freeze_later, 20)
-        .unwrap()
-        .into_result()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: signalling a process has no memory-safety preconditions.
-        unsafe { libc::kill(libc::pid_t::try_from(frozen).unwrap(), libc::SIGKILL) };
-    });
-    let start = Instant::now();
-    let err = pool
-        .submit_task(len_of, vec![1u8; 1 << 20])
-        .unwrap()
-        .into_result()
-        .unwrap_err();
-    killer.join().unwrap();
+    let (err, took) = send_to_stopped_worker(&pool);
     assert_eq!(err.kind(), ErrorKind::WorkerDied, "{err}");
-    println!(
-        "send to a stopped worker: failed after {:?} (killed at 300 ms)",
-        start.elapsed()
-    );
+    println!("send to a stopped worker: failed after {took:?} (killed at 300 ms)");
     drop(pool);
     ok("stopped");
 

@@ -10,16 +10,11 @@ mod helpers;
 
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
 use concur_mpi::{MpiPool, StartMethod};
+use helpers::tasks::{checked_div, len_of, nap_pid, square};
 use helpers::{Tally, mpirun, run, strays, timed};
 use std::time::{Duration, Instant};
 
 concur_ipc::remote! {
-    fn square(x: u64) -> u64 { x * x }
-
-    fn checked_div(a: u32, b: u32) -> Result<u32, String> {
-        a.checked_div(b).ok_or_else(|| format!("cannot divide {a} by zero"))
-    }
-
     fn boom(x: u8) -> u8 { if x > 0 { panic!("boom {x}") } x }
 
     /// The initializer: refuses 0, else keeps `x` for `remembered`.
@@ -33,16 +28,9 @@ concur_ipc::remote! {
 
     fn remembered() -> u32 { REMEMBERED.load(std::sync::atomic::Ordering::SeqCst) }
 
-    fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
-
     /// `n` bytes: over the pool's max_frame for a large `n`.
     fn big(n: usize) -> Vec<u8> { vec![7; n] }
 
-    /// Sleeps, then says which worker process ran it.
-    fn nap_pid(ms: u64) -> u32 {
-        std::thread::sleep(Duration::from_millis(ms));
-        std::process::id()
-    }
 }
 
 static REMEMBERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);

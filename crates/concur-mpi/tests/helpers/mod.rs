@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each driver uses a subset
 
+pub(crate) mod tasks;
+
 use std::path::Path;
 use std::process::Command;
 
