@@ -398,15 +398,7 @@ impl Builder {
         // Keeps the pre-`main` hook linked into every binary that builds a
         // pool (see `hook`).
         crate::hook::keep();
-        if crate::is_worker_process() {
-            let kind = if crate::guard::diverted() {
-                BuildErrorKind::InWorker
-            } else {
-                crate::guard::report_missing_init();
-                BuildErrorKind::Undiverted
-            };
-            return Err(BuildError { kind });
-        }
+        refuse_in_worker()?;
         let workers = match self.max_workers {
             Some(0) => return Err(BuildError::config("max_workers must be at least 1")),
             Some(n) => n,
@@ -538,4 +530,19 @@ impl ProcessPool {
 #[must_use]
 pub fn default_max_workers() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// Refuses a pool (or the zygote) in a pool worker, or in a copy of the
+/// program that no guard diverted (which tells its pool).
+pub(crate) fn refuse_in_worker() -> Result<(), BuildError> {
+    if crate::is_worker_process() {
+        let kind = if crate::guard::diverted() {
+            BuildErrorKind::InWorker
+        } else {
+            crate::guard::report_missing_init();
+            BuildErrorKind::Undiverted
+        };
+        return Err(BuildError { kind });
+    }
+    Ok(())
 }

@@ -1,9 +1,8 @@
-//! The fork server: a single-threaded process (a fresh exec of this binary,
-//! diverted by the worker guard, before `main` or by [`init`](crate::init))
-//! that forks workers on request, so
-//! starting or replacing a worker costs a `fork` of a small process instead
-//! of an `exec`, and no worker ever inherits a lock held by one of the
-//! pool's threads.
+//! A pool's fork server: a single-threaded process (forked by the
+//! [`zygote`](crate::zygote), a fresh exec of this binary diverted by the
+//! worker guard) that forks workers on request, so starting or replacing a
+//! worker costs a `fork` of a small process instead of an `exec`, and no
+//! worker ever inherits a lock held by one of the pool's threads.
 //!
 //! Protocol on a `SOCK_SEQPACKET` pair (one message per record):
 //! * server → pool, first: `Record { kind: b'H', pid }` (its handshake), or
@@ -19,18 +18,16 @@
 //! from the `X` record. Closing the control socket stops the server.
 
 use crate::error::init_hint;
-use crate::reexec::reexec;
 use crate::sys::{self, ExitCause};
-use crate::token::Token;
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use std::collections::HashMap;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
-const RECORD: usize = 12;
+pub(crate) const RECORD: usize = 12;
 
-fn record(kind: u8, pid: i32, status: i32) -> [u8; RECORD] {
+pub(crate) fn record(kind: u8, pid: i32, status: i32) -> [u8; RECORD] {
     let mut r = [0u8; RECORD];
     r[0] = kind;
     r[4..8].copy_from_slice(&pid.to_le_bytes());
@@ -38,7 +35,7 @@ fn record(kind: u8, pid: i32, status: i32) -> [u8; RECORD] {
     r
 }
 
-fn send_with_fd(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> {
+pub(crate) fn send_with_fd(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> {
     let fds;
     let cmsgs: &[ControlMessage<'_>] = match fd {
         Some(f) => {
@@ -63,7 +60,10 @@ fn send_with_fd(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> 
 }
 
 /// Receives one message; `Ok(None)` at end of stream.
-fn recv_with_fd(sock: RawFd, buf: &mut [u8]) -> io::Result<Option<(usize, Option<OwnedFd>)>> {
+pub(crate) fn recv_with_fd(
+    sock: RawFd,
+    buf: &mut [u8],
+) -> io::Result<Option<(usize, Option<OwnedFd>)>> {
     let mut cmsg = nix::cmsg_space!([RawFd; 2]);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
@@ -189,7 +189,7 @@ pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
     }
 }
 
-/// Sent by a copy of the binary started as a fork server that no guard
+/// Sent by a copy of the binary started as the zygote that no guard
 /// diverted (see `guard::report_missing_init`).
 pub(crate) fn report_missing_init(ctl_fd: RawFd) {
     let _ = send_with_fd(ctl_fd, &record(b'N', std::process::id() as i32, 0), None);
@@ -248,78 +248,31 @@ pub(crate) struct ForkServer {
 }
 
 impl ForkServer {
-    /// Starts the server by re-executing `exe` and waits (up to `timeout`,
-    /// `None` for no limit) for its handshake.
-    pub(crate) fn start(
-        exe: &std::path::Path,
+    /// A server the zygote forked (so the zygote reaps it, not us), once
+    /// its handshake arrived (up to `timeout`).
+    pub(crate) fn forked(
+        pid: i32,
+        pidfd: OwnedFd,
+        ctl: OwnedFd,
         timeout: Option<Duration>,
     ) -> Result<Self, StartError> {
-        let (ours, theirs) = sys::seqpacket_pair().map_err(StartError::Io)?;
-        let (pid, pidfd) = reexec(exe, Token::ForkServer, theirs).map_err(StartError::Io)?;
-        let server = Self {
+        Self {
             pid,
             pidfd,
-            ctl: ours,
+            ctl,
             statuses: HashMap::new(),
-        };
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut buf = [0u8; 16];
-        let outcome = loop {
-            let mut fds = [
-                libc::pollfd {
-                    fd: server.ctl.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: server.pidfd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let ms = deadline.map_or(-1, |d| {
-                let left = d.saturating_duration_since(Instant::now());
-                i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
-            });
-            match sys::poll(&mut fds, ms) {
-                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => {
-                    break Err(StartError::Silent {
-                        pid,
-                        waited: timeout.unwrap_or_default(),
-                    });
-                }
-                Ok(0) => continue,
-                Ok(_) => {}
-                Err(e) => break Err(StartError::Io(e)),
-            }
-            if fds[0].revents != 0 {
-                match recv_with_fd(server.ctl.as_raw_fd(), &mut buf) {
-                    Ok(Some((n, _))) if n >= RECORD && buf[0] == b'H' => break Ok(()),
-                    Ok(Some((n, _))) if n >= RECORD && buf[0] == b'N' => {
-                        break Err(StartError::MissingInit { pid });
-                    }
-                    Ok(Some(_)) => {
-                        break Err(StartError::Io(io::Error::other(
-                            "the fork server sent a malformed handshake",
-                        )));
-                    }
-                    // Closed: it is exiting; the pidfd tells how.
-                    Ok(None) | Err(_) => {}
-                }
-            }
-            if fds[1].revents != 0 {
-                let cause = sys::reap(pid).unwrap_or(ExitCause::Unknown);
-                // Reaped: make `stop` below not wait or reap again.
-                let Self { pidfd, ctl, .. } = server;
-                drop((pidfd, ctl));
-                return Err(StartError::Exited { pid, cause });
-            }
-        };
-        match outcome {
-            Ok(()) => Ok(server),
+        }
+        .greeted(timeout)
+    }
+
+    /// Waits for the handshake; on any failure the server is stopped.
+    fn greeted(self, timeout: Option<Duration>) -> Result<Self, StartError> {
+        match handshake(&self.ctl, &self.pidfd, self.pid, timeout, false) {
+            Ok(()) => Ok(self),
+            Err(e @ StartError::Exited { .. }) => Err(e),
             Err(e) => {
-                sys::kill(pid, libc::SIGKILL);
-                server.stop(Duration::from_secs(5));
+                sys::pidfd_kill(&self.pidfd, libc::SIGKILL);
+                self.stop();
                 Err(e)
             }
         }
@@ -416,22 +369,77 @@ impl ForkServer {
         std::mem::take(&mut self.statuses)
     }
 
-    /// Stops the server: closes the control socket, waits up to
-    /// `grace` for it to exit, then kills it; always reaps it.
-    pub(crate) fn stop(self, grace: Duration) {
-        let Self {
-            pid, pidfd, ctl, ..
-        } = self;
-        drop(ctl);
-        let mut fds = [libc::pollfd {
-            fd: pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        let ms = i32::try_from(grace.as_millis()).unwrap_or(i32::MAX);
-        if !matches!(sys::poll(&mut fds, ms), Ok(n) if n > 0) {
-            sys::kill(pid, libc::SIGKILL);
+    /// Stops the server at once: `SIGKILL` (it holds nothing: it is
+    /// stopped when its workers are gone, or stuck), then closes the
+    /// control socket. The zygote reaps it; nothing waits for that (it took
+    /// a fifth of a pool's start-up time).
+    pub(crate) fn stop(self) {
+        sys::pidfd_kill(&self.pidfd, libc::SIGKILL);
+    }
+}
+
+/// Waits (up to `timeout`, `None` for no limit) for the handshake record
+/// a fork server or the zygote sends first on `ctl`, watching `pidfd` for
+/// its death (reaped here when `ours`).
+pub(crate) fn handshake(
+    ctl: &OwnedFd,
+    pidfd: &OwnedFd,
+    pid: i32,
+    timeout: Option<Duration>,
+    ours: bool,
+) -> Result<(), StartError> {
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut buf = [0u8; 16];
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: ctl.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: pidfd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        let ms = deadline.map_or(-1, |d| {
+            let left = d.saturating_duration_since(Instant::now());
+            i32::try_from(left.as_millis().saturating_add(1)).unwrap_or(i32::MAX)
+        });
+        match sys::poll(&mut fds, ms) {
+            Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                return Err(StartError::Silent {
+                    pid,
+                    waited: timeout.unwrap_or_default(),
+                });
+            }
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(StartError::Io(e)),
         }
-        let _ = sys::reap(pid);
+        if fds[0].revents != 0 {
+            match recv_with_fd(ctl.as_raw_fd(), &mut buf) {
+                Ok(Some((n, _))) if n >= RECORD && buf[0] == b'H' => return Ok(()),
+                Ok(Some((n, _))) if n >= RECORD && buf[0] == b'N' => {
+                    return Err(StartError::MissingInit { pid });
+                }
+                Ok(Some(_)) => {
+                    return Err(StartError::Io(io::Error::other(
+                        "the fork server sent a malformed handshake",
+                    )));
+                }
+                // Closed: it is exiting; the pidfd tells how.
+                Ok(None) | Err(_) => {}
+            }
+        }
+        if fds[1].revents != 0 {
+            let cause = if ours {
+                sys::reap(pid).unwrap_or(ExitCause::Unknown)
+            } else {
+                ExitCause::Unknown
+            };
+            return Err(StartError::Exited { pid, cause });
+        }
     }
 }

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by [`run`] in a worker. A process-wide fact, not shared state a
 /// loom model could race on, and a `static` (which loom's atomics cannot
-/// be): the crate's one `std::sync` item outside concur-sync.
+/// be): with the zygote's handle (`zygote::ZYGOTE`), one of the crate's two
+/// `std::sync` items outside concur-sync.
 static IN_WORKER: AtomicBool = AtomicBool::new(false);
 
 /// Diverts a worker process into the worker loop; returns at once in any
@@ -58,7 +59,7 @@ pub(crate) fn run(token: OsString) -> ! {
     let code = catch_unwind(AssertUnwindSafe(|| {
         match Token::parse(token.to_str().unwrap_or("")) {
             Some(Token::Spawn(fd)) => crate::worker::run(fd),
-            Some(Token::ForkServer(fd)) => crate::forkserver::serve(fd),
+            Some(Token::Zygote(fd)) => crate::zygote::serve(fd),
             None => {
                 eprintln!("concur-process: malformed {WORKER_ENV} token {token:?}");
                 2
@@ -109,7 +110,7 @@ pub(crate) fn report_missing_init() {
                 let _ = crate::sys::send_all(&Raw(fd), &frame);
             }
         }
-        Some(Token::ForkServer(fd)) => crate::forkserver::report_missing_init(fd),
+        Some(Token::Zygote(fd)) => crate::forkserver::report_missing_init(fd),
         None => {}
     }
 }

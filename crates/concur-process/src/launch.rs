@@ -1,21 +1,20 @@
 //! Starting worker processes, by either start method, and reading how they
-//! ended. For [`StartMethod::ForkServer`] it owns the fork server and
-//! starts a new one when the last one died (as CPython does on next use).
+//! ended. For [`StartMethod::ForkServer`] it owns the pool's fork server
+//! (forked by the process-wide zygote) and gets a new one when the last
+//! one died (as CPython does on next use).
 
-use crate::forkserver::{self, ForkServer};
+use crate::forkserver;
 use crate::proc::Proc;
 use crate::reexec::reexec;
 use crate::start_method::StartMethod;
 use crate::sys::{self, ExitCause};
 use crate::token::Token;
+use crate::zygote;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::time::Duration;
-
-/// How long a fork server that is being stopped may take to exit.
-const SERVER_GRACE: Duration = Duration::from_secs(5);
 
 /// Why a worker could not be launched.
 #[derive(Debug)]
@@ -56,7 +55,7 @@ pub(crate) struct Launcher {
     exe: std::path::PathBuf,
     method: StartMethod,
     start_timeout: Option<Duration>,
-    server: Option<ForkServer>,
+    server: Option<forkserver::ForkServer>,
     /// Bumped each time a fork server is started: a worker records the
     /// epoch of the server that forked it.
     epoch: u64,
@@ -91,7 +90,7 @@ impl Launcher {
     fn fork(&mut self) -> Result<Proc, LaunchError> {
         if self.server.is_none() {
             let server =
-                ForkServer::start(&self.exe, self.start_timeout).map_err(LaunchError::Server)?;
+                zygote::fork_server(&self.exe, self.start_timeout).map_err(LaunchError::Server)?;
             self.server = Some(server);
             self.epoch += 1;
         }
@@ -121,8 +120,8 @@ impl Launcher {
     pub(crate) fn server_died(&mut self) {
         if let Some(mut server) = self.server.take() {
             self.orphans.extend(server.take_statuses());
-            sys::kill(server.pid, libc::SIGKILL);
-            server.stop(SERVER_GRACE);
+            sys::pidfd_kill(&server.pidfd, libc::SIGKILL);
+            server.stop();
         }
     }
 
@@ -149,7 +148,7 @@ impl Launcher {
     /// Stops the fork server, if any.
     pub(crate) fn stop(&mut self) {
         if let Some(server) = self.server.take() {
-            server.stop(SERVER_GRACE);
+            server.stop();
         }
     }
 }
@@ -157,6 +156,6 @@ impl Launcher {
 /// Starts a worker by re-executing `exe` with the token of its socket end.
 fn spawn(exe: &std::path::Path) -> io::Result<Proc> {
     let (parent, child) = sys::socketpair()?;
-    let (pid, pidfd) = reexec(exe, Token::Spawn, child)?;
+    let (pid, pidfd) = reexec(exe, Token::Spawn, child, true)?;
     Ok(Proc::new(pid, None, pidfd, parent))
 }

@@ -106,6 +106,7 @@ mod stats;
 mod sys;
 mod token;
 mod worker;
+mod zygote;
 
 pub use builder::{Builder, default_max_workers};
 pub use closures::{MapOnProcessPool, SubmitToProcessPool};
@@ -114,6 +115,9 @@ pub use guard::{init, is_worker_process};
 pub use pool::ProcessPool;
 pub use start_method::StartMethod;
 pub use sys::ExitCause;
+pub use zygote::start_fork_server;
+#[doc(hidden)]
+pub use zygote::zygote_pid;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -12,7 +12,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Re-executes `exe` as `role` (`Token::Spawn` or `Token::ForkServer`),
+/// Re-executes `exe` as `role` (a `Token` constructor),
 /// handing it `theirs` (a close-on-exec socket end, kept open across the
 /// `exec` in the child only and closed here once the copy runs). Returns
 /// the copy's pid and a pidfd for it; on a pidfd failure the copy is
@@ -21,6 +21,7 @@ pub(crate) fn reexec(
     exe: &Path,
     role: fn(RawFd) -> Token,
     theirs: OwnedFd,
+    die_with_parent: bool,
 ) -> io::Result<(i32, OwnedFd)> {
     let fd = theirs.as_raw_fd();
     let mut cmd = Command::new(exe);
@@ -31,8 +32,12 @@ pub(crate) fn reexec(
     unsafe {
         cmd.pre_exec(move || {
             sys::clear_cloexec(fd)?;
-            // Die with the pool's process rather than linger as an orphan.
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // Die with the pool's process rather than linger as an orphan
+            // (the signal comes when the *thread* that started it ends: the
+            // zygote, started by any thread, watches its socket instead).
+            if die_with_parent {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            }
             Ok(())
         });
     }

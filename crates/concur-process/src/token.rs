@@ -1,5 +1,5 @@
 //! The worker token: how a pool tells a fresh copy of this binary which
-//! role it plays (a spawned worker, or the fork server) and which
+//! role it plays (a spawned worker, or the zygote that forks fork servers) and which
 //! inherited descriptor it talks on. Written into the copy's environment
 //! by [`reexec`](crate::reexec), read back by [`init`](crate::init).
 
@@ -14,8 +14,8 @@ pub(crate) const WORKER_ENV: &str = "CONCUR_PROCESS_WORKER";
 pub(crate) enum Token {
     /// A worker, serving on this socket (`spawn:<fd>`).
     Spawn(RawFd),
-    /// The fork server, on this control socket (`forkserver:<fd>`).
-    ForkServer(RawFd),
+    /// The process-wide zygote, which forks fork servers (`zygote:<fd>`).
+    Zygote(RawFd),
 }
 
 impl Token {
@@ -24,7 +24,7 @@ impl Token {
         let fd = |prefix: &str| token.strip_prefix(prefix)?.parse::<RawFd>().ok();
         fd("spawn:")
             .map(Self::Spawn)
-            .or_else(|| fd("forkserver:").map(Self::ForkServer))
+            .or_else(|| fd("zygote:").map(Self::Zygote))
     }
 }
 
@@ -32,7 +32,7 @@ impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Spawn(fd) => write!(f, "spawn:{fd}"),
-            Self::ForkServer(fd) => write!(f, "forkserver:{fd}"),
+            Self::Zygote(fd) => write!(f, "zygote:{fd}"),
         }
     }
 }
@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn tokens_read_back_as_written() {
-        for t in [Token::Spawn(7), Token::ForkServer(12)] {
+        for t in [Token::Spawn(7), Token::Zygote(3)] {
             assert_eq!(Token::parse(&t.to_string()), Some(t));
         }
         assert_eq!(Token::parse("spawn:x"), None);

@@ -49,6 +49,8 @@ fn main() {
         .write_all(format!("{}\n", std::process::id()).as_bytes())
         .unwrap();
     println!("\nrunning 2 tests");
+    // The zygote's two descriptors are the program's, kept for its life.
+    concur_process::start_fork_server().unwrap();
     let fds = open_fds();
     for method in [StartMethod::Spawn, StartMethod::ForkServer] {
         let pool = ProcessPool::builder()

@@ -1025,6 +1025,140 @@ fn fork_server_death_restarts_it() {
     assert_eq!(open_fds(), fds, "descriptors leaked");
 }
 
+/// The process-wide zygote dies: pools it forked servers for keep working
+/// (a server outlives the zygote that forked it), and the next pool
+/// starts a new zygote.
+fn zygote_death_spares_running_pools() {
+    let pool = pool(2);
+    let zygote = concur_process::zygote_pid().expect("a fork-server pool has a zygote");
+    let workers = pool.worker_pids();
+    assert!(helpers::sigkill(zygote));
+    // The pool's server and workers are untouched: tasks run, a killed
+    // worker is forked again by the same server.
+    assert_eq!(
+        pool.submit_task(square, 7).unwrap().into_result().unwrap(),
+        49
+    );
+    assert!(helpers::sigkill(workers[0]));
+    let fresh = helpers::new_worker(&pool, &workers);
+    assert!(!workers.contains(&fresh));
+    let out: Vec<u64> = pool
+        .submit_batch(square, (0..20).collect())
+        .unwrap()
+        .into_iter()
+        .map(|f| f.into_result().unwrap())
+        .collect();
+    assert_eq!(out, (0..20u64).map(|x| x * x).collect::<Vec<_>>());
+    // A new pool gets a new zygote (the dead one is reaped then).
+    let second = helpers::pool(1);
+    let new_zygote = concur_process::zygote_pid().unwrap();
+    assert_ne!(new_zygote, zygote);
+    assert_eq!(
+        second
+            .submit_task(square, 3)
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        9
+    );
+    drop((pool, second));
+}
+
+/// A zygote that does not answer (stopped) is killed after its answer
+/// timeout and replaced: the pool still starts.
+fn stopped_zygote_is_replaced() {
+    concur_process::start_fork_server().unwrap();
+    let warm = pool(1); // greets the zygote
+    drop(warm);
+    let zygote = concur_process::zygote_pid().unwrap();
+    // SAFETY: plain kill(2) of our own child.
+    assert_eq!(unsafe { libc::kill(zygote as i32, libc::SIGSTOP) }, 0);
+    let t = Instant::now();
+    let pool = pool(1);
+    assert!(t.elapsed() < LONG, "{:?}", t.elapsed());
+    let new_zygote = concur_process::zygote_pid().unwrap();
+    assert_ne!(new_zygote, zygote);
+    assert_eq!(
+        pool.submit_task(square, 5).unwrap().into_result().unwrap(),
+        25
+    );
+    drop(pool);
+    // The stopped one was killed and reaped.
+    assert!(!children().iter().any(|&(p, _)| p == zygote));
+    assert!(!std::path::Path::new(&format!("/proc/{zygote}")).exists());
+}
+
+/// This program killed (`SIGKILL`) with a fork-server pool running: its
+/// zygote, the pool's server and the workers all end, none left behind.
+fn zygote_and_servers_end_with_the_program() {
+    let dir = std::env::temp_dir().join(format!(
+        "concur-zygote-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let out = concur_testkit::run_child(
+        "zygote_child_killed",
+        &[("CONCUR_ZYGOTE_OUT", dir.as_os_str())],
+        LONG,
+    );
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(libc::SIGKILL),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pids: Vec<u32> = std::fs::read_to_string(&dir)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let _ = std::fs::remove_file(&dir);
+    // zygote, server, 2 workers
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for pid in pids {
+        // Gone, or (reparented, not yet reaped) a zombie.
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+        }) {
+            assert!(
+                Instant::now() < deadline,
+                "process {pid} outlived its program"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Run by `zygote_and_servers_end_with_the_program` as a child: writes the
+/// pids of its zygote, its pool's server and its 2 workers, then kills
+/// itself.
+#[test]
+#[ignore = "run as a child by zygote_and_servers_end_with_the_program"]
+fn zygote_child_killed() {
+    let out = std::env::var_os("CONCUR_ZYGOTE_OUT").expect("run as a child");
+    let pool = ProcessPool::builder()
+        .start_method(concur_process::StartMethod::ForkServer)
+        .max_workers(2)
+        .build()
+        .unwrap();
+    let zygote = concur_process::zygote_pid().unwrap();
+    let workers = pool.worker_pids();
+    let server = fork_server_of(&pool);
+    let mut pids = vec![zygote, server];
+    pids.extend(workers);
+    std::fs::write(
+        &out,
+        pids.iter().map(|p| format!("{p} ")).collect::<String>(),
+    )
+    .unwrap();
+    concur_testkit::fault::kill_self();
+}
+
 /// The pool's fork server: our child that is not one of its workers.
 fn fork_server_of(pool: &ProcessPool) -> u32 {
     let deadline = Instant::now() + LONG;
@@ -1686,5 +1820,8 @@ process_tests! {
     ];
     fork_server_only: [
         fork_server_death_restarts_it,
+        zygote_death_spares_running_pools,
+        stopped_zygote_is_replaced,
+        zygote_and_servers_end_with_the_program,
     ];
 }

@@ -47,7 +47,10 @@ pub fn open_fds() -> usize {
 }
 
 /// This process's children, in any state (`'Z'` for a zombie), as
-/// `(pid, state)`.
+/// `(pid, state)`. The process pool's zygote (named `concur-zygote`: one
+/// per program, kept until it exits) is not listed, but the children it
+/// forked (the pools' fork servers) are, so a fork server left behind
+/// still shows.
 ///
 /// # Panics
 ///
@@ -63,7 +66,30 @@ pub fn open_fds() -> usize {
 /// ```
 #[must_use]
 pub fn children() -> Vec<(u32, char)> {
+    let all = processes();
     let me = std::process::id();
+    let zygotes: Vec<u32> = all
+        .iter()
+        .filter(|p| p.ppid == me && p.comm == ZYGOTE && p.state != 'Z')
+        .map(|p| p.pid)
+        .collect();
+    all.iter()
+        .filter(|p| (p.ppid == me && !zygotes.contains(&p.pid)) || zygotes.contains(&p.ppid))
+        .map(|p| (p.pid, p.state))
+        .collect()
+}
+
+/// The process pool's zygote's name (its `comm`).
+const ZYGOTE: &str = "concur-zygote";
+
+struct Process {
+    pid: u32,
+    ppid: u32,
+    state: char,
+    comm: String,
+}
+
+fn processes() -> Vec<Process> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc")
         .expect("/proc is readable on Linux")
@@ -76,15 +102,19 @@ pub fn children() -> Vec<(u32, char)> {
             continue;
         };
         // "pid (comm) S ppid ..." — comm may contain spaces; split after ')'.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
             continue;
         };
-        let mut fields = rest.split_whitespace();
+        let comm = stat[open + 1..close].to_string();
+        let mut fields = stat[close + 1..].split_whitespace();
         let state = fields.next().and_then(|s| s.chars().next()).unwrap_or('?');
         let ppid: u32 = fields.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == me {
-            out.push((pid, state));
-        }
+        out.push(Process {
+            pid,
+            ppid,
+            state,
+            comm,
+        });
     }
     out
 }

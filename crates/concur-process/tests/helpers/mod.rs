@@ -90,6 +90,11 @@ pub(crate) fn run_case(method: u64, case: fn(), setup: fn()) {
     let _alone = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
     SETUP.call_once(setup);
     METHOD.store(method, Ordering::SeqCst);
+    if method == 1 {
+        // The zygote (kept for the program's life: two descriptors here)
+        // is not the case's to leak.
+        concur_process::start_fork_server().unwrap();
+    }
     let fds = open_fds();
     case();
     assert_no_children();
