@@ -45,6 +45,11 @@ pub(crate) struct Proc {
     pub(crate) task_deadline: Option<(u64, Option<Instant>)>,
     /// What it sent that broke the protocol.
     pub(crate) violation: Option<String>,
+    /// When its last `Done` arrived, and the time since the one before
+    /// (a task's length plus the round trip, for back-to-back tasks): the
+    /// dispatcher polls before it blocks while this is short.
+    pub(crate) last_done: Option<Instant>,
+    pub(crate) done_interval: Option<std::time::Duration>,
 }
 
 impl Proc {
@@ -65,6 +70,8 @@ impl Proc {
             exit_deadline: None,
             task_deadline: None,
             violation: None,
+            last_done: None,
+            done_interval: None,
         }
     }
 

@@ -283,3 +283,19 @@ impl std::io::Read for DontWait<'_> {
         Ok(n as usize)
     }
 }
+
+/// Polls `fds` without blocking, spinning (`spin_loop`, never yielding)
+/// until one is ready or `budget` has passed; the number ready (0: none).
+pub(crate) fn poll_spinning(
+    fds: &mut [libc::pollfd],
+    budget: std::time::Duration,
+) -> io::Result<usize> {
+    let start = std::time::Instant::now();
+    loop {
+        let n = poll(fds, 0)?;
+        if n > 0 || start.elapsed() >= budget {
+            return Ok(n);
+        }
+        std::hint::spin_loop();
+    }
+}
