@@ -5,6 +5,7 @@
 
 use super::builder::MapBuilder;
 use super::chunk_run::{run_closure_chunk, run_fallible_chunk};
+use super::collect::{Dest, ScatterFn, scatter};
 use super::in_flight::{InFlight, SubmitFn};
 use concur_core::{BoxError, ChunkOutcome, Executor, RemoteFn, TaskExecutor};
 use concur_sync::sync::Arc;
@@ -107,11 +108,16 @@ pub trait ExecutorExt: Executor {
         R: Send + 'static,
         E: Into<BoxError>,
     {
+        let f = Arc::new(f);
+        let g = Arc::clone(&f);
         MapBuilder::new(
             inputs.into_iter(),
-            chunk_submitter(self, move |c| run_fallible_chunk(&f, c)),
+            chunk_submitter(self, move |c| run_fallible_chunk(&*f, c)),
             true,
         )
+        .with_scatter(scatter_submitter(self, move |a| {
+            g(a).map_err(concur_core::Error::task)
+        }))
     }
 }
 
@@ -136,11 +142,37 @@ where
     I::Item: Send + 'static,
     R: Send + 'static,
 {
+    let f = Arc::new(f);
+    let g = Arc::clone(&f);
     MapBuilder::new(
         inputs.into_iter(),
-        chunk_submitter(exec, move |c| run_closure_chunk(&f, c)),
+        chunk_submitter(exec, move |c| run_closure_chunk(&*f, c)),
         ordered,
     )
+    .with_scatter(scatter_submitter(exec, move |a| Ok(g(a))))
+}
+
+/// Submits each chunk and its place in the result as one job on `exec`
+/// that writes `f`'s outputs there: `collect_vec`'s parallel path.
+fn scatter_submitter<'e, X, A, R>(
+    exec: &'e X,
+    f: impl Fn(A) -> Result<R, concur_core::Error> + Send + Sync + 'static,
+) -> ScatterFn<'e, A, R>
+where
+    X: Executor + ?Sized,
+    A: Send + 'static,
+    R: Send + 'static,
+{
+    let f = Arc::new(f);
+    let g = Arc::clone(&f);
+    ScatterFn {
+        submit: Box::new(move |chunk: Vec<A>, dest: Dest<R>| {
+            let f = Arc::clone(&f);
+            Executor::submit(&exec, move || scatter(&*f, chunk, dest))
+                .map_err(|e| e.error().clone())
+        }),
+        here: Box::new(move |chunk, dest| scatter(&*g, chunk, dest)),
+    }
 }
 
 fn chunk_submitter<'e, X, A, R>(

@@ -13,11 +13,14 @@
 //! * `ext`: the extension traits and their submitters.
 //! * `chunk_run`: running a closure over a chunk on the worker (with the
 //!   in-place path for outputs laid out like their inputs).
+//! * `collect`: `collect_vec`'s parallel path (workers write the outputs
+//!   into the result `Vec`).
 //! * `in_flight`: one submission, until its items are yielded.
 //! * `iter`: [`MapIter`], buffering and yielding.
 
 mod builder;
 mod chunk_run;
+mod collect;
 mod error;
 mod ext;
 mod in_flight;
