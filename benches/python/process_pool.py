@@ -6,6 +6,7 @@ Usage: python3 process_pool.py roundtrip|map|primes|startup [arg]
   map CHUNKSIZE      executor.map over 20000 (chunksize 1) or 200000 inputs
   primes WORKERS     count primes below 2_000_000 in 8 equal jobs
   startup            create a pool and wait until 2 workers answered
+  payload MODE       a 100 MB bytes object as argument or as result
 
 Prints one JSON object with "median_ns" (per operation / per item / per
 run) and what was measured.
@@ -98,9 +99,31 @@ def startup(samples=_samples(7, 3)):
     return {"bench": "startup", "median_ns": statistics.median(runs)}
 
 
+PAYLOAD = 100 << 20
+
+
+def make_bytes(n):
+    return b"\x07" * n
+
+
+def payload(mode, samples=_samples(7, 3)):
+    data = b"\x07" * PAYLOAD
+    with ProcessPoolExecutor(max_workers=1) as ex:
+        ex.submit(square, 1).result()
+        runs = []
+        for _ in range(samples):
+            t0 = time.perf_counter_ns()
+            if mode == "argument":
+                assert ex.submit(len, data).result() == PAYLOAD
+            else:
+                assert len(ex.submit(make_bytes, PAYLOAD).result()) == PAYLOAD
+            runs.append(time.perf_counter_ns() - t0)
+    return {"bench": f"payload {mode}", "median_ns": statistics.median(runs)}
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
-    arg = int(sys.argv[2]) if len(sys.argv) > 2 else None
+    arg = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2].isdigit() else None
     if what == "roundtrip":
         out = roundtrip()
     elif what == "map":
@@ -109,6 +132,8 @@ if __name__ == "__main__":
         out = primes(arg or 2)
     elif what == "startup":
         out = startup()
+    elif what == "payload":
+        out = payload(sys.argv[2])
     else:
         sys.exit(f"unknown bench {what!r}")
     print(json.dumps(out))
