@@ -473,7 +473,12 @@ fn map_of_empty_input_is_empty() {
 #[test]
 fn submission_refused_mid_way_reports_the_chunk_and_stops() {
     let pool = TestPool::new(1);
-    let mut it = pool.map(|x: u32| x, 0..).buffersize(1).run().unwrap();
+    let mut it = pool
+        .map(|x: u32| x, 0..)
+        .chunksize(1)
+        .buffersize(1)
+        .run()
+        .unwrap();
     assert_eq!(it.next().unwrap().unwrap(), 0);
     pool.shutdown();
     // Item 1 was submitted before the shutdown; item 2's submission fails.

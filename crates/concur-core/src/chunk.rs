@@ -5,6 +5,7 @@
 use crate::error::Error;
 use std::fmt;
 use std::iter::{FusedIterator, Peekable};
+use std::time::Duration;
 use std::vec;
 
 /// The outcomes of a chunk of items: the values of the items that
@@ -37,6 +38,7 @@ use std::vec;
 pub struct ChunkOutcome<T> {
     values: Vec<T>,
     failures: Vec<(usize, Error)>,
+    service: Option<Duration>,
 }
 
 impl<T> ChunkOutcome<T> {
@@ -52,6 +54,7 @@ impl<T> ChunkOutcome<T> {
         Self {
             values: Vec::new(),
             failures: Vec::new(),
+            service: None,
         }
     }
 
@@ -68,6 +71,7 @@ impl<T> ChunkOutcome<T> {
         Self {
             values: Vec::with_capacity(items),
             failures: Vec::new(),
+            service: None,
         }
     }
 
@@ -85,6 +89,7 @@ impl<T> ChunkOutcome<T> {
         Self {
             values,
             failures: Vec::new(),
+            service: None,
         }
     }
 
@@ -109,6 +114,7 @@ impl<T> ChunkOutcome<T> {
         Self {
             values: Vec::new(),
             failures,
+            service: None,
         }
     }
 
@@ -131,7 +137,11 @@ impl<T> ChunkOutcome<T> {
         let len = values.len().checked_add(failures.len())?;
         let ascending = failures.windows(2).all(|w| w[0].0 < w[1].0);
         let in_range = failures.last().is_none_or(|(at, _)| *at < len);
-        (ascending && in_range).then_some(Self { values, failures })
+        (ascending && in_range).then_some(Self {
+            values,
+            failures,
+            service: None,
+        })
     }
 
     /// Appends the next item's value.
@@ -196,6 +206,39 @@ impl<T> ChunkOutcome<T> {
             Ok(v) => self.push_ok(v),
             Err(e) => self.push_err(e),
         }
+    }
+
+    /// How long the chunk took where it ran (its worker's time on it,
+    /// plus, for a remote executor, the round trip), if the executor
+    /// measured it: what adaptive chunk sizing
+    /// (`concur_combinators`' `map` without a `chunksize`) learns from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut out = concur_core::ChunkOutcome::from_values(vec![1u8]);
+    /// assert_eq!(out.service_time(), None);
+    /// out.set_service_time(Duration::from_micros(5));
+    /// assert_eq!(out.service_time(), Some(Duration::from_micros(5)));
+    /// ```
+    #[must_use]
+    pub fn service_time(&self) -> Option<Duration> {
+        self.service
+    }
+
+    /// Records [`service_time`](Self::service_time) (an executor does, for
+    /// the chunks it runs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut out = concur_core::ChunkOutcome::<u8>::new();
+    /// out.set_service_time(std::time::Duration::ZERO);
+    /// assert!(out.service_time().is_some());
+    /// ```
+    pub fn set_service_time(&mut self, d: Duration) {
+        self.service = Some(d);
     }
 
     /// The number of items (values and failures).

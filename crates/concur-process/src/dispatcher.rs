@@ -341,15 +341,16 @@ impl Dispatcher {
                 .unwrap_or(1000)
                 .min(1000)
         });
-        // Adaptive polling. While a busy worker's tasks are short (its last
-        // two replies came less than `sys::SPIN` apart), the dispatcher
-        // polls without blocking, spinning (never yielding) for up to
-        // `sys::SPIN` before it blocks: the next reply is then read without
-        // a wake-up (a map at chunksize 1 went from 12-14 to 3.3 us/item).
-        // With long tasks it blocks at once: a worker's reply wakes it on
-        // the worker's own CPU, which is cheap, while a dispatcher spinning
-        // or yielding next to a CPU-bound worker takes its CPU (EEVDF pushes
-        // a yielding task's deadline back a slice per yield): 8
+        // Adaptive polling. While short tasks stream (more than one in
+        // flight, and a busy worker's last two replies came less than
+        // `sys::SPIN` apart), the dispatcher polls without blocking,
+        // yielding between tries, for up to `sys::SPIN` before it blocks:
+        // the next reply is then read without a wake-up (a map at
+        // chunksize 1 went from 10.8 to 3.2-4.3 us/item). With long tasks
+        // it blocks at once: a worker's reply wakes it on the worker's own
+        // CPU, which is cheap, while a dispatcher yielding in a loop next to
+        // a CPU-bound worker loses its turn for milliseconds (EEVDF pushes a
+        // yielding task's deadline back a slice per yield): 8
         // prime-counting jobs on 2 workers took 75-80 ms that way instead
         // of 69-73 ms.
         let ready = if self.short_tasks_running() {

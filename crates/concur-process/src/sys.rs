@@ -284,8 +284,12 @@ impl std::io::Read for DontWait<'_> {
     }
 }
 
-/// Polls `fds` without blocking, spinning (`spin_loop`, never yielding)
-/// until one is ready or `budget` has passed; the number ready (0: none).
+/// Polls `fds` without blocking, yielding the CPU between tries, until one
+/// is ready or `budget` has passed; the number ready (0: none). Yielding,
+/// not spinning: on a machine with as many CPUs as busy workers, a
+/// spinning poller kept a worker with work off its CPU for up to the
+/// whole budget (service times of 164-item chunks alternated 11 and
+/// 162 us; yielding: 40 us).
 pub(crate) fn poll_spinning(
     fds: &mut [libc::pollfd],
     budget: std::time::Duration,
@@ -296,6 +300,6 @@ pub(crate) fn poll_spinning(
         if n > 0 || start.elapsed() >= budget {
             return Ok(n);
         }
-        std::hint::spin_loop();
+        std::thread::yield_now();
     }
 }

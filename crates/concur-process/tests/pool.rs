@@ -354,6 +354,9 @@ fn submit_chunk_keeps_order_and_item_failures() {
         .into_result()
         .unwrap();
     assert!(out.is_all_ok());
+    // The time since the chunk was sent, for adaptive chunk sizing.
+    let service = out.service_time().expect("a process chunk is timed");
+    assert!(service > Duration::ZERO && service < LONG, "{service:?}");
     let (got, _) = out.into_parts();
     assert_eq!(got, (0..500u64).map(|x| x * x).collect::<Vec<_>>());
     let out = pool

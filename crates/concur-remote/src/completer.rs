@@ -8,14 +8,17 @@
 use concur_core::{ChunkOutcome, DeferredCallbacks, Error, ErrorKind, Promise, RemoteFn};
 use concur_ipc::{Outcomes, RemoteError, RemoteErrorKind, decode};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
 /// The completing side of one task.
 pub trait Completer: Send {
     /// Marks the futures running; `false` if every one was cancelled (skip).
     fn start(&mut self) -> bool;
-    /// Completes from the worker's results (decoding each output); returns
-    /// the done-callbacks to run, and whether a future failed.
-    fn complete(self: Box<Self>, results: Outcomes) -> Completion;
+    /// Completes from the worker's results (decoding each output), with the
+    /// time since the call was sent (a chunk's outcome carries it: see
+    /// [`ChunkOutcome::service_time`]); returns the done-callbacks to run,
+    /// and whether a future failed.
+    fn complete(self: Box<Self>, results: Outcomes, service: Option<Duration>) -> Completion;
     /// Fails every unfinished future with `error`; returns the callbacks.
     fn fail(self: Box<Self>, error: Error) -> Vec<DeferredCallbacks>;
     /// Cancels every future still pending (callbacks run on this thread).
@@ -57,7 +60,7 @@ pub fn remote_failure(remote: RemoteError) -> Error {
 /// let (p, fut) = Promise::new();
 /// let mut c = Box::new(Promises::<one>::new(vec![p]));
 /// assert!(c.start());
-/// let done = c.complete(vec![Ok(concur_ipc::encode(&7u8).unwrap())].into());
+/// let done = c.complete(vec![Ok(concur_ipc::encode(&7u8).unwrap())].into(), None);
 /// assert!(!done.failed && done.callbacks.is_empty());
 /// assert_eq!(fut.into_result().unwrap(), 7);
 /// ```
@@ -158,7 +161,7 @@ impl<F: RemoteFn> Completer for Promises<F> {
         any
     }
 
-    fn complete(self: Box<Self>, results: Outcomes) -> Completion {
+    fn complete(self: Box<Self>, results: Outcomes, _service: Option<Duration>) -> Completion {
         if results.len() != self.promises.len() {
             let e = mismatch(results.len(), self.promises.len());
             return Completion {
@@ -256,7 +259,7 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
         matches!(self.promise.set_running_or_notify_cancel(), Ok(true))
     }
 
-    fn complete(self: Box<Self>, results: Outcomes) -> Completion {
+    fn complete(self: Box<Self>, results: Outcomes, service: Option<Duration>) -> Completion {
         if results.len() + self.unsent.len() != self.len {
             let e = mismatch(results.len(), self.len - self.unsent.len());
             return Completion {
@@ -276,6 +279,9 @@ impl<F: RemoteFn> Completer for ChunkPromise<F> {
         }
         for (_, e) in unsent {
             out.push_err(e);
+        }
+        if let Some(d) = service {
+            out.set_service_time(d);
         }
         let mut deferred = Vec::new();
         settle(&this.promise, Ok(out), &mut deferred);

@@ -12,6 +12,8 @@ pub struct RemoteCall {
     generation: u64,
     frame: Vec<u8>,
     completer: Box<dyn Completer>,
+    /// When it was given to a worker (its service time runs from there).
+    sent: Option<std::time::Instant>,
 }
 
 impl RemoteCall {
@@ -56,6 +58,7 @@ impl RemoteCall {
                 generation,
                 frame,
                 completer,
+                sent: None,
             }),
             Err(e) => {
                 let error = remote_failure(RemoteError::from_error(
@@ -88,6 +91,7 @@ impl RemoteCall {
             generation,
             frame,
             completer,
+            sent: None,
         }
     }
 
@@ -112,7 +116,9 @@ impl RemoteCall {
     }
 
     /// Takes the frame to send (the task keeps its completer).
+    /// Takes the frame to send, and notes when (see `complete`).
     pub(crate) fn take_frame(&mut self) -> Vec<u8> {
+        self.sent = Some(std::time::Instant::now());
         std::mem::take(&mut self.frame)
     }
 
@@ -129,7 +135,8 @@ impl RemoteCall {
     ///
     /// See the [crate docs](crate).
     pub fn complete(self, results: Outcomes) -> Completion {
-        self.completer.complete(results)
+        let service = self.sent.map(|t| t.elapsed());
+        self.completer.complete(results, service)
     }
 
     /// Fails every unfinished future; returns their done-callbacks.

@@ -33,10 +33,14 @@ fn worker_results_and_unsent_items_land_at_their_positions() {
     results.push_encoded(&10u32).unwrap();
     results.push_err(RemoteError::new(RemoteErrorKind::Task, "E", "no"));
     results.push_ok(&[]); // not a u32: fails to decode
-    let done = c.complete(results);
+    let done = c.complete(results, Some(std::time::Duration::from_micros(3)));
     assert!(done.callbacks.is_empty());
     assert!(!done.failed, "item errors stay in the chunk's outcome");
     let out = fut.into_result().unwrap();
+    assert_eq!(
+        out.service_time(),
+        Some(std::time::Duration::from_micros(3))
+    );
     assert_eq!(out.len(), 6);
     assert_eq!(out.values(), [10]);
     assert_eq!(
@@ -72,7 +76,7 @@ fn all_sent_and_all_ok_is_a_chunk_of_values() {
     for x in [2u32, 4, 6] {
         results.push_encoded(&x).unwrap();
     }
-    assert!(!c.complete(results).failed);
+    assert!(!c.complete(results, None).failed);
     let out = fut.into_result().unwrap();
     assert!(out.is_all_ok());
     assert_eq!(out.into_parts().0, [2, 4, 6]);
@@ -85,6 +89,6 @@ fn a_wrong_number_of_results_fails_the_chunk_as_a_protocol_violation() {
     assert!(c.start());
     let mut results = Outcomes::new();
     results.push_encoded(&1u32).unwrap();
-    assert!(c.complete(results).failed);
+    assert!(c.complete(results, None).failed);
     assert_eq!(fut.into_result().unwrap_err().kind(), ErrorKind::Protocol);
 }

@@ -19,7 +19,7 @@ fn a_failed_item_or_an_undecodable_output_fails_a_task_of_promises() {
     let (p2, f2) = Promise::new();
     let mut c = Box::new(Promises::<Halve>::new(vec![p1, p2]));
     assert!(c.start());
-    assert!(c.complete(ok_and_err()).failed);
+    assert!(c.complete(ok_and_err(), None).failed);
     assert_eq!(f1.into_result().unwrap(), 1);
     assert_eq!(f2.into_result().unwrap_err().kind(), ErrorKind::Task);
 
@@ -28,12 +28,12 @@ fn a_failed_item_or_an_undecodable_output_fails_a_task_of_promises() {
     assert!(c.start());
     let mut r = Outcomes::new();
     r.push_ok(&[]); // not a u32
-    assert!(c.complete(r).failed);
+    assert!(c.complete(r, None).failed);
     assert_eq!(f.into_result().unwrap_err().kind(), ErrorKind::Codec);
 
     let (p, f) = Promise::new();
     let mut c = Box::new(ChunkPromise::<Halve>::new(p, vec![], 2));
     assert!(c.start());
-    assert!(!c.complete(ok_and_err()).failed);
+    assert!(!c.complete(ok_and_err(), None).failed);
     assert_eq!(f.into_result().unwrap().failures().len(), 1);
 }

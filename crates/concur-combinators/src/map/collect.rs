@@ -20,6 +20,7 @@
 //! finished; outputs are dropped or kept by chunk, and each chunk's region
 //! is written by its own job only.
 
+use super::sizer::Chunking;
 use concur_core::{Error, Future};
 use concur_sync::sync::Arc;
 use std::collections::VecDeque;
@@ -115,6 +116,8 @@ pub(super) struct Dest<R> {
 pub(super) struct Scattered<A> {
     pub(super) inputs: Vec<A>,
     pub(super) failed: Option<(usize, Error)>,
+    /// How long the job took (for adaptive sizing).
+    pub(super) service: std::time::Duration,
 }
 
 /// Submits one chunk and its place.
@@ -143,6 +146,7 @@ pub(super) fn scatter<A, R>(
     // the buffer, inside its capacity (the consumer cut the chunk so), and
     // written by this job only (also for the writes below).
     let base = unsafe { dest.buf.ptr.add(dest.offset) };
+    let start = std::time::Instant::now();
     let mut written = 0usize;
     let mut failure = None;
     let run = catch_unwind(AssertUnwindSafe(|| {
@@ -175,6 +179,7 @@ pub(super) fn scatter<A, R>(
     Scattered {
         inputs: chunk,
         failed,
+        service: start.elapsed(),
     }
 }
 
@@ -197,7 +202,7 @@ pub(super) fn collect_in_place<A, R, It>(
     mut inputs: It,
     len: usize,
     scatter: &mut ScatterFn<'_, A, R>,
-    chunksize: usize,
+    mut chunking: Chunking,
     window: usize,
 ) -> Result<Vec<R>, Error>
 where
@@ -215,7 +220,8 @@ where
     let mut feeding = true;
     loop {
         while feeding && failure.is_none() && in_flight.len() < window {
-            let Some(chunk) = cut(&mut inputs, &mut spare, chunksize, len, offset) else {
+            let size = chunking.next_size(Some(len - offset));
+            let Some(chunk) = cut(&mut inputs, &mut spare, size, len, offset) else {
                 feeding = false;
                 if offset == len && inputs.next().is_some() {
                     note(&mut failure, (offset, too_long(len)));
@@ -247,7 +253,8 @@ where
                 .front()
                 .is_some_and(|s| matches!(&s.work, Work::Submitted(f) if !f.done()));
             if busy {
-                if let Some(chunk) = cut(&mut inputs, &mut spare, chunksize, len, offset) {
+                let size = chunking.next_size(Some(len - offset));
+                if let Some(chunk) = cut(&mut inputs, &mut spare, size, len, offset) {
                     let n = chunk.len();
                     let dest = Dest {
                         buf: Arc::clone(&buf),
@@ -281,6 +288,7 @@ where
         };
         match result {
             Ok(done) => {
+                chunking.observe(s.len, Some(done.service));
                 spare.push(done.inputs);
                 match done.failed {
                     None if failure.is_none() => filled = s.offset + s.len,

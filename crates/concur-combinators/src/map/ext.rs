@@ -185,10 +185,16 @@ where
     R: Send + 'static,
 {
     let run = Arc::new(run);
-    Box::new(move |chunk: Vec<A>| {
+    Box::new(move |chunk: Vec<A>, _| {
         let run = Arc::clone(&run);
         let len = chunk.len();
-        match Executor::submit(&exec, move || run(chunk)) {
+        let timed = move || {
+            let start = std::time::Instant::now();
+            let mut out = run(chunk);
+            out.set_service_time(start.elapsed());
+            out
+        };
+        match Executor::submit(&exec, timed) {
             Ok(fut) => Ok(InFlight::Chunk(fut, len)),
             Err(e) => Err(e.error().clone()),
         }
@@ -256,8 +262,8 @@ where
     E: TaskExecutor + ?Sized,
     F: RemoteFn,
 {
-    Box::new(move |mut chunk: Vec<F::Args>| {
-        if chunk.len() == 1 {
+    Box::new(move |mut chunk: Vec<F::Args>, as_chunk: bool| {
+        if chunk.len() == 1 && !as_chunk {
             let args = chunk.pop().expect("one item");
             match exec.submit_task(f, args) {
                 Ok(fut) => Ok(InFlight::Item(fut)),

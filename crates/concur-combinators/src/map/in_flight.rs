@@ -5,9 +5,11 @@
 use concur_core::{AnyFuture, ChunkOutcome, Error, Future};
 use std::time::Instant;
 
-/// Submits one chunk of inputs; the executor's error if it refused.
+/// Submits one chunk of inputs (as a chunk even when it holds one item if
+/// the flag says so: adaptive sizing needs its service time); the
+/// executor's error if it refused.
 pub(super) type SubmitFn<'e, A, R> =
-    Box<dyn FnMut(Vec<A>) -> Result<InFlight<R>, Error> + Send + 'e>;
+    Box<dyn FnMut(Vec<A>, bool) -> Result<InFlight<R>, Error> + Send + 'e>;
 
 /// Work submitted for one chunk of inputs, the same in both modes: queued
 /// in input order (`map`) or watched by token (`map_unordered`).

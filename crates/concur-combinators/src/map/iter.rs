@@ -4,6 +4,7 @@
 //! complete), straight from the [`ChunkOutcome`] a chunk's future holds.
 
 use super::in_flight::{InFlight, SubmitFn, chunk_outcome};
+use super::sizer::{Chunking, WINDOW};
 use concur_core::{ChunkOutcome, ChunkOutcomeIter, Error, Future, Watcher};
 use std::collections::VecDeque;
 use std::fmt;
@@ -35,7 +36,7 @@ use std::time::Instant;
 pub struct MapIter<'e, It: Iterator, R: Send + 'static> {
     inputs: Option<It>,
     submit: SubmitFn<'e, It::Item, R>,
-    chunksize: usize,
+    chunking: Chunking,
     buffersize: Option<usize>,
     deadline: Option<Instant>,
     ordered: bool,
@@ -72,7 +73,7 @@ impl<'e, It: Iterator, R: Send + 'static> MapIter<'e, It, R> {
     pub(super) fn start(
         inputs: It,
         submit: SubmitFn<'e, It::Item, R>,
-        chunksize: usize,
+        chunking: Chunking,
         buffersize: Option<usize>,
         deadline: Option<Instant>,
         ordered: bool,
@@ -81,8 +82,8 @@ impl<'e, It: Iterator, R: Send + 'static> MapIter<'e, It, R> {
         let mut it = MapIter {
             inputs: Some(inputs),
             submit,
-            chunksize,
-            buffersize,
+            buffersize: buffersize.or(chunking.is_adaptive().then_some(WINDOW)),
+            chunking,
             deadline,
             ordered,
             in_flight: 0,
@@ -123,15 +124,20 @@ impl<It: Iterator, R: Send + 'static> MapIter<'_, It, R> {
         let Some(inputs) = self.inputs.as_mut() else {
             return false;
         };
-        let chunk: Vec<It::Item> = inputs.by_ref().take(self.chunksize).collect();
-        if chunk.len() < self.chunksize {
+        let remaining = match inputs.size_hint() {
+            (lo, Some(hi)) if lo == hi => Some(lo),
+            _ => None,
+        };
+        let size = self.chunking.next_size(remaining);
+        let chunk: Vec<It::Item> = inputs.by_ref().take(size).collect();
+        if chunk.len() < size {
             self.inputs = None;
         }
         if chunk.is_empty() {
             return false;
         }
         let len = chunk.len();
-        let work = match (self.submit)(chunk) {
+        let work = match (self.submit)(chunk, self.chunking.is_adaptive()) {
             Ok(w) => w,
             Err(e) => {
                 // Report the refusal for this chunk's items, take no more.
@@ -261,7 +267,11 @@ impl<It: Iterator, R: Send + 'static> MapIter<'_, It, R> {
     fn yield_done(&mut self, work: InFlight<R>) -> Option<Result<R, Error>> {
         let out = match work {
             InFlight::Item(f) => return Some(f.into_result()),
-            InFlight::Chunk(f, len) => chunk_outcome(f, len),
+            InFlight::Chunk(f, len) => {
+                let out = chunk_outcome(f, len);
+                self.chunking.observe(len, out.service_time());
+                out
+            }
         };
         if out.is_all_ok() {
             let (values, _) = out.into_parts();
@@ -355,7 +365,7 @@ impl<It: Iterator, R: Send + 'static> fmt::Debug for MapIter<'_, It, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapIter")
             .field("ordered", &self.ordered)
-            .field("chunksize", &self.chunksize)
+            .field("chunking", &self.chunking)
             .field("buffersize", &self.buffersize)
             .field("in_flight", &self.in_flight)
             .field("outstanding", &self.outstanding)

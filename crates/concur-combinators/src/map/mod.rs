@@ -17,6 +17,8 @@
 //!   into the result `Vec`).
 //! * `in_flight`: one submission, until its items are yielded.
 //! * `iter`: [`MapIter`], buffering and yielding.
+//! * `sizer`: adaptive chunk sizing (a map without a `chunksize`), with
+//!   the policy.
 
 mod builder;
 mod chunk_run;
@@ -25,6 +27,7 @@ mod error;
 mod ext;
 mod in_flight;
 mod iter;
+mod sizer;
 
 pub use builder::MapBuilder;
 pub use error::MapError;

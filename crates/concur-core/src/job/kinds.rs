@@ -113,6 +113,7 @@ impl<F: RemoteFn> RunJob for BatchJob<F> {
 pub(crate) fn call_each_item<F: RemoteFn>(
     items: Vec<F::Args>,
 ) -> Result<ChunkOutcome<F::Output>, Error> {
+    let start = std::time::Instant::now();
     let mut out = ChunkOutcome::with_capacity(items.len());
     for a in items {
         out.push(match catch_unwind(AssertUnwindSafe(|| F::call(a))) {
@@ -120,6 +121,7 @@ pub(crate) fn call_each_item<F: RemoteFn>(
             Err(panic) => Err(Error::panicked(panic)),
         });
     }
+    out.set_service_time(start.elapsed());
     Ok(out)
 }
 
