@@ -7,36 +7,14 @@
 
 use concur_combinators::{ExecutorExt, TaskExecutorExt};
 use concur_core::ErrorKind;
-use concur_testkit::{Square, TestPool};
+use concur_testkit::{Square, TestPool, Tracked};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Counts its live instances, to catch a drop missed or doubled.
-struct Counted {
-    value: u64,
-    live: Arc<AtomicIsize>,
-}
-
-impl Counted {
-    fn new(value: u64, live: &Arc<AtomicIsize>) -> Self {
-        live.fetch_add(1, Ordering::SeqCst);
-        Self {
-            value,
-            live: Arc::clone(live),
-        }
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.live.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Waits until no `Counted` is alive (jobs may drop theirs just after the
+/// Waits until no `Tracked` is alive (jobs may drop theirs just after the
 /// map returns).
-fn all_dropped(live: &AtomicIsize) {
+fn all_dropped(live: &AtomicUsize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while live.load(Ordering::SeqCst) != 0 {
         assert!(
@@ -101,7 +79,7 @@ fn large_output_is_correct() {
 #[test]
 fn first_panic_in_input_order_wins_and_nothing_leaks() {
     let pool = concur_thread::ThreadPool::new(2).unwrap();
-    let live = Arc::new(AtomicIsize::new(0));
+    let live = Arc::new(AtomicUsize::new(0));
     for (cs, window) in [(1, 4), (7, 2), (100, 32), (5000, 1)] {
         let l = Arc::clone(&live);
         let err = pool
@@ -110,7 +88,7 @@ fn first_panic_in_input_order_wins_and_nothing_leaks() {
                     if x == 3_333 || x == 777 {
                         panic!("item {x} panicked");
                     }
-                    Counted::new(x, &l)
+                    Tracked::new(x, &l)
                 },
                 0..10_000,
             )
@@ -150,10 +128,10 @@ fn fallible_map_returns_the_first_err() {
 #[test]
 fn successful_outputs_are_owned_by_the_vec() {
     let pool = concur_thread::ThreadPool::new(2).unwrap();
-    let live = Arc::new(AtomicIsize::new(0));
+    let live = Arc::new(AtomicUsize::new(0));
     let l = Arc::clone(&live);
     let v = pool
-        .map(move |x: u64| Counted::new(x, &l), 0..5000)
+        .map(move |x: u64| Tracked::new(x, &l), 0..5000)
         .chunksize(64)
         .collect_vec()
         .unwrap();
@@ -186,12 +164,12 @@ impl Iterator for Liar {
 #[test]
 fn inputs_that_lie_about_their_length_are_safe() {
     let pool = concur_thread::ThreadPool::new(2).unwrap();
-    let live = Arc::new(AtomicIsize::new(0));
+    let live = Arc::new(AtomicUsize::new(0));
     // Fewer than promised: what they gave.
     let l = Arc::clone(&live);
     let v = pool
         .map(
-            move |x| Counted::new(x, &l),
+            move |x| Tracked::new(x, &l),
             Liar {
                 next: 0,
                 real: 90,
@@ -208,7 +186,7 @@ fn inputs_that_lie_about_their_length_are_safe() {
     let l = Arc::clone(&live);
     let err = pool
         .map(
-            move |x| Counted::new(x, &l),
+            move |x| Tracked::new(x, &l),
             Liar {
                 next: 0,
                 real: 5000,

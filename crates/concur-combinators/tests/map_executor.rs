@@ -4,7 +4,7 @@
 use concur_combinators::{ExecutorExt, MapError, TaskExecutorExt};
 use concur_core::Shutdown;
 use concur_core::{BoxError, ErrorKind, Executor, Job, RemoteFn, SubmitError};
-use concur_testkit::{Event, Inverse, Square, TestPool};
+use concur_testkit::{Event, Inverse, Square, TestPool, Tracked};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -502,31 +502,6 @@ fn map_iterators_are_send_and_can_be_consumed_elsewhere() {
     assert_eq!(out, (0..10).map(|x| x * 2).collect::<Vec<_>>());
     let remote = pool.map_task_unordered(Square, 0..3).run().unwrap();
     assert_send(&remote);
-}
-
-/// A value that counts how many of its kind are alive, to prove every
-/// input and output of a chunk is dropped exactly once (outputs are written
-/// into the inputs' buffer when the layouts match).
-#[derive(Debug)]
-struct Tracked {
-    value: u64,
-    alive: Arc<AtomicUsize>,
-}
-
-impl Tracked {
-    fn new(value: u64, alive: &Arc<AtomicUsize>) -> Self {
-        alive.fetch_add(1, Ordering::SeqCst);
-        Self {
-            value,
-            alive: Arc::clone(alive),
-        }
-    }
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.alive.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 #[test]

@@ -34,12 +34,14 @@ pub mod procfs;
 pub mod remote_fns;
 mod test_pool;
 pub mod tracing_capture;
+mod tracked;
 
 pub use child::run_child;
 pub use event::Event;
 pub use procfs::leak_checked;
 pub use remote_fns::{Double, Halve, Inverse, Negate, Square, TestError};
 pub use test_pool::TestPool;
+pub use tracked::Tracked;
 
 /// A generous bound for a wait that must end, so a bug shows as a failure
 /// rather than a hang on a loaded machine.
