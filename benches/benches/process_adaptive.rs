@@ -9,7 +9,7 @@
 
 mod process_common;
 
-use concur_combinators::TaskExecutorExt;
+use concur_combinators::{MapBuilder, TaskExecutorExt};
 use concur_process::ProcessPool;
 use process_common::*;
 use std::time::{Duration, Instant};
@@ -25,6 +25,22 @@ concur_ipc::remote! {
         }
         n
     }
+}
+
+/// `b` with `chunk` as its chunksize (`None`: adaptive).
+fn sized<It: Iterator, R: Send + 'static>(
+    b: MapBuilder<'_, It, R>,
+    chunk: Option<usize>,
+) -> MapBuilder<'_, It, R> {
+    match chunk {
+        Some(c) => b.chunksize(c),
+        None => b,
+    }
+}
+
+/// Runs the map; how many results it yielded (each must succeed).
+fn count<It: Iterator, R: Send + 'static>(b: MapBuilder<'_, It, R>) -> usize {
+    b.run().unwrap().map(Result::unwrap).count()
 }
 
 fn main() {
@@ -43,22 +59,11 @@ fn main() {
         let run = |chunk: Option<usize>| {
             let ns = median_ns(samples, n, || {
                 let done = match micros {
-                    None => {
-                        let b = pool.map_task(square, 0..n);
-                        let b = match chunk {
-                            Some(c) => b.chunksize(c),
-                            None => b,
-                        };
-                        b.run().unwrap().map(Result::unwrap).count()
-                    }
-                    Some(us) => {
-                        let b = pool.map_task(spin, std::iter::repeat_n(us, n as usize));
-                        let b = match chunk {
-                            Some(c) => b.chunksize(c),
-                            None => b,
-                        };
-                        b.run().unwrap().map(Result::unwrap).count()
-                    }
+                    None => count(sized(pool.map_task(square, 0..n), chunk)),
+                    Some(us) => count(sized(
+                        pool.map_task(spin, std::iter::repeat_n(us, n as usize)),
+                        chunk,
+                    )),
                 };
                 assert_eq!(done as u64, n);
             });

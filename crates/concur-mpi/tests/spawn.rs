@@ -11,7 +11,7 @@ mod helpers;
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
 use concur_mpi::{MpiPool, StartMethod};
 use concur_testkit::fault::kill_self;
-use helpers::tasks::{checked_div, nap_pid, send_to_stopped_worker, square};
+use helpers::tasks::{nap_pid, send_to_stopped_worker, square, task_error_is_typed};
 use helpers::{Descriptors, Tally, run, strays, timed};
 use std::time::{Duration, Instant};
 
@@ -76,13 +76,7 @@ fn singleton() {
             .unwrap();
         assert_eq!(out, (0..300u64).map(|x| x * x).collect::<Vec<_>>());
     }
-    let err = pool
-        .submit_task(checked_div, (1, 0))
-        .unwrap()
-        .into_result()
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Task, "{err}");
-    assert!(err.to_string().contains("cannot divide 1 by zero"), "{err}");
+    task_error_is_typed(&pool);
     drop(pool);
     ok("one_worker");
 

@@ -10,7 +10,7 @@ mod helpers;
 
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
 use concur_mpi::{MpiPool, StartMethod};
-use helpers::tasks::{checked_div, len_of, nap_pid, square};
+use helpers::tasks::{checked_div, len_of, nap_pid, square, task_error_is_typed};
 use helpers::{Tally, mpirun, run, strays, timed};
 use std::time::{Duration, Instant};
 
@@ -157,13 +157,7 @@ fn ranks() {
     }
     ok("chunked_map");
 
-    let err = pool
-        .submit_task(checked_div, (1, 0))
-        .unwrap()
-        .into_result()
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Task, "{err}");
-    assert!(err.to_string().contains("cannot divide 1 by zero"), "{err}");
+    task_error_is_typed(&pool);
     assert_eq!(
         pool.submit_task(checked_div, (8, 2))
             .unwrap()

@@ -86,15 +86,22 @@ impl Dispatcher {
     /// (queued, or two workers busy), and a busy worker's recent tasks were
     /// short (see `poll_once`).
     fn short_tasks_running(&self) -> bool {
+        let short = |p: &Option<Proc>| {
+            p.as_ref()
+                .is_some_and(|p| p.done_interval.is_some_and(|i| i < sys::SPIN))
+        };
+        // The book's lock only when some worker's tasks were short.
+        if !self.procs.iter().any(short) {
+            return false;
+        }
         let book = self.inner.book.lock();
         if book.queued() == 0 && book.busy() < 2 {
             return false;
         }
-        self.procs.iter().enumerate().any(|(slot, p)| {
-            p.as_ref()
-                .is_some_and(|p| p.done_interval.is_some_and(|i| i < sys::SPIN))
-                && matches!(book.slot(slot), WorkerSlot::Busy(..))
-        })
+        self.procs
+            .iter()
+            .enumerate()
+            .any(|(slot, p)| short(p) && matches!(book.slot(slot), WorkerSlot::Busy(..)))
     }
 
     fn finished(&self) -> bool {

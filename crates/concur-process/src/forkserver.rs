@@ -265,13 +265,12 @@ impl ForkServer {
         .greeted(timeout)
     }
 
-    /// Waits for the handshake; on any failure the server is stopped.
+    /// Waits for the handshake; on any failure the server is stopped (a
+    /// `SIGKILL` to one that already ended is harmless: the pidfd names it).
     fn greeted(self, timeout: Option<Duration>) -> Result<Self, StartError> {
         match handshake(&self.ctl, &self.pidfd, self.pid, timeout, false) {
             Ok(()) => Ok(self),
-            Err(e @ StartError::Exited { .. }) => Err(e),
             Err(e) => {
-                sys::pidfd_kill(&self.pidfd, libc::SIGKILL);
                 self.stop();
                 Err(e)
             }

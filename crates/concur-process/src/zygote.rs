@@ -34,7 +34,7 @@
 //! working directory of this process when the zygote started (as with
 //! CPython's fork server).
 
-use crate::error::{BuildError, BuildErrorKind};
+use crate::error::BuildError;
 use crate::forkserver::{self, ForkServer, RECORD, StartError, recv_with_fd, send_with_fd};
 use crate::reexec::reexec;
 use crate::sys;
@@ -70,9 +70,9 @@ struct Zygote {
 }
 
 impl Zygote {
-    fn spawn(exe: &Path) -> Result<Self, StartError> {
-        let (ours, theirs) = sys::seqpacket_pair().map_err(StartError::Io)?;
-        let (pid, pidfd) = reexec(exe, Token::Zygote, theirs, false).map_err(StartError::Io)?;
+    fn spawn(exe: &Path) -> io::Result<Self> {
+        let (ours, theirs) = sys::seqpacket_pair()?;
+        let (pid, pidfd) = reexec(exe, Token::Zygote, theirs, false)?;
         Ok(Self {
             pid,
             pidfd,
@@ -161,36 +161,42 @@ pub(crate) fn fork_server(exe: &Path, timeout: Option<Duration>) -> Result<ForkS
     let mut slot = ZYGOTE.lock().unwrap_or_else(PoisonError::into_inner);
     let mut last = None;
     for _ in 0..2 {
-        if let Some(z) = slot.take_if(|z| !z.alive() || z.exe != exe) {
-            z.end();
-        }
-        let z = match slot.as_mut() {
-            Some(z) => z,
-            None => slot.insert(Zygote::spawn(exe)?),
-        };
+        let z = ensure(&mut slot, exe).map_err(StartError::Io)?;
         match z.request(timeout) {
             Ok((pid, pidfd, ctl)) => return ForkServer::forked(pid, pidfd, ctl, timeout),
-            // It ended before its handshake, and was reaped.
-            Err(e @ StartError::Exited { .. }) => {
-                drop(slot.take());
-                return Err(e);
-            }
-            // A copy that is no worker guard's: a new one would say the same.
-            Err(e @ (StartError::MissingInit { .. } | StartError::Silent { .. })) => {
-                if let Some(z) = slot.take() {
+            Err(e) => {
+                let z = slot.take().expect("the zygote asked is in the slot");
+                // One that ended before its handshake was reaped there.
+                if !matches!(e, StartError::Exited { .. }) {
                     z.end();
                 }
-                return Err(e);
-            }
-            Err(e) => {
-                if let Some(z) = slot.take() {
-                    z.end();
+                // A copy that is no worker guard's (or ended at once): a
+                // new one would do the same.
+                if matches!(
+                    e,
+                    StartError::Exited { .. }
+                        | StartError::MissingInit { .. }
+                        | StartError::Silent { .. }
+                ) {
+                    return Err(e);
                 }
                 last = Some(e);
             }
         }
     }
     Err(last.expect("the loop ran"))
+}
+
+/// The zygote in `slot`, started if there is none, or replaced if it died
+/// or runs another executable.
+fn ensure<'a>(slot: &'a mut Option<Zygote>, exe: &Path) -> io::Result<&'a mut Zygote> {
+    if let Some(z) = slot.take_if(|z| !z.alive() || z.exe != exe) {
+        z.end();
+    }
+    if slot.is_none() {
+        *slot = Some(Zygote::spawn(exe)?);
+    }
+    Ok(slot.as_mut().expect("set above"))
 }
 
 /// Starts the process-wide fork server now, in the background, so the
@@ -239,18 +245,7 @@ pub fn start_fork_server() -> Result<(), BuildError> {
     crate::builder::refuse_in_worker()?;
     let exe = std::env::current_exe().map_err(BuildError::io)?;
     let mut slot = ZYGOTE.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(z) = slot.take_if(|z| !z.alive()) {
-        z.end();
-    }
-    if slot.is_none() {
-        let z = Zygote::spawn(&exe).map_err(|e| match e {
-            StartError::Io(e) => BuildError::io(e),
-            other => BuildError {
-                kind: BuildErrorKind::Io(io::Error::other(other.to_string())),
-            },
-        })?;
-        *slot = Some(z);
-    }
+    ensure(&mut slot, &exe).map_err(BuildError::io)?;
     Ok(())
 }
 

@@ -79,6 +79,17 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
         }
     }
 
+    /// The options `run` and `collect_vec` refuse.
+    fn check(&self) -> Result<(), MapError> {
+        if self.chunksize == Some(0) {
+            return Err(MapError::ZeroChunksize);
+        }
+        if self.buffersize == Some(0) {
+            return Err(MapError::ZeroBuffersize);
+        }
+        Ok(())
+    }
+
     /// Adds `collect_vec`'s parallel path.
     pub(super) fn with_scatter(mut self, scatter: ScatterFn<'e, It::Item, R>) -> Self {
         self.scatter = Some(scatter);
@@ -199,12 +210,7 @@ impl<'e, It: Iterator, R: Send + 'static> MapBuilder<'e, It, R> {
     /// assert_eq!(it.map(Result::unwrap).collect::<Vec<_>>(), [2, 3]);
     /// ```
     pub fn run(self) -> Result<MapIter<'e, It, R>, MapError> {
-        if self.chunksize == Some(0) {
-            return Err(MapError::ZeroChunksize);
-        }
-        if self.buffersize == Some(0) {
-            return Err(MapError::ZeroBuffersize);
-        }
+        self.check()?;
         #[cfg(feature = "progress")]
         if let Some(bar) = &self.bar {
             if let (lo, Some(hi)) = self.inputs.size_hint() {
@@ -286,12 +292,7 @@ where
         let plain = self.timeout.is_none();
         match (self.scatter.take(), exact) {
             (Some(mut scatter), Some(len)) if plain => {
-                if self.chunksize == Some(0) {
-                    return Err(MapError::ZeroChunksize.into());
-                }
-                if self.buffersize == Some(0) {
-                    return Err(MapError::ZeroBuffersize.into());
-                }
+                self.check()?;
                 collect_in_place(
                     self.inputs,
                     len,

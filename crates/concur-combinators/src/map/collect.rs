@@ -219,7 +219,19 @@ where
     let mut failure: Option<(usize, Error)> = None;
     let mut feeding = true;
     loop {
-        while feeding && failure.is_none() && in_flight.len() < window {
+        while feeding && failure.is_none() {
+            // With the window full, fill the next place here while the
+            // oldest chunk is not done, rather than wait (spinning next to
+            // the workers) for it.
+            let full = in_flight.len() >= window;
+            let oldest_busy = || {
+                in_flight
+                    .front()
+                    .is_some_and(|s| matches!(&s.work, Work::Submitted(f) if !f.done()))
+            };
+            if full && !oldest_busy() {
+                break;
+            }
             let size = chunking.next_size(Some(len - offset));
             let Some(chunk) = cut(&mut inputs, &mut spare, size, len, offset) else {
                 feeding = false;
@@ -233,43 +245,23 @@ where
                 buf: Arc::clone(&buf),
                 offset,
             };
-            match (scatter.submit)(chunk, dest) {
-                Ok(fut) => in_flight.push_back(Submitted {
-                    work: Work::Submitted(fut),
-                    offset,
-                    len: n,
-                }),
-                Err(e) => {
-                    note(&mut failure, (offset, e));
-                    break;
+            let work = if full {
+                Work::Done((scatter.here)(chunk, dest))
+            } else {
+                match (scatter.submit)(chunk, dest) {
+                    Ok(fut) => Work::Submitted(fut),
+                    Err(e) => {
+                        note(&mut failure, (offset, e));
+                        break;
+                    }
                 }
-            }
+            };
+            in_flight.push_back(Submitted {
+                work,
+                offset,
+                len: n,
+            });
             offset += n;
-        }
-        // The window is full and its oldest chunk is not done: rather than
-        // wait (spinning next to the workers), fill the next place here.
-        if feeding && failure.is_none() {
-            let busy = in_flight
-                .front()
-                .is_some_and(|s| matches!(&s.work, Work::Submitted(f) if !f.done()));
-            if busy {
-                let size = chunking.next_size(Some(len - offset));
-                if let Some(chunk) = cut(&mut inputs, &mut spare, size, len, offset) {
-                    let n = chunk.len();
-                    let dest = Dest {
-                        buf: Arc::clone(&buf),
-                        offset,
-                    };
-                    let done = (scatter.here)(chunk, dest);
-                    in_flight.push_back(Submitted {
-                        work: Work::Done(done),
-                        offset,
-                        len: n,
-                    });
-                    offset += n;
-                    continue;
-                }
-            }
         }
         let Some(s) = in_flight.pop_front() else {
             break;

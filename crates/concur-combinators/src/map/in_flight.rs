@@ -5,9 +5,9 @@
 use concur_core::{AnyFuture, ChunkOutcome, Error, Future};
 use std::time::Instant;
 
-/// Submits one chunk of inputs (as a chunk even when it holds one item if
-/// the flag says so: adaptive sizing needs its service time); the
-/// executor's error if it refused.
+/// Submits one chunk of inputs, timed if the flag says so (adaptive sizing
+/// needs its service time: a remote single item then goes as a chunk too);
+/// the executor's error if it refused.
 pub(super) type SubmitFn<'e, A, R> =
     Box<dyn FnMut(Vec<A>, bool) -> Result<InFlight<R>, Error> + Send + 'e>;
 

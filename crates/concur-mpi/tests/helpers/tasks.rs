@@ -30,6 +30,18 @@ concur_ipc::remote! {
     }
 }
 
+/// A task's own error (`checked_div` by zero) comes back as a typed
+/// `Task` error with its message.
+pub(crate) fn task_error_is_typed(pool: &impl TaskExecutor) {
+    let err = pool
+        .submit_task(checked_div, (1, 0))
+        .unwrap()
+        .into_result()
+        .unwrap_err();
+    assert_eq!(err.kind(), concur_core::ErrorKind::Task, "{err}");
+    assert!(err.to_string().contains("cannot divide 1 by zero"), "{err}");
+}
+
 /// The worker that `pool` hands the next task to is stopped (SIGSTOP)
 /// while idle, sent a frame too large for MPI's eager protocol, and killed
 /// 300 ms later. Returns the task's error (it must not hang) and how long
