@@ -107,6 +107,7 @@ pub struct Builder {
     initializer: Option<Initializer>,
     max_tasks_per_child: Option<u64>,
     max_frame: usize,
+    shared_memory: bool,
     task_timeout: Option<Duration>,
     start_timeout: Option<Duration>,
 }
@@ -145,6 +146,7 @@ impl Builder {
             initializer: None,
             max_tasks_per_child: None,
             max_frame: concur_ipc::DEFAULT_MAX_FRAME,
+            shared_memory: true,
             task_timeout: None,
             start_timeout: Some(DEFAULT_START_TIMEOUT),
         }
@@ -347,6 +349,36 @@ impl Builder {
         self
     }
 
+    /// Whether requests and replies travel through shared memory (the
+    /// default): a ring of 1 MiB each way per worker, in a `memfd` both
+    /// processes map, with futex doorbells. `false` keeps every frame on
+    /// the worker's socket (the transport of earlier versions, and the
+    /// fallback of a worker that cannot map its rings). Either way the
+    /// socket carries the handshake and tells each side of the other's
+    /// death.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use concur_core::TaskExecutor;
+    ///
+    /// concur_ipc::remote! {
+    ///     fn double(x: u64) -> u64 { 2 * x }
+    /// }
+    ///
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder()
+    ///     .max_workers(1)
+    ///     .shared_memory(false)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.submit_task(double, 21).unwrap().into_result().unwrap(), 42);
+    /// ```
+    pub fn shared_memory(mut self, on: bool) -> Self {
+        self.shared_memory = on;
+        self
+    }
+
     /// Per-task time limit: a task running longer has its worker killed
     /// (and replaced) and its future fails with a timeout error.
     /// `Duration::MAX` means no limit (the default); `Duration::ZERO` is
@@ -441,6 +473,7 @@ impl Builder {
             initializer: self.initializer.as_ref().map(|i| i.name),
             max_tasks_per_child: self.max_tasks_per_child,
             max_frame: self.max_frame,
+            shared_memory: self.shared_memory,
             task_timeout: self.task_timeout,
             start_timeout: self.start_timeout,
             init_frame,

@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub(crate) initializer: Option<&'static str>,
     pub(crate) max_tasks_per_child: Option<u64>,
     pub(crate) max_frame: usize,
+    /// Offer each worker shared-memory rings (see `shm.rs`).
+    pub(crate) shared_memory: bool,
     /// `None`: no limit.
     pub(crate) task_timeout: Option<Duration>,
     /// `None`: no limit.

@@ -100,11 +100,9 @@ mod launch;
 mod pool;
 mod proc;
 mod reexec;
-// The shared-memory ring of issue 17's transport: tested here, not yet
-// used by the pool (which still talks over its socket pairs).
-#[allow(dead_code)]
 mod ring;
 mod shared;
+mod shm;
 mod start_method;
 mod stats;
 mod sys;

@@ -96,6 +96,7 @@ impl ProcessPool {
                 started: vec![false; workers],
                 finished: false,
                 pids: vec![None; workers],
+                on_rings: vec![false; workers],
             }),
             cond: Condvar::new(),
             wake,
@@ -244,6 +245,29 @@ impl ProcessPool {
             .flatten()
             .copied()
             .collect()
+    }
+
+    /// How many of the current workers talk over shared memory (see
+    /// [`Builder::shared_memory`](crate::Builder::shared_memory)); the
+    /// others use their sockets. For tests and diagnostics.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// concur_process::init();
+    /// let pool = concur_process::ProcessPool::builder().max_workers(2).build().unwrap();
+    /// assert_eq!(pool.workers_on_shared_memory(), 2);
+    /// ```
+    #[doc(hidden)]
+    #[must_use]
+    pub fn workers_on_shared_memory(&self) -> usize {
+        let status = self.inner.status.lock();
+        status
+            .pids
+            .iter()
+            .zip(&status.on_rings)
+            .filter(|(pid, on)| pid.is_some() && **on)
+            .count()
     }
 
     fn generation(&self) -> u64 {

@@ -2,6 +2,7 @@
 //! [`Phase`] of its life.
 
 use crate::shared::{Conn, KillReason};
+use crate::shm::Shm;
 use crate::sys;
 use concur_ipc::FrameReader;
 use concur_sync::sync::Arc;
@@ -50,6 +51,8 @@ pub(crate) struct Proc {
     /// dispatcher polls before it blocks while this is short.
     pub(crate) last_done: Option<Instant>,
     pub(crate) done_interval: Option<std::time::Duration>,
+    /// Its shared-memory rings (see `shm.rs`).
+    pub(crate) shm: Shm,
 }
 
 impl Proc {
@@ -60,7 +63,8 @@ impl Proc {
             pid,
             forked,
             pidfd,
-            conn: Arc::new(Conn { fd: parent }),
+            conn: Arc::new(Conn::new(parent)),
+            shm: Shm::Off,
             // Until `Init`, only handshake frames are expected: small.
             reader: FrameReader::new(concur_ipc::DEFAULT_MAX_FRAME),
             phase: Phase::Hello,

@@ -1,8 +1,8 @@
 //! A single-producer, single-consumer byte ring in shared memory (a
 //! `memfd` mapped by both processes), carrying length-prefixed frames, with
 //! futex doorbells: the building block of the shared-memory transport
-//! (issue 17). Not wired into the pool yet: the pool still talks over its
-//! socket pairs.
+//! (issue 17). The pool uses two per worker as a byte stream each way
+//! (`shm.rs`); the standalone frame API serves the tests.
 //!
 //! Layout of the segment (`HEADER` bytes, then `cap` data bytes, `cap` a
 //! power of two): the producer's `tail` (bytes written in all), the
@@ -40,17 +40,39 @@ const WRITER_BELL: usize = 192;
 /// workers' socket spin, `sys::SPIN`).
 const SPIN: Duration = crate::sys::SPIN;
 
+/// The longest sleep on a doorbell between liveness checks.
+const NAP: Duration = Duration::from_millis(20);
+
+/// The largest ring a peer's segment may announce (1 GiB).
+pub(crate) const MAX_CAPACITY: usize = 1 << 30;
+
 /// Why a ring operation failed.
 #[derive(Debug)]
 pub(crate) enum RingError {
     /// The segment's positions are impossible (a hostile or broken peer).
     Corrupt(&'static str),
-    /// A frame announced more than the reader's limit.
+    /// A frame announced more than the reader's limit (the tests' frame
+    /// API; the pool's frames are checked by its frame reader).
+    #[cfg_attr(not(test), allow(dead_code))]
     TooLarge { len: usize, max: usize },
     /// Nothing arrived (or no room freed) within the wait.
     TimedOut,
     /// Creating or mapping the segment failed.
     Io(io::Error),
+    /// The other side is gone (the caller's liveness check said so while
+    /// waiting).
+    PeerGone,
+}
+
+impl From<RingError> for io::Error {
+    fn from(e: RingError) -> Self {
+        match e {
+            RingError::Io(e) => e,
+            RingError::PeerGone => io::ErrorKind::BrokenPipe.into(),
+            RingError::TimedOut => io::ErrorKind::TimedOut.into(),
+            e => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
+        }
+    }
 }
 
 impl std::fmt::Display for RingError {
@@ -65,6 +87,7 @@ impl std::fmt::Display for RingError {
             }
             Self::TimedOut => f.write_str("shared-memory ring: timed out"),
             Self::Io(e) => write!(f, "shared-memory ring: {e}"),
+            Self::PeerGone => f.write_str("shared-memory ring: the other process is gone"),
         }
     }
 }
@@ -74,7 +97,12 @@ impl std::fmt::Display for RingError {
 pub(crate) struct Ring {
     base: *mut u8,
     cap: usize,
-    fd: OwnedFd,
+    /// The segment's descriptor, until it is handed over or released (the
+    /// mapping outlives it).
+    fd: Option<OwnedFd>,
+    /// Rings the reader by making this eventfd readable instead of a
+    /// futex wake (a reader that sleeps in `poll`, the pool's dispatcher).
+    reader_eventfd: Option<OwnedFd>,
 }
 
 // SAFETY: the mapping is process-wide memory; every access goes through
@@ -85,14 +113,21 @@ unsafe impl Send for Ring {}
 impl Ring {
     /// Creates a segment with `cap` data bytes (rounded up to a power of
     /// two, at least 4 KiB) and maps it.
+    #[cfg(test)]
     pub(crate) fn create(cap: usize) -> Result<Self, RingError> {
+        Self::create_named(cap, c"concur-ring")
+    }
+
+    /// [`create`](Self::create), the memfd named `name` (what
+    /// `/proc/<pid>/maps` shows).
+    pub(crate) fn create_named(cap: usize, name: &std::ffi::CStr) -> Result<Self, RingError> {
         let cap = cap
             .max(4096)
             .checked_next_power_of_two()
             .ok_or(RingError::Corrupt("capacity overflows"))?;
         let len = HEADER + cap;
         // SAFETY: a plain memfd_create with a NUL-terminated name.
-        let fd = unsafe { libc::memfd_create(c"concur-ring".as_ptr(), libc::MFD_CLOEXEC) };
+        let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {
             return Err(RingError::Io(io::Error::last_os_error()));
         }
@@ -104,6 +139,23 @@ impl Ring {
             return Err(RingError::Io(io::Error::last_os_error()));
         }
         Self::map(fd, cap)
+    }
+
+    /// Maps the segment `fd` from another process, its capacity taken from
+    /// its size (checked: a power of two from 4 KiB to [`MAX_CAPACITY`]).
+    pub(crate) fn open_segment(fd: OwnedFd) -> Result<Self, RingError> {
+        // SAFETY: `st` is a valid out-pointer for fstat.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+            return Err(RingError::Io(io::Error::last_os_error()));
+        }
+        let cap = usize::try_from(st.st_size)
+            .ok()
+            .and_then(|n| n.checked_sub(HEADER))
+            .filter(|&c| c <= MAX_CAPACITY)
+            .ok_or(RingError::Corrupt("segment size is not a ring's"))?;
+        Self::open(fd, cap)
     }
 
     /// Maps the segment `fd` (from [`Ring::create`], possibly in another
@@ -149,15 +201,29 @@ impl Ring {
         Ok(Self {
             base: p.cast(),
             cap,
-            fd,
+            fd: Some(fd),
+            reader_eventfd: None,
         })
     }
 
-    /// The segment's descriptor (to pass to the other process).
-    pub(crate) fn fd(&self) -> &OwnedFd {
-        &self.fd
+    /// The segment's descriptor (to pass to the other process), until
+    /// [`release_fd`](Self::release_fd).
+    pub(crate) fn fd(&self) -> Option<&OwnedFd> {
+        self.fd.as_ref()
     }
 
+    /// Closes the segment's descriptor; the mapping stays (a pool keeps
+    /// no descriptor per ring).
+    pub(crate) fn release_fd(&mut self) {
+        self.fd = None;
+    }
+
+    /// The writer rings the reader through `eventfd` from now on.
+    pub(crate) fn ring_reader_through(&mut self, eventfd: OwnedFd) {
+        self.reader_eventfd = Some(eventfd);
+    }
+
+    #[cfg(test)]
     /// Data bytes.
     pub(crate) fn capacity(&self) -> usize {
         self.cap
@@ -212,6 +278,7 @@ impl Ring {
         }
     }
 
+    #[cfg(test)]
     /// Producer: writes one frame (a `u32` length, then `payload`), as
     /// room frees, waiting at most `wait` for each piece of room.
     pub(crate) fn write_frame(&self, payload: &[u8], wait: Duration) -> Result<(), RingError> {
@@ -223,12 +290,26 @@ impl Ring {
         self.write_bytes(payload, wait)
     }
 
-    fn write_bytes(&self, mut src: &[u8], wait: Duration) -> Result<(), RingError> {
+    #[cfg(test)]
+    fn write_bytes(&self, src: &[u8], wait: Duration) -> Result<(), RingError> {
+        self.write_all(src, wait, &|| true)
+    }
+
+    /// Producer: writes all of `src` as a byte stream, as room frees,
+    /// waiting at most `wait` for each piece of room, and failing with
+    /// [`RingError::PeerGone`] once `alive` (asked every few milliseconds
+    /// while waiting) says the reader is gone.
+    pub(crate) fn write_all(
+        &self,
+        mut src: &[u8],
+        wait: Duration,
+        alive: &dyn Fn() -> bool,
+    ) -> Result<(), RingError> {
         while !src.is_empty() {
             let (tail, head) = self.positions()?;
             let room = self.cap - tail.wrapping_sub(head) as usize;
             if room == 0 {
-                self.wait_on(WRITER_BELL, wait, || {
+                self.wait_on(WRITER_BELL, wait, alive, || {
                     self.positions()
                         .map(|(t, h)| t.wrapping_sub(h) < self.cap as u64)
                 })?;
@@ -244,6 +325,7 @@ impl Ring {
         Ok(())
     }
 
+    #[cfg(test)]
     /// Consumer: reads one frame's payload (its length checked against
     /// `max` first), waiting at most `wait` for each piece.
     pub(crate) fn read_frame(&self, max: usize, wait: Duration) -> Result<Vec<u8>, RingError> {
@@ -258,12 +340,13 @@ impl Ring {
         Ok(out)
     }
 
+    #[cfg(test)]
     fn read_bytes(&self, mut dst: &mut [u8], wait: Duration) -> Result<(), RingError> {
         while !dst.is_empty() {
             let (tail, head) = self.positions()?;
             let avail = tail.wrapping_sub(head) as usize;
             if avail == 0 {
-                self.wait_on(READER_BELL, wait, || self.positions().map(|(t, h)| t != h))?;
+                self.wait_readable(wait, &|| true)?;
                 continue;
             }
             let n = avail.min(dst.len());
@@ -277,10 +360,59 @@ impl Ring {
         Ok(())
     }
 
+    /// Consumer: copies out what is readable now, up to `dst.len()`
+    /// bytes, without waiting; the number of bytes (0: nothing).
+    pub(crate) fn read_available(&self, dst: &mut [u8]) -> Result<usize, RingError> {
+        let (tail, head) = self.positions()?;
+        let n = (tail.wrapping_sub(head) as usize).min(dst.len());
+        if n > 0 {
+            self.copy_out(head, &mut dst[..n]);
+            self.word64(HEAD)
+                .store(head.wrapping_add(n as u64), Ordering::SeqCst);
+            self.ring(WRITER_BELL);
+        }
+        Ok(n)
+    }
+
+    /// Consumer: whether bytes are readable.
+    pub(crate) fn readable(&self) -> Result<bool, RingError> {
+        self.positions().map(|(t, h)| t != h)
+    }
+
+    /// Consumer: waits (spinning briefly, then on the futex) until bytes
+    /// are readable, at most `wait`, failing with [`RingError::PeerGone`]
+    /// once `alive` says the writer is gone.
+    pub(crate) fn wait_readable(
+        &self,
+        wait: Duration,
+        alive: &dyn Fn() -> bool,
+    ) -> Result<(), RingError> {
+        self.wait_on(READER_BELL, wait, alive, || self.readable())
+    }
+
+    /// Consumer that sleeps elsewhere (in `poll`, on the eventfd the writer
+    /// rings through): from now on the writer rings. Check
+    /// [`readable`](Self::readable) after arming, before sleeping.
+    pub(crate) fn arm_reader(&self) {
+        self.word32(READER_BELL).store(1, Ordering::SeqCst);
+    }
+
+    /// Undoes [`arm_reader`](Self::arm_reader): the writer need not ring
+    /// while the reader is awake and looking.
+    pub(crate) fn disarm_reader(&self) {
+        self.word32(READER_BELL).store(0, Ordering::SeqCst);
+    }
+
     /// Wakes the other side if it sleeps on the doorbell at `bell`.
     fn ring(&self, bell: usize) {
         let word = self.word32(bell);
         if word.swap(0, Ordering::SeqCst) != 0 {
+            if bell == READER_BELL
+                && let Some(efd) = &self.reader_eventfd
+            {
+                crate::sys::eventfd_signal(efd);
+                return;
+            }
             // SAFETY: FUTEX_WAKE on a word of our shared mapping.
             unsafe {
                 libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1);
@@ -294,6 +426,7 @@ impl Ring {
         &self,
         bell: usize,
         wait: Duration,
+        alive: &dyn Fn() -> bool,
         ready: impl Fn() -> Result<bool, RingError>,
     ) -> Result<(), RingError> {
         let start = Instant::now();
@@ -315,9 +448,12 @@ impl Ring {
             if left.is_zero() {
                 return Err(RingError::TimedOut);
             }
-            // At most 10 ms per sleep: a waker that died between its write
-            // and its ring is noticed at the next look.
-            let nap = left.min(Duration::from_millis(10));
+            if !alive() {
+                return Err(RingError::PeerGone);
+            }
+            // At most `NAP` per sleep: a peer that died (and so will never
+            // ring) is noticed at the next look.
+            let nap = left.min(NAP);
             let ts = libc::timespec {
                 tv_sec: nap.as_secs() as libc::time_t,
                 tv_nsec: libc::c_long::from(nap.subsec_nanos()),
@@ -358,7 +494,7 @@ mod tests {
 
     fn pair(cap: usize) -> (Ring, Ring) {
         let a = Ring::create(cap).unwrap();
-        let fd = a.fd().try_clone().unwrap();
+        let fd = a.fd().unwrap().try_clone().unwrap();
         let b = Ring::open(fd, a.capacity()).unwrap();
         (a, b)
     }
@@ -470,9 +606,9 @@ mod tests {
     #[test]
     fn a_segment_of_the_wrong_size_is_refused() {
         let a = Ring::create(4096).unwrap();
-        let fd = a.fd().try_clone().unwrap();
+        let fd = a.fd().unwrap().try_clone().unwrap();
         assert!(matches!(Ring::open(fd, 8192), Err(RingError::Corrupt(_))));
-        let fd = a.fd().try_clone().unwrap();
+        let fd = a.fd().unwrap().try_clone().unwrap();
         assert!(matches!(Ring::open(fd, 4095), Err(RingError::Corrupt(_))));
         assert!(matches!(
             Ring::create(usize::MAX),

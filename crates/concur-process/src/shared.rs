@@ -5,6 +5,8 @@
 //! never dropped).
 
 use crate::config::Config;
+use crate::ring::Ring;
+use crate::shm;
 use crate::stats::Counters;
 use crate::sys;
 use concur_core::ShutdownOptions;
@@ -13,17 +15,43 @@ use concur_sync::sync::atomic::AtomicU64;
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::OnceLock;
 
-/// A worker's connection (the pool's end of its socket pair).
+/// A worker's connection: the pool's end of its socket pair and, once the
+/// worker took them (see `shm.rs`), the ring its requests travel on.
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub(crate) fd: OwnedFd,
+    /// Set once; the lock keeps frames whole if two threads ever send.
+    requests: OnceLock<Mutex<Ring>>,
 }
 
 impl Conn {
+    pub(crate) fn new(fd: OwnedFd) -> Self {
+        Self {
+            fd,
+            requests: OnceLock::new(),
+        }
+    }
+
+    /// Sends a whole frame, over the request ring if the worker uses one.
     pub(crate) fn send(&self, frame: &[u8]) -> std::io::Result<()> {
-        sys::send_all(&self.fd, frame)
+        match self.requests.get() {
+            Some(ring) => shm::write_ring(&ring.lock(), self.fd.as_raw_fd(), frame),
+            None => sys::send_all(&self.fd, frame),
+        }
+    }
+
+    /// Requests travel over `ring` from now on.
+    pub(crate) fn use_ring(&self, ring: Ring) {
+        // Set once: `Offer::accept` consumes the only offer.
+        let _ = self.requests.set(Mutex::new(ring));
+    }
+
+    /// Whether requests travel over shared memory.
+    pub(crate) fn on_ring(&self) -> bool {
+        self.requests.get().is_some()
     }
 }
 
@@ -64,6 +92,9 @@ pub(crate) struct Status {
     pub(crate) finished: bool,
     /// The current worker of each slot.
     pub(crate) pids: Vec<Option<u32>>,
+    /// Whether the current worker of each slot took its shared-memory
+    /// rings.
+    pub(crate) on_rings: Vec<bool>,
 }
 
 pub(crate) struct PoolShared {

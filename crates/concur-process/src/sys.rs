@@ -227,6 +227,18 @@ pub(crate) fn spin_until_readable(fd: RawFd) {
     }
 }
 
+/// Whether the socket `fd` is quiet: nothing to read and the peer still
+/// there (in shared-memory mode nothing travels on a worker's socket, so
+/// anything readable is the peer's end of stream, or a protocol breach).
+pub(crate) fn quiet(fd: RawFd) -> bool {
+    let mut fds = [libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    matches!(poll(&mut fds, 0), Ok(0))
+}
+
 /// A non-blocking, close-on-exec eventfd.
 pub(crate) fn eventfd() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with flag arguments.
@@ -281,25 +293,5 @@ impl std::io::Read for DontWait<'_> {
             return Err(io::Error::last_os_error());
         }
         Ok(n as usize)
-    }
-}
-
-/// Polls `fds` without blocking, yielding the CPU between tries, until one
-/// is ready or `budget` has passed; the number ready (0: none). Yielding,
-/// not spinning: on a machine with as many CPUs as busy workers, a
-/// spinning poller kept a worker with work off its CPU for up to the
-/// whole budget (service times of 164-item chunks alternated 11 and
-/// 162 us; yielding: 40 us).
-pub(crate) fn poll_spinning(
-    fds: &mut [libc::pollfd],
-    budget: std::time::Duration,
-) -> io::Result<usize> {
-    let start = std::time::Instant::now();
-    loop {
-        let n = poll(fds, 0)?;
-        if n > 0 || start.elapsed() >= budget {
-            return Ok(n);
-        }
-        std::thread::yield_now();
     }
 }

@@ -1,5 +1,7 @@
 //! The loop a worker process runs after [`init`](crate::init) diverted it.
 
+use crate::ring::Ring;
+use crate::shm::{FdSocket, RingIn, write_ring};
 use concur_ipc::{
     FrameError, FrameReader, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request,
     encode_frame,
@@ -27,23 +29,37 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
     // Reads go through one buffer (prefix and payload, often several
     // frames, in one syscall), bounded by the frame limit.
     let mut reader = FrameReader::new(concur_ipc::DEFAULT_MAX_FRAME);
-    let mut stream = &stream;
+    let sock = stream.as_raw_fd();
+    // Keeps the descriptors that come with `Init` (the rings, `shm.rs`).
+    let mut socket = FdSocket::new(sock);
     concur_ipc::install_panic_capture();
     let registry = Registry::global();
     let mut max_frame = concur_ipc::DEFAULT_MAX_FRAME;
     let mut out = Vec::new();
+    // The request and reply rings, once taken at `Init`.
+    let mut rings: Option<(Ring, Ring)> = None;
     let hello = Reply::Hello(Hello::current(std::process::id()));
-    if send(&mut stream, &hello, max_frame, &mut out).is_err() {
+    if send(&rings, &stream, &hello, max_frame, &mut out).is_err() {
         return 0;
     }
     loop {
-        // Keep looking for the next request for a moment before blocking
-        // in `read` (see `sys::SPIN`): back-to-back tasks then skip the
-        // wake-up.
-        if reader.buffered() == 0 {
-            crate::sys::spin_until_readable(stream.as_raw_fd());
-        }
-        let payload = match reader.read_frame_blocking(&mut stream) {
+        let payload = match &rings {
+            // The ring spins, then sleeps on its futex.
+            Some((requests, _)) => reader.read_frame_blocking(&mut RingIn {
+                ring: requests,
+                sock,
+            }),
+            None => {
+                // Keep looking for the next request for a moment before
+                // blocking in `read` (see `sys::SPIN`): back-to-back tasks
+                // then skip the wake-up.
+                if reader.buffered() == 0 {
+                    crate::sys::spin_until_readable(sock);
+                }
+                reader.read_frame_blocking(&mut socket)
+            }
+        };
+        let payload = match payload {
             Ok(p) => p,
             Err(FrameError::Closed) => return 0,
             Err(_) => return EXIT_PROTOCOL,
@@ -61,9 +77,14 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                 // Capped: the pool's word is not trusted to size buffers.
                 max_frame = concur_ipc::clamp_limit(m);
                 reader.set_limit(max_frame);
+                // Rings mapped now answer this `Init` already; without
+                // them (none sent, or unmappable) the socket stays.
+                if rings.is_none() {
+                    rings = socket.take_rings();
+                }
                 match initializer.map(|(f, args)| run_initializer(registry, f, &args)) {
                     Some(Err(e)) => {
-                        let _ = send(&mut stream, &Reply::InitFailed(e), max_frame, &mut out);
+                        let _ = send(&rings, &stream, &Reply::InitFailed(e), max_frame, &mut out);
                         return 0;
                     }
                     _ => Reply::Ready,
@@ -74,7 +95,7 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                 results: registry.execute(&call),
             },
         };
-        if send(&mut stream, &reply, max_frame, &mut out).is_err() {
+        if send(&rings, &stream, &reply, max_frame, &mut out).is_err() {
             return 0;
         }
     }
@@ -97,8 +118,11 @@ fn run_initializer(
     })
 }
 
+/// Encodes `reply` (shrinking a result frame over the limit) and sends it
+/// over the reply ring, or over `stream` without rings.
 fn send(
-    stream: &mut &UnixStream,
+    rings: &Option<(Ring, Ring)>,
+    stream: &UnixStream,
     reply: &Reply,
     max_frame: usize,
     out: &mut Vec<u8>,
@@ -147,8 +171,12 @@ fn send(
         }
         last.map_err(std::io::Error::other)?;
     }
-    // Never `SIGPIPE`: before `main` (the pre-`main` hook) it is not ignored yet.
-    crate::sys::send_all(*stream, out)
+    match rings {
+        Some((_, replies)) => write_ring(replies, stream.as_raw_fd(), out),
+        // Never `SIGPIPE`: before `main` (the pre-`main` hook) it is not
+        // ignored yet.
+        None => crate::sys::send_all(stream, out),
+    }
 }
 
 /// `text` cut to at most `max` bytes (at a character boundary), marked.

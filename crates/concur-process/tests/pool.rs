@@ -89,9 +89,10 @@ concur_ipc::remote! {
         }
         Ok(())
     }
-    fn stray_frame(kind: u8) -> u8 {
-        // Writes a frame the worker loop never sends at this point into
-        // the worker's own socket, as a buggy or hostile task could.
+    fn stray_frame(kind: u8, into_ring: bool) -> u8 {
+        // Writes a frame the worker loop never sends at this point where
+        // the pool reads the worker's replies (its socket, or its reply
+        // ring in shared memory), as a buggy or hostile task could.
         let reply = match kind {
             0 => concur_ipc::Reply::Ready,
             1 => concur_ipc::Reply::Hello(concur_ipc::Hello::current(std::process::id())),
@@ -103,12 +104,51 @@ concur_ipc::remote! {
             // A length prefix past any limit.
             frame = vec![0xff, 0xff, 0xff, 0xff];
         }
-        let fd = own_socket();
-        // SAFETY: writes a live buffer to a descriptor of this process.
-        let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
-        assert_eq!(n as usize, frame.len());
+        if into_ring {
+            write_reply_ring(&frame, kind == 4);
+        } else {
+            let fd = own_socket();
+            // SAFETY: writes a live buffer to a descriptor of this process.
+            let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+            assert_eq!(n as usize, frame.len());
+        }
         std::thread::sleep(Duration::from_millis(50));
         kind
+    }
+}
+
+/// Writes `bytes` into this worker's reply ring as its writer would (or,
+/// with `corrupt`, moves the ring's tail past its capacity): the mapping
+/// named `memfd:concur-replies`, laid out as `ring.rs` says (the writer's
+/// position at offset 0, the data from offset 256).
+fn write_reply_ring(bytes: &[u8], corrupt: bool) {
+    use std::sync::atomic::AtomicU64;
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let line = maps
+        .lines()
+        .find(|l| l.contains("memfd:concur-replies"))
+        .expect("no reply ring in this worker");
+    let range = line.split_whitespace().next().unwrap();
+    let (start, end) = range.split_once('-').unwrap();
+    let start = usize::from_str_radix(start, 16).unwrap();
+    let end = usize::from_str_radix(end, 16).unwrap();
+    let cap = end - start - 256;
+    let base = start as *mut u8;
+    // SAFETY: the mapping is this process's own, page-aligned and `cap +
+    // 256` bytes long; its first word is the ring's tail (an `AtomicU64`
+    // the worker loop writes only while it sends a reply: not now, while
+    // this task runs).
+    unsafe {
+        let tail = &*base.cast::<AtomicU64>();
+        let t = tail.load(Ordering::SeqCst);
+        if corrupt {
+            tail.store(t + 2 * cap as u64, Ordering::SeqCst);
+            return;
+        }
+        for (i, b) in bytes.iter().enumerate() {
+            *base.add(256 + (t as usize + i) % cap) = *b;
+        }
+        tail.store(t + bytes.len() as u64, Ordering::SeqCst);
     }
 }
 
@@ -1181,36 +1221,57 @@ fn fork_server_of(pool: &ProcessPool) -> u32 {
 /// behind it on the only worker, runs on the replacement.
 fn stray_frames_retire_only_the_violator() {
     let fds = open_fds();
-    let pool = pool(1);
-    for (kind, what) in [
-        (0u8, "a Ready frame while running a task"),
-        (1, "a Hello frame"),
-        (
-            2,
-            "a reply to task 18446744073709551615, which it was not running",
-        ),
-        (3, "exceeds the maximum"),
-    ] {
-        let violator = pool.submit_task(stray_frame, kind).unwrap();
-        let innocent = pool.submit_task(square, 7).unwrap();
-        let err = violator.result_timeout(LONG).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Protocol, "{err:?}");
-        let text = err.to_string();
-        assert!(text.contains("protocol violation"), "{text}");
-        assert!(text.contains(what), "{text}");
-        let v = err
-            .downcast_ref::<concur_process::ProtocolViolation>()
+    // Over the socket (no shared memory), then over the reply ring.
+    for into_ring in [false, true] {
+        let pool = builder()
+            .max_workers(1)
+            .shared_memory(into_ring)
+            .build()
             .unwrap();
-        assert!(v.pid > 0);
-        assert_eq!(innocent.into_result().unwrap(), 49, "kind {kind}");
+        assert_eq!(pool.workers_on_shared_memory(), usize::from(into_ring));
+        let mut cases = vec![
+            (0u8, "a Ready frame while running a task"),
+            (1, "a Hello frame"),
+            (
+                2,
+                "a reply to task 18446744073709551615, which it was not running",
+            ),
+            (3, "exceeds the maximum"),
+        ];
+        if into_ring {
+            cases.push((4, "shared-memory ring corrupt"));
+        }
+        for (kind, what) in cases {
+            let violator = pool.submit_task(stray_frame, (kind, into_ring)).unwrap();
+            let innocent = pool.submit_task(square, 7).unwrap();
+            let err = violator.result_timeout(LONG).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Protocol, "{err:?}");
+            let text = err.to_string();
+            assert!(text.contains("protocol violation"), "{text}");
+            assert!(text.contains(what), "{text}");
+            let v = err
+                .downcast_ref::<concur_process::ProtocolViolation>()
+                .unwrap();
+            assert!(v.pid > 0);
+            assert_eq!(innocent.into_result().unwrap(), 49, "kind {kind}");
+        }
+        if into_ring {
+            // A frame on the socket of a worker that moved to its rings.
+            let violator = pool.submit_task(stray_frame, (2, false)).unwrap();
+            let text = violator.result_timeout(LONG).unwrap_err().to_string();
+            assert!(
+                text.contains("bytes on its socket after it moved to shared memory"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            pool.submit_task(square, 3).unwrap().into_result().unwrap(),
+            9
+        );
+        drop(pool);
+        assert_no_children();
+        assert_eq!(open_fds(), fds, "descriptors leaked");
     }
-    assert_eq!(
-        pool.submit_task(square, 3).unwrap().into_result().unwrap(),
-        9
-    );
-    drop(pool);
-    assert_no_children();
-    assert_eq!(open_fds(), fds, "descriptors leaked");
 }
 
 /// A done-callback that sleeps 1 s on one process future delays no other

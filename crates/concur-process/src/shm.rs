@@ -1,0 +1,240 @@
+//! The shared-memory channel between the pool and one worker (issue 17):
+//! two [`Ring`]s in memfds, one per direction, carrying the same frames
+//! the socket would.
+//!
+//! * The pool creates them when a worker's `Hello` arrives and sends them
+//!   with the `Init` request (`SCM_RIGHTS`: both segments and the pool's
+//!   wake eventfd), then closes its copies of the segments' descriptors
+//!   (the mappings stay): a pool holds no descriptor per ring.
+//! * A worker that receives the three descriptors and can map both
+//!   segments answers `Init` (`Ready` or `InitFailed`) over the reply
+//!   ring, and everything after travels over the rings; one that cannot
+//!   (short of descriptors, or given none) answers over the socket, and
+//!   the socket stays its whole transport. Which channel the answer comes
+//!   on tells the pool which mode the worker chose: no protocol change.
+//! * The socket stays open either way: each side learns of the other's
+//!   death from it (end of stream), as before, and nothing else travels on
+//!   it in ring mode (bytes on it then are a protocol violation).
+//! * Doorbells: the worker sleeps on the request ring's futex after a
+//!   yielding spin ([`sys::SPIN`]); the dispatcher sleeps in `poll`, so
+//!   before it blocks it arms each reply ring and the worker rings it by
+//!   making the pool's wake eventfd readable.
+//!
+//! The segments are untrusted like frames (see `ring.rs`); a dead worker's
+//! segments are unmapped with its records, so nothing accumulates.
+
+use crate::ring::{Ring, RingError};
+use crate::shared::Conn;
+use crate::sys;
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
+use std::io::{self, IoSlice, IoSliceMut, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Data bytes per ring (each direction).
+pub(crate) const RING_BYTES: usize = 1 << 20;
+
+/// The segments' memfd names (as `/proc/<pid>/maps` shows them).
+pub(crate) const REQUESTS: &std::ffi::CStr = c"concur-requests";
+pub(crate) const REPLIES: &std::ffi::CStr = c"concur-replies";
+
+/// Descriptors passed with `Init`: requests, replies, the wake eventfd.
+const PASSED: usize = 3;
+
+/// A worker's shared-memory state, as the dispatcher sees it.
+#[derive(Debug, Default)]
+pub(crate) enum Shm {
+    /// The socket is the transport.
+    #[default]
+    Off,
+    /// Rings were sent with `Init`; the worker's answer says whether it
+    /// took them.
+    Offered(Offer),
+    /// The worker answered over the rings: this is the reply ring (the
+    /// request ring is in its [`Conn`]).
+    On(Ring),
+}
+
+impl Shm {
+    /// The reply ring to look at, offered or in use.
+    pub(crate) fn replies(&self) -> Option<&Ring> {
+        match self {
+            Self::Off => None,
+            Self::Offered(o) => Some(&o.replies),
+            Self::On(r) => Some(r),
+        }
+    }
+}
+
+/// The pool's ends of a new worker's rings.
+#[derive(Debug)]
+pub(crate) struct Offer {
+    requests: Ring,
+    replies: Ring,
+}
+
+impl Offer {
+    /// Creates both segments.
+    pub(crate) fn create() -> Result<Self, RingError> {
+        Ok(Self {
+            requests: Ring::create_named(RING_BYTES, REQUESTS)?,
+            replies: Ring::create_named(RING_BYTES, REPLIES)?,
+        })
+    }
+
+    /// Sends `init_frame` over `conn`'s socket with both segments and
+    /// `wake` attached, then closes the pool's copies of the segments.
+    pub(crate) fn send(
+        &mut self,
+        conn: &Conn,
+        init_frame: &[u8],
+        wake: &OwnedFd,
+    ) -> io::Result<()> {
+        let (Some(req), Some(rep)) = (self.requests.fd(), self.replies.fd()) else {
+            return Err(io::Error::other("ring segments already sent"));
+        };
+        let fds = [req.as_raw_fd(), rep.as_raw_fd(), wake.as_raw_fd()];
+        let sent = send_with_fds(conn.fd.as_raw_fd(), init_frame, &fds);
+        self.requests.release_fd();
+        self.replies.release_fd();
+        let n = sent?;
+        conn.send(&init_frame[n..])
+    }
+
+    /// The worker took the rings: its request ring goes to `conn`, the
+    /// reply ring is returned for the dispatcher.
+    pub(crate) fn accept(self, conn: &Conn) -> Ring {
+        conn.use_ring(self.requests);
+        self.replies
+    }
+}
+
+/// Sends the first part of `bytes` with `fds` attached; how many bytes
+/// went (at least one, unless `bytes` is empty).
+fn send_with_fds(sock: RawFd, bytes: &[u8], fds: &[RawFd]) -> io::Result<usize> {
+    let cmsgs = [ControlMessage::ScmRights(fds)];
+    loop {
+        match sendmsg::<()>(
+            sock,
+            &[IoSlice::new(bytes)],
+            &cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A worker's socket as a [`Read`] that keeps the descriptors passed with
+/// the data (the rings, with `Init`); at most [`PASSED`] are kept, any
+/// more are closed.
+#[derive(Debug)]
+pub(crate) struct FdSocket {
+    fd: RawFd,
+    fds: Vec<OwnedFd>,
+}
+
+impl FdSocket {
+    pub(crate) fn new(fd: RawFd) -> Self {
+        Self {
+            fd,
+            fds: Vec::new(),
+        }
+    }
+
+    /// The rings passed so far, mapped, if there are exactly the three
+    /// descriptors and both segments map; `None` otherwise (the socket
+    /// stays the transport). The descriptors are closed either way.
+    pub(crate) fn take_rings(&mut self) -> Option<(Ring, Ring)> {
+        let fds = std::mem::take(&mut self.fds);
+        let [req, rep, wake]: [OwnedFd; PASSED] = fds.try_into().ok()?;
+        let mut requests = Ring::open_segment(req).ok()?;
+        let mut replies = Ring::open_segment(rep).ok()?;
+        requests.release_fd();
+        replies.release_fd();
+        replies.ring_reader_through(wake);
+        Some((requests, replies))
+    }
+}
+
+impl Read for FdSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut cmsg = nix::cmsg_space!([RawFd; PASSED]);
+        loop {
+            let mut iov = [IoSliceMut::new(buf)];
+            match recvmsg::<()>(
+                self.fd,
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(msg) => {
+                    for c in msg.cmsgs()? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for f in fds {
+                                // SAFETY: the kernel installed this
+                                // descriptor for us; we own it now.
+                                let owned = unsafe { OwnedFd::from_raw_fd(f) };
+                                if self.fds.len() < PASSED {
+                                    self.fds.push(owned);
+                                }
+                            }
+                        }
+                    }
+                    return Ok(msg.bytes);
+                }
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// A worker's request ring as a blocking [`Read`]: spins, then sleeps on
+/// the ring's futex; end of stream once the pool's end of `sock` is gone.
+pub(crate) struct RingIn<'a> {
+    pub(crate) ring: &'a Ring,
+    pub(crate) sock: RawFd,
+}
+
+impl Read for RingIn<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.ring.read_available(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            match self
+                .ring
+                .wait_readable(Duration::MAX, &|| sys::quiet(self.sock))
+            {
+                Ok(()) => {}
+                Err(RingError::PeerGone) => return Ok(0),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// The dispatcher's non-blocking [`Read`] of a reply ring: `WouldBlock`
+/// when it is empty.
+pub(crate) struct RingNow<'a>(pub(crate) &'a Ring);
+
+impl Read for RingNow<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.0.read_available(buf)? {
+            0 if !buf.is_empty() => Err(io::ErrorKind::WouldBlock.into()),
+            n => Ok(n),
+        }
+    }
+}
+
+/// Writes `bytes` to a ring, for as long as the reader behind `sock`
+/// lives.
+pub(crate) fn write_ring(ring: &Ring, sock: RawFd, bytes: &[u8]) -> io::Result<()> {
+    ring.write_all(bytes, Duration::MAX, &|| sys::quiet(sock))
+        .map_err(io::Error::from)
+}
