@@ -27,8 +27,21 @@ fn roundtrip(c: &mut Criterion) {
     // The raw child first, so it holds no copy of the pool's sockets.
     let raw = RawPipe::start();
     let pool = ProcessPool::builder().max_workers(1).build().unwrap();
+    assert_eq!(pool.workers_on_shared_memory(), 1);
+    let socket_pool = ProcessPool::builder()
+        .max_workers(1)
+        .shared_memory(false)
+        .build()
+        .unwrap();
     let concur_rt = || {
         pool.submit_task(square, black_box(3))
+            .unwrap()
+            .into_result()
+            .unwrap()
+    };
+    let socket_rt = || {
+        socket_pool
+            .submit_task(square, black_box(3))
             .unwrap()
             .into_result()
             .unwrap()
@@ -39,6 +52,7 @@ fn roundtrip(c: &mut Criterion) {
 
     let mut g = c.benchmark_group(GROUP);
     g.bench_function("concur", |b| b.iter(concur_rt));
+    g.bench_function("concur_socket", |b| b.iter(socket_rt));
     placed(&raw, Placement::CrossCpu, || {
         g.bench_function("raw_pipe_cross_cpu", |b| b.iter(raw_rt));
     });
@@ -50,6 +64,7 @@ fn roundtrip(c: &mut Criterion) {
     // Ratios from one interleaved run.
     let (samples, n) = (15, 2000u64);
     let mut ours = Vec::new();
+    let mut socket = Vec::new();
     let mut cross = Vec::new();
     let mut same = Vec::new();
     let raw_batch = || {
@@ -63,6 +78,11 @@ fn roundtrip(c: &mut Criterion) {
                 concur_rt();
             }
         }));
+        socket.push(median_ns(samples, n, || {
+            for _ in 0..n {
+                socket_rt();
+            }
+        }));
         cross.push(placed(&raw, Placement::CrossCpu, || {
             median_ns(samples, n, raw_batch)
         }));
@@ -70,16 +90,21 @@ fn roundtrip(c: &mut Criterion) {
             median_ns(samples, n, raw_batch)
         }));
     }
-    for v in [&mut ours, &mut cross, &mut same] {
+    for v in [&mut ours, &mut socket, &mut cross, &mut same] {
         v.sort_by(f64::total_cmp);
     }
-    let (ours, cross, same) = (ours[1], cross[1], same[1]);
+    let (ours, socket, cross, same) = (ours[1], socket[1], cross[1], same[1]);
     concur_benches::record_external(GROUP, "raw_pipe_cross_cpu_interleaved", cross);
     concur_benches::record_external(GROUP, "raw_pipe_same_cpu_interleaved", same);
     println!(
         "process/roundtrip: concur {ours:.0} ns, raw pipe across CPUs {cross:.0} ns: {:.2}x the raw pipe (target <= 1.3x); on one CPU {same:.0} ns ({:.2}x)",
         ours / cross,
         ours / same
+    );
+    println!(
+        "process/roundtrip: shared memory {ours:.0} ns (target <= 2000 ns), {:.2}x the same-CPU pipe (target <= 0.5x); socket transport {socket:.0} ns ({:.2}x shared memory)",
+        ours / same,
+        socket / ours
     );
     if let Some(py) = cpython(&["roundtrip"]) {
         concur_benches::record_external(GROUP, "cpython", py);
