@@ -18,7 +18,9 @@ mod helpers;
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_process::{ExitCause, ProcessPool};
 use concur_testkit::leak_checked;
-use helpers::{LONG, METHOD, builder, died, gone, new_worker, pool, sigkill};
+use helpers::{
+    LONG, METHOD, builder, died, gone, new_worker, pool, request_ring_fill, ring_mappings, sigkill,
+};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -43,6 +45,21 @@ concur_ipc::remote! {
     /// (the pid whose initializer ran in this process, this pid)
     fn initialized() -> (u64, u64) {
         (INITIALIZED.load(Ordering::SeqCst), u64::from(std::process::id()))
+    }
+    /// Writes the start of a reply into its reply ring (a prefix that
+    /// announces 1 MiB, and 100 bytes of it), then `SIGKILL`s itself: the
+    /// worker dies in the middle of writing a reply.
+    fn die_mid_reply() {
+        let mut torn = (1u32 << 20).to_le_bytes().to_vec();
+        torn.extend([7u8; 100]);
+        helpers::write_reply_ring(&torn, false);
+        // SAFETY: plain kill(2) of this process.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+    /// Holds its worker for a long time; the argument's length.
+    fn hold(bytes: Vec<u8>) -> usize {
+        std::thread::sleep(Duration::from_secs(30));
+        bytes.len()
     }
 }
 
@@ -592,7 +609,115 @@ fn kill_storm_then_clean() {
         }
         settled(&pool, 3);
         serves(&pool, 100);
+        // The dead workers' segments are unmapped: two per live worker.
+        assert_eq!(pool.workers_on_shared_memory(), 3);
+        assert_eq!(ring_mappings(), 6);
+        drop(pool);
+        assert_eq!(ring_mappings(), 0);
         println!("    {landed} kills");
+    });
+}
+
+/// A worker killed while it writes a reply into its ring (a torn frame
+/// left in shared memory): its task fails with `WorkerDied` by `SIGKILL`,
+/// the torn bytes go with its ring, and its replacement serves over a
+/// new one.
+fn killed_mid_reply_on_the_ring() {
+    leak_checked(|| {
+        let pool = pool(1);
+        assert_eq!(pool.workers_on_shared_memory(), 1);
+        for _ in 0..3 {
+            let victim = pool.worker_pids()[0];
+            let err = pool
+                .submit_task(die_mid_reply, ())
+                .unwrap()
+                .result_timeout(LONG)
+                .unwrap_err();
+            assert_eq!(died(&err).cause, ExitCause::Signal(libc::SIGKILL), "{err}");
+            gone(&pool, victim);
+            serves(&pool, 20);
+            assert_eq!(pool.workers_on_shared_memory(), 1);
+            assert_eq!(ring_mappings(), 2);
+        }
+    });
+}
+
+/// A worker killed while the pool writes a large argument into its
+/// request ring: the worker is stopped (`SIGSTOP`) so that the 8 MiB
+/// argument fills the 1 MiB ring and the submitting thread waits for
+/// room, then killed. The write stops (the thread notices within the
+/// ring's 20 ms nap), `submit_task` returns, the task fails with
+/// `WorkerDied`, and the replacement serves.
+fn killed_while_receiving_a_large_argument() {
+    leak_checked(|| {
+        let pool = pool(1);
+        serves(&pool, 2);
+        for _ in 0..2 {
+            let victim = pool.worker_pids()[0];
+            // SAFETY: plain kill(2) of our worker.
+            assert_eq!(unsafe { libc::kill(victim as i32, libc::SIGSTOP) }, 0);
+            let returned = AtomicBool::new(false);
+            let fut = std::thread::scope(|s| {
+                let submitter = s.spawn(|| {
+                    let f = pool.submit_task(hold, vec![1u8; 8 << 20]).unwrap();
+                    returned.store(true, Ordering::SeqCst);
+                    f
+                });
+                let deadline = Instant::now() + LONG;
+                while request_ring_fill() != Some(1 << 20) {
+                    assert!(Instant::now() < deadline, "the request ring never filled");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                assert!(!returned.load(Ordering::SeqCst), "the write did not wait");
+                assert!(sigkill(victim));
+                submitter.join().unwrap()
+            });
+            let err = fut.result_timeout(LONG).unwrap_err();
+            assert_eq!(died(&err).cause, ExitCause::Signal(libc::SIGKILL), "{err}");
+            gone(&pool, victim);
+            serves(&pool, 10);
+        }
+    });
+}
+
+/// Workers started while the pool is short of descriptors: with too few,
+/// none starts until the limit is restored; with a few more, the fork
+/// server's worker starts but its rings cannot be made (`EMFILE` from
+/// `memfd_create`), so it talks over its socket; with enough, over shared
+/// memory. Every task is served.
+fn rings_fall_back_to_the_socket_under_emfile() {
+    leak_checked(|| {
+        let pool = pool(1);
+        serves(&pool, 5);
+        let mut modes = Vec::new();
+        for headroom in 0..6 {
+            let victim = pool.worker_pids()[0];
+            let highest = *open_fd_numbers().last().unwrap();
+            let fut = {
+                // Only the victim's two descriptors and `headroom` more
+                // can be opened.
+                let mut limit = FdLimit::lower(highest + 1 + headroom);
+                let keep = limit.plugs.len() - headroom as usize;
+                limit.plugs.truncate(keep);
+                assert!(sigkill(victim));
+                gone(&pool, victim);
+                let fut = submit(&pool, 6);
+                let started = fut.result_timeout(Duration::from_millis(500)).is_ok();
+                modes.push(started.then(|| pool.workers_on_shared_memory()));
+                fut
+            };
+            assert_eq!(fut.result_timeout(LONG).unwrap(), &36);
+            serves(&pool, 5);
+        }
+        println!("    workers on shared memory, by headroom: {modes:?}");
+        assert_eq!(modes.last(), Some(&Some(1)), "{modes:?}");
+        if METHOD.load(Ordering::SeqCst) == 1 {
+            assert!(
+                modes.contains(&Some(0)),
+                "no fallback to the socket: {modes:?}"
+            );
+        }
     });
 }
 
@@ -611,6 +736,9 @@ process_tests! {
         killed_while_retiring,
         emfile_while_respawning,
         kill_storm_then_clean,
+        killed_mid_reply_on_the_ring,
+        killed_while_receiving_a_large_argument,
+        rings_fall_back_to_the_socket_under_emfile,
     ];
     spawn_only: [];
     fork_server_only: [];

@@ -12,7 +12,7 @@ use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
 use concur_process::{Builder, ExitCause, ProcessPool};
 use concur_testkit::procfs::{assert_no_children, children, open_fds};
-use helpers::{LONG, METHOD, builder, died, pool};
+use helpers::{LONG, METHOD, builder, died, pool, write_reply_ring};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -114,41 +114,6 @@ concur_ipc::remote! {
         }
         std::thread::sleep(Duration::from_millis(50));
         kind
-    }
-}
-
-/// Writes `bytes` into this worker's reply ring as its writer would (or,
-/// with `corrupt`, moves the ring's tail past its capacity): the mapping
-/// named `memfd:concur-replies`, laid out as `ring.rs` says (the writer's
-/// position at offset 0, the data from offset 256).
-fn write_reply_ring(bytes: &[u8], corrupt: bool) {
-    use std::sync::atomic::AtomicU64;
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let line = maps
-        .lines()
-        .find(|l| l.contains("memfd:concur-replies"))
-        .expect("no reply ring in this worker");
-    let range = line.split_whitespace().next().unwrap();
-    let (start, end) = range.split_once('-').unwrap();
-    let start = usize::from_str_radix(start, 16).unwrap();
-    let end = usize::from_str_radix(end, 16).unwrap();
-    let cap = end - start - 256;
-    let base = start as *mut u8;
-    // SAFETY: the mapping is this process's own, page-aligned and `cap +
-    // 256` bytes long; its first word is the ring's tail (an `AtomicU64`
-    // the worker loop writes only while it sends a reply: not now, while
-    // this task runs).
-    unsafe {
-        let tail = &*base.cast::<AtomicU64>();
-        let t = tail.load(Ordering::SeqCst);
-        if corrupt {
-            tail.store(t + 2 * cap as u64, Ordering::SeqCst);
-            return;
-        }
-        for (i, b) in bytes.iter().enumerate() {
-            *base.add(256 + (t as usize + i) % cap) = *b;
-        }
-        tail.store(t + bytes.len() as u64, Ordering::SeqCst);
     }
 }
 
@@ -1274,6 +1239,44 @@ fn stray_frames_retire_only_the_violator() {
     }
 }
 
+/// A million tasks queued behind two busy workers hold no descriptor, and
+/// running them opens none: the pool's count is the same before, with
+/// them queued, and after (the rings keep no descriptor in the pool).
+fn a_million_queued_tasks_hold_no_descriptors() {
+    let before = open_fds();
+    let pool = pool(2);
+    assert_eq!(pool.workers_on_shared_memory(), 2);
+    let with_pool = open_fds();
+    let busy: Vec<_> = (0..2)
+        .map(|_| pool.submit_task(sleep_ms, 300).unwrap())
+        .collect();
+    let started = Instant::now();
+    let futs: Vec<_> = (0..1_000_000u64)
+        .map(|x| pool.submit_task(square, x % 1000).unwrap())
+        .collect();
+    let queued = pool.stats().queued;
+    assert_eq!(
+        open_fds(),
+        with_pool,
+        "descriptors with {queued} tasks queued"
+    );
+    for f in &busy {
+        f.result_timeout(LONG).unwrap();
+    }
+    for (x, f) in futs.iter().enumerate() {
+        let x = x as u64 % 1000;
+        assert_eq!(f.result_timeout(LONG).unwrap(), &(x * x));
+    }
+    println!(
+        "    1M tasks ({queued} queued at the check) in {:.2?}",
+        started.elapsed()
+    );
+    assert_eq!(open_fds(), with_pool, "descriptors after 1M tasks");
+    drop(pool);
+    assert_no_children();
+    assert_eq!(open_fds(), before, "descriptors leaked");
+}
+
 /// A done-callback that sleeps 1 s on one process future delays no other
 /// future's result, nor other callbacks; callbacks never run on the
 /// dispatcher thread.
@@ -1886,6 +1889,8 @@ process_tests! {
     ];
     spawn_only: [
         constructors_are_equivalent,
+        // The transport is the same under both start methods.
+        a_million_queued_tasks_hold_no_descriptors,
     ];
     fork_server_only: [
         fork_server_death_restarts_it,
