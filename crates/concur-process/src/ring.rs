@@ -579,6 +579,60 @@ mod tests {
         ));
     }
 
+    /// A hostile writer scribbles random positions and bytes over the
+    /// segment while the reader reads it as the dispatcher does (through
+    /// `read_available` into a frame reader, then decoding replies): every
+    /// outcome is data or a typed error, never a fault, a hang or an
+    /// allocation past the limit. A fixed-seed xorshift keeps runs
+    /// repeatable.
+    #[test]
+    fn scribbled_segments_are_data_or_typed_errors() {
+        let (w, r) = pair(4096);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut reader = concur_ipc::FrameReader::new(1 << 16);
+        let (mut frames, mut errors) = (0u32, 0u32);
+        for _ in 0..20_000 {
+            match next() % 4 {
+                0 => w.poke(TAIL, next() % (1 << 14)),
+                1 => w.poke(HEAD, next() % (1 << 14)),
+                2 => {
+                    let junk: Vec<u8> = (0..next() % 64).map(|_| next() as u8).collect();
+                    let _ = w.write_all(&junk, Duration::ZERO, &|| true);
+                }
+                _ => {
+                    let mut frame = Vec::new();
+                    let reply = concur_ipc::Reply::Ready;
+                    concur_ipc::encode_frame(&reply, 1 << 10, &mut frame).unwrap();
+                    let _ = w.write_all(&frame, Duration::ZERO, &|| true);
+                }
+            }
+            match reader.fill_from(&mut crate::shm::RingNow(&r)) {
+                Ok(_) => loop {
+                    match reader.next_frame() {
+                        Ok(Some(f)) => {
+                            frames += 1;
+                            let _ = concur_ipc::decode::<concur_ipc::Reply>(f);
+                        }
+                        Ok(None) => break,
+                        Err(_) => {
+                            errors += 1;
+                            reader = concur_ipc::FrameReader::new(1 << 16);
+                            break;
+                        }
+                    }
+                },
+                Err(_) => errors += 1,
+            }
+        }
+        assert!(frames > 0 && errors > 0, "{frames} frames, {errors} errors");
+    }
+
     #[test]
     fn a_writer_that_stops_mid_frame_times_the_reader_out() {
         let (w, r) = pair(4096);
