@@ -1,9 +1,12 @@
-//! Large payloads to and from a worker process: a 100 MB `Vec<u8>` and a
-//! 100 MB `Vec<f64>`, as argument and as result, over the socket path,
-//! against `memcpy` of the same bytes (the physical limit; issue 17's goal
-//! is ≥ 0.5× its bandwidth) and CPython's pickle through
-//! `ProcessPoolExecutor` (external, `bytes` both ways). Each figure is one
-//! call's median; the rows are recorded for the report.
+//! Large payloads to and from a worker process: a 100 MB `Vec<u8>`, the
+//! same bytes as a `serde_bytes::ByteBuf` (encoded as one byte string, not
+//! byte by byte), and a 100 MB `Vec<f64>`, as argument and as result, over
+//! shared memory (the default) and, for the byte buffer, over the socket;
+//! against `memcpy` of the same bytes into memory already touched (the
+//! physical limit; issue 17's goal is ≥ 0.5× its bandwidth), a `clone` of
+//! them (what a fresh 100 MB buffer costs: page faults), and CPython's
+//! pickle through `ProcessPoolExecutor` (external, `bytes` both ways).
+//! Each figure is one call's median; the rows are recorded for the report.
 
 #![allow(missing_docs)]
 
@@ -12,6 +15,7 @@ mod process_common;
 use concur_core::TaskExecutor;
 use concur_process::ProcessPool;
 use process_common::*;
+use serde_bytes::ByteBuf;
 use std::hint::black_box;
 
 const BYTES: usize = 100 << 20;
@@ -21,6 +25,8 @@ concur_ipc::remote! {
     fn make_bytes(n: u64) -> Vec<u8> { vec![7u8; n as usize] }
     fn f64_len(v: Vec<f64>) -> u64 { v.len() as u64 }
     fn make_f64(n: u64) -> Vec<f64> { vec![0.5f64; n as usize] }
+    fn buf_len(v: ByteBuf) -> u64 { v.len() as u64 }
+    fn make_buf(n: u64) -> ByteBuf { ByteBuf::from(vec![7u8; n as usize]) }
 }
 
 fn row(what: &str, ns: f64, memcpy: f64) {
@@ -49,50 +55,77 @@ fn main() {
         BYTES as f64 / memcpy
     );
     concur_benches::record_external("process/payload", "memcpy", memcpy);
-    let pool = ProcessPool::builder()
-        .max_workers(1)
-        .max_frame(BYTES * 2 + (1 << 20))
-        .build()
-        .unwrap();
     let bytes = vec![7u8; BYTES];
-    let ns = median_ns(samples, 1, || {
-        let n = pool
-            .submit_task(byte_len, bytes.clone())
-            .unwrap()
-            .into_result()
-            .unwrap();
-        assert_eq!(n as usize, BYTES);
+    let clone = median_ns(samples, 1, || {
+        black_box(bytes.clone());
     });
-    // The clone is part of the call (the argument moves into the pool).
-    row("u8_argument", ns, memcpy);
-    let ns = median_ns(samples, 1, || {
-        let v = pool
-            .submit_task(make_bytes, BYTES as u64)
+    println!(
+        "process/payload: clone of 100 MB (a fresh buffer) {:.1} ms: {:.3}x memcpy",
+        clone / 1e6,
+        memcpy / clone
+    );
+    concur_benches::record_external("process/payload", "clone", clone);
+    let pool = |shared_memory| {
+        ProcessPool::builder()
+            .max_workers(1)
+            .max_frame(BYTES * 2 + (1 << 20))
+            .shared_memory(shared_memory)
+            .build()
             .unwrap()
-            .into_result()
-            .unwrap();
-        assert_eq!(v.len(), BYTES);
-    });
-    row("u8_result", ns, memcpy);
+    };
+    let shm = pool(true);
+    let socket = pool(false);
+    assert_eq!(shm.workers_on_shared_memory(), 1);
     let floats = vec![0.25f64; BYTES / 8];
-    let ns = median_ns(samples, 1, || {
-        let n = pool
-            .submit_task(f64_len, floats.clone())
-            .unwrap()
+    let n = BYTES as u64;
+    // The clone is part of an argument's call (it moves into the pool).
+    let arg = |pool: &ProcessPool, what: &str| {
+        median_ns(samples, 1, || {
+            let len = match what {
+                "u8" => pool.submit_task(byte_len, bytes.clone()).unwrap(),
+                "bytebuf" => pool
+                    .submit_task(buf_len, ByteBuf::from(bytes.clone()))
+                    .unwrap(),
+                _ => pool.submit_task(f64_len, floats.clone()).unwrap(),
+            }
             .into_result()
             .unwrap();
-        assert_eq!(n as usize, BYTES / 8);
-    });
-    row("f64_argument", ns, memcpy);
-    let ns = median_ns(samples, 1, || {
-        let v = pool
-            .submit_task(make_f64, (BYTES / 8) as u64)
-            .unwrap()
-            .into_result()
-            .unwrap();
-        assert_eq!(v.len(), BYTES / 8);
-    });
-    row("f64_result", ns, memcpy);
+            assert_eq!(len, if what == "f64" { n / 8 } else { n });
+        })
+    };
+    let result = |pool: &ProcessPool, what: &str| {
+        median_ns(samples, 1, || {
+            let len = match what {
+                "u8" => pool
+                    .submit_task(make_bytes, n)
+                    .unwrap()
+                    .into_result()
+                    .unwrap()
+                    .len(),
+                "bytebuf" => pool
+                    .submit_task(make_buf, n)
+                    .unwrap()
+                    .into_result()
+                    .unwrap()
+                    .len(),
+                _ => {
+                    pool.submit_task(make_f64, n / 8)
+                        .unwrap()
+                        .into_result()
+                        .unwrap()
+                        .len()
+                        * 8
+                }
+            };
+            assert_eq!(len as u64, n);
+        })
+    };
+    for what in ["u8", "bytebuf", "f64"] {
+        row(&format!("{what}_argument"), arg(&shm, what), memcpy);
+        row(&format!("{what}_result"), result(&shm, what), memcpy);
+    }
+    row("bytebuf_argument_socket", arg(&socket, "bytebuf"), memcpy);
+    row("bytebuf_result_socket", result(&socket, "bytebuf"), memcpy);
     for (mode, name) in [
         ("argument", "cpython_argument"),
         ("result", "cpython_result"),

@@ -239,21 +239,50 @@ pub fn encode_frame<T: Serialize + ?Sized>(
     max: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), FrameError> {
+    // The exact size first (postcard's counting output: one step per
+    // field, a byte string counted by its length, so cheap for the wire
+    // types, whose payloads are byte strings): the frame is then one
+    // allocation, never regrown (doubling a 100 MB frame copied and
+    // faulted in ~100 MB more), a large one on huge pages, and one over
+    // the limit is refused before anything is written.
+    let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
+        .map_err(FrameError::Codec)?;
+    check_len(size, max)?;
+    out.try_reserve_exact(PREFIX_LEN + size)
+        .map_err(|_| FrameError::Io(io::ErrorKind::OutOfMemory.into()))?;
+    if size >= HUGE_FRAME {
+        concur_sync::mem::huge_pages(out);
+    }
     let start = out.len();
     out.extend_from_slice(&[0; PREFIX_LEN]);
-    let res = postcard::to_io(value, &mut *out);
+    let res = postcard::serialize_with_flavor(value, crate::packed::Append(out));
     if let Err(e) = res {
         out.truncate(start);
         return Err(FrameError::Codec(e));
     }
+    // A `Serialize` impl may write something else the second time: the
+    // length is what was written.
     let len = out.len() - start - PREFIX_LEN;
-    if len > max || u32::try_from(len).is_err() {
+    if let Err(e) = check_len(len, max) {
         out.truncate(start);
-        return Err(FrameError::TooLarge { len, max });
+        return Err(e);
     }
     let prefix = (len as u32).to_le_bytes();
     out[start..start + PREFIX_LEN].copy_from_slice(&prefix);
     Ok(())
+}
+
+/// Frames from this size up are asked to live on huge pages (see
+/// [`concur_sync::mem::huge_pages`]).
+pub(crate) const HUGE_FRAME: usize = 8 << 20;
+
+/// A payload length that fits the limit and the `u32` prefix.
+fn check_len(len: usize, max: usize) -> Result<(), FrameError> {
+    if len > max || u32::try_from(len).is_err() {
+        Err(FrameError::TooLarge { len, max })
+    } else {
+        Ok(())
+    }
 }
 
 /// Reads the payload length from a 4-byte prefix and checks it against
@@ -423,6 +452,48 @@ mod tests {
         assert_eq!(out, [9]);
         encode_frame(&vec![1u8; 3], 50, &mut out).unwrap();
         assert_eq!(out, [9, 4, 0, 0, 0, 3, 1, 1, 1]);
+    }
+
+    /// A value whose `Serialize` writes more each time it is asked (the
+    /// size pass, then the real one): the frame's prefix is what was
+    /// written, and the limit is checked against that too.
+    #[test]
+    fn encode_frame_trusts_what_was_written_not_the_size_pass() {
+        struct Growing(std::cell::Cell<usize>);
+        impl Serialize for Growing {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let n = self.0.get();
+                self.0.set(n + 10);
+                s.serialize_bytes(&vec![1u8; n])
+            }
+        }
+        let mut out = vec![9];
+        encode_frame(&Growing(std::cell::Cell::new(5)), 100, &mut out).unwrap();
+        assert_eq!(&out[1..5], &16u32.to_le_bytes());
+        assert_eq!(out.len(), 1 + 4 + 16);
+        let payload: Vec<u8> = crate::decode(&out[5..]).unwrap();
+        assert_eq!(payload, vec![1u8; 15]);
+        // Fits in the size pass (6 bytes), not when written (16).
+        let mut out = vec![9];
+        let err = encode_frame(&Growing(std::cell::Cell::new(5)), 10, &mut out).unwrap_err();
+        assert!(
+            matches!(err, FrameError::TooLarge { len: 16, max: 10 }),
+            "{err:?}"
+        );
+        assert_eq!(out, [9]);
+    }
+
+    /// A frame over the huge-page threshold (advised onto huge pages)
+    /// round-trips and is one allocation of exactly its size.
+    #[test]
+    fn a_large_frame_is_one_exact_allocation() {
+        let big = crate::Packed::from(vec![vec![3u8; HUGE_FRAME + 7]]);
+        let mut out = Vec::new();
+        encode_frame(&big, usize::MAX >> 1, &mut out).unwrap();
+        assert_eq!(out.capacity(), out.len());
+        let mut reader = crate::FrameReader::new(HUGE_FRAME * 2);
+        let payload = reader.read_frame_blocking(&mut &out[..]).unwrap();
+        assert_eq!(crate::decode::<crate::Packed>(payload).unwrap(), big);
     }
 
     #[test]

@@ -31,6 +31,7 @@ impl<'de> DeserializeSeed<'de> for PushBytes<'_> {
                 f.write_str("a byte string")
             }
             fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<(), E> {
+                grow(self.0, v.len());
                 self.0.extend_from_slice(v);
                 Ok(())
             }
@@ -290,26 +291,47 @@ impl<'de> Deserialize<'de> for Packed {
     }
 }
 
+/// Makes room for `more` bytes in `buf` (amortised, as `Vec` grows); a
+/// buffer that grows large is asked onto huge pages, so the bytes about
+/// to be written fault 2 MiB at a time (see `concur_sync::mem`).
+#[inline]
+fn grow(buf: &mut Vec<u8>, more: usize) {
+    if buf.capacity() - buf.len() < more {
+        buf.reserve(more);
+        if buf.capacity() >= crate::frame::HUGE_FRAME {
+            concur_sync::mem::huge_pages(buf);
+        }
+    }
+}
+
+/// A postcard output that appends to a borrowed buffer (postcard's own
+/// `to_extend` takes the buffer by value and drops it on error).
+pub(crate) struct Append<'a>(pub(crate) &'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+    #[inline]
+    fn try_push(&mut self, b: u8) -> postcard::Result<()> {
+        if self.0.len() == self.0.capacity() {
+            grow(self.0, 1);
+        }
+        self.0.push(b);
+        Ok(())
+    }
+    #[inline]
+    fn try_extend(&mut self, b: &[u8]) -> postcard::Result<()> {
+        grow(self.0, b.len());
+        self.0.extend_from_slice(b);
+        Ok(())
+    }
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
 /// Appends the postcard encoding of `value` to `buf`; on error `buf` is
 /// left as it was.
 fn append_encoded<T: Serialize + ?Sized>(value: &T, buf: &mut Vec<u8>) -> Result<(), CodecError> {
-    /// A postcard output that appends to a borrowed buffer (postcard's own
-    /// `to_extend` takes the buffer by value and drops it on error).
-    struct Append<'a>(&'a mut Vec<u8>);
-    impl postcard::ser_flavors::Flavor for Append<'_> {
-        type Output = ();
-        fn try_push(&mut self, b: u8) -> postcard::Result<()> {
-            self.0.push(b);
-            Ok(())
-        }
-        fn try_extend(&mut self, b: &[u8]) -> postcard::Result<()> {
-            self.0.extend_from_slice(b);
-            Ok(())
-        }
-        fn finalize(self) -> postcard::Result<()> {
-            Ok(())
-        }
-    }
     let start = buf.len();
     postcard::serialize_with_flavor(value, Append(buf)).map_err(|e| {
         buf.truncate(start);

@@ -429,6 +429,9 @@ impl FrameReader {
             self.buf
                 .try_reserve_exact(additional)
                 .map_err(|_| FrameError::Io(io::ErrorKind::OutOfMemory.into()))?;
+            if target >= crate::frame::HUGE_FRAME {
+                concur_sync::mem::huge_pages(&mut self.buf);
+            }
         }
         // Zero the room in READ_CHUNK steps, as bytes arrive; reuse what an
         // earlier frame already initialised.

@@ -18,7 +18,8 @@
 //!
 //! [`backoff`] holds the crates' spin/back-off tuning (how long a waiter or
 //! an idle worker spins before it parks), with the measurements behind it:
-//! one named place, and no spinning at all under loom.
+//! one named place, and no spinning at all under loom. [`mem`] holds the
+//! huge-page advice for large buffers.
 //!
 //! This crate is an implementation detail of concur, with no stability
 //! promise of its own; use `std` (or `loom`) directly.
@@ -51,6 +52,7 @@
 pub mod backoff;
 pub mod cell;
 pub mod hint;
+pub mod mem;
 pub mod sync;
 pub mod thread;
 

@@ -45,13 +45,15 @@ unsafe impl<R: Send> Sync for OutBuf<R> {}
 
 impl<R> OutBuf<R> {
     fn new(cap: usize) -> Self {
-        let mut v = std::mem::ManuallyDrop::new(Vec::<R>::with_capacity(cap));
-        let buf = Self {
+        let mut v = Vec::<R>::with_capacity(cap);
+        // The workers writing the outputs take one fault per 2 MiB: most of
+        // the time of a large collect was page faults.
+        concur_sync::mem::huge_pages(&mut v);
+        let mut v = std::mem::ManuallyDrop::new(v);
+        Self {
             ptr: v.as_mut_ptr(),
             cap: v.capacity(),
-        };
-        huge_pages(buf.ptr.cast(), buf.cap.saturating_mul(size_of::<R>()));
-        buf
+        }
     }
 
     /// Drops the `R`s in `[start, start + len)`.
@@ -76,32 +78,6 @@ impl<R> Drop for OutBuf<R> {
         // `into_vec`, leaving capacity 0: a dangling, unallocated pointer).
         unsafe { drop(Vec::from_raw_parts(self.ptr, 0, self.cap)) };
     }
-}
-
-/// Asks the kernel to back `[ptr, ptr + bytes)` with transparent huge
-/// pages where it is large (Linux, `madvise` mode): the workers writing the
-/// outputs then take one page fault per 2 MiB instead of per 4 KiB, which
-/// was most of the time of a large collect. Advice only: errors are
-/// ignored (no THP, another kernel).
-fn huge_pages(ptr: *mut u8, bytes: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        if bytes < 4 * HUGE {
-            return;
-        }
-        let start = (ptr as usize).next_multiple_of(HUGE);
-        let end = (ptr as usize + bytes) / HUGE * HUGE;
-        if end > start {
-            // SAFETY: advice on a range inside our own allocation; it
-            // changes no contents (MADV_HUGEPAGE only).
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (ptr, bytes);
 }
 
 /// Where a chunk's outputs go.
