@@ -249,7 +249,7 @@ impl ProcessPool {
 
     /// How many of the current workers talk over shared memory (see
     /// [`Builder::shared_memory`](crate::Builder::shared_memory)); the
-    /// others use their sockets. For tests and diagnostics.
+    /// others use their sockets (see the guide, §11).
     ///
     /// # Examples
     ///
@@ -258,7 +258,6 @@ impl ProcessPool {
     /// let pool = concur_process::ProcessPool::builder().max_workers(2).build().unwrap();
     /// assert_eq!(pool.workers_on_shared_memory(), 2);
     /// ```
-    #[doc(hidden)]
     #[must_use]
     pub fn workers_on_shared_memory(&self) -> usize {
         let status = self.inner.status.lock();

@@ -205,6 +205,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         by_processes,
         seq_time.as_secs_f64() / proc_time.as_secs_f64()
     );
+    println!(
+        "  {} of 2 workers take calls through shared-memory rings (the socket is the fallback)",
+        procs.workers_on_shared_memory()
+    );
     let (proc_name, proc_stats) = (procs.name().to_owned(), procs.stats());
     drop(procs);
 
