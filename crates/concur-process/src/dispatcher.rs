@@ -175,6 +175,8 @@ impl Dispatcher {
                     status.on_rings[slot] = false;
                 }
                 self.inner.book.lock().starting(slot);
+                let mut p = p;
+                p.shm = self.make_rings(slot);
                 self.procs[slot] = Some(p);
             }
             Err(e) => {
@@ -197,6 +199,28 @@ impl Dispatcher {
                     return self.break_pool(start_broken(e.to_string()));
                 }
                 self.apply(slot, verdict, || start_broken(give_up(&e)));
+            }
+        }
+    }
+
+    /// The rings for the worker just launched in `slot`, made while it
+    /// starts (they go with its `Init`); none if the pool does not use
+    /// shared memory or they cannot be made (it then uses its socket).
+    fn make_rings(&self, _slot: usize) -> Shm {
+        if !self.inner.config.shared_memory {
+            return Shm::Off;
+        }
+        match Offer::create() {
+            Ok(offer) => Shm::Made(offer),
+            Err(_e) => {
+                __event!(
+                    debug,
+                    pool = %self.inner.config.name,
+                    slot = _slot,
+                    error = %_e,
+                    "no shared-memory rings for a worker; it uses its socket"
+                );
+                Shm::Off
             }
         }
     }
@@ -669,21 +693,12 @@ impl Dispatcher {
                 p.phase = Phase::Init;
                 p.reader.set_limit(max_frame);
                 // Encoded once by `build` (initializer and its arguments);
-                // sent with the worker's rings unless they cannot be made.
+                // sent with the worker's rings (made at launch) if it has
+                // them.
                 let init = &self.inner.config.init_frame;
-                let offer = match self.inner.config.shared_memory.then(Offer::create) {
-                    Some(Ok(offer)) => Some(offer),
-                    Some(Err(_e)) => {
-                        __event!(
-                            debug,
-                            pool = %self.inner.config.name,
-                            slot,
-                            error = %_e,
-                            "no shared-memory rings for a worker; it uses its socket"
-                        );
-                        None
-                    }
-                    None => None,
+                let offer = match std::mem::take(&mut p.shm) {
+                    Shm::Made(offer) => Some(offer),
+                    _ => None,
                 };
                 let sent = match offer {
                     Some(mut offer) => {

@@ -47,6 +47,9 @@ pub(crate) enum Shm {
     /// The socket is the transport.
     #[default]
     Off,
+    /// Rings made at launch, to be sent with `Init` (made while the
+    /// worker starts, they cost its start-up nothing).
+    Made(Offer),
     /// Rings were sent with `Init`; the worker's answer says whether it
     /// took them.
     Offered(Offer),
@@ -59,7 +62,7 @@ impl Shm {
     /// The reply ring to look at, offered or in use.
     pub(crate) fn replies(&self) -> Option<&Ring> {
         match self {
-            Self::Off => None,
+            Self::Off | Self::Made(_) => None,
             Self::Offered(o) => Some(&o.replies),
             Self::On(r) => Some(r),
         }
