@@ -4,6 +4,7 @@
 use crate::outcomes::Outcomes;
 use crate::registry::Registry;
 use crate::wire::Call;
+use crate::wire_ref::CallRef;
 
 impl Registry {
     /// Runs every item of `call` (in order) and returns one result per item.
@@ -26,15 +27,45 @@ impl Registry {
     /// ```
     #[must_use]
     pub fn execute(&self, call: &Call) -> Outcomes {
-        let mut out = Outcomes::with_capacity(call.items.len(), call.items.byte_len());
-        match self.resolve(call.func) {
+        self.execute_items(call.func, call.items.byte_len(), call.items.iter())
+    }
+
+    /// [`execute`](Self::execute) on a borrowed call (its arguments where
+    /// they lie in the frame).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_ipc::{Call, CallRef, FnRef, Registry};
+    /// concur_ipc::remote! {
+    ///     fn twice(x: u32) -> u32 { 2 * x }
+    /// }
+    /// let call = Call { generation: 0, func: FnRef::of::<twice>(), items: vec![concur_ipc::encode(&21u32).unwrap()].into() };
+    /// let bytes = concur_ipc::encode(&call).unwrap();
+    /// let view: CallRef<'_> = concur_ipc::decode(&bytes).unwrap();
+    /// let out = Registry::global().execute_ref(&view);
+    /// assert_eq!(concur_ipc::decode::<u32>(out.get(0).unwrap().unwrap()).unwrap(), 42);
+    /// ```
+    #[must_use]
+    pub fn execute_ref(&self, call: &CallRef<'_>) -> Outcomes {
+        self.execute_items(call.func, call.items.byte_len(), call.items.iter())
+    }
+
+    fn execute_items<'i>(
+        &self,
+        func: crate::FnRef,
+        bytes: usize,
+        items: impl ExactSizeIterator<Item = &'i [u8]>,
+    ) -> Outcomes {
+        let mut out = Outcomes::with_capacity(items.len(), bytes);
+        match self.resolve(func) {
             Ok(reg) => {
-                for args in call.items.iter() {
+                for args in items {
                     reg.invoke_into(args, &mut out);
                 }
             }
             Err(e) => {
-                for _ in 0..call.items.len() {
+                for _ in 0..items.len() {
                     out.push_err(e.clone());
                 }
             }

@@ -1,7 +1,6 @@
 //! Length-prefixed frames and the postcard codec.
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::fmt;
 use std::io::{self, Read, Write};
 
@@ -198,6 +197,8 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FrameError> {
 }
 
 /// Decodes exactly one value from `bytes`; trailing bytes are an error.
+/// The value may borrow from `bytes` (a [`RequestRef`](crate::RequestRef)
+/// does).
 ///
 /// # Errors
 ///
@@ -210,7 +211,7 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, FrameError> {
 /// assert_eq!(concur_ipc::decode::<u32>(&[42]).unwrap(), 42);
 /// assert!(concur_ipc::decode::<u32>(&[]).is_err());
 /// ```
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FrameError> {
+pub fn decode<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, FrameError> {
     let (value, rest) = postcard::take_from_bytes(bytes).map_err(FrameError::Codec)?;
     if rest.is_empty() {
         Ok(value)

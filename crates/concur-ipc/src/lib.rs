@@ -70,6 +70,7 @@ mod registration;
 mod registry;
 mod remote_macro;
 mod wire;
+mod wire_ref;
 
 pub use build_id::build_id;
 pub use codec::CodecError;
@@ -87,6 +88,7 @@ pub use reader::{Fill, FrameReader};
 pub use registration::Registration;
 pub use registry::Registry;
 pub use wire::{Call, Hello, Reply, Request};
+pub use wire_ref::{CallRef, PackedRef, RequestRef};
 
 /// Version of the wire protocol; part of the handshake and of the registry
 /// fingerprint.

@@ -3,7 +3,7 @@
 use crate::ring::Ring;
 use crate::shm::{FdSocket, RingIn, write_ring};
 use concur_ipc::{
-    FrameError, FrameReader, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request,
+    FrameError, FrameReader, Hello, Registry, RemoteError, RemoteErrorKind, Reply, RequestRef,
     encode_frame,
 };
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -64,13 +64,14 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
             Err(FrameError::Closed) => return 0,
             Err(_) => return EXIT_PROTOCOL,
         };
-        let request = match concur_ipc::decode::<Request>(payload) {
+        // The call's arguments stay where they lie in the frame buffer.
+        let request = match concur_ipc::decode::<RequestRef<'_>>(payload) {
             Ok(r) => r,
             Err(_) => return EXIT_PROTOCOL,
         };
         let reply = match request {
-            Request::Exit => return 0,
-            Request::Init {
+            RequestRef::Exit => return 0,
+            RequestRef::Init {
                 initializer,
                 max_frame: m,
             } => {
@@ -90,9 +91,9 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                     _ => Reply::Ready,
                 }
             }
-            Request::Call(call) => Reply::Done {
+            RequestRef::Call(call) => Reply::Done {
                 generation: call.generation,
-                results: registry.execute(&call),
+                results: registry.execute_ref(&call),
             },
         };
         if send(&rings, &stream, &reply, max_frame, &mut out).is_err() {
