@@ -7,8 +7,8 @@
 //! Set `CONCUR_FUZZ_CASES` to change the number of cases (default 1,000,000).
 
 use concur_ipc::{
-    Call, FnRef, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request, decode, encode,
-    encode_frame, read_frame,
+    Call, FnRef, Hello, Registry, RemoteError, RemoteErrorKind, Reply, Request, RequestRef, decode,
+    encode, encode_frame, read_frame,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -172,6 +172,17 @@ fn one(frame: &[u8], buf: &mut Vec<u8>, stats: &mut [usize; 4]) {
     match read_frame(&mut reader, MAX_FRAME, buf) {
         Err(_) => stats[0] += 1,
         Ok(()) => {
+            // The worker's borrowed view agrees with the owned decode.
+            match (decode::<Request>(buf), decode::<RequestRef<'_>>(buf)) {
+                (Ok(Request::Call(c)), Ok(RequestRef::Call(v))) => {
+                    assert_eq!((c.generation, c.func), (v.generation, v.func));
+                    assert!(c.items.iter().eq(v.items.iter()));
+                }
+                (Ok(Request::Exit), Ok(RequestRef::Exit))
+                | (Ok(Request::Init { .. }), Ok(RequestRef::Init { .. }))
+                | (Err(_), Err(_)) => {}
+                (o, v) => panic!("the owned ({o:?}) and borrowed ({v:?}) decodes disagree"),
+            }
             match decode::<Request>(buf) {
                 Err(_) => stats[1] += 1,
                 Ok(Request::Call(call)) => {
