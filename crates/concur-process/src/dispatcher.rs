@@ -499,11 +499,7 @@ impl Dispatcher {
                 Ok(Fill::Read(_) | Fill::Full) => true,
                 Ok(Fill::WouldBlock) => false,
                 Ok(Fill::Eof) | Err(FrameError::Io(_)) => {
-                    p.eof = true;
-                    if p.phase != Phase::Exiting {
-                        // A worker only closes its socket by exiting; make sure.
-                        sys::pidfd_kill(&p.pidfd, libc::SIGKILL);
-                    }
+                    p.socket_closed();
                     false
                 }
                 Err(e) => {
@@ -527,13 +523,7 @@ impl Dispatcher {
         let mut buf = [0u8; 64];
         match std::io::Read::read(&mut DontWait(&p.conn.fd), &mut buf) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Ok(0) | Err(_) => {
-                p.eof = true;
-                if p.phase != Phase::Exiting {
-                    // A worker only closes its socket by exiting; make sure.
-                    sys::pidfd_kill(&p.pidfd, libc::SIGKILL);
-                }
-            }
+            Ok(0) | Err(_) => p.socket_closed(),
             Ok(n) => self.violation(
                 slot,
                 format!("{n} bytes on its socket after it moved to shared memory"),
@@ -576,25 +566,18 @@ impl Dispatcher {
     /// Reads every reply ring that holds bytes.
     fn read_rings(&mut self) {
         for slot in 0..self.procs.len() {
-            let readable = self.procs[slot]
+            if self.procs[slot]
                 .as_ref()
-                .and_then(|p| p.shm.replies())
-                .is_some_and(|r| !matches!(r.readable(), Ok(false)));
-
-            if readable {
+                .is_some_and(|p| p.shm.has_replies())
+            {
                 self.read_ring(slot);
             }
         }
     }
 
-    /// Whether some reply ring holds bytes (a corrupt one counts: reading
-    /// it reports the violation).
+    /// Whether some reply ring holds bytes.
     fn rings_readable(&self) -> bool {
-        self.procs
-            .iter()
-            .flatten()
-            .filter_map(|p| p.shm.replies())
-            .any(|r| !matches!(r.readable(), Ok(false)))
+        self.procs.iter().flatten().any(|p| p.shm.has_replies())
     }
 
     /// Arms (before `poll` blocks) or disarms every reply ring's doorbell.

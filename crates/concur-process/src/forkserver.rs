@@ -18,10 +18,10 @@
 //! from the `X` record. Closing the control socket stops the server.
 
 use crate::error::init_hint;
+use crate::passfd;
 use crate::sys::{self, ExitCause};
-use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use std::collections::HashMap;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
@@ -35,62 +35,19 @@ pub(crate) fn record(kind: u8, pid: i32, status: i32) -> [u8; RECORD] {
     r
 }
 
+/// Sends one record with `fd` attached, if any (see [`passfd`]).
 pub(crate) fn send_with_fd(sock: RawFd, bytes: &[u8], fd: Option<RawFd>) -> io::Result<()> {
-    let fds;
-    let cmsgs: &[ControlMessage<'_>] = match fd {
-        Some(f) => {
-            fds = [f];
-            &[ControlMessage::ScmRights(&fds)]
-        }
-        None => &[],
-    };
-    loop {
-        match sendmsg::<()>(
-            sock,
-            &[IoSlice::new(bytes)],
-            cmsgs,
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        ) {
-            Ok(_) => return Ok(()),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    passfd::send_with_fds(sock, bytes, fd.as_slice()).map(drop)
 }
 
-/// Receives one message; `Ok(None)` at end of stream.
+/// Receives one message and the first descriptor that came with it;
+/// `Ok(None)` at end of stream.
 pub(crate) fn recv_with_fd(
     sock: RawFd,
     buf: &mut [u8],
 ) -> io::Result<Option<(usize, Option<OwnedFd>)>> {
-    let mut cmsg = nix::cmsg_space!([RawFd; 2]);
-    loop {
-        let mut iov = [IoSliceMut::new(buf)];
-        match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
-            Ok(msg) => {
-                let mut fd = None;
-                for c in msg.cmsgs()? {
-                    if let ControlMessageOwned::ScmRights(fds) = c {
-                        for f in fds {
-                            // SAFETY: the kernel installed this descriptor
-                            // for us; we own it now.
-                            let owned = unsafe { OwnedFd::from_raw_fd(f) };
-                            if fd.is_none() {
-                                fd = Some(owned);
-                            }
-                        }
-                    }
-                }
-                if msg.bytes == 0 {
-                    return Ok(None);
-                }
-                return Ok(Some((msg.bytes, fd)));
-            }
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (n, fds) = passfd::recv_with_fds(sock, buf, 1)?;
+    Ok((n > 0).then(|| (n, fds.into_iter().next())))
 }
 
 /// The server's loop (in the fork-server process). Returns its exit code.

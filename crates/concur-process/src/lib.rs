@@ -97,6 +97,7 @@ mod forkserver;
 mod guard;
 mod hook;
 mod launch;
+mod passfd;
 mod pool;
 mod proc;
 mod reexec;

@@ -79,6 +79,16 @@ impl Proc {
         }
     }
 
+    /// Its socket reached end of stream: nothing more is read from it, and
+    /// unless it was told to exit it is killed (a worker only closes its
+    /// socket by exiting; make sure).
+    pub(crate) fn socket_closed(&mut self) {
+        self.eof = true;
+        if self.phase != Phase::Exiting {
+            sys::pidfd_kill(&self.pidfd, libc::SIGKILL);
+        }
+    }
+
     /// Kills it with `SIGKILL`; the first reason given is kept.
     pub(crate) fn kill(&mut self, reason: KillReason) {
         if self.kill_reason.is_none() {

@@ -144,37 +144,31 @@ impl Ring {
     /// Maps the segment `fd` from another process, its capacity taken from
     /// its size (checked: a power of two from 4 KiB to [`MAX_CAPACITY`]).
     pub(crate) fn open_segment(fd: OwnedFd) -> Result<Self, RingError> {
-        // SAFETY: `st` is a valid out-pointer for fstat.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-            return Err(RingError::Io(io::Error::last_os_error()));
-        }
-        let cap = usize::try_from(st.st_size)
-            .ok()
-            .and_then(|n| n.checked_sub(HEADER))
+        let size = segment_size(&fd)?;
+        let cap = size
+            .checked_sub(HEADER)
             .filter(|&c| c <= MAX_CAPACITY)
             .ok_or(RingError::Corrupt("segment size is not a ring's"))?;
-        Self::open(fd, cap)
+        Self::map_checked(fd, cap, size)
     }
 
     /// Maps the segment `fd` (from [`Ring::create`], possibly in another
     /// process), whose data part is `cap` bytes; the segment's size is
     /// checked, not trusted.
+    #[cfg(test)]
     pub(crate) fn open(fd: OwnedFd, cap: usize) -> Result<Self, RingError> {
+        let size = segment_size(&fd)?;
+        Self::map_checked(fd, cap, size)
+    }
+
+    /// Maps `fd`, of `size` bytes, as a ring of `cap` data bytes, once
+    /// both are checked: `cap` a power of two of at least 4 KiB, `size`
+    /// exactly the header and `cap`.
+    fn map_checked(fd: OwnedFd, cap: usize, size: usize) -> Result<Self, RingError> {
         if !cap.is_power_of_two() || cap < 4096 {
             return Err(RingError::Corrupt("capacity is not a power of two"));
         }
-        // SAFETY: `st` is a valid out-pointer for fstat.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: as above.
-        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-            return Err(RingError::Io(io::Error::last_os_error()));
-        }
-        let need = HEADER
-            .checked_add(cap)
-            .ok_or(RingError::Corrupt("capacity overflows"))?;
-        if usize::try_from(st.st_size).ok() != Some(need) {
+        if HEADER.checked_add(cap) != Some(size) {
             return Err(RingError::Corrupt(
                 "segment size does not match its capacity",
             ));
@@ -477,6 +471,17 @@ impl Ring {
     fn poke(&self, at: usize, v: u64) {
         self.word64(at).store(v, Ordering::SeqCst);
     }
+}
+
+/// The size of the segment `fd`, in bytes.
+fn segment_size(fd: &OwnedFd) -> Result<usize, RingError> {
+    // SAFETY: `st` is a valid out-pointer for fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat on a live descriptor, writing into `st`.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(RingError::Io(io::Error::last_os_error()));
+    }
+    usize::try_from(st.st_size).map_err(|_| RingError::Corrupt("negative segment size"))
 }
 
 impl Drop for Ring {

@@ -23,12 +23,12 @@
 //! The segments are untrusted like frames (see `ring.rs`); a dead worker's
 //! segments are unmapped with its records, so nothing accumulates.
 
+use crate::passfd;
 use crate::ring::{Ring, RingError};
 use crate::shared::Conn;
 use crate::sys;
-use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
-use std::io::{self, IoSlice, IoSliceMut, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// Data bytes per ring (each direction).
@@ -39,7 +39,7 @@ pub(crate) const REQUESTS: &std::ffi::CStr = c"concur-requests";
 pub(crate) const REPLIES: &std::ffi::CStr = c"concur-replies";
 
 /// Descriptors passed with `Init`: requests, replies, the wake eventfd.
-const PASSED: usize = 3;
+const PASSED: usize = passfd::MAX_FDS;
 
 /// A worker's shared-memory state, as the dispatcher sees it.
 #[derive(Debug, Default)]
@@ -59,6 +59,13 @@ pub(crate) enum Shm {
 }
 
 impl Shm {
+    /// Whether the reply ring (offered or in use) holds bytes; a corrupt
+    /// one counts: reading it reports the violation.
+    pub(crate) fn has_replies(&self) -> bool {
+        self.replies()
+            .is_some_and(|r| !matches!(r.readable(), Ok(false)))
+    }
+
     /// The reply ring to look at, offered or in use.
     pub(crate) fn replies(&self) -> Option<&Ring> {
         match self {
@@ -97,7 +104,7 @@ impl Offer {
             return Err(io::Error::other("ring segments already sent"));
         };
         let fds = [req.as_raw_fd(), rep.as_raw_fd(), wake.as_raw_fd()];
-        let sent = send_with_fds(conn.fd.as_raw_fd(), init_frame, &fds);
+        let sent = passfd::send_with_fds(conn.fd.as_raw_fd(), init_frame, &fds);
         self.requests.release_fd();
         self.replies.release_fd();
         let n = sent?;
@@ -109,25 +116,6 @@ impl Offer {
     pub(crate) fn accept(self, conn: &Conn) -> Ring {
         conn.use_ring(self.requests);
         self.replies
-    }
-}
-
-/// Sends the first part of `bytes` with `fds` attached; how many bytes
-/// went (at least one, unless `bytes` is empty).
-fn send_with_fds(sock: RawFd, bytes: &[u8], fds: &[RawFd]) -> io::Result<usize> {
-    let cmsgs = [ControlMessage::ScmRights(fds)];
-    loop {
-        match sendmsg::<()>(
-            sock,
-            &[IoSlice::new(bytes)],
-            &cmsgs,
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        ) {
-            Ok(n) => return Ok(n),
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
-        }
     }
 }
 
@@ -165,34 +153,10 @@ impl FdSocket {
 
 impl Read for FdSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut cmsg = nix::cmsg_space!([RawFd; PASSED]);
-        loop {
-            let mut iov = [IoSliceMut::new(buf)];
-            match recvmsg::<()>(
-                self.fd,
-                &mut iov,
-                Some(&mut cmsg),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            ) {
-                Ok(msg) => {
-                    for c in msg.cmsgs()? {
-                        if let ControlMessageOwned::ScmRights(fds) = c {
-                            for f in fds {
-                                // SAFETY: the kernel installed this
-                                // descriptor for us; we own it now.
-                                let owned = unsafe { OwnedFd::from_raw_fd(f) };
-                                if self.fds.len() < PASSED {
-                                    self.fds.push(owned);
-                                }
-                            }
-                        }
-                    }
-                    return Ok(msg.bytes);
-                }
-                Err(nix::errno::Errno::EINTR) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let room = PASSED - self.fds.len();
+        let (n, fds) = passfd::recv_with_fds(self.fd, buf, room)?;
+        self.fds.extend(fds);
+        Ok(n)
     }
 }
 

@@ -11,7 +11,7 @@ mod helpers;
 use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
 use concur_process::{Builder, ExitCause, ProcessPool};
-use concur_testkit::procfs::{assert_no_children, children, open_fds};
+use concur_testkit::procfs::{assert_no_children, children, leak_checked, open_fds};
 use helpers::{LONG, METHOD, builder, died, pool, write_reply_ring};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -1185,96 +1185,95 @@ fn fork_server_of(pool: &ProcessPool) -> u32 {
 /// sent), no later frame of it is believed, and the next task, queued
 /// behind it on the only worker, runs on the replacement.
 fn stray_frames_retire_only_the_violator() {
-    let fds = open_fds();
     // Over the socket (no shared memory), then over the reply ring.
     for into_ring in [false, true] {
-        let pool = builder()
-            .max_workers(1)
-            .shared_memory(into_ring)
-            .build()
-            .unwrap();
-        assert_eq!(pool.workers_on_shared_memory(), usize::from(into_ring));
-        let mut cases = vec![
-            (0u8, "a Ready frame while running a task"),
-            (1, "a Hello frame"),
-            (
-                2,
-                "a reply to task 18446744073709551615, which it was not running",
-            ),
-            (3, "exceeds the maximum"),
-        ];
-        if into_ring {
-            cases.push((4, "shared-memory ring corrupt"));
-        }
-        for (kind, what) in cases {
-            let violator = pool.submit_task(stray_frame, (kind, into_ring)).unwrap();
-            let innocent = pool.submit_task(square, 7).unwrap();
-            let err = violator.result_timeout(LONG).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Protocol, "{err:?}");
-            let text = err.to_string();
-            assert!(text.contains("protocol violation"), "{text}");
-            assert!(text.contains(what), "{text}");
-            let v = err
-                .downcast_ref::<concur_process::ProtocolViolation>()
-                .unwrap();
-            assert!(v.pid > 0);
-            assert_eq!(innocent.into_result().unwrap(), 49, "kind {kind}");
-        }
-        if into_ring {
-            // A frame on the socket of a worker that moved to its rings.
-            let violator = pool.submit_task(stray_frame, (2, false)).unwrap();
-            let text = violator.result_timeout(LONG).unwrap_err().to_string();
-            assert!(
-                text.contains("bytes on its socket after it moved to shared memory"),
-                "{text}"
-            );
-        }
-        assert_eq!(
-            pool.submit_task(square, 3).unwrap().into_result().unwrap(),
-            9
-        );
-        drop(pool);
-        assert_no_children();
-        assert_eq!(open_fds(), fds, "descriptors leaked");
+        leak_checked(|| stray_frames_over(into_ring));
     }
 }
 
-/// A million tasks queued behind two busy workers hold no descriptor, and
-/// running them opens none: the pool's count is the same before, with
-/// them queued, and after (the rings keep no descriptor in the pool).
-fn a_million_queued_tasks_hold_no_descriptors() {
-    let before = open_fds();
-    let pool = pool(2);
-    assert_eq!(pool.workers_on_shared_memory(), 2);
-    let with_pool = open_fds();
-    let busy: Vec<_> = (0..2)
-        .map(|_| pool.submit_task(sleep_ms, 300).unwrap())
-        .collect();
-    let started = Instant::now();
-    let futs: Vec<_> = (0..1_000_000u64)
-        .map(|x| pool.submit_task(square, x % 1000).unwrap())
-        .collect();
-    let queued = pool.stats().queued;
+fn stray_frames_over(into_ring: bool) {
+    let pool = builder()
+        .max_workers(1)
+        .shared_memory(into_ring)
+        .build()
+        .unwrap();
+    assert_eq!(pool.workers_on_shared_memory(), usize::from(into_ring));
+    let mut cases = vec![
+        (0u8, "a Ready frame while running a task"),
+        (1, "a Hello frame"),
+        (
+            2,
+            "a reply to task 18446744073709551615, which it was not running",
+        ),
+        (3, "exceeds the maximum"),
+    ];
+    if into_ring {
+        cases.push((4, "shared-memory ring corrupt"));
+    }
+    for (kind, what) in cases {
+        let violator = pool.submit_task(stray_frame, (kind, into_ring)).unwrap();
+        let innocent = pool.submit_task(square, 7).unwrap();
+        let err = violator.result_timeout(LONG).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Protocol, "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("protocol violation"), "{text}");
+        assert!(text.contains(what), "{text}");
+        let v = err
+            .downcast_ref::<concur_process::ProtocolViolation>()
+            .unwrap();
+        assert!(v.pid > 0);
+        assert_eq!(innocent.into_result().unwrap(), 49, "kind {kind}");
+    }
+    if into_ring {
+        // A frame on the socket of a worker that moved to its rings.
+        let violator = pool.submit_task(stray_frame, (2, false)).unwrap();
+        let text = violator.result_timeout(LONG).unwrap_err().to_string();
+        assert!(
+            text.contains("bytes on its socket after it moved to shared memory"),
+            "{text}"
+        );
+    }
     assert_eq!(
-        open_fds(),
-        with_pool,
-        "descriptors with {queued} tasks queued"
+        pool.submit_task(square, 3).unwrap().into_result().unwrap(),
+        9
     );
-    for f in &busy {
-        f.result_timeout(LONG).unwrap();
-    }
-    for (x, f) in futs.iter().enumerate() {
-        let x = x as u64 % 1000;
-        assert_eq!(f.result_timeout(LONG).unwrap(), &(x * x));
-    }
-    println!(
-        "    1M tasks ({queued} queued at the check) in {:.2?}",
-        started.elapsed()
-    );
-    assert_eq!(open_fds(), with_pool, "descriptors after 1M tasks");
-    drop(pool);
-    assert_no_children();
-    assert_eq!(open_fds(), before, "descriptors leaked");
+}
+
+/// A million tasks queued behind two busy workers hold no descriptor, and
+/// running them opens none: the pool's count is the same with them queued
+/// and after (the rings keep no descriptor in the pool), and nothing is
+/// left once it is dropped.
+fn a_million_queued_tasks_hold_no_descriptors() {
+    leak_checked(|| {
+        let pool = pool(2);
+        assert_eq!(pool.workers_on_shared_memory(), 2);
+        let with_pool = open_fds();
+        let busy: Vec<_> = (0..2)
+            .map(|_| pool.submit_task(sleep_ms, 300).unwrap())
+            .collect();
+        let started = Instant::now();
+        let futs: Vec<_> = (0..1_000_000u64)
+            .map(|x| pool.submit_task(square, x % 1000).unwrap())
+            .collect();
+        let queued = pool.stats().queued;
+        assert_eq!(
+            open_fds(),
+            with_pool,
+            "descriptors with {queued} tasks queued"
+        );
+        for f in &busy {
+            f.result_timeout(LONG).unwrap();
+        }
+        for (x, f) in futs.iter().enumerate() {
+            let x = x as u64 % 1000;
+            assert_eq!(f.result_timeout(LONG).unwrap(), &(x * x));
+        }
+        println!(
+            "    1M tasks ({queued} queued at the check) in {:.2?}",
+            started.elapsed()
+        );
+        assert_eq!(open_fds(), with_pool, "descriptors after 1M tasks");
+    });
 }
 
 /// A done-callback that sleeps 1 s on one process future delays no other

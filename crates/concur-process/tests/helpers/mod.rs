@@ -151,26 +151,41 @@ macro_rules! process_tests {
     };
 }
 
-/// Writes `bytes` into this worker's reply ring as its writer would (or,
-/// with `corrupt`, moves the ring's tail past its capacity): the mapping
-/// named `memfd:concur-replies`, laid out as `ring.rs` says (the writer's
-/// position at offset 0, the data from offset 256).
-pub(crate) fn write_reply_ring(bytes: &[u8], corrupt: bool) {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let line = maps
+/// The ring header's size (`ring.rs`: the writer's position at offset 0,
+/// the reader's at 64, the data from 256).
+const RING_HEADER: usize = 256;
+
+/// The lines of this process's `/proc/self/maps` that map a ring segment
+/// named `name` (`concur-requests`, `concur-replies`).
+fn ring_lines(name: &str) -> Vec<String> {
+    let tag = format!("memfd:{name}");
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
         .lines()
-        .find(|l| l.contains("memfd:concur-replies"))
-        .expect("no reply ring in this worker");
-    let range = line.split_whitespace().next().unwrap();
-    let (start, end) = range.split_once('-').unwrap();
-    let start = usize::from_str_radix(start, 16).unwrap();
-    let end = usize::from_str_radix(end, 16).unwrap();
-    let cap = end - start - 256;
+        .filter(|l| l.contains(&tag))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The start address and length of the first mapping of ring `name`.
+fn ring_mapping(name: &str) -> Option<(usize, usize)> {
+    let line = ring_lines(name).into_iter().next()?;
+    let (start, end) = line.split_whitespace().next()?.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    Some((start, end - start))
+}
+
+/// Writes `bytes` into this worker's reply ring as its writer would (or,
+/// with `corrupt`, moves the ring's tail past its capacity).
+pub(crate) fn write_reply_ring(bytes: &[u8], corrupt: bool) {
+    let (start, len) = ring_mapping("concur-replies").expect("no reply ring in this worker");
+    let cap = len - RING_HEADER;
     let base = start as *mut u8;
     // SAFETY: the mapping is this process's own, page-aligned and `cap +
-    // 256` bytes long; its first word is the ring's tail (an `AtomicU64`
-    // the worker loop writes only while it sends a reply: not now, while
-    // this task runs).
+    // RING_HEADER` bytes long; its first word is the ring's tail (an
+    // `AtomicU64` the worker loop writes only while it sends a reply: not
+    // now, while this task runs).
     unsafe {
         let tail = &*base.cast::<AtomicU64>();
         let t = tail.load(Ordering::SeqCst);
@@ -179,34 +194,26 @@ pub(crate) fn write_reply_ring(bytes: &[u8], corrupt: bool) {
             return;
         }
         for (i, b) in bytes.iter().enumerate() {
-            *base.add(256 + (t as usize + i) % cap) = *b;
+            *base.add(RING_HEADER + (t as usize + i) % cap) = *b;
         }
         tail.store(t + bytes.len() as u64, Ordering::SeqCst);
     }
 }
 
 /// How many shared-memory ring segments this process maps (two per
-/// worker on shared memory: `memfd:concur-requests` and
-/// `memfd:concur-replies`).
+/// worker on shared memory).
 pub(crate) fn ring_mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("memfd:concur-requests") || l.contains("memfd:concur-replies"))
-        .count()
+    ring_lines("concur-requests").len() + ring_lines("concur-replies").len()
 }
 
-/// Bytes in flight in this process's request ring (`tail - head` of the
-/// `memfd:concur-requests` mapping; a pool of one worker on shared memory
-/// has one), or `None` without one.
+/// Bytes in flight in this process's request ring (`tail - head`; a pool
+/// of one worker on shared memory has one), or `None` without one.
 pub(crate) fn request_ring_fill() -> Option<u64> {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let line = maps.lines().find(|l| l.contains("memfd:concur-requests"))?;
-    let (start, _) = line.split_whitespace().next()?.split_once('-')?;
-    let base = usize::from_str_radix(start, 16).ok()? as *const AtomicU64;
+    let (start, _) = ring_mapping("concur-requests")?;
+    let base = start as *const AtomicU64;
     // SAFETY: the pool's own mapping of its request ring, page-aligned,
     // alive while the pool is (the caller holds it); its words at 0 and
-    // 64 are the ring's tail and head (`ring.rs`).
+    // 64 are the ring's tail and head.
     let (tail, head) = unsafe {
         (
             (*base).load(Ordering::SeqCst),

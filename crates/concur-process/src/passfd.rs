@@ -1,0 +1,64 @@
+//! Passing descriptors over a Unix socket (`SCM_RIGHTS`): the fork
+//! server's records and the shared-memory rings sent with `Init`.
+
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// The most descriptors one message may bring that are kept.
+pub(crate) const MAX_FDS: usize = 3;
+
+/// Sends `bytes` with `fds` attached (none: a plain send), retrying on
+/// `EINTR`, never raising `SIGPIPE`; how many bytes went (on a stream
+/// socket, possibly fewer than all: the rest goes without descriptors).
+pub(crate) fn send_with_fds(sock: RawFd, bytes: &[u8], fds: &[RawFd]) -> io::Result<usize> {
+    let rights = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
+    loop {
+        match sendmsg::<()>(
+            sock,
+            &[IoSlice::new(bytes)],
+            cmsgs,
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Ok(n) => return Ok(n),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Receives into `buf`, keeping at most `keep` (≤ [`MAX_FDS`]) of the
+/// descriptors that came with the data and closing any others; the bytes
+/// read (0: end of stream) and the descriptors, close-on-exec.
+pub(crate) fn recv_with_fds(
+    sock: RawFd,
+    buf: &mut [u8],
+    keep: usize,
+) -> io::Result<(usize, Vec<OwnedFd>)> {
+    let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+    loop {
+        let mut iov = [IoSliceMut::new(buf)];
+        match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Ok(msg) => {
+                let mut kept = Vec::new();
+                for c in msg.cmsgs()? {
+                    if let ControlMessageOwned::ScmRights(fds) = c {
+                        for f in fds {
+                            // SAFETY: the kernel installed this descriptor
+                            // for us; we own it now (dropped if not kept).
+                            let owned = unsafe { OwnedFd::from_raw_fd(f) };
+                            if kept.len() < keep.min(MAX_FDS) {
+                                kept.push(owned);
+                            }
+                        }
+                    }
+                }
+                return Ok((msg.bytes, kept));
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
