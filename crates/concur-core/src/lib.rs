@@ -56,6 +56,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod chunk;
+mod drive;
 mod error;
 mod executor;
 mod exit;
@@ -75,6 +76,7 @@ mod trace;
 mod watch;
 
 pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
+pub use drive::Drive;
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::Executor;
 pub use exit::{JoinAtExit, join_at_exit};

@@ -333,7 +333,12 @@ impl MpiPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        match concur_remote::batch_call::<F>(&batch, self.inner.max_frame, || self.generation()) {
+        match concur_remote::batch_call::<F>(
+            &batch,
+            self.inner.max_frame,
+            || self.generation(),
+            None,
+        ) {
             (Some(task), futs) => self.submit_encoded(task, batch).map(|()| futs),
             (None, futs) => Ok(futs),
         }
@@ -343,7 +348,12 @@ impl MpiPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        match concur_remote::chunk_call::<F>(&batch, self.inner.max_frame, || self.generation()) {
+        match concur_remote::chunk_call::<F>(
+            &batch,
+            self.inner.max_frame,
+            || self.generation(),
+            None,
+        ) {
             (Some(task), fut) => self.submit_encoded(task, batch).map(|()| fut),
             (None, fut) => Ok(fut),
         }

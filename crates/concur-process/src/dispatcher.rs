@@ -23,15 +23,17 @@
 use crate::error::init_hint;
 use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
-use crate::proc::{Phase, Proc};
+use crate::proc::{Phase, Proc, Timing};
 use crate::shared::{Command, KillReason, PoolShared};
 use crate::shm::{Offer, RingNow, Shm};
 use crate::stats::Cause;
 use crate::sys::{self, DontWait, ExitCause};
 use concur_core::{__event, DeferredCallbacks, Error, ErrorKind};
+use concur_ipc::FrameReader;
 use concur_ipc::{Fill, FrameError, Reply, Request};
 use concur_remote::{Verdict, WorkerSlot};
 use concur_sync::sync::Arc;
+use concur_sync::sync::atomic::Ordering;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -94,25 +96,54 @@ impl Dispatcher {
     /// socket each look is a `poll`, and the same policy made the round
     /// trip slower (12 to 26 us).
     fn short_tasks_running(&self) -> bool {
-        let short = |p: &Proc| p.done_interval.is_some_and(|i| i < sys::SPIN);
+        let timing: Vec<Option<Timing>> = (0..self.procs.len()).map(|s| self.timing(s)).collect();
         // The book's lock only when some worker's tasks were short.
-        if !self.procs.iter().flatten().any(short) {
+        if !timing.iter().flatten().any(Timing::short) {
             return false;
         }
         let book = self.inner.book.lock();
         let streaming = book.queued() > 0 || book.busy() >= 2;
         let now = Instant::now();
         self.procs.iter().enumerate().any(|(slot, p)| {
-            let Some(p) = p.as_ref().filter(|p| short(p)) else {
+            let (Some(p), Some(t)) = (p, timing[slot].filter(Timing::short)) else {
                 return false;
             };
             let busy = matches!(book.slot(slot), WorkerSlot::Busy(..));
-            let on_ring = matches!(p.shm, Shm::On(_));
-            let recent = p
-                .last_done
-                .is_some_and(|t| now.saturating_duration_since(t) < sys::SPIN);
-            (busy && streaming) || (on_ring && (busy || recent))
+            (busy && streaming) || (p.shm.on() && (busy || t.recent(now)))
         })
+    }
+
+    /// When the worker of `slot` last replied (kept at its desk while it
+    /// has one).
+    fn timing(&self, slot: usize) -> Option<Timing> {
+        let p = self.procs[slot].as_ref()?;
+        if matches!(p.shm, Shm::Desk) {
+            return self.inner.desks[slot].lock().as_ref().map(|s| s.timing);
+        }
+        Some(p.timing)
+    }
+
+    /// Notes that the worker of `slot` replied `Done` now.
+    fn record_done(&mut self, slot: usize) {
+        let now = Instant::now();
+        let Some(p) = &mut self.procs[slot] else {
+            return;
+        };
+        if matches!(p.shm, Shm::Desk) {
+            if let Some(s) = self.inner.desks[slot].lock().as_mut() {
+                s.timing.record(now);
+            }
+        } else {
+            p.timing.record(now);
+        }
+    }
+
+    /// Waiters stop reading the desk of `slot`: its worker left `Ready`.
+    /// The dispatcher still reads it.
+    fn close_desk(&self, slot: usize) {
+        if let Some(s) = self.inner.desks[slot].lock().as_mut() {
+            s.open = false;
+        }
     }
 
     fn finished(&self) -> bool {
@@ -260,6 +291,7 @@ impl Dispatcher {
                         sys::pidfd_kill(&p.pidfd, sig);
                     }
                 }
+                Command::Retire { slot } => self.retire(slot),
             }
         }
         let now = Instant::now();
@@ -335,6 +367,7 @@ impl Dispatcher {
                         if send_request(p, &Request::Exit, config.max_frame).is_err() {
                             p.kill(KillReason::Stop);
                         }
+                        self.close_desk(slot);
                     }
                 }
                 Phase::Exiting => match p.exit_deadline {
@@ -355,6 +388,24 @@ impl Dispatcher {
         next.map(|t| t.saturating_duration_since(now))
     }
 
+    /// The worker of `slot` reached `max_tasks_per_child` (the book
+    /// retired it): it is told to exit.
+    fn retire(&mut self, slot: usize) {
+        let max_frame = self.inner.config.max_frame;
+        let Some(p) = &mut self.procs[slot] else {
+            return;
+        };
+        if p.phase != Phase::Ready {
+            return;
+        }
+        p.phase = Phase::Exiting;
+        p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
+        if send_request(p, &Request::Exit, max_frame).is_err() {
+            p.kill(KillReason::Stop);
+        }
+        self.close_desk(slot);
+    }
+
     /// Polls the descriptors without blocking and looks at the reply
     /// rings, yielding the CPU between tries, until something is ready or
     /// `budget` has passed; whether something is. Yielding, not spinning:
@@ -365,6 +416,10 @@ impl Dispatcher {
     fn poll_spinning(&mut self, budget: Duration) -> std::io::Result<bool> {
         let start = Instant::now();
         for round in 0u32.. {
+            if self.inner.helpers.load(Ordering::SeqCst) > 0 {
+                // A waiter reads the rings (see `driver.rs`): block.
+                return Ok(false);
+            }
             if self.rings_readable() {
                 // The descriptors too, so their events are not missed.
                 return sys::poll(&mut self.pollfds, 0).map(|_| true);
@@ -426,15 +481,22 @@ impl Dispatcher {
         // of 69-73 ms.
         // Reply rings are looked at in the same loop (no syscall); before
         // blocking, each is armed so its worker rings the wake eventfd.
-        let ready = if self.short_tasks_running() {
+        let helped = self.inner.helpers.load(Ordering::SeqCst) > 0;
+        let ready = if !helped && self.short_tasks_running() {
             self.poll_spinning(sys::SPIN)
         } else {
             Ok(false)
         };
         if !matches!(ready, Ok(true)) {
-            self.arm_rings(true);
+            // While a waiter helps, it keeps the rings disarmed and the
+            // last one to leave re-arms them (see `driver.rs`).
+            self.inner.parked.store(true, Ordering::SeqCst);
+            if self.inner.helpers.load(Ordering::SeqCst) == 0 {
+                self.arm_rings(true);
+            }
             let ms = if self.rings_readable() { 0 } else { ms };
             let polled = sys::poll(&mut self.pollfds, ms);
+            self.inner.parked.store(false, Ordering::SeqCst);
             self.arm_rings(false);
             if polled.is_err() {
                 std::thread::sleep(Duration::from_millis(1));
@@ -487,7 +549,7 @@ impl Dispatcher {
             if p.eof {
                 return;
             }
-            if matches!(p.shm, Shm::On(_)) {
+            if p.shm.on() {
                 return self.socket_after_rings(slot);
             }
             let fill = p.reader.fill_from(&mut DontWait(&p.conn.fd));
@@ -546,6 +608,9 @@ impl Dispatcher {
                     p.shm = Shm::On(offer.accept(&p.conn));
                 }
             }
+            if matches!(p.shm, Shm::Desk) {
+                return self.read_desk(slot);
+            }
             let Shm::On(ring) = &p.shm else {
                 return;
             };
@@ -563,13 +628,45 @@ impl Dispatcher {
         }
     }
 
+    /// Handles the replies at `slot`'s desk: those a waiter left, then
+    /// what its ring holds.
+    fn read_desk(&mut self, slot: usize) {
+        let inner = self.inner.clone();
+        loop {
+            let next = match inner.desks[slot].lock().as_mut() {
+                Some(s) => s.next(),
+                None => return,
+            };
+            match next {
+                Ok(None) => return,
+                Ok(Some(reply)) => self.handle(slot, reply),
+                Err(what) => return self.violation(slot, what),
+            }
+            let Some(p) = &self.procs[slot] else {
+                return;
+            };
+            if p.violation.is_some() || p.phase == Phase::Retired {
+                return;
+            }
+        }
+    }
+
+    /// Whether the reply ring of `slot` (or its desk) holds something.
+    fn has_replies(&self, slot: usize) -> bool {
+        match &self.procs[slot] {
+            Some(p) if matches!(p.shm, Shm::Desk) => self.inner.desks[slot]
+                .lock()
+                .as_ref()
+                .is_some_and(|s| s.has_work()),
+            Some(p) => p.shm.has_replies(),
+            None => false,
+        }
+    }
+
     /// Reads every reply ring that holds bytes.
     fn read_rings(&mut self) {
         for slot in 0..self.procs.len() {
-            if self.procs[slot]
-                .as_ref()
-                .is_some_and(|p| p.shm.has_replies())
-            {
+            if self.has_replies(slot) {
                 self.read_ring(slot);
             }
         }
@@ -577,16 +674,23 @@ impl Dispatcher {
 
     /// Whether some reply ring holds bytes.
     fn rings_readable(&self) -> bool {
-        self.procs.iter().flatten().any(|p| p.shm.has_replies())
+        (0..self.procs.len()).any(|slot| self.has_replies(slot))
     }
 
     /// Arms (before `poll` blocks) or disarms every reply ring's doorbell.
     fn arm_rings(&self, armed: bool) {
-        for r in self.procs.iter().flatten().filter_map(|p| p.shm.replies()) {
-            if armed {
-                r.arm_reader();
-            } else {
-                r.disarm_reader();
+        for (slot, p) in self.procs.iter().enumerate() {
+            let Some(p) = p else { continue };
+            if matches!(p.shm, Shm::Desk) {
+                if let Some(s) = self.inner.desks[slot].lock().as_ref() {
+                    s.arm(armed);
+                }
+            } else if let Some(r) = p.shm.replies() {
+                if armed {
+                    r.arm_reader();
+                } else {
+                    r.disarm_reader();
+                }
             }
         }
     }
@@ -635,6 +739,9 @@ impl Dispatcher {
         }
         if matches!(p.phase, Phase::Ready | Phase::Exiting) {
             p.phase = Phase::Retired;
+            if let Some(s) = self.inner.desks[slot].lock().as_mut() {
+                s.open = false;
+            }
             let pid = p.pid as u32;
             let task = self.inner.book.lock().retire(slot);
             __event!(
@@ -713,6 +820,14 @@ impl Dispatcher {
                 );
                 p.phase = Phase::Ready;
                 p.since = Instant::now();
+                if matches!(p.shm, Shm::On(_))
+                    && let Shm::On(ring) = std::mem::replace(&mut p.shm, Shm::Desk)
+                {
+                    // Its replies are read at its desk from now on, by the
+                    // dispatcher or a waiter (see `desk.rs`).
+                    let reader = std::mem::replace(&mut p.reader, FrameReader::new(max_frame));
+                    self.inner.desks[slot].open(p.pid, ring, reader, p.timing);
+                }
                 let conn = p.conn.clone();
                 {
                     let mut status = self.inner.status.lock();
@@ -750,45 +865,17 @@ impl Dispatcher {
                     results,
                 },
             ) if running() => {
-                let now = Instant::now();
-                p.done_interval = p.last_done.map(|t| now.saturating_duration_since(t));
-                p.last_done = Some(now);
+                let pid = p.pid;
+                self.record_done(slot);
                 let done = self.inner.book.lock().done(slot, generation);
                 if done.retire {
-                    p.phase = Phase::Exiting;
-                    p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
-                    if send_request(p, &Request::Exit, max_frame).is_err() {
-                        p.kill(KillReason::Stop);
-                    }
+                    self.retire(slot);
                 }
                 if let Some(a) = done.next {
                     self.inner.send_assignment(a);
                 }
                 match done.task {
-                    Some(task) => {
-                        let done = task.complete(results);
-                        self.inner.stats.task_done(done.failed);
-                        if done.failed {
-                            __event!(
-                                debug,
-                                pool = %self.inner.config.name,
-                                slot,
-                                pid = p.pid,
-                                task = generation,
-                                "task failed"
-                            );
-                        } else {
-                            __event!(
-                                trace,
-                                pool = %self.inner.config.name,
-                                slot,
-                                pid = p.pid,
-                                task = generation,
-                                "task finished"
-                            );
-                        }
-                        self.defer(done.callbacks);
-                    }
+                    Some(task) => self.inner.complete(slot, pid, generation, task, results),
                     None => self.violation(
                         slot,
                         format!("a reply to task {generation}, which it was not running"),
@@ -817,6 +904,8 @@ impl Dispatcher {
         let Some(p) = self.procs[slot].take() else {
             return;
         };
+        // Its ring is unmapped with it; no waiter reads it any more.
+        drop(self.inner.desks[slot].take());
         let cause = self.launcher.exit_cause(&p);
         self.inner.status.lock().pids[slot] = None;
         let (death, ever_ready, broken) = {

@@ -91,7 +91,9 @@
 mod builder;
 mod closures;
 mod config;
+mod desk;
 mod dispatcher;
+mod driver;
 mod error;
 mod forkserver;
 mod guard;

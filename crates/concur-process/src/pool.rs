@@ -3,17 +3,20 @@
 //! lock; the dispatcher thread (`dispatcher.rs`) does the rest.
 
 use crate::config::Config;
+use crate::desk::Desk;
 use crate::dispatcher::Dispatcher;
+#[cfg(not(concur_loom))]
+use crate::driver::PoolDriver;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::shared::{Command, KillReason, PoolShared, Status};
 use crate::stats::Counters;
 use crate::sys;
 use concur_core::{
-    BatchResult, ChunkResult, Future, PoolStats, RemoteFn, Shutdown, ShutdownOptions, SubmitError,
-    TaskExecutor,
+    BatchResult, ChunkResult, Drive, Future, PoolStats, RemoteFn, Shutdown, ShutdownOptions,
+    SubmitError, TaskExecutor,
 };
 use concur_remote::{Book, CallbackRunner, RemoteCall};
-use concur_sync::sync::atomic::{AtomicU64, Ordering};
+use concur_sync::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread;
 use std::fmt;
@@ -66,6 +69,8 @@ use std::time::Duration;
 pub struct ProcessPool {
     inner: Arc<PoolShared>,
     workers: usize,
+    /// What its futures' blocked waiters run (`None`: no shared memory).
+    driver: Option<std::sync::Arc<dyn Drive>>,
 }
 
 impl fmt::Debug for ProcessPool {
@@ -106,6 +111,9 @@ impl ProcessPool {
             next_generation: AtomicU64::new(1),
             dispatcher: Mutex::new(None),
             stats: Counters::default(),
+            desks: (0..workers).map(|_| Desk::default()).collect(),
+            helpers: AtomicUsize::new(0),
+            parked: AtomicBool::new(false),
         });
         let thread_inner = inner.clone();
         let handle = thread::Builder::new()
@@ -119,7 +127,20 @@ impl ProcessPool {
             let weak = Arc::downgrade(&inner);
             concur_core::join_at_exit(weak);
         }
-        let pool = ProcessPool { inner, workers };
+        // Waiters on this pool's futures read its reply rings themselves
+        // (see `driver.rs`).
+        #[cfg(not(concur_loom))]
+        let driver: Option<std::sync::Arc<dyn Drive>> = inner
+            .config
+            .shared_memory
+            .then(|| std::sync::Arc::new(PoolDriver(Arc::downgrade(&inner))) as _);
+        #[cfg(concur_loom)]
+        let driver = None;
+        let pool = ProcessPool {
+            inner,
+            workers,
+            driver,
+        };
         // Wait for every worker's start, or for the pool to break. The
         // dispatcher enforces the start timeout and the start policy, so
         // this wait ends unless the start timeout is unlimited. Once one
@@ -311,9 +332,12 @@ impl ProcessPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        match concur_remote::batch_call::<F>(&batch, self.inner.config.max_frame, || {
-            self.generation()
-        }) {
+        match concur_remote::batch_call::<F>(
+            &batch,
+            self.inner.config.max_frame,
+            || self.generation(),
+            self.driver.as_ref(),
+        ) {
             (Some(task), futs) => self.submit_encoded(task, batch).map(|()| futs),
             (None, futs) => Ok(futs),
         }
@@ -323,9 +347,12 @@ impl ProcessPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        match concur_remote::chunk_call::<F>(&batch, self.inner.config.max_frame, || {
-            self.generation()
-        }) {
+        match concur_remote::chunk_call::<F>(
+            &batch,
+            self.inner.config.max_frame,
+            || self.generation(),
+            self.driver.as_ref(),
+        ) {
             (Some(task), fut) => self.submit_encoded(task, batch).map(|()| fut),
             (None, fut) => Ok(fut),
         }

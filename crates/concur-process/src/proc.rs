@@ -7,7 +7,7 @@ use crate::sys;
 use concur_ipc::FrameReader;
 use concur_sync::sync::Arc;
 use std::os::fd::OwnedFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Where a worker is in its life (see the phase table in `dispatcher.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,35 @@ pub(crate) enum Phase {
     Exiting,
     /// Broke the protocol while serving: killed, nothing more is read.
     Retired,
+}
+
+/// When a worker's last `Done` arrived, and the time since the one before
+/// (a task's length plus the round trip, for back-to-back tasks): the
+/// dispatcher polls before it blocks, and a waiter helps for longer, while
+/// this is short.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Timing {
+    last_done: Option<Instant>,
+    done_interval: Option<Duration>,
+}
+
+impl Timing {
+    /// A `Done` arrived `now`.
+    pub(crate) fn record(&mut self, now: Instant) {
+        self.done_interval = self.last_done.map(|t| now.saturating_duration_since(t));
+        self.last_done = Some(now);
+    }
+
+    /// Its last two replies came less than [`sys::SPIN`] apart.
+    pub(crate) fn short(&self) -> bool {
+        self.done_interval.is_some_and(|i| i < sys::SPIN)
+    }
+
+    /// Its last reply came less than [`sys::SPIN`] before `now`.
+    pub(crate) fn recent(&self, now: Instant) -> bool {
+        self.last_done
+            .is_some_and(|t| now.saturating_duration_since(t) < sys::SPIN)
+    }
 }
 
 /// One worker process.
@@ -46,11 +75,9 @@ pub(crate) struct Proc {
     pub(crate) task_deadline: Option<(u64, Option<Instant>)>,
     /// What it sent that broke the protocol.
     pub(crate) violation: Option<String>,
-    /// When its last `Done` arrived, and the time since the one before
-    /// (a task's length plus the round trip, for back-to-back tasks): the
-    /// dispatcher polls before it blocks while this is short.
-    pub(crate) last_done: Option<Instant>,
-    pub(crate) done_interval: Option<std::time::Duration>,
+    /// When its last replies arrived (while it serves over shared memory,
+    /// its desk keeps this instead: see `desk.rs`).
+    pub(crate) timing: Timing,
     /// Its shared-memory rings (see `shm.rs`).
     pub(crate) shm: Shm,
 }
@@ -74,8 +101,7 @@ impl Proc {
             exit_deadline: None,
             task_deadline: None,
             violation: None,
-            last_done: None,
-            done_interval: None,
+            timing: Timing::default(),
         }
     }
 

@@ -5,13 +5,15 @@
 //! never dropped).
 
 use crate::config::Config;
+use crate::desk::Desk;
 use crate::ring::Ring;
 use crate::shm;
 use crate::stats::Counters;
 use crate::sys;
 use concur_core::ShutdownOptions;
-use concur_remote::{Assignment, Book, CallbackRunner};
-use concur_sync::sync::atomic::AtomicU64;
+use concur_ipc::Outcomes;
+use concur_remote::{Assignment, Book, CallbackRunner, RemoteCall};
+use concur_sync::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
@@ -66,6 +68,9 @@ pub(crate) enum Command {
     },
     /// Send `signal` to every worker (terminate_workers / kill_workers).
     SignalAll(libc::c_int),
+    /// A waiter handled the `Done` that took the worker of `slot` to
+    /// `max_tasks_per_child` (the book retired it): tell it to exit.
+    Retire { slot: usize },
 }
 
 /// Why the dispatcher killed a worker (decides its task's error).
@@ -113,6 +118,13 @@ pub(crate) struct PoolShared {
     pub(crate) dispatcher: Mutex<Option<JoinHandle<()>>>,
     /// What `stats` reports.
     pub(crate) stats: Counters,
+    /// Each slot's desk, where its shared-memory replies are read (see
+    /// `desk.rs`).
+    pub(crate) desks: Vec<Desk>,
+    /// Threads helping now (in `PoolDriver::drive`; see `driver.rs`).
+    pub(crate) helpers: AtomicUsize,
+    /// The dispatcher is in (or about to enter) a blocking `poll`.
+    pub(crate) parked: AtomicBool,
 }
 
 impl PoolShared {
@@ -145,6 +157,42 @@ impl PoolShared {
 }
 
 impl PoolShared {
+    /// Completes `task` (the worker of `slot`, `pid`, answered its
+    /// `generation` with `results`), on whichever thread read the reply;
+    /// the done-callbacks go to the callback runner.
+    pub(crate) fn complete(
+        &self,
+        slot: usize,
+        pid: i32,
+        generation: u64,
+        task: RemoteCall,
+        results: Outcomes,
+    ) {
+        let done = task.complete(results);
+        self.stats.task_done(done.failed);
+        if done.failed {
+            concur_core::__event!(
+                debug,
+                pool = %self.config.name,
+                slot,
+                pid,
+                task = generation,
+                "task failed"
+            );
+        } else {
+            concur_core::__event!(
+                trace,
+                pool = %self.config.name,
+                slot,
+                pid,
+                task = generation,
+                "task finished"
+            );
+        }
+        let _ = (slot, pid, generation);
+        self.callbacks.run(done.callbacks);
+    }
+
     /// `ProcessPool::shutdown_with`'s body. Uses no thread-local state:
     /// the exit hook calls it after the exiting thread's thread-locals are
     /// gone.

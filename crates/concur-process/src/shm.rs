@@ -56,9 +56,18 @@ pub(crate) enum Shm {
     /// The worker answered over the rings: this is the reply ring (the
     /// request ring is in its [`Conn`]).
     On(Ring),
+    /// It serves over the rings, and its reply ring is at its desk (see
+    /// `desk.rs`), from its `Ready` until it is reaped.
+    Desk,
 }
 
 impl Shm {
+    /// Whether the worker talks over shared memory (it answered over its
+    /// reply ring).
+    pub(crate) fn on(&self) -> bool {
+        matches!(self, Self::On(_) | Self::Desk)
+    }
+
     /// Whether the reply ring (offered or in use) holds bytes; a corrupt
     /// one counts: reading it reports the violation.
     pub(crate) fn has_replies(&self) -> bool {
@@ -66,10 +75,10 @@ impl Shm {
             .is_some_and(|r| !matches!(r.readable(), Ok(false)))
     }
 
-    /// The reply ring to look at, offered or in use.
+    /// The reply ring to look at, offered or in use (not one at a desk).
     pub(crate) fn replies(&self) -> Option<&Ring> {
         match self {
-            Self::Off | Self::Made(_) => None,
+            Self::Off | Self::Made(_) | Self::Desk => None,
             Self::Offered(o) => Some(&o.replies),
             Self::On(r) => Some(r),
         }

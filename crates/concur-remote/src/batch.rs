@@ -5,9 +5,10 @@
 //! thread, before it touches its book.
 
 use crate::{ChunkPromise, Promises, RemoteCall, remote_failure};
-use concur_core::{ChunkOutcome, Error, Future, Promise, RemoteFn};
+use concur_core::{ChunkOutcome, Drive, Error, Future, Promise, RemoteFn};
 use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 /// Encodes every argument set of `batch`: the encoded items to send, and
 /// the positions (ascending) of those that failed to encode (an error, or
@@ -51,19 +52,20 @@ fn encode_batch<F: RemoteFn>(batch: &[F::Args], max_frame: usize) -> (Packed, Ve
 /// call to send for the others — `None` when there is nothing to send
 /// (every item failed to encode, or the call itself did not, in which
 /// case its futures were failed with the error). `generation` is asked
-/// only when there is a call.
+/// only when there is a call. The futures' blocked waiters run `driver`
+/// before they park, if one is given (see [`Drive`]).
 ///
 /// # Examples
 ///
 /// ```
 /// concur_ipc::remote! { fn double(x: u32) -> u32 { 2 * x } }
 ///
-/// let (call, futs) = concur_remote::batch_call::<double>(&[1, 2], 1 << 20, || 7);
+/// let (call, futs) = concur_remote::batch_call::<double>(&[1, 2], 1 << 20, || 7, None);
 /// assert_eq!(futs.len(), 2);
 /// assert_eq!(call.unwrap().generation(), 7);
 ///
 /// // Arguments larger than `max_frame` fail their future at once.
-/// let (call, futs) = concur_remote::batch_call::<double>(&[1], 8, || 8);
+/// let (call, futs) = concur_remote::batch_call::<double>(&[1], 8, || 8, None);
 /// assert!(call.is_none());
 /// assert!(futs[0].result().is_err());
 /// ```
@@ -71,6 +73,7 @@ pub fn batch_call<F: RemoteFn>(
     batch: &[F::Args],
     max_frame: usize,
     generation: impl FnOnce() -> u64,
+    driver: Option<&Arc<dyn Drive>>,
 ) -> (Option<RemoteCall>, Vec<Future<F::Output>>) {
     let (items, unsent) = encode_batch::<F>(batch, max_frame);
     let mut futs = Vec::with_capacity(batch.len());
@@ -80,7 +83,7 @@ pub fn batch_call<F: RemoteFn>(
         if let Some((_, e)) = unsent.next_if(|(at, _)| *at == i) {
             futs.push(Future::from_error(e));
         } else {
-            let (p, f) = Promise::new();
+            let (p, f) = promise(driver);
             promises.push(p);
             futs.push(f);
         }
@@ -97,14 +100,14 @@ pub fn batch_call<F: RemoteFn>(
 /// A chunk submission, prepared: the one future of the whole chunk (items
 /// that could not be encoded are failures at their positions in its
 /// [`ChunkOutcome`]), and the call to send for the others — `None` when
-/// there is nothing to send (as [`batch_call`]).
+/// there is nothing to send (as [`batch_call`], also for `driver`).
 ///
 /// # Examples
 ///
 /// ```
 /// concur_ipc::remote! { fn double(x: u32) -> u32 { 2 * x } }
 ///
-/// let (call, fut) = concur_remote::chunk_call::<double>(&[1, 2, 3], 1 << 20, || 1);
+/// let (call, fut) = concur_remote::chunk_call::<double>(&[1, 2, 3], 1 << 20, || 1, None);
 /// assert!(call.is_some());
 /// assert!(!fut.done());
 /// ```
@@ -112,9 +115,10 @@ pub fn chunk_call<F: RemoteFn>(
     batch: &[F::Args],
     max_frame: usize,
     generation: impl FnOnce() -> u64,
+    driver: Option<&Arc<dyn Drive>>,
 ) -> (Option<RemoteCall>, Future<ChunkOutcome<F::Output>>) {
     let (items, unsent) = encode_batch::<F>(batch, max_frame);
-    let (promise, fut) = Promise::new();
+    let (promise, fut) = promise(driver);
     if items.is_empty() {
         // Every item failed to encode: a chunk of failures only.
         let _ = promise.set_result(unsent.into_iter().map(|(_, e)| Err(e)).collect());
@@ -123,4 +127,12 @@ pub fn chunk_call<F: RemoteFn>(
     let completer = Box::new(ChunkPromise::<F>::new(promise, unsent, batch.len()));
     let call = RemoteCall::call::<F>(generation(), items, max_frame, completer).ok();
     (call, fut)
+}
+
+/// A promise whose waiters run `driver`, if any (see [`Drive`]).
+fn promise<T: Send + 'static>(driver: Option<&Arc<dyn Drive>>) -> (Promise<T>, Future<T>) {
+    match driver {
+        Some(d) => Promise::with_driver(d.clone()),
+        None => Promise::new(),
+    }
 }

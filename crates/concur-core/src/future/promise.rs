@@ -49,6 +49,40 @@ impl<T: Send + 'static> Promise<T> {
         )
     }
 
+    /// A pending future and its promise, whose blocked waiters run
+    /// `driver` before they park (see [`Drive`](crate::Drive)): the
+    /// executor that completes the future may let its waiters do so.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use concur_core::{Drive, Promise};
+    /// use std::sync::Arc;
+    /// use std::time::Instant;
+    ///
+    /// struct Nothing;
+    /// impl Drive for Nothing {
+    ///     fn drive(&self, done: &dyn Fn() -> bool, _: Option<Instant>) -> bool {
+    ///         done()
+    ///     }
+    /// }
+    ///
+    /// let (promise, fut) = Promise::with_driver(Arc::new(Nothing));
+    /// let t = std::thread::spawn(move || promise.set_result(3).unwrap());
+    /// assert_eq!(*fut.result().unwrap(), 3);
+    /// t.join().unwrap();
+    /// ```
+    #[inline]
+    pub fn with_driver(driver: std::sync::Arc<dyn crate::Drive>) -> (Self, Future<T>) {
+        let shared = Arc::new(SharedState::with_driver(1, Some(driver)));
+        (
+            Self {
+                shared: shared.clone(),
+            },
+            Future::from_shared(shared),
+        )
+    }
+
     /// Marks the future running, unless it was cancelled.
     ///
     /// Returns `Ok(true)` if the task should run now, `Ok(false)` if it was

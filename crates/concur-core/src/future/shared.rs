@@ -74,6 +74,7 @@
 //! reaches zero with `CONSUMED` set and no loan (with a loan, its return
 //! does the check).
 
+use crate::drive::Drive;
 use crate::error::Error;
 use crate::notify::Notify;
 use crate::ready_queue::ReadyQueue;
@@ -192,6 +193,10 @@ pub(crate) struct SharedState<T> {
     handles: AtomicUsize,
     waiters: Mutex<Waiters<T>>,
     value: UnsafeCell<Option<Result<T, Error>>>,
+    /// What a blocked waiter runs before it parks (see [`Drive`]); set at
+    /// creation, never changed. A `std` `Arc`: it is no part of the state
+    /// the loom models check, and loom's `Arc` cannot hold a `dyn`.
+    driver: Option<std::sync::Arc<dyn Drive>>,
 }
 
 // SAFETY: `value` is written once by whichever thread completes the future
@@ -203,7 +208,14 @@ impl<T> SharedState<T> {
     /// A pending future's state with `handles` `Future` handles.
     #[inline]
     pub(crate) fn new(handles: usize) -> Self {
+        Self::with_driver(handles, None)
+    }
+
+    /// As [`new`](Self::new), with the driver blocked waiters run.
+    #[inline]
+    pub(crate) fn with_driver(handles: usize, driver: Option<std::sync::Arc<dyn Drive>>) -> Self {
         Self {
+            driver,
             state: AtomicU8::new(PENDING),
             handles: AtomicUsize::new(handles),
             waiters: Mutex::new(Waiters {
@@ -286,8 +298,17 @@ impl<T> SharedState<T> {
     /// [`wait_until`](Self::wait_until) on a future not yet seen done.
     #[inline(never)]
     fn wait_until_slow(&self, deadline: Option<Instant>) -> bool {
+        let live = deadline.is_none_or(|d| Instant::now() < d);
+        // The executor's driver first: it may complete the future on this
+        // thread (and spins as it sees fit).
+        if live
+            && let Some(driver) = &self.driver
+            && driver.drive(&|| self.is_done(), deadline)
+        {
+            return true;
+        }
         // A short bounded spin: waking a parked thread costs ~20 µs here.
-        if deadline.is_none_or(|d| Instant::now() < d) {
+        if live && self.driver.is_none() {
             let mut step = 0;
             while backoff::result_wait(step) {
                 if self.is_done() {
@@ -858,7 +879,8 @@ fn run_callback<T>(shared: &Arc<SharedState<T>>, cb: DoneCallback<T>) {
 #[cfg(test)]
 mod tests {
     /// The shared state of a `Future<()>`, with the `Arc`'s two counters,
-    /// stays within 128 bytes (two cache lines at most; 112 today).
+    /// stays within 128 bytes (two cache lines at most; 128 today, with the
+    /// driver's 16).
     #[test]
     fn shared_state_of_unit_future_is_at_most_128_bytes() {
         let size = std::mem::size_of::<super::SharedState<()>>() + 2 * std::mem::size_of::<usize>();
