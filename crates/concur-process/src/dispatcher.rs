@@ -491,13 +491,12 @@ impl Dispatcher {
             // While a waiter helps, it keeps the rings disarmed and the
             // last one to leave re-arms them (see `driver.rs`).
             self.inner.parked.store(true, Ordering::SeqCst);
-            if self.inner.helpers.load(Ordering::SeqCst) == 0 {
-                self.arm_rings(true);
-            }
+            let desks = self.inner.helpers.load(Ordering::SeqCst) == 0;
+            self.arm_rings(true, desks);
             let ms = if self.rings_readable() { 0 } else { ms };
             let polled = sys::poll(&mut self.pollfds, ms);
             self.inner.parked.store(false, Ordering::SeqCst);
-            self.arm_rings(false);
+            self.arm_rings(false, true);
             if polled.is_err() {
                 std::thread::sleep(Duration::from_millis(1));
                 return;
@@ -677,11 +676,16 @@ impl Dispatcher {
         (0..self.procs.len()).any(|slot| self.has_replies(slot))
     }
 
-    /// Arms (before `poll` blocks) or disarms every reply ring's doorbell.
-    fn arm_rings(&self, armed: bool) {
+    /// Arms (before `poll` blocks) or disarms every reply ring's doorbell;
+    /// those at desks only if `desks` (waiters keep those disarmed while
+    /// they help, see `driver.rs`).
+    fn arm_rings(&self, armed: bool, desks: bool) {
         for (slot, p) in self.procs.iter().enumerate() {
             let Some(p) = p else { continue };
             if matches!(p.shm, Shm::Desk) {
+                if !desks {
+                    continue;
+                }
                 if let Some(s) = self.inner.desks[slot].lock().as_ref() {
                     s.arm(armed);
                 }
