@@ -13,7 +13,9 @@ use std::time::Instant;
 /// A future made by [`Promise::with_driver`](crate::Promise::with_driver)
 /// calls [`drive`](Self::drive) once per blocking wait
 /// ([`Future::wait`](crate::Future::wait), `result`, `into_result` and
-/// their timed forms) before the waiting thread parks. Futures without a
+/// their timed forms, unless the future is already done or the deadline
+/// has passed); if it returns `false` the thread then spins briefly and
+/// parks, as on any future. Futures without a
 /// driver (every executor's but the process pool's over shared memory)
 /// wait as before.
 ///
@@ -48,7 +50,7 @@ pub trait Drive: Send + Sync {
     /// is true, `deadline` passes, or the driver judges that parking is the
     /// better use of the wait; returns `done()`.
     ///
-    /// Returning early is always correct: the caller then parks as usual,
+    /// Returning early is always correct: the caller then waits as usual,
     /// and the executor must complete the future without it. So a driver
     /// may only do work the executor's own thread would otherwise do, and
     /// must leave it able to do the rest (a driver never waits for a lock

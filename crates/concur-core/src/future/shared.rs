@@ -308,7 +308,7 @@ impl<T> SharedState<T> {
             return true;
         }
         // A short bounded spin: waking a parked thread costs ~20 µs here.
-        if live && self.driver.is_none() {
+        if live {
             let mut step = 0;
             while backoff::result_wait(step) {
                 if self.is_done() {
