@@ -4,8 +4,10 @@
 //! workers recycled by `max_tasks_per_child` while waiters handle the
 //! replies, lose and duplicate nothing; a waiter that stops helping (long
 //! tasks, timeouts, extreme timeouts) still gets its result from the
-//! dispatcher; a worker killed while a waiter reads its ring fails only
-//! its task. Each case checks for leftover children and descriptors.
+//! dispatcher; what a waiter reads and cannot handle (a stray or
+//! oversized frame, a corrupt ring) the dispatcher reports as a protocol
+//! violation; a worker killed while a waiter reads its ring, even mid-
+//! reply, fails only its task. Each case checks for leftover children and descriptors.
 //!
 //! Plain libtest, as `tests/pool.rs` (`helpers::run_case` runs the cases
 //! one at a time, under both start methods).
@@ -33,6 +35,32 @@ concur_ipc::remote! {
     fn sleep_ms(ms: u64) -> u32 {
         std::thread::sleep(Duration::from_millis(ms));
         std::process::id()
+    }
+    /// Writes into its own reply ring, where the waiter reads, a frame the
+    /// worker loop never sends now (kind 0: `Ready`; 2: a `Done` for a task
+    /// it does not run; 3: a length past any limit; 4: impossible ring
+    /// positions), then returns at once.
+    fn stray_frame(kind: u8) -> u8 {
+        let reply = match kind {
+            0 => concur_ipc::Reply::Ready,
+            _ => concur_ipc::Reply::Done { generation: u64::MAX, results: Default::default() },
+        };
+        let mut frame = Vec::new();
+        concur_ipc::encode_frame(&reply, 1 << 10, &mut frame).unwrap();
+        if kind == 3 {
+            frame = vec![0xff, 0xff, 0xff, 0xff];
+        }
+        helpers::write_reply_ring(&frame, kind == 4);
+        kind
+    }
+    /// Writes the start of a 1 MiB reply frame into its reply ring, then
+    /// `SIGKILL`s itself: a waiter reads the torn frame.
+    fn die_mid_reply() {
+        let mut torn = (1u32 << 20).to_le_bytes().to_vec();
+        torn.extend([7u8; 100]);
+        helpers::write_reply_ring(&torn, false);
+        // SAFETY: plain kill(2) of this process.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     }
 }
 
@@ -213,6 +241,72 @@ fn killed_while_a_waiter_reads_its_ring() {
     });
 }
 
+/// Quick round trips, so that the pool's tasks count as short and the
+/// next waiter helps (reads the ring) for the whole of its wait.
+fn warm(pool: &concur_process::ProcessPool) {
+    for x in 0..20u64 {
+        assert_eq!(
+            pool.submit_task(square, x).unwrap().into_result().unwrap(),
+            x * x
+        );
+    }
+}
+
+/// What a helping waiter reads and cannot handle — a reply out of place,
+/// a `Done` for a task the worker does not run, a frame past the limit, a
+/// corrupt ring — it leaves for the dispatcher, which retires the worker
+/// for it: the task fails with a `ProtocolViolation` naming what was sent,
+/// a task queued behind it is served by the replacement.
+fn what_a_waiter_cannot_handle_goes_to_the_dispatcher() {
+    leak_checked(|| {
+        let pool = pool(1);
+        for (kind, what) in [
+            (0u8, "a Ready frame while running a task"),
+            (
+                2,
+                "a reply to task 18446744073709551615, which it was not running",
+            ),
+            (3, "exceeds the maximum"),
+            (4, "shared-memory ring corrupt"),
+        ] {
+            warm(&pool);
+            let violator = pool.submit_task(stray_frame, kind).unwrap();
+            let innocent = pool.submit_task(square, 7).unwrap();
+            let err = violator.result_timeout(LONG).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Protocol, "kind {kind}: {err:?}");
+            let text = err.to_string();
+            assert!(text.contains(what), "kind {kind}: {text}");
+            assert_eq!(innocent.into_result().unwrap(), 49, "kind {kind}");
+        }
+        warm(&pool);
+        assert_eq!(pool.workers_on_shared_memory(), 1);
+    });
+}
+
+/// A worker that dies with half a reply in its ring while a waiter helps:
+/// the waiter keeps the torn bytes at the desk, the dispatcher reaps the
+/// worker, the task fails with `WorkerDied` by `SIGKILL`, and waiters
+/// read the replacement's new ring.
+fn killed_mid_reply_while_a_waiter_helps() {
+    leak_checked(|| {
+        let pool = pool(1);
+        for _ in 0..3 {
+            warm(&pool);
+            let err = pool
+                .submit_task(die_mid_reply, ())
+                .unwrap()
+                .result_timeout(LONG)
+                .unwrap_err();
+            assert_eq!(
+                died(&err).cause,
+                concur_process::ExitCause::Signal(libc::SIGKILL)
+            );
+        }
+        warm(&pool);
+        assert_eq!(helpers::ring_mappings(), 2);
+    });
+}
+
 /// A future read after its pool is gone (shut down without waiting, then
 /// dropped) still gets its result: the pool finishes its accepted work,
 /// and a waiter whose pool is gone waits as on any future.
@@ -238,6 +332,8 @@ process_tests! {
         a_waiter_that_stops_helping_still_gets_its_result,
         killed_while_a_waiter_reads_its_ring,
         a_future_outlives_its_pool,
+        what_a_waiter_cannot_handle_goes_to_the_dispatcher,
+        killed_mid_reply_while_a_waiter_helps,
     ];
     spawn_only: [];
     fork_server_only: [];
