@@ -185,7 +185,12 @@ fn singleton() {
 
     let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
     let running = pool.submit_task(nap_pid, 300).unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
     while !running.running() {
+        assert!(
+            Instant::now() < until,
+            "shutdown_states: the task never ran"
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
     let start = Instant::now();
@@ -195,7 +200,11 @@ fn singleton() {
         "{:?}",
         start.elapsed()
     );
-    assert!(running.result().is_ok(), "the running task still finishes");
+    let bound = Duration::from_secs(60);
+    assert!(
+        running.result_timeout(bound).is_ok(),
+        "the running task still finishes"
+    );
     drop(pool);
 
     let pool = std::sync::Arc::new(MpiPool::builder().max_workers(1).build().expect("spawn"));
@@ -207,7 +216,7 @@ fn singleton() {
         tx.send(inner.is_shutdown()).unwrap();
     });
     assert!(rx.recv_timeout(Duration::from_secs(20)).unwrap());
-    assert_eq!(*f.result().unwrap(), 25);
+    assert_eq!(*f.result_timeout(bound).unwrap(), 25);
     drop(pool);
 
     let pool = MpiPool::builder().max_workers(1).build().expect("spawn");
@@ -215,7 +224,10 @@ fn singleton() {
         .map(|i| pool.submit_task(square, i).unwrap())
         .collect();
     drop(pool);
-    let got: Vec<u64> = queued.iter().map(|f| *f.result().unwrap()).collect();
+    let got: Vec<u64> = queued
+        .iter()
+        .map(|f| *f.result_timeout(bound).unwrap())
+        .collect();
     assert_eq!(got, [0, 1, 4, 9, 16]);
     ok("shutdown_states");
 

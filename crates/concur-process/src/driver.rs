@@ -61,17 +61,12 @@ impl Drive for PoolDriver {
             help(&pool);
             return done();
         }
-        pool.helpers.fetch_add(1, Ordering::SeqCst);
-        for desk in &pool.desks {
-            if let Some(s) = desk.lock().as_ref() {
-                s.arm(false);
-            }
-        }
+        let _helping = Helping::start(&pool);
         let start = Instant::now();
         let until = deadline.map_or(sys::SPIN, |d| {
             d.saturating_duration_since(start).min(sys::SPIN)
         });
-        let finished = loop {
+        loop {
             if done() {
                 break true;
             }
@@ -89,7 +84,30 @@ impl Drive for PoolDriver {
             } else {
                 std::thread::yield_now();
             }
-        };
+        }
+    }
+}
+
+/// A thread helping (counted in `PoolShared::helpers`): the doorbell
+/// hand-over of the module docs, its end also on unwinding (a dispatcher
+/// that believed someone still helped would never poll or arm again).
+struct Helping<'a>(&'a PoolShared);
+
+impl<'a> Helping<'a> {
+    fn start(pool: &'a PoolShared) -> Self {
+        pool.helpers.fetch_add(1, Ordering::SeqCst);
+        for desk in &pool.desks {
+            if let Some(s) = desk.lock().as_ref() {
+                s.arm(false);
+            }
+        }
+        Self(pool)
+    }
+}
+
+impl Drop for Helping<'_> {
+    fn drop(&mut self) {
+        let pool = self.0;
         if pool.helpers.fetch_sub(1, Ordering::SeqCst) == 1 && pool.parked.load(Ordering::SeqCst) {
             let mut unread = false;
             for desk in &pool.desks {
@@ -102,7 +120,6 @@ impl Drive for PoolDriver {
                 sys::eventfd_signal(&pool.wake);
             }
         }
-        finished
     }
 }
 
