@@ -33,7 +33,6 @@ use concur_ipc::FrameReader;
 use concur_ipc::{Fill, FrameError, Reply, Request};
 use concur_remote::{Verdict, WorkerSlot};
 use concur_sync::sync::Arc;
-use concur_sync::sync::atomic::Ordering;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -416,7 +415,7 @@ impl Dispatcher {
     fn poll_spinning(&mut self, budget: Duration) -> std::io::Result<bool> {
         let start = Instant::now();
         for round in 0u32.. {
-            if self.inner.helpers.load(Ordering::SeqCst) > 0 {
+            if self.inner.handover.helped() {
                 // A waiter reads the rings (see `driver.rs`): block.
                 return Ok(false);
             }
@@ -481,7 +480,7 @@ impl Dispatcher {
         // of 69-73 ms.
         // Reply rings are looked at in the same loop (no syscall); before
         // blocking, each is armed so its worker rings the wake eventfd.
-        let helped = self.inner.helpers.load(Ordering::SeqCst) > 0;
+        let helped = self.inner.handover.helped();
         let ready = if !helped && self.short_tasks_running() {
             self.poll_spinning(sys::SPIN)
         } else {
@@ -490,12 +489,11 @@ impl Dispatcher {
         if !matches!(ready, Ok(true)) {
             // While a waiter helps, it keeps the rings disarmed and the
             // last one to leave re-arms them (see `driver.rs`).
-            self.inner.parked.store(true, Ordering::SeqCst);
-            let desks = self.inner.helpers.load(Ordering::SeqCst) == 0;
+            let desks = self.inner.handover.park();
             self.arm_rings(true, desks);
             let ms = if self.rings_readable() { 0 } else { ms };
             let polled = sys::poll(&mut self.pollfds, ms);
-            self.inner.parked.store(false, Ordering::SeqCst);
+            self.inner.handover.unpark();
             self.arm_rings(false, true);
             if polled.is_err() {
                 std::thread::sleep(Duration::from_millis(1));

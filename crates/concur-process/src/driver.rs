@@ -9,16 +9,11 @@
 //!
 //! # Doorbells while a waiter helps
 //!
-//! The dispatcher skips its polling while any thread helps
-//! (`PoolShared::helpers`) and blocks in `poll`; a waiter disarms the
-//! reply rings when it starts, so a worker's reply rings no doorbell
-//! (the eventfd write, and the dispatcher it wakes, would cost the round
-//! trip what this saves). The last waiter to leave re-arms them if the
+//! The dispatcher skips its polling while any thread helps and blocks in
+//! `poll`; a waiter disarms the reply rings when it starts, so a worker's
+//! reply rings no doorbell. The last waiter to leave re-arms them if the
 //! dispatcher is parked and rings the eventfd itself if a ring then holds
-//! bytes. The dispatcher stores `parked` before it loads `helpers`, a
-//! waiter decrements `helpers` before it loads `parked` (all `SeqCst`), so
-//! at least one of them sees the other: either the dispatcher arms the
-//! rings itself or the last waiter does, and no reply is left unannounced.
+//! bytes: who arms is the `Handover` (`handover.rs`, loom-checked).
 
 use crate::shared::{Command, Conn, PoolShared};
 use crate::sys;
@@ -26,7 +21,6 @@ use concur_core::Drive;
 use concur_ipc::Reply;
 use concur_remote::Done;
 use concur_sync::sync::Arc;
-use concur_sync::sync::atomic::Ordering;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -88,14 +82,14 @@ impl Drive for PoolDriver {
     }
 }
 
-/// A thread helping (counted in `PoolShared::helpers`): the doorbell
+/// A thread helping (counted by the pool's `Handover`): the doorbell
 /// hand-over of the module docs, its end also on unwinding (a dispatcher
 /// that believed someone still helped would never poll or arm again).
 struct Helping<'a>(&'a PoolShared);
 
 impl<'a> Helping<'a> {
     fn start(pool: &'a PoolShared) -> Self {
-        pool.helpers.fetch_add(1, Ordering::SeqCst);
+        pool.handover.enter();
         for desk in &pool.desks {
             if let Some(s) = desk.lock().as_ref() {
                 s.arm(false);
@@ -108,7 +102,7 @@ impl<'a> Helping<'a> {
 impl Drop for Helping<'_> {
     fn drop(&mut self) {
         let pool = self.0;
-        if pool.helpers.fetch_sub(1, Ordering::SeqCst) == 1 && pool.parked.load(Ordering::SeqCst) {
+        if pool.handover.leave() {
             let mut unread = false;
             for desk in &pool.desks {
                 if let Some(s) = desk.lock().as_ref() {

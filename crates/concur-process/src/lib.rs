@@ -97,6 +97,7 @@ mod driver;
 mod error;
 mod forkserver;
 mod guard;
+mod handover;
 mod hook;
 mod launch;
 mod passfd;

@@ -8,6 +8,7 @@ use crate::dispatcher::Dispatcher;
 #[cfg(not(concur_loom))]
 use crate::driver::PoolDriver;
 use crate::error::{BuildError, BuildErrorKind};
+use crate::handover::Handover;
 use crate::shared::{Command, KillReason, PoolShared, Status};
 use crate::stats::Counters;
 use crate::sys;
@@ -16,7 +17,7 @@ use concur_core::{
     SubmitError, TaskExecutor,
 };
 use concur_remote::{Book, CallbackRunner, RemoteCall};
-use concur_sync::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use concur_sync::sync::atomic::{AtomicU64, Ordering};
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread;
 use std::fmt;
@@ -112,8 +113,7 @@ impl ProcessPool {
             dispatcher: Mutex::new(None),
             stats: Counters::default(),
             desks: (0..workers).map(|_| Desk::default()).collect(),
-            helpers: AtomicUsize::new(0),
-            parked: AtomicBool::new(false),
+            handover: Handover::default(),
         });
         let thread_inner = inner.clone();
         let handle = thread::Builder::new()

@@ -6,6 +6,7 @@
 
 use crate::config::Config;
 use crate::desk::Desk;
+use crate::handover::Handover;
 use crate::ring::Ring;
 use crate::shm;
 use crate::stats::Counters;
@@ -13,7 +14,7 @@ use crate::sys;
 use concur_core::ShutdownOptions;
 use concur_ipc::Outcomes;
 use concur_remote::{Assignment, Book, CallbackRunner, RemoteCall};
-use concur_sync::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use concur_sync::sync::atomic::AtomicU64;
 use concur_sync::sync::{Arc, Condvar, Mutex};
 use concur_sync::thread::{self, JoinHandle};
 use std::fmt;
@@ -121,10 +122,9 @@ pub(crate) struct PoolShared {
     /// Each slot's desk, where its shared-memory replies are read (see
     /// `desk.rs`).
     pub(crate) desks: Vec<Desk>,
-    /// Threads helping now (in `PoolDriver::drive`; see `driver.rs`).
-    pub(crate) helpers: AtomicUsize,
-    /// The dispatcher is in (or about to enter) a blocking `poll`.
-    pub(crate) parked: AtomicBool,
+    /// Who arms the desks' doorbells: the dispatcher, or the threads
+    /// helping it (see `handover.rs`).
+    pub(crate) handover: Handover,
 }
 
 impl PoolShared {
