@@ -11,7 +11,10 @@
 //! reads (another reply, a frame that breaks the protocol, a `Done` the
 //! book does not expect) it leaves, in order, for the dispatcher, and rings
 //! the dispatcher's wake eventfd; once something is left, waiters read no
-//! further.
+//! further. The dispatcher, when it takes such a reply (left, or read
+//! itself), closes the desk to waiters before it unlocks: the reply breaks
+//! the protocol, and a waiter must not complete a later frame of that
+//! worker's (its task's `Done`) before the dispatcher retires it.
 //!
 //! Lock order: a desk, then the book. The dispatcher never holds the book
 //! while it takes a desk.

@@ -630,9 +630,27 @@ impl Dispatcher {
     fn read_desk(&mut self, slot: usize) {
         let inner = self.inner.clone();
         loop {
-            let next = match inner.desks[slot].lock().as_mut() {
-                Some(s) => s.next(),
-                None => return,
+            let next = {
+                let mut desk = inner.desks[slot].lock();
+                let Some(s) = desk.as_mut() else {
+                    return;
+                };
+                let next = s.next();
+                // Anything but the `Done` of the task the worker runs breaks
+                // the protocol: waiters stop reading at once, before the
+                // lock is released, or one could take a later frame (the
+                // violator's own `Done`) before the worker is retired.
+                let routine = match &next {
+                    Ok(None) => true,
+                    Ok(Some(Reply::Done { generation, .. })) => {
+                        inner.book.lock().running(slot) == Some(*generation)
+                    }
+                    _ => false,
+                };
+                if !routine {
+                    s.open = false;
+                }
+                next
             };
             match next {
                 Ok(None) => return,
