@@ -21,6 +21,7 @@ use concur_core::Drive;
 use concur_ipc::Reply;
 use concur_remote::Done;
 use concur_sync::sync::Arc;
+use concur_sync::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -35,11 +36,54 @@ const PAUSE: Duration = Duration::from_micros(4);
 /// Holds the pool weakly: a future kept after its pool is gone waits as a
 /// plain one.
 #[derive(Debug)]
-pub(crate) struct PoolDriver(pub(crate) Weak<PoolShared>);
+pub(crate) struct PoolDriver {
+    pool: Weak<PoolShared>,
+    /// Helped waits in a row whose result came only after the pause (0:
+    /// pausing pays). While it does not, waiters yield at once, and try
+    /// pausing again every [`REPROBE`]th wait.
+    unpaid: AtomicU32,
+}
+
+/// How often a waiter pauses again while pausing does not pay.
+const REPROBE: u32 = 32;
+
+impl PoolDriver {
+    pub(crate) fn new(pool: Weak<PoolShared>) -> Self {
+        Self {
+            pool,
+            unpaid: AtomicU32::new(0),
+        }
+    }
+
+    /// How long this wait pause-spins before it yields. A result that
+    /// comes within the pause says the worker runs on another CPU; one
+    /// that comes only after yielding, that it shares the waiter's, where
+    /// the pause only keeps it off (a 2-worker pool's sequential round
+    /// trips sat at 8.7-8.9 us in that placement, against 1.7 us).
+    fn pause(&self) -> Duration {
+        // ORDERING: a heuristic; no other memory depends on it.
+        let unpaid = self.unpaid.load(Ordering::Relaxed);
+        if unpaid % REPROBE == 0 {
+            PAUSE
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// A helped wait ended with its result after `waited`.
+    fn paid(&self, waited: Duration) {
+        // ORDERING: as in `pause`.
+        if waited < PAUSE {
+            self.unpaid.store(0, Ordering::Relaxed);
+        } else {
+            self.unpaid.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
 
 impl Drive for PoolDriver {
     fn drive(&self, done: &dyn Fn() -> bool, deadline: Option<Instant>) -> bool {
-        let Some(pool) = self.0.upgrade() else {
+        let Some(pool) = self.pool.upgrade() else {
             return done();
         };
         let short = pool
@@ -60,8 +104,10 @@ impl Drive for PoolDriver {
         let until = deadline.map_or(sys::SPIN, |d| {
             d.saturating_duration_since(start).min(sys::SPIN)
         });
+        let pause = self.pause();
         loop {
             if done() {
+                self.paid(start.elapsed());
                 break true;
             }
             if help(&pool) {
@@ -71,7 +117,7 @@ impl Drive for PoolDriver {
             if waited >= until {
                 break done();
             }
-            if waited < PAUSE {
+            if waited < pause {
                 for _ in 0..32 {
                     std::hint::spin_loop();
                 }

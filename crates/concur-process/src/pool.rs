@@ -133,7 +133,7 @@ impl ProcessPool {
         let driver: Option<std::sync::Arc<dyn Drive>> = inner
             .config
             .shared_memory
-            .then(|| std::sync::Arc::new(PoolDriver(Arc::downgrade(&inner))) as _);
+            .then(|| std::sync::Arc::new(PoolDriver::new(Arc::downgrade(&inner))) as _);
         #[cfg(concur_loom)]
         let driver = None;
         let pool = ProcessPool {
