@@ -34,9 +34,11 @@ pub(crate) struct Served {
     ring: Ring,
     reader: FrameReader,
     /// Waiters may handle its replies: it is `Ready` and has broken no
-    /// rule. Cleared by the dispatcher when the worker leaves `Ready`, and
-    /// by a waiter that reads a frame the pool cannot accept.
-    pub(crate) open: bool,
+    /// rule. Cleared ([`close`](Self::close)) by the dispatcher when the
+    /// worker leaves `Ready` or a reply breaks the protocol, and by a
+    /// waiter that reads a frame the pool cannot accept or takes the worker
+    /// to its last task.
+    open: bool,
     /// Replies a waiter read and left for the dispatcher, in arrival
     /// order; `Err` is a frame that broke the protocol, described.
     left: VecDeque<Result<Reply, String>>,
@@ -85,9 +87,14 @@ impl Served {
     /// Leaves `reply` for the dispatcher.
     pub(crate) fn leave(&mut self, reply: Result<Reply, String>) {
         if reply.is_err() {
-            self.open = false;
+            self.close();
         }
         self.left.push_back(reply);
+    }
+
+    /// Waiters read no more here; the dispatcher still does.
+    pub(crate) fn close(&mut self) {
+        self.open = false;
     }
 
     /// Whether waiters may read on: open, and nothing left unhandled.
@@ -124,7 +131,15 @@ impl Desk {
         });
     }
 
-    /// Takes everything back (the worker left `Ready`, or is reaped).
+    /// Waiters stop reading here: its worker left `Ready` (the dispatcher
+    /// still reads it).
+    pub(crate) fn close(&self) {
+        if let Some(s) = self.served.lock().as_mut() {
+            s.close();
+        }
+    }
+
+    /// Takes everything back (the worker is reaped).
     pub(crate) fn take(&self) -> Option<Served> {
         self.served.lock().take()
     }

@@ -20,6 +20,7 @@
 //! `ExitCause::ForkServerLost`. Queued tasks wait for the new workers.
 //! Once the pool is shut down and nothing is queued, nothing is replaced.
 
+use crate::desk::Desk;
 use crate::error::init_hint;
 use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
@@ -46,6 +47,9 @@ pub(crate) struct Dispatcher {
     restart: Vec<Option<Instant>>,
     launcher: Launcher,
     pollfds: Vec<libc::pollfd>,
+    /// Each slot's reply timing, gathered by `short_tasks_running` before
+    /// it takes the book's lock (kept to reuse its allocation).
+    timings: Vec<Option<Timing>>,
 }
 
 impl Dispatcher {
@@ -62,6 +66,7 @@ impl Dispatcher {
             restart: vec![None; n],
             launcher,
             pollfds: Vec::new(),
+            timings: Vec::new(),
         }
     }
 
@@ -94,8 +99,20 @@ impl Dispatcher {
     /// enough: a one-task round trip went from 9-11 to 5.1-5.4 us. Over a
     /// socket each look is a `poll`, and the same policy made the round
     /// trip slower (12 to 26 us).
-    fn short_tasks_running(&self) -> bool {
-        let timing: Vec<Option<Timing>> = (0..self.procs.len()).map(|s| self.timing(s)).collect();
+    fn short_tasks_running(&mut self) -> bool {
+        // Gathered first: a desk is never locked under the book's lock
+        // (lock order: desk, then book).
+        let mut timing = std::mem::take(&mut self.timings);
+        timing.clear();
+        timing.extend((0..self.procs.len()).map(|s| self.timing(s)));
+        let short = self.short_given(&timing);
+        self.timings = timing;
+        short
+    }
+
+    /// [`short_tasks_running`](Self::short_tasks_running), given each
+    /// slot's timing.
+    fn short_given(&self, timing: &[Option<Timing>]) -> bool {
         // The book's lock only when some worker's tasks were short.
         if !timing.iter().flatten().any(Timing::short) {
             return false;
@@ -134,14 +151,6 @@ impl Dispatcher {
             }
         } else {
             p.timing.record(now);
-        }
-    }
-
-    /// Waiters stop reading the desk of `slot`: its worker left `Ready`.
-    /// The dispatcher still reads it.
-    fn close_desk(&self, slot: usize) {
-        if let Some(s) = self.inner.desks[slot].lock().as_mut() {
-            s.open = false;
         }
     }
 
@@ -361,12 +370,7 @@ impl Dispatcher {
                     }
                     if closed && idle {
                         self.inner.book.lock().exiting(slot);
-                        p.phase = Phase::Exiting;
-                        p.exit_deadline = now.checked_add(EXIT_GRACE);
-                        if send_request(p, &Request::Exit, config.max_frame).is_err() {
-                            p.kill(KillReason::Stop);
-                        }
-                        self.close_desk(slot);
+                        tell_to_exit(p, &self.inner.desks[slot], config.max_frame);
                     }
                 }
                 Phase::Exiting => match p.exit_deadline {
@@ -390,19 +394,12 @@ impl Dispatcher {
     /// The worker of `slot` reached `max_tasks_per_child` (the book
     /// retired it): it is told to exit.
     fn retire(&mut self, slot: usize) {
-        let max_frame = self.inner.config.max_frame;
-        let Some(p) = &mut self.procs[slot] else {
-            return;
-        };
-        if p.phase != Phase::Ready {
-            return;
+        if let Some(p) = self.procs[slot]
+            .as_mut()
+            .filter(|p| p.phase == Phase::Ready)
+        {
+            tell_to_exit(p, &self.inner.desks[slot], self.inner.config.max_frame);
         }
-        p.phase = Phase::Exiting;
-        p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
-        if send_request(p, &Request::Exit, max_frame).is_err() {
-            p.kill(KillReason::Stop);
-        }
-        self.close_desk(slot);
     }
 
     /// Polls the descriptors without blocking and looks at the reply
@@ -648,7 +645,7 @@ impl Dispatcher {
                     _ => false,
                 };
                 if !routine {
-                    s.open = false;
+                    s.close();
                 }
                 next
             };
@@ -759,9 +756,7 @@ impl Dispatcher {
         }
         if matches!(p.phase, Phase::Ready | Phase::Exiting) {
             p.phase = Phase::Retired;
-            if let Some(s) = self.inner.desks[slot].lock().as_mut() {
-                s.open = false;
-            }
+            self.inner.desks[slot].close();
             let pid = p.pid as u32;
             let task = self.inner.book.lock().retire(slot);
             __event!(
@@ -1109,6 +1104,18 @@ fn describe(reply: &Reply) -> String {
         Reply::Done { generation, .. } => format!("a Done frame for task {generation}"),
         Reply::MissingInit { pid } => format!("a MissingInit frame (pid {pid})"),
     }
+}
+
+/// Tells the worker `p`, serving, to exit: it is `Exiting` (killed after
+/// `EXIT_GRACE`, or now if the request cannot be sent) and waiters no
+/// longer read its desk.
+fn tell_to_exit(p: &mut Proc, desk: &Desk, max_frame: usize) {
+    p.phase = Phase::Exiting;
+    p.exit_deadline = Instant::now().checked_add(EXIT_GRACE);
+    if send_request(p, &Request::Exit, max_frame).is_err() {
+        p.kill(KillReason::Stop);
+    }
+    desk.close();
 }
 
 fn send_request(p: &Proc, request: &Request, max_frame: usize) -> std::io::Result<()> {

@@ -182,7 +182,7 @@ fn help(pool: &PoolShared) -> bool {
                 Some(done) => {
                     s.timing.record(Instant::now());
                     if done.retire {
-                        s.open = false;
+                        s.close();
                     }
                     Some((done, generation, results))
                 }

@@ -19,7 +19,8 @@ use concur_core::{ErrorKind, TaskExecutor};
 use concur_process::{ExitCause, ProcessPool};
 use concur_testkit::leak_checked;
 use helpers::{
-    LONG, METHOD, builder, died, gone, new_worker, pool, request_ring_fill, ring_mappings, sigkill,
+    LONG, METHOD, builder, die_mid_reply, died, gone, new_worker, pool, request_ring_fill,
+    ring_mappings, sigkill,
 };
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -45,16 +46,6 @@ concur_ipc::remote! {
     /// (the pid whose initializer ran in this process, this pid)
     fn initialized() -> (u64, u64) {
         (INITIALIZED.load(Ordering::SeqCst), u64::from(std::process::id()))
-    }
-    /// Writes the start of a reply into its reply ring (a prefix that
-    /// announces 1 MiB, and 100 bytes of it), then `SIGKILL`s itself: the
-    /// worker dies in the middle of writing a reply.
-    fn die_mid_reply() {
-        let mut torn = (1u32 << 20).to_le_bytes().to_vec();
-        torn.extend([7u8; 100]);
-        helpers::write_reply_ring(&torn, false);
-        // SAFETY: plain kill(2) of this process.
-        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     }
     /// Holds its worker for a long time; the argument's length.
     fn hold(bytes: Vec<u8>) -> usize {

@@ -12,7 +12,7 @@ use concur_core::{ErrorKind, State, TaskExecutor};
 use concur_ipc::{RemoteError, RemoteErrorKind};
 use concur_process::{Builder, ExitCause, ProcessPool};
 use concur_testkit::procfs::{assert_no_children, children, leak_checked, open_fds};
-use helpers::{LONG, METHOD, builder, died, pool, write_reply_ring};
+use helpers::{LONG, METHOD, builder, died, pool, stray_frame};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -89,47 +89,6 @@ concur_ipc::remote! {
         }
         Ok(())
     }
-    fn stray_frame(kind: u8, into_ring: bool) -> u8 {
-        // Writes a frame the worker loop never sends at this point where
-        // the pool reads the worker's replies (its socket, or its reply
-        // ring in shared memory), as a buggy or hostile task could.
-        let reply = match kind {
-            0 => concur_ipc::Reply::Ready,
-            1 => concur_ipc::Reply::Hello(concur_ipc::Hello::current(std::process::id())),
-            _ => concur_ipc::Reply::Done { generation: u64::MAX, results: Default::default() },
-        };
-        let mut frame = Vec::new();
-        concur_ipc::encode_frame(&reply, 1 << 10, &mut frame).unwrap();
-        if kind == 3 {
-            // A length prefix past any limit.
-            frame = vec![0xff, 0xff, 0xff, 0xff];
-        }
-        if into_ring {
-            write_reply_ring(&frame, kind == 4);
-        } else {
-            let fd = own_socket();
-            // SAFETY: writes a live buffer to a descriptor of this process.
-            let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
-            assert_eq!(n as usize, frame.len());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-        kind
-    }
-}
-
-/// The worker's socket to its pool (the only socket a worker has).
-fn own_socket() -> i32 {
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if std::fs::read_link(entry.path())
-            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
-        {
-            return fd;
-        }
-    }
-    panic!("no socket in this worker");
 }
 
 /// Two declarations with the same path and signature, in two function

@@ -17,7 +17,7 @@ mod helpers;
 
 use concur_core::{ErrorKind, TaskExecutor};
 use concur_testkit::leak_checked;
-use helpers::{LONG, builder, died, pool, sigkill};
+use helpers::{LONG, builder, die_mid_reply, died, pool, sigkill, stray_frame};
 use std::time::{Duration, Instant};
 
 concur_ipc::remote! {
@@ -35,32 +35,6 @@ concur_ipc::remote! {
     fn sleep_ms(ms: u64) -> u32 {
         std::thread::sleep(Duration::from_millis(ms));
         std::process::id()
-    }
-    /// Writes into its own reply ring, where the waiter reads, a frame the
-    /// worker loop never sends now (kind 0: `Ready`; 2: a `Done` for a task
-    /// it does not run; 3: a length past any limit; 4: impossible ring
-    /// positions), then returns at once.
-    fn stray_frame(kind: u8) -> u8 {
-        let reply = match kind {
-            0 => concur_ipc::Reply::Ready,
-            _ => concur_ipc::Reply::Done { generation: u64::MAX, results: Default::default() },
-        };
-        let mut frame = Vec::new();
-        concur_ipc::encode_frame(&reply, 1 << 10, &mut frame).unwrap();
-        if kind == 3 {
-            frame = vec![0xff, 0xff, 0xff, 0xff];
-        }
-        helpers::write_reply_ring(&frame, kind == 4);
-        kind
-    }
-    /// Writes the start of a 1 MiB reply frame into its reply ring, then
-    /// `SIGKILL`s itself: a waiter reads the torn frame.
-    fn die_mid_reply() {
-        let mut torn = (1u32 << 20).to_le_bytes().to_vec();
-        torn.extend([7u8; 100]);
-        helpers::write_reply_ring(&torn, false);
-        // SAFETY: plain kill(2) of this process.
-        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     }
 }
 
@@ -270,7 +244,7 @@ fn what_a_waiter_cannot_handle_goes_to_the_dispatcher() {
             (4, "shared-memory ring corrupt"),
         ] {
             warm(&pool);
-            let violator = pool.submit_task(stray_frame, kind).unwrap();
+            let violator = pool.submit_task(stray_frame, (kind, true)).unwrap();
             let innocent = pool.submit_task(square, 7).unwrap();
             let err = violator.result_timeout(LONG).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Protocol, "kind {kind}: {err:?}");

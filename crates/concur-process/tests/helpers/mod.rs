@@ -14,6 +14,63 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once, PoisonError};
 use std::time::{Duration, Instant};
 
+concur_ipc::remote! {
+    /// Writes a frame the worker loop never sends at this point where the
+    /// pool reads the worker's replies (its socket, or its reply ring in
+    /// shared memory), as a buggy or hostile task could, then holds the
+    /// worker 50 ms. `kind` 0: `Ready`; 1: `Hello`; 2: a `Done` for a task
+    /// it does not run; 3: a length prefix past any limit; 4 (ring only):
+    /// impossible ring positions.
+    pub(crate) fn stray_frame(kind: u8, into_ring: bool) -> u8 {
+        let reply = match kind {
+            0 => concur_ipc::Reply::Ready,
+            1 => concur_ipc::Reply::Hello(concur_ipc::Hello::current(std::process::id())),
+            _ => concur_ipc::Reply::Done { generation: u64::MAX, results: Default::default() },
+        };
+        let mut frame = Vec::new();
+        concur_ipc::encode_frame(&reply, 1 << 10, &mut frame).unwrap();
+        if kind == 3 {
+            frame = vec![0xff, 0xff, 0xff, 0xff];
+        }
+        if into_ring {
+            write_reply_ring(&frame, kind == 4);
+        } else {
+            let fd = own_socket();
+            // SAFETY: writes a live buffer to a descriptor of this process.
+            let n = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+            assert_eq!(n as usize, frame.len());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        kind
+    }
+
+    /// Writes the start of a reply into its reply ring (a prefix that
+    /// announces 1 MiB, and 100 bytes of it), then `SIGKILL`s itself: the
+    /// worker dies in the middle of writing a reply.
+    pub(crate) fn die_mid_reply() {
+        let mut torn = (1u32 << 20).to_le_bytes().to_vec();
+        torn.extend([7u8; 100]);
+        write_reply_ring(&torn, false);
+        // SAFETY: plain kill(2) of this process.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+}
+
+/// The worker's socket to its pool (the only socket a worker has).
+fn own_socket() -> i32 {
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if std::fs::read_link(entry.path())
+            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+        {
+            return fd;
+        }
+    }
+    panic!("no socket in this worker");
+}
+
 /// The longest any single wait may take: a bug shows as a failure, not a
 /// hang.
 pub(crate) const LONG: Duration = Duration::from_secs(60);
