@@ -24,6 +24,10 @@
 //!   capped with [`clamp_limit`] at [`MAX_FRAME_CEILING`].
 //! * [`Request`] and [`Reply`] are the messages between a pool and a worker;
 //!   [`Hello`] is the handshake carrying the registry fingerprint.
+//! * [`SharedSlice`] is bulk data in a sealed memfd; encoded inside
+//!   [`attach::collect`] it becomes an index into the descriptors that
+//!   travel beside the frame ([`attach::Attachments`]), decoded inside
+//!   [`attach::provide`]; elsewhere it is encoded as its bytes.
 //!
 //! # Examples
 //!
@@ -53,6 +57,7 @@
 // docs.rs (`--cfg docsrs`, nightly) marks feature-gated items with badges.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod attach;
 mod build_id;
 mod codec;
 mod error;
@@ -66,6 +71,8 @@ mod packed;
 mod panic_capture;
 mod probe;
 mod reader;
+mod segment;
+mod shared_slice;
 mod registration;
 mod registry;
 mod remote_macro;
@@ -87,6 +94,7 @@ pub use panic_capture::install_panic_capture;
 pub use reader::{Fill, FrameReader};
 pub use registration::Registration;
 pub use registry::Registry;
+pub use shared_slice::SharedSlice;
 pub use wire::{Call, Hello, Reply, Request};
 pub use wire_ref::{CallRef, PackedRef, RequestRef};
 

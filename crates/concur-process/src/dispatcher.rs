@@ -26,11 +26,12 @@ use crate::error::{ProtocolViolation, WorkerDied};
 use crate::launch::{LaunchError, Launcher};
 use crate::proc::{Phase, Proc, Timing};
 use crate::shared::{Command, KillReason, PoolShared};
-use crate::shm::{Offer, RingNow, Shm};
+use crate::shm::{DontWaitFds, Offer, RingNow, Shm};
 use crate::stats::Cause;
 use crate::sys::{self, DontWait, ExitCause};
 use concur_core::{__event, DeferredCallbacks, Error, ErrorKind};
 use concur_ipc::FrameReader;
+use concur_ipc::attach::Attachments;
 use concur_ipc::{Fill, FrameError, Reply, Request};
 use concur_remote::{Verdict, WorkerSlot};
 use concur_sync::sync::Arc;
@@ -546,7 +547,10 @@ impl Dispatcher {
             if p.shm.on() {
                 return self.socket_after_rings(slot);
             }
-            let fill = p.reader.fill_from(&mut DontWait(&p.conn.fd));
+            let fill = p.reader.fill_from(&mut DontWaitFds {
+                fd: &p.conn.fd,
+                fds: &mut p.fds,
+            });
             if matches!(fill, Ok(Fill::Read(_))) && matches!(p.shm, Shm::Offered(_)) {
                 // It answered `Init` over its socket: no rings for it.
                 p.shm = Shm::Off;
@@ -571,11 +575,39 @@ impl Dispatcher {
     }
 
     /// The socket of a worker that moved to its rings became readable:
-    /// its end of stream, or bytes that break the protocol.
+    /// its end of stream, a reply with descriptors (read through its
+    /// socket reader, unused while its ring is read at its desk), or,
+    /// before it serves, bytes that break the protocol.
     fn socket_after_rings(&mut self, slot: usize) {
         let Some(p) = &mut self.procs[slot] else {
             return;
         };
+        if matches!(p.shm, Shm::Desk) {
+            loop {
+                let Some(p) = &mut self.procs[slot] else {
+                    return;
+                };
+                let fill = p.reader.fill_from(&mut DontWaitFds {
+                    fd: &p.conn.fd,
+                    fds: &mut p.fds,
+                });
+                let more = match fill {
+                    Ok(Fill::Read(_) | Fill::Full) => true,
+                    Ok(Fill::WouldBlock) => false,
+                    Ok(Fill::Eof) | Err(FrameError::Io(_)) => {
+                        p.socket_closed();
+                        false
+                    }
+                    Err(e) => {
+                        let what = format!("a frame the pool cannot accept ({e})");
+                        return self.violation(slot, what);
+                    }
+                };
+                if !self.drain_frames(slot) || !more {
+                    return;
+                }
+            }
+        }
         let mut buf = [0u8; 64];
         match std::io::Read::read(&mut DontWait(&p.conn.fd), &mut buf) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
@@ -881,6 +913,7 @@ impl Dispatcher {
                 },
             ) if running() => {
                 let pid = p.pid;
+                let attachments = Attachments::from_fds(std::mem::take(&mut p.fds));
                 self.record_done(slot);
                 let done = self.inner.book.lock().done(slot, generation);
                 if done.retire {
@@ -890,7 +923,10 @@ impl Dispatcher {
                     self.inner.send_assignment(a);
                 }
                 match done.task {
-                    Some(task) => self.inner.complete(slot, pid, generation, task, results),
+                    Some(task) => {
+                        self.inner
+                            .complete(slot, pid, generation, task, results, attachments);
+                    }
                     None => self.violation(
                         slot,
                         format!("a reply to task {generation}, which it was not running"),

@@ -219,7 +219,7 @@ fn help(pool: &PoolShared) -> bool {
             pool.send_assignment(a);
         }
         if let Some(task) = done.task {
-            pool.complete(slot, pid, generation, task, results);
+            pool.complete(slot, pid, generation, task, results, Default::default());
         }
     }
     read

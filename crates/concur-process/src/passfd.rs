@@ -1,12 +1,15 @@
 //! Passing descriptors over a Unix socket (`SCM_RIGHTS`): the fork
-//! server's records and the shared-memory rings sent with `Init`.
+//! server's records, the shared-memory rings sent with `Init`, and the
+//! memfds of the shared slices a call or its results carry
+//! ([`concur_ipc::attach`]).
 
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-/// The most descriptors one message may bring that are kept.
-pub(crate) const MAX_FDS: usize = 3;
+/// The most descriptors one message may bring that are kept (the
+/// attachments of one frame).
+pub(crate) const MAX_FDS: usize = concur_ipc::attach::MAX_ATTACHMENTS;
 
 /// Sends `bytes` with `fds` attached (none: a plain send), retrying on
 /// `EINTR`, never raising `SIGPIPE`; how many bytes went (on a stream
@@ -37,10 +40,35 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     keep: usize,
 ) -> io::Result<(usize, Vec<OwnedFd>)> {
-    let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+    recv_fds(sock, buf, keep, MsgFlags::empty())
+}
+
+/// [`recv_with_fds`] without blocking: `WouldBlock` when nothing is there.
+pub(crate) fn recv_with_fds_now(
+    sock: RawFd,
+    buf: &mut [u8],
+    keep: usize,
+) -> io::Result<(usize, Vec<OwnedFd>)> {
+    recv_fds(sock, buf, keep, MsgFlags::MSG_DONTWAIT)
+}
+
+fn recv_fds(
+    sock: RawFd,
+    buf: &mut [u8],
+    keep: usize,
+    flags: MsgFlags,
+) -> io::Result<(usize, Vec<OwnedFd>)> {
+    // Room for more than are kept: a message with too many has the rest
+    // closed here rather than lost in a truncated control message.
+    let mut cmsg = nix::cmsg_space!([RawFd; 2 * MAX_FDS]);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
-        match recvmsg::<()>(sock, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+        match recvmsg::<()>(
+            sock,
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC | flags,
+        ) {
             Ok(msg) => {
                 let mut kept = Vec::new();
                 for c in msg.cmsgs()? {

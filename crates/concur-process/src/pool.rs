@@ -332,14 +332,21 @@ impl ProcessPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        match concur_remote::batch_call::<F>(
-            &batch,
-            self.inner.config.max_frame,
-            || self.generation(),
-            self.driver.as_ref(),
-        ) {
-            (Some(task), futs) => self.submit_encoded(task, batch).map(|()| futs),
-            (None, futs) => Ok(futs),
+        // Shared slices among the arguments go as descriptors.
+        let ((task, futs), attachments) = concur_ipc::attach::collect(|| {
+            concur_remote::batch_call::<F>(
+                &batch,
+                self.inner.config.max_frame,
+                || self.generation(),
+                self.driver.as_ref(),
+            )
+        });
+        match task {
+            Some(mut task) => {
+                task.attach(attachments);
+                self.submit_encoded(task, batch).map(|()| futs)
+            }
+            None => Ok(futs),
         }
     }
 
@@ -347,14 +354,20 @@ impl ProcessPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        match concur_remote::chunk_call::<F>(
-            &batch,
-            self.inner.config.max_frame,
-            || self.generation(),
-            self.driver.as_ref(),
-        ) {
-            (Some(task), fut) => self.submit_encoded(task, batch).map(|()| fut),
-            (None, fut) => Ok(fut),
+        let ((task, fut), attachments) = concur_ipc::attach::collect(|| {
+            concur_remote::chunk_call::<F>(
+                &batch,
+                self.inner.config.max_frame,
+                || self.generation(),
+                self.driver.as_ref(),
+            )
+        });
+        match task {
+            Some(mut task) => {
+                task.attach(attachments);
+                self.submit_encoded(task, batch).map(|()| fut)
+            }
+            None => Ok(fut),
         }
     }
 

@@ -63,6 +63,9 @@ pub(crate) struct Proc {
     pub(crate) pidfd: OwnedFd,
     pub(crate) conn: Arc<Conn>,
     pub(crate) reader: FrameReader,
+    /// Descriptors that came over its socket for the reply being read
+    /// (the shared slices among its outputs).
+    pub(crate) fds: Vec<std::os::fd::OwnedFd>,
     pub(crate) phase: Phase,
     /// When it was launched, or became ready.
     pub(crate) since: Instant,
@@ -94,6 +97,7 @@ impl Proc {
             shm: Shm::Off,
             // Until `Init`, only handshake frames are expected: small.
             reader: FrameReader::new(concur_ipc::DEFAULT_MAX_FRAME),
+            fds: Vec::new(),
             phase: Phase::Hello,
             since: Instant::now(),
             eof: false,

@@ -397,6 +397,12 @@ impl Ring {
         self.word32(READER_BELL).store(0, Ordering::SeqCst);
     }
 
+    /// Producer: wakes the reader if it sleeps on its doorbell, without
+    /// writing (it has something to look at elsewhere: its socket).
+    pub(crate) fn wake_reader(&self) {
+        self.ring(READER_BELL);
+    }
+
     /// Wakes the other side if it sleeps on the doorbell at `bell`.
     fn ring(&self, bell: usize) {
         let word = self.word32(bell);

@@ -46,6 +46,23 @@ impl Conn {
         }
     }
 
+    /// Sends a whole frame with the descriptors its shared slices were
+    /// encoded as (see [`concur_ipc::attach`]), over the socket whatever
+    /// the transport: descriptors only travel there. A worker on its rings
+    /// is woken to look at its socket; the frame cannot pass one sent
+    /// before it, since a worker has one task at a time.
+    pub(crate) fn send_attached(
+        &self,
+        frame: &[u8],
+        attachments: &concur_ipc::attach::Attachments,
+    ) -> std::io::Result<()> {
+        shm::send_attached(self.fd.as_raw_fd(), frame, &attachments.raw_fds())?;
+        if let Some(ring) = self.requests.get() {
+            ring.lock().wake_reader();
+        }
+        Ok(())
+    }
+
     /// Requests travel over `ring` from now on.
     pub(crate) fn use_ring(&self, ring: Ring) {
         // Set once: `Offer::accept` consumes the only offer.
@@ -142,7 +159,12 @@ impl PoolShared {
             task = a.generation,
             "task started (sent to its worker)"
         );
-        if a.conn.send(&a.frame).is_err() {
+        let sent = if a.attachments.is_empty() {
+            a.conn.send(&a.frame)
+        } else {
+            a.conn.send_attached(&a.frame, &a.attachments)
+        };
+        if sent.is_err() {
             // The worker is gone or going: its death fails the task.
             self.command(Command::Kill {
                 slot: a.slot,
@@ -167,8 +189,10 @@ impl PoolShared {
         generation: u64,
         task: RemoteCall,
         results: Outcomes,
+        attachments: concur_ipc::attach::Attachments,
     ) {
-        let done = task.complete(results);
+        // Shared slices among the outputs take their descriptors here.
+        let done = concur_ipc::attach::provide(attachments, || task.complete(results));
         self.stats.task_done(done.failed);
         if done.failed {
             concur_core::__event!(

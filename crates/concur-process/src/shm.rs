@@ -39,7 +39,7 @@ pub(crate) const REQUESTS: &std::ffi::CStr = c"concur-requests";
 pub(crate) const REPLIES: &std::ffi::CStr = c"concur-replies";
 
 /// Descriptors passed with `Init`: requests, replies, the wake eventfd.
-const PASSED: usize = passfd::MAX_FDS;
+const PASSED: usize = 3;
 
 /// A worker's shared-memory state, as the dispatcher sees it.
 #[derive(Debug, Default)]
@@ -129,8 +129,8 @@ impl Offer {
 }
 
 /// A worker's socket as a [`Read`] that keeps the descriptors passed with
-/// the data (the rings, with `Init`); at most [`PASSED`] are kept, any
-/// more are closed.
+/// the data (the rings, with `Init`; a call's attachments); at most
+/// [`passfd::MAX_FDS`] wait at a time, any more are closed.
 #[derive(Debug)]
 pub(crate) struct FdSocket {
     fd: RawFd,
@@ -143,6 +143,12 @@ impl FdSocket {
             fd,
             fds: Vec::new(),
         }
+    }
+
+    /// The descriptors passed since the last call to this: a call's
+    /// attachments.
+    pub(crate) fn take_fds(&mut self) -> Vec<OwnedFd> {
+        std::mem::take(&mut self.fds)
     }
 
     /// The rings passed so far, mapped, if there are exactly the three
@@ -162,7 +168,7 @@ impl FdSocket {
 
 impl Read for FdSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let room = PASSED - self.fds.len();
+        let room = passfd::MAX_FDS - self.fds.len();
         let (n, fds) = passfd::recv_with_fds(self.fd, buf, room)?;
         self.fds.extend(fds);
         Ok(n)
@@ -170,7 +176,8 @@ impl Read for FdSocket {
 }
 
 /// A worker's request ring as a blocking [`Read`]: spins, then sleeps on
-/// the ring's futex; end of stream once the pool's end of `sock` is gone.
+/// the ring's futex; end of stream once the pool's end of `sock` is gone,
+/// `WouldBlock` when a frame waits on `sock` instead.
 pub(crate) struct RingIn<'a> {
     pub(crate) ring: &'a Ring,
     pub(crate) sock: RawFd,
@@ -188,6 +195,11 @@ impl Read for RingIn<'_> {
                 .wait_readable(Duration::MAX, &|| sys::quiet(self.sock))
             {
                 Ok(()) => {}
+                // Bytes on the socket: a frame with descriptors (see
+                // `Conn::send_attached`), to be read from there.
+                Err(RingError::PeerGone) if sys::has_bytes(self.sock) => {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
                 Err(RingError::PeerGone) => return Ok(0),
                 Err(e) => return Err(e.into()),
             }
@@ -213,4 +225,28 @@ impl Read for RingNow<'_> {
 pub(crate) fn write_ring(ring: &Ring, sock: RawFd, bytes: &[u8]) -> io::Result<()> {
     ring.write_all(bytes, Duration::MAX, &|| sys::quiet(sock))
         .map_err(io::Error::from)
+}
+
+/// A socket as a non-blocking [`Read`] that keeps the descriptors passed
+/// with the data in `fds`, at most [`passfd::MAX_FDS`] waiting at a time
+/// (any more are closed: a worker cannot make the pool hoard them).
+pub(crate) struct DontWaitFds<'a> {
+    pub(crate) fd: &'a OwnedFd,
+    pub(crate) fds: &'a mut Vec<OwnedFd>,
+}
+
+impl Read for DontWaitFds<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let room = passfd::MAX_FDS.saturating_sub(self.fds.len());
+        let (n, fds) = passfd::recv_with_fds_now(self.fd.as_raw_fd(), buf, room)?;
+        self.fds.extend(fds);
+        Ok(n)
+    }
+}
+
+/// Sends `frame` over `sock` with `fds` attached (to the first bytes; the
+/// rest follows plainly), never raising `SIGPIPE`.
+pub(crate) fn send_attached(sock: RawFd, frame: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let n = passfd::send_with_fds(sock, frame, fds)?;
+    sys::send_all(&sock, &frame[n..])
 }

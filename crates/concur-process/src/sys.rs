@@ -239,6 +239,22 @@ pub(crate) fn quiet(fd: RawFd) -> bool {
     matches!(poll(&mut fds, 0), Ok(0))
 }
 
+/// Whether bytes wait on socket `fd` (not its end of stream, not an
+/// error), without taking them.
+pub(crate) fn has_bytes(fd: RawFd) -> bool {
+    let mut b = 0u8;
+    // SAFETY: a one-byte peek into a live byte.
+    let n = unsafe {
+        libc::recv(
+            fd,
+            (&raw mut b).cast(),
+            1,
+            libc::MSG_PEEK | libc::MSG_DONTWAIT,
+        )
+    };
+    n > 0
+}
+
 /// A non-blocking, close-on-exec eventfd.
 pub(crate) fn eventfd() -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with flag arguments.

@@ -2,6 +2,7 @@
 
 use crate::ring::Ring;
 use crate::shm::{FdSocket, RingIn, write_ring};
+use concur_ipc::attach::{self, Attachments};
 use concur_ipc::{
     FrameError, FrameReader, Hello, Registry, RemoteError, RemoteErrorKind, Reply, RequestRef,
     encode_frame,
@@ -42,13 +43,21 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
     if send(&rings, &stream, &hello, max_frame, &mut out).is_err() {
         return 0;
     }
+    // Frames that come over the socket while the rings are the transport:
+    // those with descriptors (shared slices, see `Conn::send_attached`).
+    let mut side = FrameReader::new(concur_ipc::DEFAULT_MAX_FRAME);
     loop {
         let payload = match &rings {
             // The ring spins, then sleeps on its futex.
-            Some((requests, _)) => reader.read_frame_blocking(&mut RingIn {
+            Some((requests, _)) => match reader.read_frame_blocking(&mut RingIn {
                 ring: requests,
                 sock,
-            }),
+            }) {
+                Err(FrameError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    side.read_frame_blocking(&mut socket)
+                }
+                other => other,
+            },
             None => {
                 // Keep looking for the next request for a moment before
                 // blocking in `read` (see `sys::SPIN`): back-to-back tasks
@@ -78,6 +87,7 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                 // Capped: the pool's word is not trusted to size buffers.
                 max_frame = concur_ipc::clamp_limit(m);
                 reader.set_limit(max_frame);
+                side.set_limit(max_frame);
                 // Rings mapped now answer this `Init` already; without
                 // them (none sent, or unmappable) the socket stays.
                 if rings.is_none() {
@@ -91,10 +101,26 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                     _ => Reply::Ready,
                 }
             }
-            RequestRef::Call(call) => Reply::Done {
-                generation: call.generation,
-                results: registry.execute_ref(&call),
-            },
+            RequestRef::Call(call) => {
+                // Shared slices among the arguments take the descriptors
+                // that came with the frame; those among the results go
+                // back as descriptors too.
+                let incoming = Attachments::from_fds(socket.take_fds());
+                let (results, outgoing) = attach::provide(incoming, || {
+                    attach::collect(|| registry.execute_ref(&call))
+                });
+                let reply = Reply::Done {
+                    generation: call.generation,
+                    results,
+                };
+                if !outgoing.is_empty() {
+                    if send_attached(&stream, &reply, &outgoing, max_frame, &mut out).is_err() {
+                        return 0;
+                    }
+                    continue;
+                }
+                reply
+            }
         };
         if send(&rings, &stream, &reply, max_frame, &mut out).is_err() {
             return 0;
@@ -178,6 +204,24 @@ fn send(
         // ignored yet.
         None => crate::sys::send_all(stream, out),
     }
+}
+
+/// Sends a `Done` whose outputs hold shared slices over the socket with
+/// their descriptors, whatever the transport (descriptors only travel
+/// there; the pool reads such a frame from the socket). Should it not fit
+/// `max_frame`, it goes the usual way, shrunk (its descriptors dropped).
+fn send_attached(
+    stream: &UnixStream,
+    reply: &Reply,
+    attachments: &Attachments,
+    max_frame: usize,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    out.clear();
+    if encode_frame(reply, max_frame, out).is_err() {
+        return send(&None, stream, reply, max_frame, out);
+    }
+    crate::shm::send_attached(stream.as_raw_fd(), out, &attachments.raw_fds())
 }
 
 /// `text` cut to at most `max` bytes (at a character boundary), marked.

@@ -53,6 +53,8 @@ pub struct Assignment<C> {
     pub generation: u64,
     /// The encoded request frame (length prefix included).
     pub frame: Vec<u8>,
+    /// Descriptors to send with it (see [`RemoteCall::attach`]).
+    pub attachments: concur_ipc::attach::Attachments,
 }
 
 /// What a reply did.
@@ -318,13 +320,14 @@ impl<C: Clone> Book<C> {
                 continue;
             }
             let generation = task.generation();
-            let frame = task.take_frame();
+            let (frame, attachments) = task.take_frame();
             self.slots[slot] = WorkerSlot::Busy(conn.clone(), Running { generation, task });
             return Some(Assignment {
                 slot,
                 conn,
                 generation,
                 frame,
+                attachments,
             });
         }
         None

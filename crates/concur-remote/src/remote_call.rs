@@ -2,6 +2,7 @@
 
 use crate::completer::{Completer, Completion, remote_failure};
 use concur_core::{DeferredCallbacks, Error, RemoteFn};
+use concur_ipc::attach::Attachments;
 use concur_ipc::{Call, FnRef, Outcomes, Packed, RemoteError, RemoteErrorKind, Request};
 use std::fmt;
 
@@ -11,6 +12,8 @@ use std::fmt;
 pub struct RemoteCall {
     generation: u64,
     frame: Vec<u8>,
+    /// Descriptors sent with the frame (see [`concur_ipc::attach`]).
+    attachments: Attachments,
     completer: Box<dyn Completer>,
     /// When it was given to a worker (its service time runs from there).
     sent: Option<std::time::Instant>,
@@ -57,6 +60,7 @@ impl RemoteCall {
             Ok(()) => Ok(Self {
                 generation,
                 frame,
+                attachments: Attachments::new(),
                 completer,
                 sent: None,
             }),
@@ -90,9 +94,39 @@ impl RemoteCall {
         Self {
             generation,
             frame,
+            attachments: Attachments::new(),
             completer,
             sent: None,
         }
+    }
+
+    /// Sends `attachments` with the frame: the descriptors its
+    /// [`SharedSlice`](concur_ipc::SharedSlice)s were encoded as (the
+    /// encoding ran inside [`concur_ipc::attach::collect`]). Only for a
+    /// transport that passes descriptors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let (p, _fut) = concur_core::Promise::<concur_core::ChunkOutcome<u8>>::new();
+    /// # concur_ipc::remote! { fn one(x: u8) -> u8 { x } }
+    /// let mut t = concur_remote::RemoteCall::from_frame(3, vec![0; 8],
+    ///     Box::new(concur_remote::ChunkPromise::<one>::new(p, vec![], 1)));
+    /// t.attach(concur_ipc::attach::Attachments::new());
+    /// assert_eq!(t.attachments(), 0);
+    /// ```
+    pub fn attach(&mut self, attachments: Attachments) {
+        self.attachments = attachments;
+    }
+
+    /// How many descriptors go with the frame.
+    ///
+    /// # Examples
+    ///
+    /// See [`attach`](Self::attach).
+    #[must_use]
+    pub fn attachments(&self) -> usize {
+        self.attachments.len()
     }
 
     /// The generation the worker will echo.
@@ -115,11 +149,13 @@ impl RemoteCall {
         self.completer.start()
     }
 
-    /// Takes the frame to send (the task keeps its completer).
     /// Takes the frame to send, and notes when (see `complete`).
-    pub(crate) fn take_frame(&mut self) -> Vec<u8> {
+    pub(crate) fn take_frame(&mut self) -> (Vec<u8>, Attachments) {
         self.sent = Some(std::time::Instant::now());
-        std::mem::take(&mut self.frame)
+        (
+            std::mem::take(&mut self.frame),
+            std::mem::take(&mut self.attachments),
+        )
     }
 
     /// Whether one of the task's futures has this id.

@@ -57,7 +57,7 @@ concur_ipc::remote! {
 }
 
 /// The worker's socket to its pool (the only socket a worker has).
-fn own_socket() -> i32 {
+pub(crate) fn own_socket() -> i32 {
     for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
         let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
