@@ -13,8 +13,12 @@
 //!   the socket stays its whole transport. Which channel the answer comes
 //!   on tells the pool which mode the worker chose: no protocol change.
 //! * The socket stays open either way: each side learns of the other's
-//!   death from it (end of stream), as before, and nothing else travels on
-//!   it in ring mode (bytes on it then are a protocol violation).
+//!   death from it (end of stream), as before. In ring mode the only
+//!   frames on it are those with descriptors (a call or reply carrying
+//!   [`SharedSlice`](concur_ipc::SharedSlice)s, sent with their memfds by
+//!   `SCM_RIGHTS`); a worker has one task at a time, so such a frame never
+//!   overtakes one on the ring. Bytes on it before the worker serves are a
+//!   protocol violation.
 //! * Doorbells: the worker sleeps on the request ring's futex after a
 //!   yielding spin ([`sys::SPIN`]); the dispatcher sleeps in `poll`, so
 //!   before it blocks it arms each reply ring and the worker rings it by

@@ -71,6 +71,11 @@ pub use concur_process as process;
 #[doc(inline)]
 pub use concur_ipc as ipc;
 
+/// Bulk plain data in shared memory, passed to and from worker processes
+/// as a descriptor (see [`ipc::SharedSlice`](concur_ipc::SharedSlice)).
+#[cfg(feature = "process")]
+pub use concur_ipc::SharedSlice;
+
 /// Declares remote functions (see [`ipc::remote!`](concur_ipc::remote)):
 /// `concur::remote! { fn f(..) -> .. { .. } }`.
 #[cfg(feature = "process")]
