@@ -19,9 +19,9 @@
 mod process_common;
 
 use concur_core::TaskExecutor;
+use concur_ipc::SharedSlice;
 use concur_process::ProcessPool;
 use process_common::*;
-use concur_ipc::SharedSlice;
 use serde_bytes::ByteBuf;
 use std::hint::black_box;
 
@@ -177,16 +177,26 @@ fn main() {
     let shared_result = |pool: &ProcessPool, what: &str| {
         median_ns(samples, 1, || {
             if what == "u8" {
-                let s = pool.submit_task(make_shared_bytes, n).unwrap().into_result();
+                let s = pool
+                    .submit_task(make_shared_bytes, n)
+                    .unwrap()
+                    .into_result();
                 assert_eq!(touch(&s.unwrap()), 7 * pages);
             } else {
-                let s = pool.submit_task(make_shared_f64, n / 8).unwrap().into_result();
+                let s = pool
+                    .submit_task(make_shared_f64, n / 8)
+                    .unwrap()
+                    .into_result();
                 assert_eq!(touch_floats(&s.unwrap()), 0.5 * pages as f64);
             }
         })
     };
     for what in ["u8", "u8_copied", "f64", "f64_copied"] {
-        row(&format!("shared_{what}_argument"), shared_arg(&shm, what), memcpy);
+        row(
+            &format!("shared_{what}_argument"),
+            shared_arg(&shm, what),
+            memcpy,
+        );
     }
     // What building a fresh shared 100 MB costs alone (memfd pages are
     // allocated and zeroed on first touch; shmem gets no huge pages here):

@@ -71,11 +71,11 @@ mod packed;
 mod panic_capture;
 mod probe;
 mod reader;
-mod segment;
-mod shared_slice;
 mod registration;
 mod registry;
 mod remote_macro;
+mod segment;
+mod shared_slice;
 mod wire;
 mod wire_ref;
 

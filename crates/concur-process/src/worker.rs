@@ -106,9 +106,8 @@ pub(crate) fn serve(stream: UnixStream) -> i32 {
                 // that came with the frame; those among the results go
                 // back as descriptors too.
                 let incoming = Attachments::from_fds(socket.take_fds());
-                let (results, outgoing) = attach::provide(incoming, || {
-                    attach::collect(|| registry.execute_ref(&call))
-                });
+                let (results, outgoing) =
+                    attach::provide(incoming, || attach::collect(|| registry.execute_ref(&call)));
                 let reply = Reply::Done {
                     generation: call.generation,
                     results,

@@ -98,7 +98,11 @@ fn both_ways(shared_memory: bool) {
         let floats = SharedSlice::copy_from(&vec![0.5f64; BIG / 8]).unwrap();
         let f = pool.submit_task(sum_floats, floats).unwrap();
         assert_eq!(f.into_result().unwrap(), (BIG / 16) as f64);
-        let r = pool.submit_task(ramp, BIG as u64 / 4).unwrap().into_result().unwrap();
+        let r = pool
+            .submit_task(ramp, BIG as u64 / 4)
+            .unwrap()
+            .into_result()
+            .unwrap();
         assert_eq!(r.len(), BIG / 4);
         assert!(r.iter().enumerate().all(|(i, &x)| x == i as u32));
         // Two slices there and back, swapped; an empty one stays empty.
@@ -147,7 +151,10 @@ fn many_at_once_leave_no_descriptor() {
         for _ in 0..3 {
             let futs = pool.submit_batch(sum_bytes, slices.clone()).unwrap();
             for (i, f) in futs.into_iter().enumerate() {
-                assert_eq!(f.result_timeout(LONG).unwrap(), &expected_sum((i + 1) * 1000));
+                assert_eq!(
+                    f.result_timeout(LONG).unwrap(),
+                    &expected_sum((i + 1) * 1000)
+                );
             }
             let chunk = pool.submit_chunk(sum_bytes, slices.clone()).unwrap();
             let out = chunk.into_result().unwrap();
@@ -179,7 +186,9 @@ fn killed_while_holding_a_slice() {
             .unwrap()
             .into_result()
             .unwrap();
-        let f = pool.submit_task(hold_then_sleep, (arg.clone(), 60_000)).unwrap();
+        let f = pool
+            .submit_task(hold_then_sleep, (arg.clone(), 60_000))
+            .unwrap();
         while !f.running() {
             std::thread::sleep(Duration::from_millis(1));
         }
