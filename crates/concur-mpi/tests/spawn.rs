@@ -11,7 +11,9 @@ mod helpers;
 use concur_core::{ErrorKind, ShutdownOptions, TaskExecutor};
 use concur_mpi::{MpiPool, StartMethod};
 use concur_testkit::fault::kill_self;
-use helpers::tasks::{nap_pid, send_to_stopped_worker, square, task_error_is_typed};
+use helpers::tasks::{
+    nap_pid, send_to_stopped_worker, shared_ramp, shared_sum, square, task_error_is_typed,
+};
 use helpers::{Descriptors, Tally, run, strays, timed};
 use std::time::{Duration, Instant};
 
@@ -77,6 +79,12 @@ fn singleton() {
         assert_eq!(out, (0..300u64).map(|x| x * x).collect::<Vec<_>>());
     }
     task_error_is_typed(&pool);
+    // Shared slices travel as their bytes over MPI, both ways.
+    let xs = concur_ipc::SharedSlice::copy_from(&[1.5f64, 2.5, 4.0]).unwrap();
+    let sum = pool.submit_task(shared_sum, xs).unwrap().into_result();
+    assert_eq!(sum.unwrap(), 8.0);
+    let ramp = pool.submit_task(shared_ramp, 5).unwrap().into_result();
+    assert_eq!(&ramp.unwrap()[..], &[0, 1, 2, 3, 4]);
     drop(pool);
     ok("one_worker");
 

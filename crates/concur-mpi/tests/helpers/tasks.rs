@@ -12,6 +12,17 @@ concur_ipc::remote! {
 
     pub(crate) fn len_of(bytes: Vec<u8>) -> usize { bytes.len() }
 
+    /// A shared slice crosses MPI as its bytes (no descriptors there).
+    pub(crate) fn shared_sum(xs: concur_ipc::SharedSlice<f64>) -> f64 { xs.iter().sum() }
+    pub(crate) fn shared_ramp(n: u32) -> concur_ipc::SharedSlice<u32> {
+        concur_ipc::SharedSlice::build(n as usize, |s| {
+            for (i, x) in s.iter_mut().enumerate() {
+                *x = i as u32;
+            }
+        })
+        .unwrap()
+    }
+
     /// Sleeps, then says which worker process ran it.
     pub(crate) fn nap_pid(ms: u64) -> u32 {
         std::thread::sleep(Duration::from_millis(ms));
