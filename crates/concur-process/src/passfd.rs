@@ -3,8 +3,8 @@
 //! memfds of the shared slices a call or its results carry
 //! ([`concur_ipc::attach`]).
 
-use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
-use std::io::{self, IoSlice, IoSliceMut};
+use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
+use std::io::{self, IoSlice};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// The most descriptors one message may bring that are kept (the
@@ -59,34 +59,59 @@ fn recv_fds(
     flags: MsgFlags,
 ) -> io::Result<(usize, Vec<OwnedFd>)> {
     // Room for more than are kept: a message with too many has the rest
-    // closed here rather than lost in a truncated control message.
-    let mut cmsg = nix::cmsg_space!([RawFd; 2 * MAX_FDS]);
+    // closed here. By hand, not nix's `recvmsg`: with a truncated control
+    // message (more descriptors than room, or a receiver at its descriptor
+    // limit, `EMFILE`) nix refuses to list the descriptors that did
+    // arrive, which would lose them open and the bytes with them; the
+    // kernel's `msg_controllen` covers exactly what it wrote.
+    const ROOM: usize = 2 * MAX_FDS * size_of::<RawFd>();
+    // SAFETY: CMSG_SPACE only computes a size.
+    let space = unsafe { libc::CMSG_SPACE(ROOM as u32) } as usize;
+    // u64 words: the alignment cmsghdr needs.
+    let mut control = vec![0u64; space.div_ceil(8)];
     loop {
-        let mut iov = [IoSliceMut::new(buf)];
-        match recvmsg::<()>(
-            sock,
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_CMSG_CLOEXEC | flags,
-        ) {
-            Ok(msg) => {
-                let mut kept = Vec::new();
-                for c in msg.cmsgs()? {
-                    if let ControlMessageOwned::ScmRights(fds) = c {
-                        for f in fds {
-                            // SAFETY: the kernel installed this descriptor
-                            // for us; we own it now (dropped if not kept).
-                            let owned = unsafe { OwnedFd::from_raw_fd(f) };
-                            if kept.len() < keep.min(MAX_FDS) {
-                                kept.push(owned);
-                            }
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: an all-zero msghdr is valid; the fields set below point
+        // at live buffers of the lengths given.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &raw mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        // SAFETY: recvmsg into the buffers described by `msg`.
+        let n = unsafe { libc::recvmsg(sock, &raw mut msg, libc::MSG_CMSG_CLOEXEC | flags.bits()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let mut kept = Vec::new();
+        // SAFETY: the kernel filled `msg` and `msg_controllen` covers the
+        // control messages it wrote; the CMSG macros walk within it.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&raw const msg);
+            while !c.is_null() {
+                if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                    let data = libc::CMSG_DATA(c).cast::<RawFd>();
+                    let header = libc::CMSG_LEN(0) as usize;
+                    let count = ((*c).cmsg_len as usize).saturating_sub(header) / size_of::<RawFd>();
+                    for i in 0..count {
+                        // The kernel installed this descriptor for us; we
+                        // own it now (dropped, so closed, if not kept).
+                        let owned = OwnedFd::from_raw_fd(data.add(i).read_unaligned());
+                        if kept.len() < keep.min(MAX_FDS) {
+                            kept.push(owned);
                         }
                     }
                 }
-                return Ok((msg.bytes, kept));
+                c = libc::CMSG_NXTHDR(&raw const msg, c);
             }
-            Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(e.into()),
         }
+        return Ok((n as usize, kept));
     }
 }

@@ -39,6 +39,13 @@ concur_ipc::remote! {
         std::thread::sleep(Duration::from_millis(ms));
         std::process::id()
     }
+    /// Leaves the worker without a free descriptor (it keeps them).
+    fn hog_descriptors() -> usize {
+        let hog = take_every_descriptor();
+        let n = hog.len();
+        std::mem::forget(hog);
+        n
+    }
     /// Sends descriptors (and a byte) over the worker's own socket.
     fn fds_on_socket(count: u32) -> u8 {
         let sock = helpers::own_socket();
@@ -68,6 +75,43 @@ concur_ipc::remote! {
 }
 
 fn setup() {}
+
+/// Lowers this process's soft descriptor limit to 8 above what is open
+/// and opens `/dev/null` until `EMFILE`: every slot taken. Returns the
+/// files (drop them, then `restore_limit`).
+fn take_every_descriptor() -> Vec<std::fs::File> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a live struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) };
+    SAVED.with(|s| s.set(lim.rlim_cur));
+    lim.rlim_cur = (open_fds() + 8) as libc::rlim_t;
+    // SAFETY: as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) };
+    let mut hog = Vec::new();
+    while let Ok(f) = std::fs::File::open("/dev/null") {
+        hog.push(f);
+    }
+    hog
+}
+
+thread_local! {
+    static SAVED: std::cell::Cell<libc::rlim_t> = const { std::cell::Cell::new(0) };
+}
+
+fn restore_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a live struct.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) };
+    lim.rlim_cur = SAVED.with(std::cell::Cell::get);
+    // SAFETY: as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const lim) };
+}
 
 fn bytes(n: usize) -> SharedSlice<u8> {
     SharedSlice::build(n, |s| {
@@ -237,6 +281,42 @@ fn descriptors_on_its_own_are_a_violation() {
     });
 }
 
+/// `EMFILE` where a shared slice arrives: a result slice reaching a pool
+/// with no free descriptor, and an argument slice reaching a worker with
+/// none, fail their task with a typed codec error (the frame's bytes are
+/// not lost, the descriptors that could not be installed are gone); the
+/// pool serves again once descriptors are free.
+fn emfile_where_a_slice_arrives() {
+    leak_checked(|| {
+        let pool = builder().max_workers(1).build().unwrap();
+        let warm = pool.submit_task(ramp, 3).unwrap().into_result().unwrap();
+        assert_eq!(&warm[..], &[0, 1, 2]);
+        let hog = take_every_descriptor();
+        assert!(!hog.is_empty());
+        let f = pool.submit_task(ramp, 3).unwrap();
+        let r = f.result_timeout(LONG).cloned();
+        drop(hog);
+        restore_limit();
+        let err = r.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Codec, "{err:?}");
+        assert!(err.to_string().contains("attachment"), "{err}");
+        let again = pool.submit_task(ramp, 2).unwrap().into_result().unwrap();
+        assert_eq!(&again[..], &[0, 1]);
+        // The worker at its limit: the argument cannot be installed there.
+        assert!(pool.submit_task(hog_descriptors, ()).unwrap().into_result().unwrap() > 0);
+        let err = pool
+            .submit_task(sum_bytes, bytes(100))
+            .unwrap()
+            .result_timeout(LONG)
+            .unwrap_err()
+            .clone();
+        assert_eq!(err.kind(), ErrorKind::Codec, "{err:?}");
+        assert!(err.to_string().contains("attachment"), "{err}");
+        // A plain call still works there.
+        assert_eq!(pool.submit_task(ramp, 0).unwrap().into_result().unwrap().len(), 0);
+    });
+}
+
 process_tests! {
     setup: setup;
     both: [
@@ -245,6 +325,7 @@ process_tests! {
         many_at_once_leave_no_descriptor,
         killed_while_holding_a_slice,
         descriptors_on_its_own_are_a_violation,
+        emfile_where_a_slice_arrives,
     ];
     spawn_only: [];
     fork_server_only: [];
