@@ -220,7 +220,11 @@ fn main() {
     );
     concur_benches::record_external("process/payload", "shared_build", build);
     for what in ["u8", "f64"] {
-        row(&format!("shared_{what}_result"), shared_result(&shm, what), memcpy);
+        row(
+            &format!("shared_{what}_result"),
+            shared_result(&shm, what),
+            memcpy,
+        );
     }
     row(
         "shared_u8_argument_socket",

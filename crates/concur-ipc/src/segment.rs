@@ -300,9 +300,15 @@ mod tests {
 
     #[test]
     fn reads_the_huge_page_setting() {
-        assert!(!huge_setting("always within_size advise [never] deny force"));
-        assert!(!huge_setting("always within_size advise never [deny] force"));
-        assert!(huge_setting("always within_size [advise] never deny force\n"));
+        assert!(!huge_setting(
+            "always within_size advise [never] deny force"
+        ));
+        assert!(!huge_setting(
+            "always within_size advise never [deny] force"
+        ));
+        assert!(huge_setting(
+            "always within_size [advise] never deny force\n"
+        ));
         assert!(huge_setting("[always] within_size advise never deny force"));
         assert!(!huge_setting(""));
         assert!(!huge_setting("[]"));

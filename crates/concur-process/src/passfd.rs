@@ -99,7 +99,8 @@ fn recv_fds(
                 if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
                     let data = libc::CMSG_DATA(c).cast::<RawFd>();
                     let header = libc::CMSG_LEN(0) as usize;
-                    let count = ((*c).cmsg_len as usize).saturating_sub(header) / size_of::<RawFd>();
+                    let count =
+                        ((*c).cmsg_len as usize).saturating_sub(header) / size_of::<RawFd>();
                     for i in 0..count {
                         // The kernel installed this descriptor for us; we
                         // own it now (dropped, so closed, if not kept).

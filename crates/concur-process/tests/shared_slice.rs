@@ -303,7 +303,13 @@ fn emfile_where_a_slice_arrives() {
         let again = pool.submit_task(ramp, 2).unwrap().into_result().unwrap();
         assert_eq!(&again[..], &[0, 1]);
         // The worker at its limit: the argument cannot be installed there.
-        assert!(pool.submit_task(hog_descriptors, ()).unwrap().into_result().unwrap() > 0);
+        assert!(
+            pool.submit_task(hog_descriptors, ())
+                .unwrap()
+                .into_result()
+                .unwrap()
+                > 0
+        );
         let err = pool
             .submit_task(sum_bytes, bytes(100))
             .unwrap()
@@ -313,7 +319,14 @@ fn emfile_where_a_slice_arrives() {
         assert_eq!(err.kind(), ErrorKind::Codec, "{err:?}");
         assert!(err.to_string().contains("attachment"), "{err}");
         // A plain call still works there.
-        assert_eq!(pool.submit_task(ramp, 0).unwrap().into_result().unwrap().len(), 0);
+        assert_eq!(
+            pool.submit_task(ramp, 0)
+                .unwrap()
+                .into_result()
+                .unwrap()
+                .len(),
+            0
+        );
     });
 }
 
