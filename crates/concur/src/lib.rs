@@ -72,7 +72,7 @@ pub use concur_process as process;
 pub use concur_ipc as ipc;
 
 /// Bulk plain data in shared memory, passed to and from worker processes
-/// as a descriptor (see [`ipc::SharedSlice`](concur_ipc::SharedSlice)).
+/// as a descriptor (see [`ipc::SharedSlice`]).
 #[cfg(feature = "process")]
 pub use concur_ipc::SharedSlice;
 
