@@ -51,7 +51,9 @@ pub(crate) fn recv_with_fd(
 }
 
 /// The server's loop (in the fork-server process). Returns its exit code.
-pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
+/// `name`: the program's name, taken back (from the zygote's spare name,
+/// see `zygote.rs`) when a pool first asks for a worker.
+pub(crate) fn serve(ctl_fd: RawFd, mut name: Option<[u8; 16]>) -> i32 {
     if sys::set_cloexec(ctl_fd).is_err() {
         eprintln!("concur-process fork server: descriptor {ctl_fd} is not open");
         return crate::worker::EXIT_PROTOCOL;
@@ -107,6 +109,11 @@ pub(crate) fn serve(ctl_fd: RawFd) -> i32 {
         let Some(worker_fd) = fd else {
             return crate::worker::EXIT_PROTOCOL;
         };
+        if let Some(name) = name.take() {
+            // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most
+            // 16 bytes.
+            unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
+        }
         // SAFETY: this process is single-threaded (a fresh exec diverted by
         // `init` at the top of `main`), so the child can run normally.
         match unsafe { nix::unistd::fork() } {

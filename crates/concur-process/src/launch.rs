@@ -145,10 +145,12 @@ impl Launcher {
         }
     }
 
-    /// Stops the fork server, if any.
+    /// Stops the fork server, if any, and asks the zygote for the next
+    /// pool's (see `zygote.rs`).
     pub(crate) fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server.stop();
+            zygote::ask_ahead();
         }
     }
 }

@@ -1031,15 +1031,108 @@ fn zygote_death_spares_running_pools() {
     drop((pool, second));
 }
 
+/// The zygote's children: (pid, name).
+fn zygote_children() -> Vec<(u32, String)> {
+    let Some(zygote) = concur_process::zygote_pid() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_string();
+        let mut rest = stat[close + 1..].split_whitespace();
+        let state = rest.next().unwrap_or("?");
+        let ppid: u32 = rest.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        if ppid == zygote && state != "Z" {
+            out.push((pid, comm));
+        }
+    }
+    out
+}
+
+/// The one spare server, once the zygote forked it (waits for it).
+fn spare() -> u32 {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let spares: Vec<u32> = zygote_children()
+            .into_iter()
+            .filter(|(_, c)| c == "concur-spare")
+            .map(|(p, _)| p)
+            .collect();
+        assert!(spares.len() <= 1, "more than one spare: {spares:?}");
+        if let Some(&p) = spares.first() {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no spare server");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The zygote keeps one fork server ready (`concur-spare`): a pool takes
+/// it (it takes the program's name back), and a new one is forked when
+/// the pool ends; the pool's own server ends with it.
+fn a_pool_takes_the_spare_server() {
+    concur_process::start_fork_server().unwrap();
+    let ready = spare();
+    let pool = pool(2);
+    assert_eq!(
+        pool.submit_task(square, 4).unwrap().into_result().unwrap(),
+        16
+    );
+    let servers = zygote_children();
+    let taken = servers.iter().find(|(p, _)| *p == ready);
+    let taken = taken.unwrap_or_else(|| panic!("the spare {ready} is gone: {servers:?}"));
+    assert_ne!(taken.1, "concur-spare", "it took the program's name back");
+    assert!(
+        !servers
+            .iter()
+            .any(|(p, c)| *p != ready && c != "concur-spare"),
+        "another server was forked for the pool: {servers:?}"
+    );
+    drop(pool);
+    let next = spare();
+    assert_ne!(next, ready);
+    let deadline = Instant::now() + LONG;
+    while zygote_children().iter().any(|(p, _)| *p == ready) {
+        assert!(
+            Instant::now() < deadline,
+            "the used server {ready} did not end"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// A zygote that does not answer (stopped) is killed after its answer
-/// timeout and replaced: the pool still starts.
+/// timeout and replaced: the pool still starts. (The spare it forked
+/// before it stopped serves the first pool; the next one needs the
+/// zygote.)
 fn stopped_zygote_is_replaced() {
     concur_process::start_fork_server().unwrap();
     let warm = pool(1); // greets the zygote
     drop(warm);
+    spare();
     let zygote = concur_process::zygote_pid().unwrap();
     // SAFETY: plain kill(2) of our own child.
     assert_eq!(unsafe { libc::kill(zygote as i32, libc::SIGSTOP) }, 0);
+    let on_the_spare = pool(1);
+    assert_eq!(
+        on_the_spare
+            .submit_task(square, 6)
+            .unwrap()
+            .into_result()
+            .unwrap(),
+        36
+    );
+    drop(on_the_spare);
     let t = Instant::now();
     let pool = pool(1);
     assert!(t.elapsed() < LONG, "{:?}", t.elapsed());
@@ -1852,6 +1945,7 @@ process_tests! {
         a_million_queued_tasks_hold_no_descriptors,
     ];
     fork_server_only: [
+        a_pool_takes_the_spare_server,
         fork_server_death_restarts_it,
         zygote_death_spares_running_pools,
         stopped_zygote_is_replaced,

@@ -50,7 +50,8 @@ pub fn open_fds() -> usize {
 /// `(pid, state)`. The process pool's zygote (named `concur-zygote`: one
 /// per program, kept until it exits) is not listed, but the children it
 /// forked (the pools' fork servers) are, so a fork server left behind
-/// still shows.
+/// still shows; one named `concur-spare`, the server the zygote keeps
+/// ready for the next pool, is not (a second one is).
 ///
 /// # Panics
 ///
@@ -73,11 +74,22 @@ pub fn children() -> Vec<(u32, char)> {
         .filter(|p| p.ppid == me && p.comm == ZYGOTE && p.state != 'Z')
         .map(|p| p.pid)
         .collect();
+    // The zygote keeps one fork server ready for the next pool, named a
+    // spare until a pool uses it: that one is expected.
+    let mut spares = 0;
     all.iter()
         .filter(|p| (p.ppid == me && !zygotes.contains(&p.pid)) || zygotes.contains(&p.ppid))
+        .filter(|p| {
+            let spare = zygotes.contains(&p.ppid) && p.comm == SPARE && p.state != 'Z';
+            spares += usize::from(spare);
+            !spare || spares > 1
+        })
         .map(|p| (p.pid, p.state))
         .collect()
 }
+
+/// The name of the fork server the zygote keeps ready (its `comm`).
+const SPARE: &str = "concur-spare";
 
 /// The process pool's zygote's name (its `comm`).
 const ZYGOTE: &str = "concur-zygote";
