@@ -53,6 +53,11 @@ pub struct Watcher {
     remaining: usize,
     /// Tokens already taken off the shared queue (or done when watched).
     local: VecDeque<usize>,
+    /// The driver of the first watched future that has one (see
+    /// [`Drive`](crate::Drive)): a blocked `next_until` runs it before it
+    /// parks, so a process pool's results are read by the waiting thread
+    /// here too. Futures of other executors complete as usual.
+    driver: Option<std::sync::Arc<dyn crate::Drive>>,
 }
 
 impl Default for Watcher {
@@ -76,6 +81,7 @@ impl Watcher {
             watched: Vec::new(),
             remaining: 0,
             local: VecDeque::new(),
+            driver: None,
         }
     }
 
@@ -123,6 +129,8 @@ impl Watcher {
         if !fut.add_watch(&self.queue, token) {
             // Already done: ours alone to queue, ahead of later completions.
             self.local.push_back(token);
+        } else if self.driver.is_none() {
+            self.driver = fut.driver();
         }
         self.watched.push(Some(fut));
         self.remaining += 1;
@@ -217,9 +225,18 @@ impl Watcher {
         let mut step = 0;
         // A passed deadline is a non-blocking check: no spin before it.
         let mut spinning = deadline.is_none_or(|d| Instant::now() < d);
+        // The driver runs once per blocking wait, first (as on a future).
+        let mut drive = spinning && self.driver.is_some();
         loop {
             if let Some(t) = self.local.pop_front() {
                 return Ok(Some(self.take(t)));
+            }
+            if drive && self.queue.looks_empty() {
+                drive = false;
+                if let Some(d) = &self.driver {
+                    let queue = &self.queue;
+                    d.drive(&|| !queue.looks_empty(), deadline);
+                }
             }
             if spinning && self.queue.looks_empty() {
                 spinning = backoff::result_wait(step);

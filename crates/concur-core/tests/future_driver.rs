@@ -4,6 +4,7 @@
 //! the waiter to park and be woken by the completer as usual; timed waits
 //! keep their meaning (zero looks once and never drives, a deadline is
 //! passed to the driver and kept); done futures never reach the driver.
+//! A `Watcher` runs its futures' driver the same way.
 
 use concur_core::{Drive, Promise};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -118,4 +119,61 @@ fn clones_and_many_waiters_share_the_driver() {
     }
     // Each waiter that blocked ran it once, at most.
     assert!(probe.calls.load(Ordering::SeqCst) <= 4);
+}
+
+/// A watcher (under `as_completed` and `wait`) runs the driver of the
+/// futures it watches once per blocking wait, before it parks: a driver
+/// that completes one yields it on the waiting thread; one that gives up
+/// leaves the watcher to park and be woken; futures already done or a
+/// passed deadline never reach it.
+#[test]
+fn a_watcher_runs_its_futures_driver_before_it_parks() {
+    use concur_core::Watcher;
+    let (probe, p, f) = driven();
+    let (_q, plain) = Promise::<u32>::new();
+    *probe.promise.lock().unwrap() = Some(p);
+    let mut w = Watcher::new();
+    w.watch(plain.erase());
+    let token = w.watch(f.clone().erase());
+    let (got, _) = w.next_until(None).unwrap().unwrap();
+    assert_eq!(got, token);
+    assert_eq!(*f.result().unwrap(), 5);
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *probe.completed_on.lock().unwrap(),
+        Some(std::thread::current().id())
+    );
+    // A passed deadline looks once: no driving.
+    assert!(w.next_until(Some(Instant::now())).is_err());
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 1);
+
+    // A driver that gives up: the watcher parks and the completer wakes it.
+    let (probe, p, f) = driven();
+    let mut w = Watcher::new();
+    w.watch(f.erase());
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        p.set_result(9).unwrap();
+    });
+    // (With no deadline the probe gives up at once.)
+    assert!(w.next_until(None).unwrap().is_some());
+    t.join().unwrap();
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(probe.deadlines.lock().unwrap()[0], None);
+    // A deadline reaches the driver (which spins until it or done).
+    let (probe, _p, f) = driven();
+    let mut w = Watcher::new();
+    w.watch(f.erase());
+    let deadline = Instant::now() + Duration::from_millis(20);
+    assert!(w.next_until(Some(deadline)).is_err());
+    assert!(Instant::now() >= deadline);
+    assert_eq!(probe.deadlines.lock().unwrap()[0], Some(deadline));
+
+    // Done when watched: yielded without the driver.
+    let (probe, p, f) = driven();
+    p.set_result(1).unwrap();
+    let mut w = Watcher::new();
+    w.watch(f.erase());
+    assert!(w.next_until(None).unwrap().is_some());
+    assert_eq!(probe.calls.load(Ordering::SeqCst), 0);
 }

@@ -37,6 +37,7 @@ trait Erased: Send + Sync {
     fn forget_waker(&self, waiter_id: &mut Option<usize>);
     fn add_watch(&self, queue: &Arc<ReadyQueue>, token: usize) -> bool;
     fn remove_watch(&self, queue: &Arc<ReadyQueue>, token: usize);
+    fn driver(&self) -> Option<std::sync::Arc<dyn crate::Drive>>;
 }
 
 #[cfg(not(concur_loom))]
@@ -65,6 +66,9 @@ impl<T: Send + 'static> Erased for SharedState<T> {
     }
     fn remove_watch(&self, queue: &Arc<ReadyQueue>, token: usize) {
         SharedState::remove_watch(self, queue, token);
+    }
+    fn driver(&self) -> Option<std::sync::Arc<dyn crate::Drive>> {
+        SharedState::driver(self).cloned()
     }
 }
 
@@ -97,6 +101,9 @@ impl<T: Send + 'static> Erased for LoomErased<T> {
     }
     fn remove_watch(&self, queue: &Arc<ReadyQueue>, token: usize) {
         self.0.remove_watch(queue, token);
+    }
+    fn driver(&self) -> Option<std::sync::Arc<dyn crate::Drive>> {
+        self.0.driver().cloned()
     }
 }
 
@@ -141,6 +148,12 @@ impl AnyFuture {
     /// Registers a watcher token (see [`SharedState::add_watch`]).
     pub(crate) fn add_watch(&self, queue: &Arc<ReadyQueue>, token: usize) -> bool {
         self.inner.add_watch(queue, token)
+    }
+
+    /// The driver the future's blocked waiters run, if any (see
+    /// [`Drive`](crate::Drive)).
+    pub(crate) fn driver(&self) -> Option<std::sync::Arc<dyn crate::Drive>> {
+        self.inner.driver()
     }
 
     /// Removes a watcher token (see [`SharedState::remove_watch`]).

@@ -229,6 +229,11 @@ impl<T> SharedState<T> {
         }
     }
 
+    /// The driver its blocked waiters run, if any (see [`Drive`]).
+    pub(crate) fn driver(&self) -> Option<&std::sync::Arc<dyn Drive>> {
+        self.driver.as_ref()
+    }
+
     pub(crate) fn state_u8(&self) -> u8 {
         // ORDERING: pairs with the `Release` store in `complete_deferring`,
         // so a caller that sees a terminal state may read `value`.
