@@ -83,9 +83,37 @@ mod traced {
         });
     }
 
+    /// The same through `as_completed`: the thread blocked in the
+    /// watcher completes the futures it watches.
+    fn a_thread_in_as_completed_completes_what_it_watches() {
+        leak_checked(|| {
+            let pool = pool(1);
+            let ((), events) = capture_tracing(|| {
+                for _ in 0..200 {
+                    let f = pool.submit_task(spin_us, 30).unwrap();
+                    for done in concur_combinators::as_completed([f]) {
+                        assert_eq!(*done.result().unwrap(), 30);
+                    }
+                }
+            });
+            let here = events
+                .iter()
+                .filter(|e| e.field("message") == Some("task finished"))
+                .count();
+            println!("    {here} of 200 tasks completed by the thread in as_completed");
+            assert!(
+                here >= 50,
+                "the watching thread completed {here} of 200 futures"
+            );
+        });
+    }
+
     process_tests! {
         setup: setup;
-        both: [the_waiting_thread_completes_its_own_future];
+        both: [
+            the_waiting_thread_completes_its_own_future,
+            a_thread_in_as_completed_completes_what_it_watches,
+        ];
         spawn_only: [];
         fork_server_only: [];
     }
