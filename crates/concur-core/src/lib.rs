@@ -76,7 +76,7 @@ mod trace;
 mod watch;
 
 pub use chunk::{ChunkOutcome, ChunkOutcomeIter};
-pub use drive::Drive;
+pub use drive::{Drive, Driver};
 pub use error::{BoxError, Error, ErrorKind, SubmitError};
 pub use executor::Executor;
 pub use exit::{JoinAtExit, join_at_exit};

@@ -40,7 +40,8 @@ impl Drive for Probe {
 
 fn driven() -> (Arc<Probe>, Promise<u32>, concur_core::Future<u32>) {
     let probe = Arc::new(Probe::default());
-    let driver: Arc<dyn Drive> = probe.clone();
+    // Leaked: the registration outlives the test's futures.
+    let driver = Box::leak(Box::new(concur_core::Driver::new(probe.clone())));
     let (p, f) = Promise::with_driver(driver);
     (probe, p, f)
 }

@@ -13,7 +13,7 @@ use crate::shared::{Command, KillReason, PoolShared, Status};
 use crate::stats::Counters;
 use crate::sys;
 use concur_core::{
-    BatchResult, ChunkResult, Drive, Future, PoolStats, RemoteFn, Shutdown, ShutdownOptions,
+    BatchResult, ChunkResult, Driver, Future, PoolStats, RemoteFn, Shutdown, ShutdownOptions,
     SubmitError, TaskExecutor,
 };
 use concur_remote::{Book, CallbackRunner, RemoteCall};
@@ -71,7 +71,7 @@ pub struct ProcessPool {
     inner: Arc<PoolShared>,
     workers: usize,
     /// What its futures' blocked waiters run (`None`: no shared memory).
-    driver: Option<std::sync::Arc<dyn Drive>>,
+    driver: Option<Driver>,
 }
 
 impl fmt::Debug for ProcessPool {
@@ -130,10 +130,10 @@ impl ProcessPool {
         // Waiters on this pool's futures read its reply rings themselves
         // (see `driver.rs`).
         #[cfg(not(concur_loom))]
-        let driver: Option<std::sync::Arc<dyn Drive>> = inner
+        let driver = inner
             .config
             .shared_memory
-            .then(|| std::sync::Arc::new(PoolDriver::new(Arc::downgrade(&inner))) as _);
+            .then(|| Driver::new(std::sync::Arc::new(PoolDriver::new(Arc::downgrade(&inner)))));
         #[cfg(concur_loom)]
         let driver = None;
         let pool = ProcessPool {

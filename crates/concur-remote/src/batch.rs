@@ -5,10 +5,9 @@
 //! thread, before it touches its book.
 
 use crate::{ChunkPromise, Promises, RemoteCall, remote_failure};
-use concur_core::{ChunkOutcome, Drive, Error, Future, Promise, RemoteFn};
+use concur_core::{ChunkOutcome, Driver, Error, Future, Promise, RemoteFn};
 use concur_ipc::{Packed, RemoteError, RemoteErrorKind};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 
 /// Encodes every argument set of `batch`: the encoded items to send, and
 /// the positions (ascending) of those that failed to encode (an error, or
@@ -73,7 +72,7 @@ pub fn batch_call<F: RemoteFn>(
     batch: &[F::Args],
     max_frame: usize,
     generation: impl FnOnce() -> u64,
-    driver: Option<&Arc<dyn Drive>>,
+    driver: Option<&Driver>,
 ) -> (Option<RemoteCall>, Vec<Future<F::Output>>) {
     let (items, unsent) = encode_batch::<F>(batch, max_frame);
     let mut futs = Vec::with_capacity(batch.len());
@@ -115,7 +114,7 @@ pub fn chunk_call<F: RemoteFn>(
     batch: &[F::Args],
     max_frame: usize,
     generation: impl FnOnce() -> u64,
-    driver: Option<&Arc<dyn Drive>>,
+    driver: Option<&Driver>,
 ) -> (Option<RemoteCall>, Future<ChunkOutcome<F::Output>>) {
     let (items, unsent) = encode_batch::<F>(batch, max_frame);
     let (promise, fut) = promise(driver);
@@ -130,9 +129,9 @@ pub fn chunk_call<F: RemoteFn>(
 }
 
 /// A promise whose waiters run `driver`, if any (see [`Drive`]).
-fn promise<T: Send + 'static>(driver: Option<&Arc<dyn Drive>>) -> (Promise<T>, Future<T>) {
+fn promise<T: Send + 'static>(driver: Option<&Driver>) -> (Promise<T>, Future<T>) {
     match driver {
-        Some(d) => Promise::with_driver(d.clone()),
+        Some(d) => Promise::with_driver(d),
         None => Promise::new(),
     }
 }

@@ -68,7 +68,7 @@ impl<T: Send + 'static> Erased for SharedState<T> {
         SharedState::remove_watch(self, queue, token);
     }
     fn driver(&self) -> Option<std::sync::Arc<dyn crate::Drive>> {
-        SharedState::driver(self).cloned()
+        SharedState::driver(self)
     }
 }
 
@@ -103,7 +103,7 @@ impl<T: Send + 'static> Erased for LoomErased<T> {
         self.0.remove_watch(queue, token);
     }
     fn driver(&self) -> Option<std::sync::Arc<dyn crate::Drive>> {
-        self.0.driver().cloned()
+        self.0.driver()
     }
 }
 

@@ -67,14 +67,15 @@ impl<T: Send + 'static> Promise<T> {
     ///     }
     /// }
     ///
-    /// let (promise, fut) = Promise::with_driver(Arc::new(Nothing));
+    /// let driver = concur_core::Driver::new(Arc::new(Nothing));
+    /// let (promise, fut) = Promise::with_driver(&driver);
     /// let t = std::thread::spawn(move || promise.set_result(3).unwrap());
     /// assert_eq!(*fut.result().unwrap(), 3);
     /// t.join().unwrap();
     /// ```
     #[inline]
-    pub fn with_driver(driver: std::sync::Arc<dyn crate::Drive>) -> (Self, Future<T>) {
-        let shared = Arc::new(SharedState::with_driver(1, Some(driver)));
+    pub fn with_driver(driver: &crate::Driver) -> (Self, Future<T>) {
+        let shared = Arc::new(SharedState::with_driver(1, driver.id()));
         (
             Self {
                 shared: shared.clone(),
