@@ -52,7 +52,7 @@ fn encode_batch<F: RemoteFn>(batch: &[F::Args], max_frame: usize) -> (Packed, Ve
 /// (every item failed to encode, or the call itself did not, in which
 /// case its futures were failed with the error). `generation` is asked
 /// only when there is a call. The futures' blocked waiters run `driver`
-/// before they park, if one is given (see [`Drive`]).
+/// before they park, if one is given (see [`Drive`](concur_core::Drive)).
 ///
 /// # Examples
 ///
@@ -128,7 +128,7 @@ pub fn chunk_call<F: RemoteFn>(
     (call, fut)
 }
 
-/// A promise whose waiters run `driver`, if any (see [`Drive`]).
+/// A promise whose waiters run `driver`, if any (see [`Drive`](concur_core::Drive)).
 fn promise<T: Send + 'static>(driver: Option<&Driver>) -> (Promise<T>, Future<T>) {
     match driver {
         Some(d) => Promise::with_driver(d),
