@@ -544,7 +544,9 @@ impl Dispatcher {
             if p.eof {
                 return;
             }
-            if p.shm.on() {
+            // At its desk, its socket carries frames with descriptors
+            // (read here like any); before that, bytes are a violation.
+            if matches!(p.shm, Shm::On(_)) {
                 return self.socket_after_rings(slot);
             }
             let fill = p.reader.fill_from(&mut DontWaitFds {
@@ -574,40 +576,13 @@ impl Dispatcher {
         }
     }
 
-    /// The socket of a worker that moved to its rings became readable:
-    /// its end of stream, a reply with descriptors (read through its
-    /// socket reader, unused while its ring is read at its desk), or,
-    /// before it serves, bytes that break the protocol.
+    /// The socket of a worker that answered over its rings, before it
+    /// serves, became readable: its end of stream, or bytes that break the
+    /// protocol.
     fn socket_after_rings(&mut self, slot: usize) {
         let Some(p) = &mut self.procs[slot] else {
             return;
         };
-        if matches!(p.shm, Shm::Desk) {
-            loop {
-                let Some(p) = &mut self.procs[slot] else {
-                    return;
-                };
-                let fill = p.reader.fill_from(&mut DontWaitFds {
-                    fd: &p.conn.fd,
-                    fds: &mut p.fds,
-                });
-                let more = match fill {
-                    Ok(Fill::Read(_) | Fill::Full) => true,
-                    Ok(Fill::WouldBlock) => false,
-                    Ok(Fill::Eof) | Err(FrameError::Io(_)) => {
-                        p.socket_closed();
-                        false
-                    }
-                    Err(e) => {
-                        let what = format!("a frame the pool cannot accept ({e})");
-                        return self.violation(slot, what);
-                    }
-                };
-                if !self.drain_frames(slot) || !more {
-                    return;
-                }
-            }
-        }
         let mut buf = [0u8; 64];
         match std::io::Read::read(&mut DontWait(&p.conn.fd), &mut buf) {
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

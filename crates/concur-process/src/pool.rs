@@ -332,21 +332,16 @@ impl ProcessPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        // Shared slices among the arguments go as descriptors.
-        let ((task, futs), attachments) = concur_ipc::attach::collect(|| {
+        match attached(|| {
             concur_remote::batch_call::<F>(
                 &batch,
                 self.inner.config.max_frame,
                 || self.generation(),
                 self.driver.as_ref(),
             )
-        });
-        match task {
-            Some(mut task) => {
-                task.attach(attachments);
-                self.submit_encoded(task, batch).map(|()| futs)
-            }
-            None => Ok(futs),
+        }) {
+            (Some(task), futs) => self.submit_encoded(task, batch).map(|()| futs),
+            (None, futs) => Ok(futs),
         }
     }
 
@@ -354,20 +349,16 @@ impl ProcessPool {
         if let Some(e) = self.inner.book.lock().refusal() {
             return Err(SubmitError::new(batch, e));
         }
-        let ((task, fut), attachments) = concur_ipc::attach::collect(|| {
+        match attached(|| {
             concur_remote::chunk_call::<F>(
                 &batch,
                 self.inner.config.max_frame,
                 || self.generation(),
                 self.driver.as_ref(),
             )
-        });
-        match task {
-            Some(mut task) => {
-                task.attach(attachments);
-                self.submit_encoded(task, batch).map(|()| fut)
-            }
-            None => Ok(fut),
+        }) {
+            (Some(task), fut) => self.submit_encoded(task, batch).map(|()| fut),
+            (None, fut) => Ok(fut),
         }
     }
 
@@ -516,6 +507,18 @@ impl ProcessPool {
     pub fn kill_workers(&self) {
         self.signal_all(libc::SIGKILL);
     }
+}
+
+/// Runs an encoding of a submission (`batch_call`, `chunk_call`) with
+/// shared slices among the arguments collected as descriptors, which go
+/// with the call.
+fn attached<R>(encode: impl FnOnce() -> (Option<RemoteCall>, R)) -> (Option<RemoteCall>, R) {
+    let ((call, rest), attachments) = concur_ipc::attach::collect(encode);
+    let call = call.map(|mut c| {
+        c.attach(attachments);
+        c
+    });
+    (call, rest)
 }
 
 impl Drop for ProcessPool {

@@ -1036,27 +1036,11 @@ fn zygote_children() -> Vec<(u32, String)> {
     let Some(zygote) = concur_process::zygote_pid() else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid ...`; comm may hold spaces and parentheses.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let comm = stat[open + 1..close].to_string();
-        let mut rest = stat[close + 1..].split_whitespace();
-        let state = rest.next().unwrap_or("?");
-        let ppid: u32 = rest.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        if ppid == zygote && state != "Z" {
-            out.push((pid, comm));
-        }
-    }
-    out
+    concur_testkit::procfs::processes()
+        .into_iter()
+        .filter(|p| p.ppid == zygote && p.state != 'Z')
+        .map(|p| (p.pid, p.comm))
+        .collect()
 }
 
 /// The one spare server, once the zygote forked it (waits for it).

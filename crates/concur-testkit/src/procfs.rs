@@ -94,14 +94,33 @@ const SPARE: &str = "concur-spare";
 /// The process pool's zygote's name (its `comm`).
 const ZYGOTE: &str = "concur-zygote";
 
-struct Process {
-    pid: u32,
-    ppid: u32,
-    state: char,
-    comm: String,
+/// One process, as `/proc/<pid>/stat` shows it.
+#[derive(Debug, Clone)]
+pub struct Process {
+    /// Its pid.
+    pub pid: u32,
+    /// Its parent's pid.
+    pub ppid: u32,
+    /// Its state (`'Z'` for a zombie).
+    pub state: char,
+    /// Its name (`comm`).
+    pub comm: String,
 }
 
-fn processes() -> Vec<Process> {
+/// Every process `/proc` lists.
+///
+/// # Panics
+///
+/// If `/proc` cannot be read (not Linux).
+///
+/// # Examples
+///
+/// ```
+/// let me = std::process::id();
+/// assert!(concur_testkit::procfs::processes().iter().any(|p| p.pid == me));
+/// ```
+#[must_use]
+pub fn processes() -> Vec<Process> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc")
         .expect("/proc is readable on Linux")
